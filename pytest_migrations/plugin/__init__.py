@@ -1,0 +1,1 @@
+"""pytest glue for pytest-migrations; thin wrappers over the core modules."""
