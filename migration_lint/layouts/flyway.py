@@ -1,0 +1,53 @@
+"""Flyway: ``V<version>__<description>.sql`` with optional ``U<version>__<description>.sql`` undo.
+
+Versions separate their parts with dots or underscores (``V1_2__x.sql`` is 1.2) and order
+numerically: 1.2.9 before 1.2.10. Repeatable ``R__`` migrations have no version and are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..model import Migration, MigrationFileError, Section, read_sql_file
+from ._naming import version_of
+
+NAME = "flyway"
+
+FILE_NAME = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d+(?:[._]\d+)*)?__(?P<name>.+)\.sql$")
+
+
+def claims(entry: Path) -> bool:
+    return entry.is_file() and FILE_NAME.match(entry.name) is not None
+
+
+def load(entries: list[Path]) -> list[Migration]:
+    versioned: dict[tuple[int, ...], tuple[str, str, Path]] = {}
+    undos: dict[tuple[int, ...], Path] = {}
+    for entry in entries:
+        match = FILE_NAME.match(entry.name)
+        assert match is not None
+        if match["prefix"] == "R" or not match["version"]:
+            raise MigrationFileError(entry, "repeatable (R__) Flyway migrations are not supported")
+        version = version_of(match["version"].replace("_", "."), entry)
+        if match["prefix"] == "U":
+            undos[version.key] = entry
+            continue
+        if version.key in versioned:
+            other = versioned[version.key][2]
+            raise MigrationFileError(entry, f"duplicate version {version}: also used by {other.name}")
+        versioned[version.key] = (match["version"].replace("_", "."), match["name"], entry)
+    for key, path in undos.items():
+        if key not in versioned:
+            raise MigrationFileError(path, "undo (U) file without its versioned (V) migration")
+    migrations = []
+    for key, (version_text, name, path) in versioned.items():
+        undo = undos.get(key)
+        down = Section(read_sql_file(undo), undo) if undo else None
+        migrations.append(
+            Migration(
+                version_of(version_text, path), name, Section(read_sql_file(path), path), down,
+                (path,) if undo is None else (path, undo), NAME,
+            )
+        )
+    return migrations
