@@ -73,9 +73,20 @@ class _LineIndex:
 
 
 def _byte_to_char(text: str, encoded: bytes) -> Any:
+    """A converter from UTF-8 byte offsets (pglast's JSON locations) to character offsets."""
     if len(encoded) == len(text):
         return lambda offset: offset
-    return lambda offset: len(encoded[:offset].decode("utf-8", errors="ignore"))
+    last = [0, 0]  # statements come in order, so decode only the bytes since the last call
+
+    def to_char(offset: int) -> int:
+        byte_at, char_at = last
+        if offset < byte_at:
+            byte_at, char_at = 0, 0
+        char_at += len(encoded[byte_at:offset].decode("utf-8", errors="ignore"))
+        last[:] = [offset, char_at]
+        return char_at
+
+    return to_char
 
 
 def _skip_trivia(text: str, start: int, end: int) -> int:
@@ -138,30 +149,12 @@ def split_statements(text: str, first_line: int = 1) -> list[Statement]:
 
 def _split_with_scanner(text: str, lines: _LineIndex) -> list[Statement]:
     statements = []
-    try:
-        slices = list(_pg.split(text, with_parser=False, only_slices=True))
-    except _pg.ParseError as error:  # the scanner itself fails, e.g. an unterminated string
-        slices = []
-        scanned_until = _scanner_failure_offset(text, error)
-        if scanned_until:
-            try:
-                slices = list(
-                    _pg.split(text[:scanned_until], with_parser=False, only_slices=True)
-                )
-            except _pg.ParseError:
-                slices = []
-        covered = slices[-1].stop if slices else 0
-        slices.append(slice(covered, len(text)))
-    for piece in slices:
-        start = _skip_trivia(text, piece.start, piece.stop)
-        end = _trim_end(text, start, piece.stop)
-        if start >= end:
-            continue
+    for start, end in _scanner_spans(text):
         fragment = text[start:end]
         try:
             tree = json.loads(_pg.parse_sql_json(fragment))["stmts"]
         except _pg.ParseError as error:
-            message, offset = _parse_error_parts(error, fragment)
+            message, offset = _parse_error_parts(error)
             statements.append(_failed(text, start, end, message, start + offset, lines))
             continue
         except ValueError:
@@ -172,18 +165,44 @@ def _split_with_scanner(text: str, lines: _LineIndex) -> list[Statement]:
     return statements
 
 
-def _scanner_failure_offset(text: str, error: Exception) -> int:
-    _, offset = _parse_error_parts(error, text)
-    # Back up to the last statement boundary before the failure.
-    boundary = text.rfind(";", 0, offset)
-    return boundary + 1 if boundary >= 0 else 0
+def _scanner_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each statement, cut at the semicolons PostgreSQL's scanner sees.
+
+    pglast's own scanner-based ``split`` drops statements it cannot classify, so this cuts by
+    tokens. When even the scanner fails (an unterminated string or comment), everything from the
+    failure on is one last statement, which will carry the scanner's error.
+    """
+    try:
+        tokens = list(_pg.scan(text))
+        failed_at = None
+    except _pg.ParseError as error:
+        failed_at = _parse_error_parts(error)[1]
+        try:
+            tokens = list(_pg.scan(text[:failed_at]))
+        except _pg.ParseError:
+            tokens = []
+    spans: list[tuple[int, int]] = []
+    start = None
+    for token in tokens:
+        if token.name == "ASCII_59":
+            if start is not None:
+                spans.append((start, token.start))
+            start = None
+        elif start is None:
+            start = token.start
+        last_end = token.end + 1
+    if start is not None:
+        spans.append((start, last_end if failed_at is None else len(text)))
+    elif failed_at is not None:
+        spans.append((_skip_trivia(text, failed_at, len(text)), len(text)))
+    return [(s, _trim_end(text, s, e)) for s, e in spans if _trim_end(text, s, e) > s]
 
 
-def _parse_error_parts(error: Exception, text: str) -> tuple[str, int]:
+def _parse_error_parts(error: Exception) -> tuple[str, int]:
+    """PostgreSQL's message and the character offset pglast reports for it."""
     message = str(error.args[0]) if error.args else str(error)
-    byte_offset = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
-    encoded = text.encode("utf-8")
-    return message, _byte_to_char(text, encoded)(min(byte_offset, len(encoded)))
+    offset = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else 0
+    return message, offset
 
 
 def _statement(text: str, start: int, end: int, lines: _LineIndex, *, tree: Node | None) -> Statement:

@@ -1,0 +1,345 @@
+"""The migration model: layouts, ordering, sections, transaction mode and bad input, on real files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from migration_lint.layouts import detect_layout
+from migration_lint.model import MigrationFileError, Version, discover, load_file
+
+DATA = Path(__file__).parent / "data"
+LAYOUTS = DATA / "layouts"
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def versions(directory: Path) -> list[str]:
+    return [m.version.text for m in discover(directory)]
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("smaller", "larger"),
+    [("9", "10"), ("1.2.9", "1.2.10"), ("0001", "2"), ("1", "1.1"), ("2024-01-01-000000", "2024-01-02-000000")],
+)
+def test_versions_order_numerically_not_lexically(smaller: str, larger: str) -> None:
+    assert Version.parse(smaller) < Version.parse(larger)
+    assert not Version.parse(larger) < Version.parse(smaller)
+
+
+def test_zero_padding_does_not_make_a_new_version() -> None:
+    assert Version.parse("01") == Version.parse("1")
+    assert Version.parse("1.0") == Version.parse("1")
+
+
+# --- every layout -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("directory", "layout"),
+    [
+        ("onefile", "onefile"),
+        ("golang_migrate", "paired"),
+        ("sqlx", "paired"),
+        ("authelia_style", "paired"),
+        ("diesel", "folders"),
+        ("sourcegraph", "folders"),
+        ("dbmate", "dbmate"),
+        ("flyway", "flyway"),
+        ("goose", "onefile"),
+        ("sql_migrate", "onefile"),
+    ],
+)
+def test_each_layout_is_detected_and_loads_in_order(directory: str, layout: str) -> None:
+    path = LAYOUTS / directory
+    assert detect_layout(path) == layout
+    migrations = discover(path)
+    assert len(migrations) >= 3
+    keys = [m.version.key for m in migrations]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    for migration in migrations:
+        assert migration.layout == layout
+        assert migration.up.parse_errors == ()
+        assert migration.down is None or migration.down.parse_errors == ()
+        assert all(path.exists() for path in migration.paths)
+
+
+def test_golang_migrate_numbers_order_numerically_and_a_missing_down_is_recorded() -> None:
+    migrations = discover(LAYOUTS / "golang_migrate")
+    numbers = [m.version.key[0] for m in migrations]
+    assert numbers == sorted(numbers)
+    assert any(n >= 10 for n in numbers) and any(n < 10 for n in numbers)
+    assert any(not m.has_down for m in migrations)
+    assert any(m.has_down for m in migrations)
+
+
+def test_sqlx_no_transaction_marker_and_concurrently_make_it_non_transactional() -> None:
+    migrations = discover(LAYOUTS / "sqlx")
+    outside = [m for m in migrations if not m.transactional]
+    assert outside, "the -- no-transaction migration must run outside a transaction"
+    assert all(m.no_transaction_marker for m in outside)
+    assert any(m.transactional for m in migrations)
+
+
+def test_authelia_style_empty_migration_is_a_no_op() -> None:
+    migrations = discover(LAYOUTS / "authelia_style")
+    assert [m.version.text for m in migrations][0] == "0001"
+    empty = [m for m in migrations if m.up.is_empty]
+    assert empty and all(m.transactional for m in empty)
+
+
+def test_diesel_folder_without_down_is_recorded() -> None:
+    migrations = discover(LAYOUTS / "diesel")
+    assert any(not m.has_down for m in migrations)
+    assert all(m.path.name == "up.sql" for m in migrations)
+
+
+def test_dbmate_transaction_false_is_honoured() -> None:
+    migrations = discover(LAYOUTS / "dbmate")
+    assert [m.no_transaction_marker for m in migrations].count(True) == 1
+    assert all(m.down is not None for m in migrations)
+    assert "-- migrate:" not in "".join(m.up_sql for m in migrations)
+
+
+def test_flyway_versions_with_dots_order_numerically_and_undo_files_are_downs() -> None:
+    migrations = discover(LAYOUTS / "flyway")
+    texts = [m.version.text for m in migrations]
+    assert texts.index("1.2.9") < texts.index("1.2.10")
+    assert any(m.has_down for m in migrations) and any(not m.has_down for m in migrations)
+    assert all(m.down.path.name.startswith("U") for m in migrations if m.down)
+
+
+def test_goose_and_sql_migrate_markers() -> None:
+    for directory in ("goose", "sql_migrate"):
+        migrations = discover(LAYOUTS / directory)
+        assert any(m.no_transaction_marker for m in migrations), directory
+        assert all(m.has_down for m in migrations if not m.no_transaction_marker)
+        assert all(m.has_down for m in migrations)
+        assert not any(marker in m.up_sql for m in migrations for marker in ("+goose Down", "+migrate Down"))
+
+
+# --- the one-file layout in detail --------------------------------------------------------------
+
+
+def test_onefile_sections_keep_file_line_numbers(tmp_path: Path) -> None:
+    write(
+        tmp_path / "007_orders.sql",
+        "-- Adds orders\n-- UP\nBEGIN;\nCREATE TABLE orders (id bigint);\nCOMMIT;\n\n-- DOWN\nDROP TABLE orders;\n",
+    )
+    (migration,) = discover(tmp_path)
+    assert (migration.version.text, migration.name) == ("007", "orders")
+    assert [(s.line, s.kind) for s in migration.up.statements] == [
+        (3, "TransactionStmt"), (4, "CreateStmt"), (5, "TransactionStmt"),
+    ]
+    assert migration.manages_transaction and migration.transactional
+    assert [(s.line, s.text) for s in migration.down.statements] == [(8, "DROP TABLE orders")]
+
+
+def test_onefile_commented_out_down_is_read_uncommented(tmp_path: Path) -> None:
+    write(
+        tmp_path / "001_users.sql",
+        "-- UP\nCREATE TABLE users (id bigint);\nCREATE INDEX users_id ON users (id);\n"
+        "-- DOWN\n-- Undo it (prose, not SQL)\n-- DROP INDEX users_id;\n-- DROP TABLE\n--   users;\n",
+    )
+    (migration,) = discover(tmp_path)
+    assert migration.down.commented_out
+    assert [(s.line, s.text) for s in migration.down.statements] == [
+        (6, "DROP INDEX users_id"), (7, "DROP TABLE\n  users"),
+    ]
+
+
+def test_onefile_without_markers_is_all_up_and_has_no_down(tmp_path: Path) -> None:
+    write(tmp_path / "001_x.sql", "CREATE TABLE x (id int);\n")
+    (migration,) = discover(tmp_path)
+    assert migration.down is None and len(migration.up.statements) == 1
+
+
+def test_empty_file_is_a_valid_no_op_migration(tmp_path: Path) -> None:
+    write(tmp_path / "001_nothing.sql", "")
+    (migration,) = discover(tmp_path)
+    assert migration.up.is_empty and migration.transactional
+
+
+def test_concurrently_makes_a_migration_non_transactional(tmp_path: Path) -> None:
+    write(tmp_path / "001_a.sql", "-- UP\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- DOWN\nDROP INDEX CONCURRENTLY i;\n")
+    write(tmp_path / "002_b.sql", "-- UP\nVACUUM t;\n")
+    write(tmp_path / "003_c.sql", "-- UP\nANALYZE t;\n")
+    first, second, third = discover(tmp_path)
+    assert not first.transactional and not first.down_transactional
+    assert [reason for _, reason in first.up.non_transactional_statements()] == ["CREATE INDEX CONCURRENTLY"]
+    assert not second.transactional
+    assert third.transactional
+
+
+def test_checksum_is_stable_across_line_endings_and_changes_with_the_up(tmp_path: Path) -> None:
+    lf = write(tmp_path / "lf" / "001_a.sql", "-- UP\nCREATE TABLE a (id int);\n-- DOWN\nDROP TABLE a;\n")
+    crlf = write(tmp_path / "crlf" / "001_a.sql", lf.read_text().replace("\n", "\r\n").encode())
+    edited = write(tmp_path / "edited" / "001_a.sql", lf.read_text().replace("id int", "id bigint"))
+    new_down = write(tmp_path / "down" / "001_a.sql", lf.read_text().replace("DROP TABLE a", "DROP TABLE IF EXISTS a"))
+    checksum = discover(lf.parent)[0].checksum
+    assert discover(crlf.parent)[0].checksum == checksum
+    assert discover(edited.parent)[0].checksum != checksum
+    assert discover(new_down.parent)[0].checksum == checksum  # fixing a DOWN is not drift
+
+
+# --- bad input: one clear error naming the file (and line) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("directory", "file_name", "cause"),
+    [
+        ("duplicate_versions", "_b.up.sql", "duplicate version"),
+        ("down_without_up", "2_x.down.sql", "DOWN without an UP"),
+        ("mixed_layouts", "", "mixes layouts"),
+        ("onefile_no_up", "001_x.sql", "no UP section"),
+    ],
+)
+def test_bad_directories_fail_with_a_clear_error(directory: str, file_name: str, cause: str) -> None:
+    with pytest.raises(MigrationFileError) as raised:
+        discover(DATA / "bad" / directory)
+    message = str(raised.value)
+    assert cause in message
+    assert file_name in message
+    assert "\n" not in message
+
+
+def test_parse_errors_are_kept_per_statement_with_line_and_message() -> None:
+    (migration,) = discover(DATA / "bad" / "parse_error")
+    (failed,) = migration.up.parse_errors
+    assert failed.line == 2
+    assert "syntax error" in failed.error.message
+
+
+def test_duplicate_versions_name_both_files(tmp_path: Path) -> None:
+    write(tmp_path / "1_a.up.sql", "SELECT 1;")
+    write(tmp_path / "01_b.up.sql", "SELECT 1;")
+    with pytest.raises(MigrationFileError) as raised:
+        discover(tmp_path)
+    assert "duplicate version" in str(raised.value)
+    assert "1_a.up.sql" in str(raised.value) and "01_b.up.sql" in str(raised.value)
+
+
+def test_non_utf8_file_names_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path / "001_latin1.sql", "-- UP\nSELECT 'caf\xe9';\n".encode("latin-1"))
+    with pytest.raises(MigrationFileError) as raised:
+        discover(tmp_path)
+    assert str(raised.value).startswith(f"{tmp_path / '001_latin1.sql'}:2: is not valid UTF-8")
+
+
+def test_binary_file_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "001_blob.sql", b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(MigrationFileError, match="binary file"):
+        discover(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file; unreadable needs a normal user")
+def test_unreadable_file_is_refused(tmp_path: Path) -> None:  # pragma: no cover - root in CI
+    path = write(tmp_path / "001_secret.sql", "SELECT 1;")
+    path.chmod(0)
+    with pytest.raises(MigrationFileError, match="cannot be read"):
+        discover(tmp_path)
+
+
+def test_unreadable_entry_is_refused_even_as_root(tmp_path: Path) -> None:
+    (tmp_path / "001_dir.sql").mkdir()
+    with pytest.raises(MigrationFileError, match="001_dir.sql: is a directory"):
+        load_file(tmp_path / "001_dir.sql")
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(MigrationFileError, match="no such directory"):
+        discover(tmp_path / "nope")
+
+
+def test_file_without_version_in_a_directory_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "001_a.sql", "SELECT 1;")
+    write(tmp_path / "seed.sql", "SELECT 1;")
+    with pytest.raises(MigrationFileError, match="seed.sql: file name has no version"):
+        discover(tmp_path)
+
+
+def test_flyway_repeatable_and_orphan_undo_are_refused(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "V1__init.sql", "SELECT 1;")
+    write(tmp_path / "a" / "R__views.sql", "SELECT 1;")
+    with pytest.raises(MigrationFileError, match="R__views.sql: repeatable"):
+        discover(tmp_path / "a")
+    write(tmp_path / "b" / "V1__init.sql", "SELECT 1;")
+    write(tmp_path / "b" / "U2__gone.sql", "SELECT 1;")
+    with pytest.raises(MigrationFileError, match="U2__gone.sql: undo"):
+        discover(tmp_path / "b")
+
+
+def test_loose_file_without_version_loads_for_linting(tmp_path: Path) -> None:
+    migration = load_file(write(tmp_path / "adhoc.sql", "DROP TABLE users;"))
+    assert migration.version.text == "" and migration.name == "adhoc"
+    assert migration.up.statements[0].kind == "DropStmt"
+
+
+# --- the real corpus --------------------------------------------------------------------------
+
+# Real defects the parser finds: quickwit's DOWNs 19 and 20 say ``DROP IF EXISTS COLUMN``, which
+# PostgreSQL rejects (``DROP COLUMN IF EXISTS`` is the syntax), so those DOWNs can never run.
+KNOWN_UNPARSABLE = {
+    "quickwit-postgresql": {
+        ("19", "19_add-split-node-id-field.down.sql"),
+        ("20", "20_add-shard-doc-mapping-uid-field.down.sql"),
+    }
+}
+
+CORPUS_SETS = {
+    "authelia-postgres": (26, 26),
+    "quickwit-postgresql": (28, 25),
+    "quickwit-postgresql-deferred": (1, 1),
+    "docsrs": (33, 33),
+}
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not beside the project")
+@pytest.mark.parametrize("name", sorted(CORPUS_SETS))
+def test_every_corpus_set_loads(name: str) -> None:
+    migrations = discover(CORPUS / name)
+    count, downs = CORPUS_SETS[name]
+    assert len(migrations) == count
+    assert sum(m.has_down for m in migrations) == downs
+    broken = {
+        (m.version.text, section.path.name)
+        for m in migrations
+        for section in (m.up, m.down)
+        if section is not None and section.parse_errors
+    }
+    assert broken == KNOWN_UNPARSABLE.get(name, set())
+    keys = [m.version.key for m in migrations]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not beside the project")
+def test_corpus_quirks() -> None:
+    quickwit = discover(CORPUS / "quickwit-postgresql")
+    assert [m.version.text for m in quickwit][8:11] == ["9", "10", "11"]
+    assert {m.version.text for m in quickwit if not m.has_down} == {"6", "7", "8"}
+    (deferred,) = discover(CORPUS / "quickwit-postgresql-deferred")
+    assert deferred.no_transaction_marker and not deferred.transactional
+    authelia = discover(CORPUS / "authelia-postgres")
+    assert any(m.up.is_empty for m in authelia)
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not beside the project")
+def test_squawk_snippets_load_as_loose_files() -> None:
+    snippets = sorted((CORPUS / "squawk-rules" / "extracted").glob("*.sql"))
+    assert len(snippets) > 200
+    for snippet in snippets:
+        migration = load_file(snippet)
+        assert migration.up.statements or not migration.up.sql.strip(), snippet
