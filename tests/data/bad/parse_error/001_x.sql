@@ -1,0 +1,5 @@
+-- UP
+CREATE TABLE t (a int;
+
+-- DOWN
+DROP TABLE t;

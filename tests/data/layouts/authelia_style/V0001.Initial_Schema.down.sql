@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS user_preferences;
+DROP TABLE IF EXISTS authentication_logs;

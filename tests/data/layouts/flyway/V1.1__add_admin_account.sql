@@ -1,0 +1,2 @@
+-- Data only, no undo file.
+INSERT INTO accounts (name) VALUES ('admin');

@@ -1,0 +1,19 @@
+-- +goose Up
+-- +goose StatementBegin
+CREATE FUNCTION touch_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER users_touch_updated_at
+    BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+
+-- +goose Down
+DROP TRIGGER users_touch_updated_at ON users;
+DROP FUNCTION touch_updated_at();

@@ -1,0 +1,3 @@
+-- UP
+-- Data only, nothing to undo: this file has no DOWN section.
+INSERT INTO authors (full_name) VALUES ('Anonymous');

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS repo_name_unique;
