@@ -1,0 +1,741 @@
+"""A catalog snapshot of a PostgreSQL database's schema, and a readable diff of two snapshots.
+
+The up/down/up round trip rests on this module: a DOWN is correct only if the schema after it is
+the schema before its UP, object for object and attribute for attribute.
+
+A :data:`Snapshot` is a plain dict, ``"<object type> <qualified name>"`` -> attributes, built from
+JSON values only, so it can be stored, compared with ``==`` and read back with :mod:`json`. It is
+read from the system catalogs with one query (no ``pg_dump``): schemas, tables, columns,
+constraints, indexes, sequences, views, materialized views, functions, procedures, aggregates,
+triggers, event triggers, rules, types (enum, composite, range, base), domains and their
+constraints, extensions, policies and row-level security, partitions, statistics objects, casts,
+operators, collations, publications, default privileges, comments and privileges.
+
+Owners are left out, and privileges are normalised so that the role taking the snapshot does not
+matter: the owner appears as ``<owner>`` in grants. System schemas and objects that belong to an
+extension (except the extension itself) are left out.
+
+>>> before = take_snapshot(conn)
+>>> ...  # UP then DOWN
+>>> print(format_diff(diff_snapshots(before, take_snapshot(conn))))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+__all__ = [
+    "Difference",
+    "Snapshot",
+    "diff_snapshots",
+    "errors",
+    "format_diff",
+    "take_snapshot",
+]
+
+Snapshot = dict[str, dict[str, Any]]
+"""Object key (``"column public.orders.status"``) -> its attributes (JSON values only)."""
+
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+
+
+def take_snapshot(
+    conn: psycopg.Connection[Any],
+    *,
+    exclude_schemas: Iterable[str] = (),
+    exclude_tables: Iterable[str] = (),
+) -> Snapshot:
+    """Read the schema of the database behind ``conn``.
+
+    ``exclude_schemas`` adds schemas to leave out (e.g. a runner's tracking schema);
+    ``exclude_tables`` names tables (``"name"`` for ``public.name``, or ``"schema.name"``) left out
+    with everything that hangs on them: columns, constraints, indexes, triggers, policies, rules
+    and owned sequences.
+
+    The query runs in its own transaction, or savepoint when ``conn`` is in one, and is rolled
+    back: a snapshot changes nothing, not even the session's settings.
+    """
+    tables = [name if "." in name else f"public.{name}" for name in exclude_tables]
+    query = sql.SQL(_snapshot_query(conn.info.server_version)).format(
+        excluded_schemas=sql.Literal(list(exclude_schemas)),
+        excluded_tables=sql.Literal(tables),
+    )
+    with conn.transaction(force_rollback=True):
+        with conn.cursor() as cursor:
+            # The pg_get_*def functions qualify names by the search_path, and constants in
+            # expressions print by DateStyle and TimeZone: pin them so snapshots compare.
+            cursor.execute(
+                "SET LOCAL search_path = pg_catalog; SET LOCAL datestyle = 'ISO, YMD';"
+                " SET LOCAL intervalstyle = 'postgres'; SET LOCAL timezone = 'UTC';"
+                " SET LOCAL extra_float_digits = 3"
+            )
+            cursor.execute(query)
+            row = cursor.fetchone()
+    assert row is not None
+    objects = row[0]
+    if isinstance(objects, str):  # when the caller's connection does not load json
+        objects = json.loads(objects)
+    return dict(sorted((objects or {}).items()))
+
+
+# -- the catalog query -------------------------------------------------------------------------
+
+
+def _acl(acl: str, object_type: str, owner: str, *, default: bool = True) -> str:
+    """SQL for a sorted JSON list of ``"grantee PRIVILEGE"`` strings, owner-independent.
+
+    A NULL ACL means the built-in default, which a GRANT then REVOKE can also leave behind
+    spelled out: expanding NULL to ``acldefault()`` makes the two compare equal, as pg_dump does.
+    """
+    effective = f"coalesce({acl}, acldefault('{object_type}', {owner}))" if default else acl
+    return f"""(SELECT json_agg(p ORDER BY p) FROM (
+        SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' WHEN a.grantee = {owner} THEN '<owner>'
+                    ELSE quote_ident(pg_get_userbyid(a.grantee)) END
+               || ' ' || a.privilege_type
+               || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+               || CASE WHEN a.grantor = {owner} THEN ''
+                       ELSE ' GRANTED BY ' || quote_ident(pg_get_userbyid(a.grantor)) END AS p
+        FROM aclexplode({effective}) a) acl)"""
+
+
+def _options(array: str) -> str:
+    return f"(SELECT json_agg(o ORDER BY o) FROM unnest({array}) o)"
+
+
+def _not_extension_member(catalog: str, oid: str) -> str:
+    return (
+        f"NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = '{catalog}'::regclass"
+        f" AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+
+
+def _snapshot_query(server_version: int) -> str:
+    pg14 = server_version >= 140000
+    pg18 = server_version >= 180000
+    compression = "NULLIF(a.attcompression::text, '')" if pg14 else "NULL::text"
+    multirange = "format_type(rg.rngmultitypid, NULL)" if pg14 else "NULL::text"
+    if pg18:
+        # PG 18 records NOT NULL as constraints; only a name other than the default one, NOT
+        # VALID or NO INHERIT adds anything to attnotnull.
+        not_null_join = """LEFT JOIN pg_constraint nn ON nn.conrelid = a.attrelid AND nn.contype = 'n'
+                               AND nn.conkey[1] = a.attnum"""
+        not_null_extra = """CASE WHEN nn.oid IS NOT NULL AND (nn.conname <> r.relname || '_' || a.attname || '_not_null'
+                                   OR NOT nn.convalidated OR nn.connoinherit)
+                              THEN quote_ident(nn.conname) || ' ' || pg_get_constraintdef(nn.oid) END"""
+        not_null_constraints = "c.contype <> 'n'"
+    else:
+        not_null_join = ""
+        not_null_extra = "NULL::text"
+        not_null_constraints = "true"
+
+    # Each part yields (object type, qualified name, attributes); nulls are stripped so that a
+    # missing attribute and a NULL one compare equal, and snapshots stay small.
+    parts = [
+        # schemas
+        f"""SELECT 'schema', quote_ident(n.nspname), json_build_object(
+                'comment', obj_description(n.oid, 'pg_namespace'),
+                'privileges', {_acl('n.nspacl', 'n', 'n.nspowner')})
+            FROM ns n WHERE {_not_extension_member('pg_namespace', 'n.oid')}""",
+        # extensions
+        """SELECT 'extension', quote_ident(x.extname), json_build_object(
+                'version', x.extversion,
+                'schema', quote_ident(xn.nspname),
+                'comment', obj_description(x.oid, 'pg_extension'))
+            FROM pg_extension x JOIN pg_namespace xn ON xn.oid = x.extnamespace""",
+        # tables, partitioned tables, foreign tables
+        f"""SELECT 'table', r.qname, json_build_object(
+                'kind', CASE r.relkind WHEN 'p' THEN 'partitioned' WHEN 'f' THEN 'foreign' END,
+                'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                            WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                'persistence', CASE r.relpersistence WHEN 'u' THEN 'unlogged' END,
+                'access_method', am.amname,
+                'options', {_options('r.reloptions')},
+                'tablespace', ts.spcname,
+                'row_security', r.relrowsecurity,
+                'force_row_security', r.relforcerowsecurity,
+                'replica_identity', CASE r.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
+                                    WHEN 'i' THEN 'index' END,
+                'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
+                'partition_of', (SELECT pq.qname FROM pg_inherits i JOIN qualified_class pq ON pq.oid = i.inhparent
+                                 WHERE i.inhrelid = r.oid AND r.relispartition),
+                'partition_bound', CASE WHEN r.relispartition THEN pg_get_expr(r.relpartbound, r.oid) END,
+                'inherits', (SELECT json_agg(pq.qname ORDER BY i.inhseqno) FROM pg_inherits i
+                             JOIN qualified_class pq ON pq.oid = i.inhparent
+                             WHERE i.inhrelid = r.oid AND NOT r.relispartition),
+                'of_type', CASE WHEN r.reloftype <> 0 THEN format_type(r.reloftype, NULL) END,
+                'foreign_server', (SELECT quote_ident(s.srvname) FROM pg_foreign_table ft
+                                   JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = r.oid),
+                'foreign_options', (SELECT {_options('ft.ftoptions')} FROM pg_foreign_table ft
+                                    WHERE ft.ftrelid = r.oid),
+                'comment', obj_description(r.oid, 'pg_class'),
+                'privileges', {_acl('r.relacl', 'r', 'r.relowner')})
+            FROM rel r
+            LEFT JOIN pg_am am ON am.oid = r.relam
+            LEFT JOIN pg_tablespace ts ON ts.oid = r.reltablespace
+            WHERE r.relkind IN ('r', 'p', 'f')""",
+        # columns of tables, views and materialized views
+        f"""SELECT 'column', r.qname || '.' || quote_ident(a.attname), json_build_object(
+                'type', format_type(a.atttypid, a.atttypmod),
+                'not_null', a.attnotnull,
+                'not_null_constraint', {not_null_extra},
+                'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,
+                'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid)
+                             || CASE a.attgenerated WHEN 's' THEN ' STORED' ELSE ' VIRTUAL' END END,
+                'identity', CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END,
+                'collation', CASE WHEN a.attcollation <> t.typcollation
+                             THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
+                'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
+                'compression', {compression},
+                'statistics', NULLIF(a.attstattarget, -1),
+                'options', {_options('a.attoptions')},
+                'foreign_options', {_options('a.attfdwoptions')},
+                'local', CASE WHEN a.attinhcount > 0 THEN a.attislocal END,
+                'comment', col_description(a.attrelid, a.attnum),
+                'privileges', {_acl('a.attacl', 'c', 'r.relowner', default=False)})
+            FROM rel r
+            JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+            JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            LEFT JOIN pg_collation co ON co.oid = a.attcollation
+            LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+            {not_null_join}
+            WHERE r.relkind IN ('r', 'p', 'f', 'v', 'm')""",
+        # table constraints
+        f"""SELECT 'constraint', r.qname || '.' || quote_ident(c.conname), json_build_object(
+                'type', CASE c.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                        WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion'
+                        WHEN 't' THEN 'trigger' ELSE c.contype::text END,
+                'definition', CASE WHEN c.contype <> 't' THEN pg_get_constraintdef(c.oid) END,
+                'validated', c.convalidated,
+                'deferrable', c.condeferrable,
+                'deferred', c.condeferred,
+                'local', CASE WHEN c.coninhcount > 0 THEN c.conislocal END,
+                'comment', obj_description(c.oid, 'pg_constraint'))
+            FROM pg_constraint c JOIN rel r ON r.oid = c.conrelid
+            WHERE {not_null_constraints}""",
+        # indexes, on tables and materialized views
+        """SELECT 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), json_build_object(
+                'table', r.qname,
+                'definition', pg_get_indexdef(i.indexrelid),
+                'valid', i.indisvalid AND i.indisready,
+                'unique', i.indisunique,
+                'primary', i.indisprimary,
+                'constraint', (SELECT quote_ident(c.conname) FROM pg_constraint c
+                               WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+                               AND c.contype IN ('p', 'u', 'x')),
+                'clustered', i.indisclustered,
+                'replica_identity', i.indisreplident,
+                'parent_index', (SELECT pq.qname FROM pg_inherits h JOIN qualified_class pq ON pq.oid = h.inhparent
+                                 WHERE h.inhrelid = i.indexrelid),
+                'tablespace', ts.spcname,
+                'comment', obj_description(i.indexrelid, 'pg_class'))
+            FROM pg_index i JOIN rel r ON r.oid = i.indrelid
+            JOIN pg_class ic ON ic.oid = i.indexrelid
+            LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace""",
+        # sequences
+        f"""SELECT 'sequence', r.qname, json_build_object(
+                'type', format_type(s.seqtypid, NULL),
+                'start', s.seqstart, 'increment', s.seqincrement,
+                'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
+                'owned_by', (SELECT oq.qname || '.' || quote_ident(oa.attname) FROM pg_depend d
+                             JOIN qualified_class oq ON oq.oid = d.refobjid
+                             JOIN pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
+                             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')),
+                'identity', EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                    AND d.objid = r.oid AND d.deptype = 'i'),
+                'persistence', CASE r.relpersistence WHEN 'u' THEN 'unlogged' END,
+                'comment', obj_description(r.oid, 'pg_class'),
+                'privileges', {_acl('r.relacl', 's', 'r.relowner')})
+            FROM rel r JOIN pg_sequence s ON s.seqrelid = r.oid
+            WHERE r.relkind = 'S'""",
+        # views and materialized views
+        f"""SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized-view' END, r.qname,
+              json_build_object(
+                'definition', pg_get_viewdef(r.oid),
+                'options', {_options('r.reloptions')},
+                'access_method', am.amname,
+                'tablespace', ts.spcname,
+                'comment', obj_description(r.oid, 'pg_class'),
+                'privileges', {_acl('r.relacl', 'r', 'r.relowner')})
+            FROM rel r
+            LEFT JOIN pg_am am ON am.oid = r.relam
+            LEFT JOIN pg_tablespace ts ON ts.oid = r.reltablespace
+            WHERE r.relkind IN ('v', 'm')""",
+        # rules other than the ones that make views
+        """SELECT 'rule', r.qname || '.' || quote_ident(w.rulename), json_build_object(
+                'definition', pg_get_ruledef(w.oid),
+                'enabled', w.ev_enabled,
+                'comment', obj_description(w.oid, 'pg_rewrite'))
+            FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class
+            WHERE w.rulename <> '_RETURN'""",
+        # functions, procedures, aggregates
+        f"""SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+                quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+                    || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                json_build_object(
+                'definition', CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
+                'aggregate', CASE WHEN p.prokind = 'a' THEN (SELECT json_build_object(
+                    'result', pg_get_function_result(p.oid),
+                    'kind', g.aggkind,
+                    'transition', g.aggtransfn::oid::regprocedure::text,
+                    'state_type', format_type(g.aggtranstype, NULL),
+                    'initial', g.agginitval,
+                    'final_function', CASE WHEN g.aggfinalfn <> 0 THEN g.aggfinalfn::oid::regprocedure::text END,
+                    'combine', CASE WHEN g.aggcombinefn <> 0 THEN g.aggcombinefn::oid::regprocedure::text END,
+                    'sort_operator', CASE WHEN g.aggsortop <> 0 THEN g.aggsortop::regoperator::text END,
+                    'parallel', p.proparallel, 'strict', p.proisstrict)
+                    FROM pg_aggregate g WHERE g.aggfnoid = p.oid) END,
+                'comment', obj_description(p.oid, 'pg_proc'),
+                'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
+            FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
+            WHERE {_not_extension_member('pg_proc', 'p.oid')}""",
+        # triggers
+        """SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), json_build_object(
+                'definition', pg_get_triggerdef(t.oid),
+                'enabled', CASE t.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
+                           WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
+                'comment', obj_description(t.oid, 'pg_trigger'))
+            FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
+            WHERE NOT t.tgisinternal""",
+        # event triggers
+        f"""SELECT 'event-trigger', quote_ident(v.evtname), json_build_object(
+                'event', v.evtevent,
+                'function', v.evtfoid::regprocedure::text,
+                'tags', (SELECT json_agg(tag ORDER BY tag) FROM unnest(v.evttags) tag),
+                'enabled', v.evtenabled,
+                'comment', obj_description(v.oid, 'pg_event_trigger'))
+            FROM pg_event_trigger v WHERE {_not_extension_member('pg_event_trigger', 'v.oid')}""",
+        # types: enum, composite, range, base; domains
+        f"""SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
+                quote_ident(n.nspname) || '.' || quote_ident(t.typname),
+                json_build_object(
+                'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite'
+                        WHEN 'r' THEN 'range' WHEN 'b' THEN 'base' WHEN 'p' THEN 'pseudo' END,
+                'values', CASE WHEN t.typtype = 'e' THEN (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder)
+                          FROM pg_enum e WHERE e.enumtypid = t.oid) END,
+                'attributes', CASE WHEN t.typtype = 'c' THEN (SELECT json_agg(
+                        quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+                        || CASE WHEN a.attcollation <> at.typcollation
+                           THEN ' COLLATE ' || quote_ident(acn.nspname) || '.' || quote_ident(aco.collname) ELSE '' END
+                        || coalesce(' -- ' || col_description(a.attrelid, a.attnum), '')
+                        ORDER BY a.attnum)
+                    FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+                    LEFT JOIN pg_collation aco ON aco.oid = a.attcollation
+                    LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
+                    WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END,
+                'base_type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+                'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
+                'default', t.typdefault,
+                'collation', CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation
+                             THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
+                'range', CASE WHEN t.typtype = 'r' THEN json_build_object(
+                    'subtype', format_type(rg.rngsubtype, NULL),
+                    'collation', CASE WHEN rg.rngcollation <> 0 THEN rg.rngcollation::regcollation::text END,
+                    'operator_class', rg.rngsubopc::text,
+                    'canonical', NULLIF(rg.rngcanonical::oid, 0)::regprocedure::text,
+                    'subtype_diff', NULLIF(rg.rngsubdiff::oid, 0)::regprocedure::text,
+                    'multirange', {multirange}) END,
+                'base', CASE WHEN t.typtype = 'b' THEN json_build_object(
+                    'input', t.typinput::oid::regprocedure::text, 'output', t.typoutput::oid::regprocedure::text,
+                    'receive', NULLIF(t.typreceive::oid, 0)::regprocedure::text,
+                    'send', NULLIF(t.typsend::oid, 0)::regprocedure::text,
+                    'length', t.typlen, 'by_value', t.typbyval, 'alignment', t.typalign,
+                    'storage', t.typstorage, 'category', t.typcategory, 'preferred', t.typispreferred,
+                    'delimiter', t.typdelim, 'element', NULLIF(t.typelem, 0)::regtype::text) END,
+                'comment', obj_description(t.oid, 'pg_type'),
+                'privileges', {_acl('t.typacl', 'T', 't.typowner')})
+            FROM pg_type t JOIN ns n ON n.oid = t.typnamespace
+            LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+            LEFT JOIN pg_range rg ON rg.rngtypid = t.oid
+            LEFT JOIN pg_collation co ON co.oid = t.typcollation
+            LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+            WHERE t.typtype IN ('e', 'c', 'd', 'r', 'b')
+            AND (t.typtype <> 'c' OR (SELECT k.relkind FROM pg_class k WHERE k.oid = t.typrelid) = 'c')
+            AND NOT (t.typtype = 'b' AND EXISTS (SELECT FROM pg_type el
+                                                 WHERE el.oid = t.typelem AND el.typarray = t.oid))
+            AND {_not_extension_member('pg_type', 't.oid')}""",
+        # domain constraints
+        f"""SELECT 'domain-constraint',
+                quote_ident(n.nspname) || '.' || quote_ident(t.typname) || '.' || quote_ident(c.conname),
+                json_build_object(
+                'definition', pg_get_constraintdef(c.oid),
+                'validated', c.convalidated,
+                'comment', obj_description(c.oid, 'pg_constraint'))
+            FROM pg_constraint c JOIN pg_type t ON t.oid = c.contypid
+            JOIN ns n ON n.oid = t.typnamespace
+            WHERE {_not_extension_member('pg_type', 't.oid')}""",
+        # row-level security policies
+        """SELECT 'policy', r.qname || '.' || quote_ident(p.polname), json_build_object(
+                'command', CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                           WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END,
+                'permissive', p.polpermissive,
+                'roles', (SELECT json_agg(g ORDER BY g) FROM (
+                    SELECT CASE WHEN role = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(role)) END AS g
+                    FROM unnest(p.polroles) role) roles),
+                'using', pg_get_expr(p.polqual, p.polrelid),
+                'with_check', pg_get_expr(p.polwithcheck, p.polrelid),
+                'comment', obj_description(p.oid, 'pg_policy'))
+            FROM pg_policy p JOIN rel r ON r.oid = p.polrelid""",
+        # extended statistics
+        """SELECT 'statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), json_build_object(
+                'definition', pg_get_statisticsobjdef(s.oid),
+                'target', NULLIF(s.stxstattarget, -1),
+                'comment', obj_description(s.oid, 'pg_statistic_ext'))
+            FROM pg_statistic_ext s JOIN ns n ON n.oid = s.stxnamespace
+            JOIN rel r ON r.oid = s.stxrelid""",
+        # casts, as pg_dump finds them: made after initdb and not by an extension
+        f"""SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')',
+                json_build_object(
+                'function', NULLIF(c.castfunc, 0)::regprocedure::text,
+                'context', c.castcontext,
+                'method', c.castmethod,
+                'comment', obj_description(c.oid, 'pg_cast'))
+            FROM pg_cast c WHERE c.oid >= 16384 AND {_not_extension_member('pg_cast', 'c.oid')}""",
+        # operators
+        f"""SELECT 'operator', quote_ident(n.nspname) || '.' || o.oprname || '('
+                || coalesce(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', '
+                || coalesce(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')',
+                json_build_object(
+                'function', o.oprcode::oid::regprocedure::text,
+                'result', format_type(o.oprresult, NULL),
+                'commutator', NULLIF(o.oprcom, 0)::regoperator::text,
+                'negator', NULLIF(o.oprnegate, 0)::regoperator::text,
+                'restrict', NULLIF(o.oprrest::oid, 0)::regprocedure::text,
+                'join', NULLIF(o.oprjoin::oid, 0)::regprocedure::text,
+                'hashes', o.oprcanhash, 'merges', o.oprcanmerge,
+                'comment', obj_description(o.oid, 'pg_operator'))
+            FROM pg_operator o JOIN ns n ON n.oid = o.oprnamespace
+            WHERE {_not_extension_member('pg_operator', 'o.oid')}""",
+        # collations
+        f"""SELECT 'collation', quote_ident(n.nspname) || '.' || quote_ident(c.collname), json_build_object(
+                'provider', c.collprovider,
+                'deterministic', c.collisdeterministic,
+                'collate', c.collcollate, 'ctype', c.collctype,
+                'comment', obj_description(c.oid, 'pg_collation'))
+            FROM pg_collation c JOIN ns n ON n.oid = c.collnamespace
+            WHERE {_not_extension_member('pg_collation', 'c.oid')}""",
+        # publications
+        """SELECT 'publication', quote_ident(b.pubname), json_build_object(
+                'all_tables', b.puballtables,
+                'operations', concat_ws(',', CASE WHEN b.pubinsert THEN 'insert' END,
+                    CASE WHEN b.pubupdate THEN 'update' END, CASE WHEN b.pubdelete THEN 'delete' END,
+                    CASE WHEN b.pubtruncate THEN 'truncate' END),
+                'via_root', b.pubviaroot,
+                'tables', (SELECT json_agg(q.qname ORDER BY q.qname) FROM pg_publication_rel pr
+                           JOIN qualified_class q ON q.oid = pr.prrelid WHERE pr.prpubid = b.oid),
+                'comment', obj_description(b.oid, 'pg_publication'))
+            FROM pg_publication b""",
+        # default privileges (ALTER DEFAULT PRIVILEGES)
+        f"""SELECT 'default-privileges',
+                CASE WHEN da.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                     THEN '<current user>' ELSE quote_ident(pg_get_userbyid(da.defaclrole)) END
+                || coalesce(' in ' || quote_ident(dn.nspname), '')
+                || ' on ' || CASE da.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
+                             WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas'
+                             ELSE da.defaclobjtype::text END,
+                json_build_object('privileges', {_acl('da.defaclacl', 'r', 'da.defaclrole', default=False)})
+            FROM pg_default_acl da LEFT JOIN pg_namespace dn ON dn.oid = da.defaclnamespace""",
+    ]
+    union = "\n        UNION ALL\n        ".join(f"({part})" for part in parts)
+    return f"""
+    WITH ns AS (
+        SELECT n.oid, n.nspname, n.nspacl, n.nspowner FROM pg_namespace n
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+          AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+          AND n.nspname <> ALL ({{excluded_schemas}}::text[])
+    ),
+    qualified_class AS (
+        SELECT c.oid, quote_ident(cn.nspname) || '.' || quote_ident(c.relname) AS qname
+        FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
+    ),
+    excluded_table AS (
+        SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
+        WHERE cn.nspname || '.' || c.relname = ANY ({{excluded_tables}}::text[])
+    ),
+    rel AS (
+        SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
+        FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+          AND c.oid NOT IN (SELECT oid FROM excluded_table)
+          AND {_not_extension_member('pg_class', 'c.oid')}
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype IN ('a', 'i')
+                          AND d.refobjid IN (SELECT oid FROM excluded_table))
+    ),
+    objects (object_type, name, attributes) AS (
+        {union}
+    )
+    SELECT json_object_agg(object_type || ' ' || name, json_strip_nulls(attributes))
+    FROM objects
+    """
+
+
+# -- the diff ----------------------------------------------------------------------------------
+
+_TYPE_ORDER = [
+    "schema", "extension", "collation", "type", "domain", "domain-constraint", "sequence",
+    "table", "column", "constraint", "index", "view", "materialized-view", "function",
+    "procedure", "aggregate", "operator", "cast", "trigger", "event-trigger", "rule", "policy",
+    "statistics", "publication", "default-privileges",
+]  # fmt: skip
+_TYPE_RANK = {object_type: rank for rank, object_type in enumerate(_TYPE_ORDER)}
+
+# Children vanish and appear with their parent; the parent's line says it all.
+_CHILD_TYPES = {"column", "constraint", "trigger", "policy", "rule", "domain-constraint"}
+_PARENT_TYPES = {"table", "view", "materialized-view", "domain"}
+
+# Attributes whose lists are sets: show what went and what came, not the whole list.
+_SET_ATTRIBUTES = {"privileges", "options", "foreign_options", "roles", "tags", "tables"}
+
+_LABELS = {
+    "values": "enum values",
+    "not_null": "not null",
+    "with_check": "with check",
+    "partition_key": "partition key",
+    "partition_of": "partition of",
+    "partition_bound": "partition bound",
+    "row_security": "row level security",
+    "force_row_security": "forced row level security",
+    "replica_identity": "replica identity",
+    "access_method": "access method",
+    "owned_by": "owned by",
+    "base_type": "base type",
+    "of_type": "of type",
+    "parent_index": "parent index",
+    "not_null_constraint": "not null constraint",
+    "foreign_server": "foreign server",
+    "foreign_options": "foreign options",
+    "all_tables": "all tables",
+    "via_root": "via root",
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way two snapshots differ.
+
+    ``kind`` is ``"missing"`` (in *before* only), ``"unexpected"`` (in *after* only),
+    ``"changed"`` (an attribute differs) or ``"column-order"`` (same columns, other order; a
+    ``"warning"`` unless compared strictly). ``str()`` renders one readable line.
+    """
+
+    kind: str
+    object_type: str
+    name: str
+    attribute: str | None = None
+    before: Any = None
+    after: Any = None
+    severity: str = "error"
+
+    @property
+    def display_name(self) -> str:
+        return _display_name(self.name)
+
+    def __str__(self) -> str:
+        subject = f"{self.object_type} {self.display_name}"
+        if self.kind == "missing":
+            summary = _summary(self.object_type, self.before or {})
+            return f"{subject}: missing" + (f" (was: {summary})" if summary else "")
+        if self.kind == "unexpected":
+            return f"{subject}: unexpected (not in the previous schema)"
+        if self.kind == "column-order":
+            line = f"{subject}: column order {_render(self.before)} -> {_render(self.after)}"
+            return line + (" (warning: order only)" if self.severity == "warning" else "")
+        label = _LABELS.get(self.attribute or "", self.attribute or "")
+        if self.attribute in _SET_ATTRIBUTES and isinstance(self.before or [], list) and isinstance(self.after or [], list):
+            removed = [item for item in self.before or [] if item not in (self.after or [])]
+            added = [item for item in self.after or [] if item not in (self.before or [])]
+            changes = []
+            if removed:
+                changes.append(f"lost {_render(removed)}")
+            if added:
+                changes.append(f"gained {_render(added)}")
+            if changes:
+                return f"{subject}: {label} " + ", ".join(changes)
+        before, after = _render_change(self.before, self.after)
+        return f"{subject}: {label} {before} -> {after}"
+
+
+def diff_snapshots(
+    before: Mapping[str, Mapping[str, Any]],
+    after: Mapping[str, Mapping[str, Any]],
+    *,
+    strict_column_order: bool = False,
+) -> list[Difference]:
+    """Every way ``after`` differs from ``before``, sorted by object type, name and attribute.
+
+    Columns are compared by name. A table whose columns are the same but in another order gives
+    a ``column-order`` difference of severity ``"warning"``, or ``"error"`` when
+    ``strict_column_order``. Everything else is an error.
+    """
+    differences: list[Difference] = []
+    gone = {key for key in before if key not in after}
+    came = {key for key in after if key not in before}
+    gone_parents = {_split_key(key)[1] for key in gone if _split_key(key)[0] in _PARENT_TYPES}
+    came_parents = {_split_key(key)[1] for key in came if _split_key(key)[0] in _PARENT_TYPES}
+
+    for key in gone:
+        object_type, name = _split_key(key)
+        if not _goes_with_parent(object_type, name, before[key], gone_parents):
+            differences.append(Difference("missing", object_type, name, before=dict(before[key])))
+    for key in came:
+        object_type, name = _split_key(key)
+        if not _goes_with_parent(object_type, name, after[key], came_parents):
+            differences.append(Difference("unexpected", object_type, name, after=dict(after[key])))
+    for key in before.keys() & after.keys():
+        object_type, name = _split_key(key)
+        old, new = before[key], after[key]
+        for attribute in old.keys() | new.keys():
+            was, now = old.get(attribute), new.get(attribute)
+            if was == now:
+                continue
+            if object_type == "table" and attribute == "columns":
+                common = set(was or []) & set(now or [])
+                old_order = [column for column in was or [] if column in common]
+                new_order = [column for column in now or [] if column in common]
+                if old_order != new_order:
+                    differences.append(
+                        Difference(
+                            "column-order", object_type, name, attribute, was, now,
+                            severity="error" if strict_column_order else "warning",
+                        )
+                    )  # fmt: skip
+                continue  # added and dropped columns are reported as columns
+            differences.append(Difference("changed", object_type, name, attribute, was, now))
+
+    differences.sort(key=_sort_key)
+    return differences
+
+
+def errors(differences: Iterable[Difference]) -> list[Difference]:
+    """The differences that fail a round trip (all but warnings)."""
+    return [difference for difference in differences if difference.severity == "error"]
+
+
+def format_diff(differences: Iterable[Difference]) -> str:
+    """One line per difference, in the given order; empty string for no differences."""
+    return "\n".join(str(difference) for difference in differences)
+
+
+def _sort_key(difference: Difference) -> tuple[Any, ...]:
+    return (
+        difference.severity != "error",
+        _TYPE_RANK.get(difference.object_type, len(_TYPE_RANK)),
+        difference.name,
+        difference.attribute or "",
+    )
+
+
+def _goes_with_parent(
+    object_type: str, name: str, attributes: Mapping[str, Any], parents: set[str]
+) -> bool:
+    """Whether the object came or went with its table (or view, or domain), said once by it."""
+    if object_type in _CHILD_TYPES:
+        return _parent_name(name) in parents
+    if object_type == "index":
+        return attributes.get("table") in parents
+    if object_type == "sequence" and attributes.get("owned_by"):
+        return _parent_name(attributes["owned_by"]) in parents
+    return False
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    object_type, _, name = key.partition(" ")
+    return object_type, name
+
+
+_LAST_PART = re.compile(r'\.(?:"(?:[^"]|"")*"|[^."]+)$')
+
+
+def _parent_name(name: str) -> str:
+    """``public.orders`` for ``public.orders.status`` (names are quote_ident'ed parts)."""
+    match = _LAST_PART.search(name)
+    return name[: match.start()] if match else name
+
+
+def _display_name(name: str) -> str:
+    return name[len("public.") :] if name.startswith("public.") else name
+
+
+def _render(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return "[" + ",".join(_quote(item) for item in value) + "]"
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_CONTEXT = 30
+_LONG = 100
+
+
+def _render_change(before: Any, after: Any) -> tuple[str, str]:
+    """Both values; long texts cut down to where they differ, with a little context."""
+    old, new = _render(before), _render(after)
+    if not (isinstance(before, str) and isinstance(after, str)) or max(len(old), len(new)) <= _LONG:
+        return old, new
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old), len(new)) - prefix
+        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
+    ):
+        suffix += 1
+    start = max(0, prefix - _CONTEXT)
+
+    def window(text: str) -> str:
+        end = min(len(text), len(text) - suffix + _CONTEXT)
+        middle = text[start:end]
+        return ("…" if start > 0 else "") + middle + ("…" if end < len(text) else "")
+
+    return window(old), window(new)
+
+
+def _summary(object_type: str, attributes: Mapping[str, Any]) -> str:
+    """What a missing object was, in a few words."""
+    if "definition" in attributes:
+        text = _render(attributes["definition"])
+    elif object_type == "column":
+        text = str(attributes.get("type", ""))
+        if attributes.get("not_null"):
+            text += " NOT NULL"
+        if attributes.get("default") is not None:
+            text += f" DEFAULT {attributes['default']}"
+        if attributes.get("generated") is not None:
+            text += f" GENERATED ALWAYS AS {attributes['generated']}"
+        if attributes.get("identity") is not None:
+            text += f" GENERATED {attributes['identity']} AS IDENTITY"
+    elif object_type == "table":
+        text = "columns " + _render(attributes.get("columns") or [])
+    elif object_type == "type" and attributes.get("kind") == "enum":
+        text = "enum " + _render(attributes.get("values") or [])
+    elif object_type == "type" and attributes.get("kind") == "composite":
+        text = "composite " + _render(attributes.get("attributes") or [])
+    elif object_type == "domain":
+        text = str(attributes.get("base_type", ""))
+    elif object_type == "sequence":
+        text = f"{attributes.get('type')} start {attributes.get('start')} increment {attributes.get('increment')}"
+    elif object_type == "extension":
+        text = f"version {attributes.get('version')}"
+    else:
+        shown = {key: value for key, value in attributes.items() if key != "privileges"}
+        text = _render(shown) if shown else ""
+    return text if len(text) <= 200 else text[:199] + "…"
