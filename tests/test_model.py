@@ -107,6 +107,13 @@ def test_diesel_folder_without_down_is_recorded() -> None:
     assert all(m.path.name == "up.sql" for m in migrations)
 
 
+def test_diesel_and_sourcegraph_metadata_mark_non_transactional_migrations() -> None:
+    for directory in ("diesel", "sourcegraph"):
+        marked = [m for m in discover(LAYOUTS / directory) if m.no_transaction_marker]
+        assert len(marked) == 1, directory
+        assert not marked[0].transactional
+
+
 def test_dbmate_transaction_false_is_honoured() -> None:
     migrations = discover(LAYOUTS / "dbmate")
     assert [m.no_transaction_marker for m in migrations].count(True) == 1

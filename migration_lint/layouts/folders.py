@@ -48,8 +48,17 @@ def _load_one(directory: Path) -> Migration:
         down,
         paths,
         NAME,
-        no_transaction_marker=_diesel_says_no_transaction(directory / "metadata.toml"),
+        no_transaction_marker=_diesel_says_no_transaction(directory / "metadata.toml")
+        or _sourcegraph_says_concurrent(directory / "metadata.yaml"),
     )
+
+
+_CREATE_INDEX_CONCURRENTLY = re.compile(r"^createIndexConcurrently:\s*true\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def _sourcegraph_says_concurrent(metadata: Path) -> bool:
+    """Sourcegraph marks a migration that builds an index concurrently in its metadata."""
+    return metadata.exists() and _CREATE_INDEX_CONCURRENTLY.search(read_sql_file(metadata)) is not None
 
 
 def _diesel_says_no_transaction(metadata: Path) -> bool:
