@@ -194,7 +194,8 @@ def _snapshot_query(server_version: int) -> str:
                 'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
                 'compression', {compression},
                 'statistics', NULLIF(a.attstattarget, -1),
-                'options', {_options('a.attoptions')},
+                'options', (SELECT json_agg(o ORDER BY o) FROM unnest(a.attoptions) o
+                            WHERE o NOT LIKE 'pg\\_%'),  -- internal options some builds add
                 'foreign_options', {_options('a.attfdwoptions')},
                 'local', CASE WHEN a.attinhcount > 0 THEN a.attislocal END,
                 'comment', col_description(a.attrelid, a.attnum),
@@ -700,9 +701,13 @@ def _render_change(before: Any, after: Any) -> tuple[str, str]:
     ):
         suffix += 1
     start = max(0, prefix - _CONTEXT)
+    while start > 0 and old[start - 1] != " " and prefix - start < 2 * _CONTEXT:
+        start -= 1  # back to a word's start
 
     def window(text: str) -> str:
         end = min(len(text), len(text) - suffix + _CONTEXT)
+        while end < len(text) and text[end] != " " and end - (len(text) - suffix) < 2 * _CONTEXT:
+            end += 1
         middle = text[start:end]
         return ("…" if start > 0 else "") + middle + ("…" if end < len(text) else "")
 

