@@ -16,6 +16,7 @@ import pytest
 from pytest_migrations.database import (
     DATABASE_PREFIX,
     DSN_ENV_VAR,
+    EMBEDDED_DIR_ENV_VAR,
     DatabaseError,
     DockerUnavailable,
     DsnServer,
@@ -135,6 +136,21 @@ def test_embedded_server_is_postgresql_18(pg_server: EmbeddedServer) -> None:
     assert open_server() is pg_server  # one per process
 
 
+def test_private_server_in_a_chosen_directory_is_removed_on_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(EMBEDDED_DIR_ENV_VAR, str(tmp_path))
+    server = EmbeddedServer.start()
+    try:
+        assert server.data_dir.parent.parent == tmp_path.resolve()
+        assert server.major == 18
+    finally:
+        server.close()
+    assert not server.running
+    assert _gone(server.pid)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fresh_database_is_created_and_dropped(pg_server: EmbeddedServer) -> None:
     with pg_server.fresh_database() as database:
         assert database.name.startswith(DATABASE_PREFIX)
@@ -189,7 +205,16 @@ def test_clone_ends_sessions_still_on_our_template(pg_server: EmbeddedServer) ->
             with pg_server.fresh_database(template=template.name) as clone:
                 with clone.connect() as conn:
                     assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
-            assert lingering.closed or lingering.broken or _is_dead(lingering)
+            assert _is_dead(lingering)
+
+
+def test_clone_of_a_template_made_through_another_handle(pg_server: EmbeddedServer) -> None:
+    with open_server(dsn=pg_server.admin_dsn) as other_handle, other_handle.fresh_database() as template:
+        with template.connect(autocommit=True) as lingering:
+            lingering.execute("CREATE TABLE t (x int)")
+            with pg_server.fresh_database(template=template.name) as clone:
+                assert clone.name != template.name
+            assert _is_dead(lingering)
 
 
 def _is_dead(conn: psycopg.Connection) -> bool:

