@@ -126,16 +126,24 @@ def _stop_cluster(cluster: _Cluster) -> None:
 
 def _kill(process: psutil.Process) -> None:
     # SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children down with it.
-    for signum in (signal.SIGQUIT, signal.SIGKILL):
+    sigquit = getattr(signal, "SIGQUIT", None)
+    immediate_shutdown = process.terminate if sigquit is None else lambda: process.send_signal(sigquit)
+    for stop in (immediate_shutdown, process.kill):
         if not _alive(process):
             return
         try:
-            process.send_signal(signum)
-            process.wait(5)
-        except psutil.TimeoutExpired:
-            continue
+            stop()
         except psutil.Error:
             return
+        _wait_until_dead(process, seconds=5.0)
+
+
+def _wait_until_dead(process: psutil.Process, seconds: float) -> None:
+    # Not psutil's wait(): for a non-child it counts a zombie as alive, and where PID 1 does not
+    # reap orphans the stopped postmaster stays a zombie.
+    deadline = time.monotonic() + seconds
+    while _alive(process) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _remove_cluster(cluster: _Cluster) -> None:
