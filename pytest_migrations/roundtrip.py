@@ -1,0 +1,529 @@
+"""The round trip of a chain of migrations: UP, DOWN, UP again, each checked against a snapshot.
+
+One database walks the whole chain, so the cost grows linearly with the number of migrations:
+
+    S(k-1) ──UP k──▶ S(k) ──DOWN k──▶ must equal S(k-1) ──UP k──▶ must equal S(k)
+
+Before UP k is applied for good, and when both UP and DOWN can run inside a transaction, the
+tables of S(k-1) get a few generated rows, UP k and DOWN k run over them, the rows must still be
+there unchanged, and the whole transaction is rolled back (the data check).
+
+The DOWN and the UP again also run inside one transaction that is always rolled back, so the
+chain goes on from the exact S(k) the first UP made, even when the DOWN of k is broken: one bad
+DOWN fails one migration, not every one after it. Only a failing UP breaks the chain; the
+migrations after it are skipped as depending on it. Scripts that cannot run inside a
+transaction (``CREATE INDEX CONCURRENTLY``, a script with its own ``BEGIN``/``ROLLBACK`` ...)
+run statement by statement in autocommit mode; if their round trip fails, the database is
+rebuilt by replaying the UPs, so later migrations are still checked from the right state.
+
+:class:`ChainWalker` is lazy: :meth:`ChainWalker.result_for` walks only as far as the migration
+asked for, applying unchecked predecessors as set-up (``pytest -k 012`` round-trips one
+migration). Nothing here imports pytest; the plugin is a thin layer over this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+
+from migration_lint.model import Migration, Section
+from migration_lint.transaction import transaction_control
+
+if TYPE_CHECKING:
+    from .database import Server
+
+__all__ = [
+    "ChainWalker",
+    "Problem",
+    "StepResult",
+    "round_trip",
+]
+
+logger = logging.getLogger("pytest_migrations.roundtrip")
+
+PASSED = "passed"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a round trip failed, phrased for a reader: a headline and detail lines."""
+
+    headline: str
+    details: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        return "\n".join([self.headline, *(f"  {line}" for line in self.details)])
+
+
+@dataclass
+class StepResult:
+    """The outcome of one migration's round trip."""
+
+    migration: Migration
+    outcome: str  # "passed", "failed" or "skipped"
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skip_reason: str | None = None
+    missing_down: bool = False
+    broke_chain: bool = False  # UP failed: what follows cannot be checked
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == PASSED
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == FAILED
+
+    def report(self) -> str:
+        """The failure as text: one block per problem, no traceback."""
+        return "\n".join(problem.render() for problem in self.problems)
+
+
+class _ScriptError(Exception):
+    """A statement of a migration script failed; the message names file, line and SQLSTATE."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to run one section: inside our transaction (``wrap``), or as written in autocommit."""
+
+    wrap: bool
+    reason: str = ""  # why it cannot be wrapped
+
+
+class ChainWalker:
+    """Walks a chain of migrations on one database of ``server``, lazily, in order.
+
+    ``setup_sql`` runs once on a base database every chain database is copied from.
+    Use as a context manager, or call :meth:`close`, to drop the databases it made.
+    """
+
+    def __init__(
+        self,
+        server: Server,
+        migrations: Sequence[Migration],
+        *,
+        setup_sql: str | None = None,
+        setup_sql_path: Path | None = None,
+        check_data: bool = True,
+        strict_column_order: bool = False,
+    ) -> None:
+        self.server = server
+        self.migrations = list(migrations)
+        self.setup_sql = setup_sql
+        self.setup_sql_path = setup_sql_path
+        self.check_data = check_data
+        self.strict_column_order = strict_column_order
+        self._index = {m.id: i for i, m in enumerate(self.migrations)}
+        self._results: dict[str, StepResult] = {}
+        self._base: str | None = None
+        self._database: str | None = None
+        self._conn: psycopg.Connection[Any] | None = None
+        self._position = -1  # index of the last migration applied to the chain database
+        self._snapshot: Any = None  # snapshot at _position, when taken
+        self._broken_at: Migration | None = None
+        self._broken_reason = ""
+
+    # -- public --------------------------------------------------------------------------------
+
+    def result_for(self, migration: Migration | str) -> StepResult:
+        """The round-trip result of ``migration`` (a Migration or its id), walking to it if needed."""
+        migration_id = migration if isinstance(migration, str) else migration.id
+        if migration_id in self._results:
+            return self._results[migration_id]
+        index = self._index[migration_id]
+        target = self.migrations[index]
+        started = time.perf_counter()
+        result = self._result_at(index, target)
+        result.seconds = time.perf_counter() - started
+        self._results[migration_id] = result
+        return result
+
+    def walk(self) -> Iterator[StepResult]:
+        """Every migration's result, in order."""
+        for migration in self.migrations:
+            yield self.result_for(migration)
+
+    @property
+    def base_database(self) -> str:
+        """A database with only the set-up SQL applied (the template for the chain)."""
+        if self._base is None:
+            self._base = make_base_database(self.server, self.setup_sql, self.setup_sql_path)
+        return self._base
+
+    def close(self) -> None:
+        self._close_connection()
+        for name in (self._database, self._base):
+            if name is not None:
+                try:
+                    self.server.drop_database(name)
+                except Exception as exc:  # noqa: BLE001 - cleanup must not hide the real outcome
+                    logger.warning("could not drop %s: %s", name, exc)
+        self._database = self._base = None
+
+    def __enter__(self) -> ChainWalker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the walk ------------------------------------------------------------------------------
+
+    def _result_at(self, index: int, migration: Migration) -> StepResult:
+        if self._broken_at is not None and self._index[self._broken_at.id] < index:
+            return self._skip_dependent(migration)
+        if index <= self._position or self._conn is None:
+            self._restart()
+        self._advance_to(index - 1)
+        if self._broken_at is not None:
+            return self._skip_dependent(migration)
+        return self._round_trip(index, migration)
+
+    def _skip_dependent(self, migration: Migration) -> StepResult:
+        assert self._broken_at is not None
+        reason = f"depends on {self._broken_at.id} which failed"
+        if self._broken_reason:
+            reason += f" ({self._broken_reason})"
+        return StepResult(migration, SKIPPED, skip_reason=reason)
+
+    def _restart(self) -> None:
+        """A fresh chain database with nothing applied."""
+        self._close_connection()
+        if self._database is not None:
+            self.server.drop_database(self._database)
+            self._database = None
+        self._database = self.server.create_database(template=self.base_database)
+        self._conn = self.server.connect(self._database, autocommit=True)
+        self._position = -1
+        self._snapshot = None
+        self._broken_at = None
+        self._broken_reason = ""
+
+    def _advance_to(self, index: int) -> None:
+        """Apply the UPs up to ``index`` without checks (set-up for a later migration)."""
+        while self._position < index:
+            migration = self.migrations[self._position + 1]
+            try:
+                self._run(migration.up, self._plan(migration.up, migration))
+            except _ScriptError as error:
+                self._broken_at = migration
+                self._broken_reason = f"its UP failed: {error}"
+                return
+            self._position += 1
+            self._snapshot = None
+
+    def _round_trip(self, index: int, migration: Migration) -> StepResult:
+        conn = self._connection
+        before = self._snapshot if self._snapshot is not None else self._take_snapshot()
+        result = StepResult(migration, PASSED)
+        up_plan = self._plan(migration.up, migration)
+        down_plan = self._plan(migration.down, migration) if migration.down is not None else None
+
+        if self.check_data and down_plan is not None:
+            if up_plan.wrap and down_plan.wrap:
+                self._check_data(migration, before, result)
+            else:
+                reason = up_plan.reason if not up_plan.wrap else down_plan.reason
+                result.warnings.append(
+                    f"{migration.id}: data check skipped: {reason}, so the rows it would seed"
+                    " could not be rolled back"
+                )
+
+        try:
+            self._run(migration.up, up_plan)
+        except _ScriptError as error:
+            self._broken_at = migration
+            self._broken_reason = ""
+            result.outcome = FAILED
+            result.broke_chain = True
+            result.problems.append(Problem(f"UP of {migration.id} failed", (str(error),)))
+            return result
+        self._position = index
+        after = self._take_snapshot()
+        self._snapshot = after
+
+        if down_plan is None:
+            result.outcome = FAILED
+            result.missing_down = True
+            result.problems.append(
+                Problem(f"{migration.id} has no DOWN: it cannot be rolled back", (f"UP in {migration.path}",))
+            )
+            return result
+
+        assert migration.down is not None
+        if up_plan.wrap and down_plan.wrap:
+            conn.execute("BEGIN")
+            try:
+                self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=True)
+            finally:
+                conn.execute("ROLLBACK")
+        else:
+            exact = self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=False)
+            if not exact:
+                self._rebuild(index)
+        if result.problems:
+            result.outcome = FAILED
+        return result
+
+    def _down_and_up_again(
+        self,
+        migration: Migration,
+        up_plan: _Plan,
+        down_plan: _Plan,
+        before: Any,
+        after: Any,
+        result: StepResult,
+        *,
+        nested: bool,
+    ) -> bool:
+        """DOWN, compare with S(k-1), UP, compare with S(k); whether the database is at S(k) again."""
+        assert migration.down is not None
+        try:
+            self._run(migration.down, down_plan, nested=nested)
+        except _ScriptError as error:
+            result.problems.append(Problem(f"DOWN of {migration.id} failed", (str(error),)))
+            return False
+        restored = self._take_snapshot()
+        errors, warnings = self._compare(before, restored)
+        if errors:
+            result.problems.append(
+                Problem(f"DOWN of {migration.id} did not restore the schema ({_count(errors)})", tuple(errors))
+            )
+        result.warnings.extend(f"{migration.id}: after DOWN: {line}" for line in warnings)
+        try:
+            self._run(migration.up, up_plan, nested=nested)
+        except _ScriptError as error:
+            result.problems.append(Problem(f"UP of {migration.id} failed after its DOWN", (str(error),)))
+            return False
+        again = self._take_snapshot()
+        errors, warnings = self._compare(after, again)
+        if errors:
+            result.problems.append(
+                Problem(
+                    f"UP of {migration.id} after its DOWN gave another schema ({_count(errors)})", tuple(errors)
+                )
+            )
+        result.warnings.extend(f"{migration.id}: after UP again: {line}" for line in warnings)
+        return not errors
+
+    def _rebuild(self, index: int) -> None:
+        """Replay the UPs up to ``index`` on a new database, after a round trip left it unknown."""
+        logger.debug("rebuilding the chain database up to %s", self.migrations[index].id)
+        self._restart()
+        self._advance_to(index)
+        if self._broken_at is None:
+            self._snapshot = self._take_snapshot()
+
+    # -- data check ----------------------------------------------------------------------------
+
+    def _check_data(self, migration: Migration, before: Any, result: StepResult) -> None:
+        """Seed rows at S(k-1), run UP and DOWN over them, check they survived; roll it all back."""
+        from . import seed_data
+
+        conn = self._connection
+        conn.execute("BEGIN")
+        try:
+            seeded = seed_data.seed_rows(conn, before)
+            result.warnings.extend(f"{migration.id}: data check: {note}" for note in seeded.notes)
+            if not seeded.rows:
+                return
+            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for label, section in (("UP", migration.up), ("DOWN", migration.down)):
+                assert section is not None
+                try:
+                    self._run(section, _Plan(wrap=True), nested=True)
+                except _ScriptError as error:
+                    result.warnings.append(
+                        f"{migration.id}: data check skipped: {label} fails when the tables hold rows: {error}"
+                    )
+                    return
+            losses = seed_data.verify_rows(conn, seeded)
+            if losses:
+                result.problems.append(
+                    Problem(f"DOWN of {migration.id} lost or changed rows that existed before its UP", tuple(losses))
+                )
+        finally:
+            conn.execute("ROLLBACK")
+
+    # -- running SQL ---------------------------------------------------------------------------
+
+    @property
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None:
+            self._restart()
+        assert self._conn is not None
+        return self._conn
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @staticmethod
+    def _plan(section: Section | None, migration: Migration) -> _Plan:
+        return plan_section(section, migration)
+
+    def _run(self, section: Section | None, plan: _Plan, *, nested: bool = False) -> None:
+        """Run ``section``; wrapped sections in a transaction of their own unless ``nested``."""
+        if section is None:
+            return
+        run_section(self._connection, section, plan, nested=nested)
+
+    def _take_snapshot(self) -> Any:
+        return take_pinned_snapshot(self._connection)
+
+    def _compare(self, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
+        return compare_snapshots(expected, actual, strict_column_order=self.strict_column_order)
+
+
+def _count(lines: Sequence[str]) -> str:
+    return "1 difference" if len(lines) == 1 else f"{len(lines)} differences"
+
+
+# -- building blocks, shared with the fixtures -------------------------------------------------------
+
+
+def plan_section(section: Section | None, migration: Migration) -> _Plan:
+    """Whether ``section`` can run inside a transaction we control (and roll back)."""
+    if section is None:
+        return _Plan(wrap=True)
+    if migration.no_transaction_marker:
+        return _Plan(False, f"{migration.id} is marked to run outside a transaction")
+    if section.parse_errors:
+        return _Plan(False, f"{_where(section.parse_errors[0], section)} does not parse")
+    outside = section.non_transactional_statements()
+    if outside:
+        statement, reason = outside[0]
+        return _Plan(False, f"{reason} at {_where(statement, section)} cannot run in a transaction")
+    controls = [transaction_control(s) for s in section.transaction_statements]
+    # A script that only wraps itself in BEGIN ... COMMIT runs the same inside our transaction.
+    if any(control not in ("begin", "commit", "savepoint", "release", "rollback to") for control in controls):
+        return _Plan(False, f"{section.path.name} controls its own transaction")
+    return _Plan(wrap=True)
+
+
+def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *, nested: bool = False) -> None:
+    """Execute ``section`` on ``conn`` (autocommit) as ``plan`` says; raise :class:`_ScriptError`."""
+    if section.is_empty:
+        return
+    if plan.wrap:
+        statements = [s for s in section.statements if transaction_control(s) not in ("begin", "commit")]
+        if not nested:
+            conn.execute("BEGIN")
+        try:
+            for statement in statements:
+                _execute(conn, statement.text, section, statement.line)
+        except BaseException:
+            if not nested:
+                conn.execute("ROLLBACK")
+            raise
+        if not nested:
+            conn.execute("COMMIT")
+        return
+    if section.parse_errors:
+        # Let PostgreSQL judge the text as a whole; our split cannot be trusted.
+        _execute(conn, section.sql, section, section.first_line)
+        return
+    try:
+        for statement in section.statements:
+            _execute(conn, statement.text, section, statement.line)
+    finally:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            # The script failed (or stopped) inside a BEGIN of its own.
+            conn.execute("ROLLBACK")
+
+
+def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: int) -> None:
+    try:
+        # No parameters: the text goes to the server as written (no placeholder parsing).
+        conn.execute(text.encode("utf-8"))
+    except psycopg.Error as error:
+        sqlstate = getattr(error, "sqlstate", None)
+        message = (error.diag.message_primary or str(error)).strip()
+        detail = f" ({error.diag.message_detail})" if error.diag.message_detail else ""
+        code = f" [{sqlstate}]" if sqlstate else ""
+        first_line = text.strip().splitlines()[0] if text.strip() else ""
+        raise _ScriptError(f"{section.path}:{line}: {message}{detail}{code}, in: {_shorten(first_line)}", sqlstate) from None
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _where(statement: Any, section: Section) -> str:
+    return f"{section.path.name}:{statement.line}"
+
+
+def make_base_database(server: Server, setup_sql: str | None, setup_sql_path: Path | None = None) -> str:
+    """A database with the set-up SQL applied; the template the chain and fixtures copy."""
+    name = server.create_database()
+    if setup_sql and setup_sql.strip():
+        with server.connect(name, autocommit=True) as conn:
+            try:
+                conn.execute(setup_sql.encode("utf-8"))
+            except psycopg.Error as error:
+                server.drop_database(name)
+                where = setup_sql_path or "set-up SQL"
+                message = (error.diag.message_primary or str(error)).strip()
+                raise SetupSqlError(f"{where}: {message} [{error.sqlstate}]") from None
+    return name
+
+
+class SetupSqlError(Exception):
+    """The set-up SQL failed on a fresh database."""
+
+
+def take_pinned_snapshot(conn: psycopg.Connection[Any]) -> Any:
+    """A schema snapshot; it pins search_path and date styles itself, whatever a migration set."""
+    from .snapshot import take_snapshot
+
+    return take_snapshot(conn)
+
+
+def compare_snapshots(expected: Any, actual: Any, *, strict_column_order: bool = False) -> tuple[list[str], list[str]]:
+    """(errors, warnings) as readable lines, e.g. ``column orders.status: default 'new'::text -> (none)``."""
+    from .snapshot import diff_snapshots
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    for difference in diff_snapshots(expected, actual, strict_column_order=strict_column_order):
+        (warnings if _is_warning(difference) else errors).append(str(difference))
+    return errors, warnings
+
+
+def _is_warning(difference: Any) -> bool:
+    severity = getattr(difference, "severity", None)
+    if severity is not None:
+        return str(getattr(severity, "value", severity)).lower() == "warning"
+    return bool(getattr(difference, "warning", False) or getattr(difference, "is_warning", False))
+
+
+def round_trip(
+    server: Server,
+    migrations: Sequence[Migration],
+    *,
+    setup_sql: str | None = None,
+    check_data: bool = True,
+    strict_column_order: bool = False,
+    only: Iterable[str] | None = None,
+) -> list[StepResult]:
+    """Round-trip ``migrations`` (or the ids in ``only``) on ``server``; the walk without pytest."""
+    wanted = None if only is None else set(only)
+    with ChainWalker(
+        server, migrations, setup_sql=setup_sql, check_data=check_data, strict_column_order=strict_column_order
+    ) as walker:
+        return [walker.result_for(m) for m in migrations if wanted is None or m.id in wanted]
