@@ -1,0 +1,102 @@
+"""Project settings from ``[tool.pytest-migrations]`` in ``pyproject.toml``.
+
+Shared by the ``migrations`` CLI and the pytest plugin. This module only finds and reads the
+table; each consumer picks the keys it knows, so a key one of them adds does not break the other.
+Precedence everywhere: command line > environment variable > ``pyproject.toml`` > built-in default.
+
+Keys read by the runner::
+
+    [tool.pytest-migrations]
+    dir = "migrations"                     # MIGRATIONS_DIR
+    database_url = "postgresql://..."      # MIGRATIONS_DATABASE_URL (better kept out of the file)
+    tracking_schema = "public"
+    tracking_table = "applied_migrations"
+    history_table = "migration_history"
+    lock_timeout = "10s"                   # set per migration unless the file sets its own
+    statement_timeout = "0"                # likewise; "0" means none
+    lock_wait = 300                        # seconds to wait for another runner's advisory lock
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TOOL_TABLE = "pytest-migrations"
+
+__all__ = ["ConfigError", "ToolConfig", "find_pyproject", "read_tool_config"]
+
+
+class ConfigError(Exception):
+    """``pyproject.toml`` cannot be read or holds a value of the wrong type; names file and key."""
+
+
+@dataclass(frozen=True)
+class ToolConfig:
+    """The ``[tool.pytest-migrations]`` table and the file it came from (``None``: no file)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def get_str(self, key: str, default: str | None = None) -> str | None:
+        value = self.values.get(key, default)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{self.path}: [tool.{TOOL_TABLE}] {key} must be a string, not {value!r}")
+
+    def get_float(self, key: str, default: float | None = None) -> float | None:
+        value = self.values.get(key, default)
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            return value
+        raise ConfigError(f"{self.path}: [tool.{TOOL_TABLE}] {key} must be a number, not {value!r}")
+
+    def resolve_path(self, key: str) -> Path | None:
+        """A path setting, relative to the directory of ``pyproject.toml``."""
+        value = self.get_str(key)
+        if value is None:
+            return None
+        path = Path(value)
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return path
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` in ``start`` (default: the working directory) or above."""
+    directory = (start or Path.cwd()).resolve()
+    for candidate in (directory, *directory.parents):
+        path = candidate / "pyproject.toml"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_tool_config(path: Path | None = None, *, start: Path | None = None) -> ToolConfig:
+    """Read ``[tool.pytest-migrations]`` from ``path``, or from the nearest ``pyproject.toml``."""
+    path = path or find_pyproject(start)
+    if path is None:
+        return ToolConfig()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    table = document.get("tool", {}).get(TOOL_TABLE, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.{TOOL_TABLE}] must be a table")
+    return ToolConfig(dict(table), path)

@@ -1,0 +1,67 @@
+"""Errors of the runner: one line each, with the exit code the CLI returns."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a migration failed, the database disagrees with the files, a check failed
+EXIT_USAGE = 2  # bad arguments, unreadable or invalid migration files, bad settings
+
+
+class RunnerError(Exception):
+    """A refusal or failure, as one line; ``exit_code`` is 1 (failed) or 2 (bad input)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED, *, hint: str | None = None) -> None:
+        self.message = message
+        self.exit_code = exit_code
+        self.hint = hint
+        super().__init__(self.line)
+
+    @property
+    def line(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class InputError(RunnerError):
+    """Bad migration files or settings: exit 2."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, EXIT_USAGE, hint=hint)
+
+
+class MigrationFailed(RunnerError):
+    """PostgreSQL refused a statement of a migration."""
+
+    def __init__(self, message: str, *, sqlstate: str | None, hint: str | None = None) -> None:
+        self.sqlstate = sqlstate
+        super().__init__(message, EXIT_FAILED, hint=hint)
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK_DETECTED = "40P01"
+QUERY_CANCELED = "57014"
+RETRYABLE_SQLSTATES = frozenset({LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED})
+
+
+def postgres_message(error: psycopg.Error) -> str:
+    """PostgreSQL's primary message (one line) with its SQLSTATE."""
+    diag = error.diag
+    lines = str(error).strip().splitlines()
+    text = " ".join((diag.message_primary or (lines[0] if lines else type(error).__name__)).split())
+    if diag.message_detail:
+        text += f"; {' '.join(diag.message_detail.split())}"
+    sqlstate = error.sqlstate or diag.sqlstate
+    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative

@@ -1,0 +1,253 @@
+"""What a run will send, step by step, before anything is sent.
+
+A :class:`Plan` is a list of :class:`Step` (one migration, one direction), each a list of
+:class:`Command` in the order the executor sends them, tracking writes included. The dry-run
+prints the same commands the real run executes, so what it shows is what would happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import psycopg
+from psycopg import sql
+
+from migration_lint.model import Migration, Section
+from migration_lint.parse import Statement, walk
+from migration_lint.transaction import transaction_control
+
+from ._errors import InputError, display_path
+from ._settings import RunnerSettings
+from ._tracking import Tracking
+
+CommandKind = Literal["begin", "commit", "setting", "file", "tracking", "session"]
+Direction = Literal["up", "down"]
+
+# Transaction control a migration may keep inside the runner's transaction: it cannot end it.
+_ALLOWED_INSIDE_TRANSACTION = frozenset({"savepoint", "release", "rollback to"})
+
+
+@dataclass(frozen=True)
+class Command:
+    """One thing sent to PostgreSQL: a file statement or SQL composed by the runner."""
+
+    kind: CommandKind
+    query: sql.Composable | str
+    statement: Statement | None = None  # for kind "file": where it sits in its file
+
+    def render(self, conn: psycopg.Connection) -> str:
+        if isinstance(self.query, str):
+            return self.query
+        return self.query.as_string(conn)
+
+
+@dataclass
+class Step:
+    """Apply (``up``) or roll back (``down``) one migration."""
+
+    migration: Migration
+    direction: Direction
+    section: Section
+    transactional: bool
+    commands: list[Command]
+    # The file wrapped itself in BEGIN; ... COMMIT; and the pair was removed.
+    unwrapped: bool = False
+    # The COMMIT line of the file when it had one (errors raised at commit point there).
+    commit_line: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.migration.id
+
+    @property
+    def file_statements(self) -> list[Statement]:
+        return [command.statement for command in self.commands if command.statement is not None]
+
+
+@dataclass
+class Plan:
+    """The steps of one ``up``, ``down`` or ``redo``, and what setup they need first."""
+
+    action: str
+    steps: list[Step] = field(default_factory=list)
+    setup: list[Command] = field(default_factory=list)  # creating the tracking tables
+    lock_key: int | None = None
+
+    def render(self, conn: psycopg.Connection) -> list[str]:
+        """The plan as SQL text, in the order a real run sends it."""
+        lines: list[str] = []
+        if self.lock_key is not None:
+            lines.append(
+                f"-- on a separate connection that holds no transaction: "
+                f"SELECT pg_try_advisory_lock({self.lock_key}); (repeated until granted)"
+            )
+        if self.setup:
+            lines.append("-- create the tracking tables")
+            lines.extend(command.render(conn) + ";" for command in self.setup)
+        for step in self.steps:
+            mode = "in one transaction" if step.transactional else "outside a transaction, statement by statement"
+            note = " (the file's own BEGIN/COMMIT removed)" if step.unwrapped else ""
+            lines.append(
+                f"-- {step.direction} {step.label}: {display_path(step.section.path)}, {mode}{note}"
+            )
+            for command in step.commands:
+                lines.append(command.render(conn) + ";")
+        if self.lock_key is not None:
+            lines.append(f"-- SELECT pg_advisory_unlock({self.lock_key});")
+        return lines
+
+
+def sets_setting(section: Section, name: str) -> bool:
+    """Whether the script sets ``name`` itself (``SET [LOCAL] name``, ``set_config('name', ...)``)."""
+    for statement in section.statements:
+        if statement.tree is None:
+            continue
+        for node_type, fields in walk(statement.tree):
+            if node_type == "VariableSetStmt" and fields.get("name") == name:
+                return True
+            if node_type == "FuncCall" and _function_name(fields) == "set_config":
+                arguments = fields.get("args") or []
+                if arguments and _string_constant(arguments[0]) == name:
+                    return True
+    return False
+
+
+def _function_name(fields: dict) -> str | None:
+    names = fields.get("funcname") or []
+    if not names:
+        return None
+    return names[-1].get("String", {}).get("sval")
+
+
+def _string_constant(node: dict) -> str | None:
+    return node.get("A_Const", {}).get("sval", {}).get("sval")
+
+
+def runnable_statements(section: Section, transactional: bool, reason: str | None) -> tuple[list[Statement], bool, int | None]:
+    """The statements the runner sends for ``section``, the outer BEGIN/COMMIT pair removed.
+
+    Returns ``(statements, unwrapped, commit_line)``. Any other transaction control is refused:
+    a COMMIT in the middle would commit the migration without its tracking row.
+    """
+    statements = list(section.statements)
+    unwrapped, commit_line = False, None
+    controls = [i for i, statement in enumerate(statements) if transaction_control(statement)]
+    if transactional and len(controls) >= 2:
+        first, last = controls[0], controls[-1]
+        outside = statements[:first] + statements[last + 1 :]
+        if (
+            transaction_control(statements[first]) == "begin"
+            and transaction_control(statements[last]) == "commit"
+            # ``SET lock_timeout = '5s'; BEGIN; ... COMMIT;``: a session setting before or after
+            # the pair means the same inside the runner's transaction.
+            and all(statement.kind == "VariableSetStmt" for statement in outside)
+        ):
+            commit_line = statements[last].line
+            statements = statements[:first] + statements[first + 1 : last] + statements[last + 1 :]
+            unwrapped = True
+    where = display_path(section.path)
+    for statement in statements:
+        control = transaction_control(statement)
+        if control is None:
+            continue
+        keyword = statement.text.split(None, 1)[0].upper() if statement.text.split() else control.upper()
+        if transactional and control in _ALLOWED_INSIDE_TRANSACTION:
+            continue
+        if transactional:
+            raise InputError(
+                f"{where}:{statement.line}: {keyword} inside the migration: the runner runs each"
+                " migration in one transaction together with its tracking row, so a file may only"
+                " wrap its whole script in one BEGIN; ... COMMIT; pair"
+            )
+        raise InputError(
+            f"{where}:{statement.line}: {keyword} in a migration that must run outside a transaction"
+            f" ({reason or 'marked no-transaction'}); move the transactional part into a migration of its own"
+        )
+    return statements, unwrapped, commit_line
+
+
+def timeout_settings(section: Section, settings: RunnerSettings, *, local: bool) -> list[Command]:
+    commands = []
+    for name, value in (("lock_timeout", settings.lock_timeout), ("statement_timeout", settings.statement_timeout)):
+        if value is None or sets_setting(section, name):
+            continue
+        template = "SET LOCAL {} = {}" if local else "SET {} = {}"
+        commands.append(Command("setting", sql.SQL(template).format(sql.Identifier(name), sql.Literal(value))))
+    return commands
+
+
+def _non_transactional_reason(section: Section, migration: Migration) -> str | None:
+    found = section.non_transactional_statements()
+    if found:
+        statement, reason = found[0]
+        return f"{reason} at line {statement.line}"
+    if migration.no_transaction_marker:
+        return "marked no-transaction"
+    return None
+
+
+def build_step(migration: Migration, direction: Direction, tracking: Tracking, settings: RunnerSettings) -> Step:
+    """The commands that apply or roll back ``migration``; refuses bad transaction control."""
+    section = migration.up if direction == "up" else migration.down
+    assert section is not None
+    transactional = migration.transactional if direction == "up" else migration.down_transactional
+    reason = None if transactional else _non_transactional_reason(section, migration)
+    statements, unwrapped, commit_line = runnable_statements(section, transactional, reason)
+    version, name = migration.version.text, migration.name
+    file_commands = [Command("file", statement.text, statement) for statement in statements]
+    discard = Command("session", "DISCARD ALL")
+    if transactional:
+        if direction == "up":
+            tracking_writes = [
+                tracking.insert_applied(migration, dirty=False),
+                tracking.insert_history(
+                    version=version, name=name, direction="up", checksum=migration.checksum,
+                    outcome="applied", duration=tracking.transaction_duration(),
+                ),
+            ]
+        else:
+            tracking_writes = [
+                tracking.delete(version),
+                tracking.insert_history(
+                    version=version, name=name, direction="down", checksum=migration.checksum,
+                    outcome="rolled back", duration=tracking.transaction_duration(),
+                ),
+            ]
+        commands = [
+            Command("begin", "BEGIN"),
+            *timeout_settings(section, settings, local=True),
+            *file_commands,
+            *(Command("tracking", query) for query in tracking_writes),
+            Command("commit", "COMMIT"),
+            discard,
+        ]
+    else:
+        started, duration = tracking.remembered_start(), tracking.session_duration()
+        if direction == "up":
+            before = [tracking.insert_applied(migration, dirty=True)]
+            after = [
+                tracking.mark_clean_after_up(version),
+                tracking.insert_history(
+                    version=version, name=name, direction="up", checksum=migration.checksum,
+                    outcome="applied", started_at=started, duration=duration,
+                ),
+            ]
+        else:
+            before = [tracking.mark_dirty(version, "down")]
+            after = [
+                tracking.insert_history(
+                    version=version, name=name, direction="down", checksum=migration.checksum,
+                    outcome="rolled back", started_at=started, duration=duration,
+                ),
+                tracking.delete(version),
+            ]
+        commands = [
+            Command("session", tracking.remember_start()),
+            *(Command("tracking", query) for query in before),
+            *timeout_settings(section, settings, local=False),
+            *file_commands,
+            *(Command("tracking", query) for query in after),
+            discard,
+        ]
+    return Step(migration, direction, section, transactional, commands, unwrapped, commit_line)

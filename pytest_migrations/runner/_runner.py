@@ -1,0 +1,660 @@
+"""The runner: validate, lock, plan, apply or roll back, and record every run.
+
+The order of a run never changes: read and check the files (nothing connects before they all
+parse), take the advisory lock, create the tracking tables on first use, read what is applied,
+refuse anything inconsistent (dirty records, edited or missing applied files, out-of-order
+versions, lint errors, transaction control the runner cannot honour), then send the planned
+commands. A dry run does all of it but the lock and the writes, and returns the plan as SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from migration_lint.model import Migration, MigrationFileError, Version, discover
+
+from ._errors import (
+    EXIT_FAILED,
+    LOCK_NOT_AVAILABLE,
+    QUERY_CANCELED,
+    RETRYABLE_SQLSTATES,
+    InputError,
+    MigrationFailed,
+    RunnerError,
+    display_path,
+    postgres_message,
+)
+from ._lint import LintOutcome, lint
+from ._lock import AdvisoryLock, lock_key
+from ._plan import Command, Plan, Step, build_step
+from ._redact import redact_dsn, scrubber
+from ._settings import RunnerSettings
+from ._tracking import AppliedRecord, HistoryRecord, Tracking
+
+APPLICATION_NAME = "pytest-migrations"
+
+# Status states in which the database and the files disagree (``status`` exits 1).
+DISAGREEING_STATES = frozenset({"dirty", "checksum-changed", "missing-file", "out-of-order"})
+
+
+class ValidationFailed(RunnerError):
+    """Everything that stops a run, found before anything ran; one line each."""
+
+    def __init__(self, problems: list[RunnerError]) -> None:
+        self.problems = problems
+        exit_code = max(problem.exit_code for problem in problems)
+        super().__init__(problems[0].message, exit_code, hint=problems[0].hint)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress of a run, for the CLI to print: ``lock-wait``, ``start``, ``done``, ``retry``."""
+
+    kind: str
+    step: Step | None = None
+    message: str = ""
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    migration: Migration
+    direction: str
+    outcome: str  # "applied", "rolled back"
+    duration_ms: int
+    attempts: int = 1
+
+
+@dataclass
+class RunReport:
+    """What ``up``/``down``/``redo`` did, or, for a dry run, would do."""
+
+    action: str
+    dry_run: bool
+    plan: Plan
+    results: list[StepResult] = field(default_factory=list)
+    lint: LintOutcome | None = None
+    problems: list[RunnerError] = field(default_factory=list)
+    sql: list[str] = field(default_factory=list)  # dry run: the commands, in order
+
+    @property
+    def exit_code(self) -> int:
+        return max((problem.exit_code for problem in self.problems), default=0)
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    version: str
+    name: str
+    state: str  # applied, pending, out-of-order, dirty, checksum-changed, missing-file
+    path: Path | None = None
+    record: AppliedRecord | None = None
+    detail: str | None = None
+
+    @property
+    def disagrees(self) -> bool:
+        return self.state in DISAGREEING_STATES
+
+
+class Runner:
+    """Apply and roll back the migrations of ``directory`` on the database at ``dsn``.
+
+    Use it as a context manager; it closes its connections on exit. ``on_event`` receives
+    progress (:class:`Event`). Methods raise :class:`RunnerError` with a one-line message.
+    """
+
+    def __init__(
+        self,
+        directory: Path | str,
+        dsn: str,
+        settings: RunnerSettings | None = None,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.dsn = dsn
+        self.settings = settings or RunnerSettings()
+        self.tracking = Tracking(self.settings)
+        self.on_event = on_event or (lambda event: None)
+        self._scrub = scrubber(dsn)
+        self._migrations: list[Migration] | None = None
+        self._conn: psycopg.Connection | None = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- files -------------------------------------------------------------------------------
+
+    @property
+    def migrations(self) -> list[Migration]:
+        """The directory's migrations; refuses unreadable files and SQL that does not parse."""
+        if self._migrations is None:
+            try:
+                migrations = discover(self.directory)
+            except MigrationFileError as error:
+                raise InputError(str(error)) from None
+            problems: list[RunnerError] = []
+            for migration in migrations:
+                for section in (migration.up, migration.down):
+                    if section is None:
+                        continue
+                    for statement in section.parse_errors:
+                        assert statement.error is not None
+                        problems.append(
+                            InputError(
+                                f"{display_path(section.path)}:{statement.line}: syntax error:"
+                                f" {statement.error.message}"
+                            )
+                        )
+            if problems:
+                raise ValidationFailed(problems)
+            self._migrations = migrations
+        return self._migrations
+
+    def parse_version(self, text: str) -> Version:
+        try:
+            return Version.parse(text)
+        except ValueError:
+            raise InputError(f"{text!r} is not a version number") from None
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _open(self) -> psycopg.Connection:
+        try:
+            conn = psycopg.connect(
+                self.dsn, autocommit=True, prepare_threshold=None, application_name=APPLICATION_NAME
+            )
+        except psycopg.Error as error:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise RunnerError(self._scrub(f"cannot connect to {redact_dsn(self.dsn)}: {reason}")) from None
+        conn.add_notice_handler(lambda diagnostic: None)
+        return conn
+
+    def connection(self) -> psycopg.Connection:
+        """The runner's working connection (autocommit; migrations open their own transaction)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = self._open()
+        return self._conn
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        key = lock_key(self.settings.schema, self.settings.table)
+        with self._open() as lock_conn:
+            waiting = lambda: self.on_event(Event("lock-wait", message="waiting for another runner's lock"))
+            with AdvisoryLock(lock_conn, key, self.settings.lock_wait, on_wait=waiting):
+                yield
+
+    # -- reading the database ----------------------------------------------------------------
+
+    def _setup_commands(self) -> list[Command]:
+        missing = self.tracking.missing_objects(self.connection())
+        return [Command("tracking", query) for query in self.tracking.create_statements(*missing)]
+
+    def _ensure_tracking(self) -> None:
+        commands = self._setup_commands()
+        conn = self.connection()
+        if commands:
+            with conn.transaction():
+                for command in commands:
+                    conn.execute(command.query)
+        self.tracking.check_shape(conn)
+
+    def applied(self) -> list[AppliedRecord]:
+        """The current-state records; empty when the tracking table does not exist yet."""
+        conn = self.connection()
+        if self.tracking.missing_objects(conn)[1]:
+            return []
+        self.tracking.check_shape(conn)
+        return self.tracking.read_applied(conn)
+
+    def history(self, limit: int | None = None) -> list[HistoryRecord]:
+        conn = self.connection()
+        if self.tracking.missing_objects(conn)[2]:
+            return []
+        self.tracking.check_shape(conn)
+        return self.tracking.read_history(conn, limit)
+
+    # -- status and checks -------------------------------------------------------------------
+
+    def status(self) -> list[StatusEntry]:
+        return self._status(self.migrations, self.applied())
+
+    def _status(self, migrations: list[Migration], applied: list[AppliedRecord]) -> list[StatusEntry]:
+        by_key = {record.key: record for record in applied if record.key is not None}
+        by_text = {record.version: record for record in applied if record.key is None}
+        newest = max((record.key for record in applied if record.key is not None), default=None)
+        entries: list[tuple[tuple, StatusEntry]] = []
+        matched: set[str] = set()
+        for migration in migrations:
+            record = by_key.get(migration.version.key) or by_text.get(migration.version.text)
+            if record is None:
+                out_of_order = newest is not None and migration.version.key < newest
+                entries.append((migration.version.key, StatusEntry(
+                    migration.version.text, migration.name, "out-of-order" if out_of_order else "pending",
+                    migration.path,
+                    detail=f"older than the newest applied version {_version_text(newest)}" if out_of_order else None,
+                )))
+                continue
+            matched.add(record.version)
+            if record.dirty:
+                state, detail = "dirty", _dirty_detail(record)
+            elif record.checksum != migration.checksum:
+                state = "checksum-changed"
+                detail = f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
+            else:
+                state, detail = "applied", None
+            entries.append((migration.version.key, StatusEntry(
+                migration.version.text, migration.name, state, migration.path, record, detail
+            )))
+        for record in applied:
+            if record.version not in matched:
+                entries.append((record.key or (), StatusEntry(
+                    record.version, record.name, "dirty" if record.dirty else "missing-file", None, record,
+                    _dirty_detail(record) if record.dirty else f"no file for it in {display_path(self.directory)}",
+                )))
+        return [entry for _, entry in sorted(entries, key=lambda item: item[0])]
+
+    def _consistency_problems(self, entries: list[StatusEntry], *, out_of_order: bool) -> list[RunnerError]:
+        problems: list[RunnerError] = []
+        for entry in entries:
+            label = f"{entry.version}_{entry.name}" if entry.name else entry.version
+            if entry.state == "dirty":
+                problems.append(RunnerError(
+                    f"migration {label} is dirty: {entry.detail}",
+                    hint="fix the database by hand, then run `migrations repair`",
+                ))
+            elif entry.state == "checksum-changed":
+                assert entry.path is not None
+                problems.append(RunnerError(
+                    f"{display_path(entry.path)}: applied migration {label} was edited after it was"
+                    f" applied ({entry.detail})",
+                    hint="restore the file and put the change in a new migration; if the edit is"
+                    " harmless, `migrations repair --update-checksums`",
+                ))
+            elif entry.state == "missing-file":
+                problems.append(RunnerError(
+                    f"applied migration {label} has no file in {display_path(self.directory)}",
+                    hint="restore the file, or `migrations repair --forget-missing`",
+                ))
+            elif entry.state == "out-of-order" and out_of_order:
+                assert entry.path is not None
+                problems.append(RunnerError(
+                    f"{display_path(entry.path)}: version {entry.version} is {entry.detail}; refusing to"
+                    " apply it out of order",
+                    hint="give it a newer version, or pass --allow-out-of-order",
+                ))
+        return problems
+
+    def verify(self) -> list[RunnerError]:
+        """Everything a deploy gate must refuse: edits, missing files, dirty, pending migrations."""
+        entries = self.status()
+        problems = self._consistency_problems(entries, out_of_order=True)
+        for entry in entries:
+            if entry.state == "pending":
+                assert entry.path is not None
+                problems.append(RunnerError(f"{display_path(entry.path)}: migration {entry.version}_{entry.name} is pending"))
+        return problems
+
+    # -- up, down, redo ----------------------------------------------------------------------
+
+    def up(self, to: str | None = None, *, dry_run: bool = False) -> RunReport:
+        target = self.parse_version(to) if to is not None else None
+        if target is not None and not any(m.version == target for m in self.migrations):
+            raise InputError(f"no migration with version {to} in {display_path(self.directory)}")
+
+        def steps(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
+            pending_states = {"pending", "out-of-order"}
+            wanted = {e.version for e in entries if e.state in pending_states}
+            return [
+                (m, "up") for m in self.migrations
+                if m.version.text in wanted and (target is None or m.version <= target)
+            ]
+
+        return self._run("up", steps, dry_run)
+
+    def down(self, steps: int | None = None, to: str | None = None, *, dry_run: bool = False) -> RunReport:
+        if steps is not None and to is not None:
+            raise InputError("give --steps or --to, not both")
+        if steps is not None and steps < 1:
+            raise InputError("--steps must be at least 1")
+        target = self.parse_version(to) if to is not None else None
+
+        def plan(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
+            applied = [e for e in reversed(entries) if e.record is not None]
+            if target is not None:
+                chosen = [e for e in applied if e.record.key is None or e.record.key > target.key]
+            else:
+                chosen = applied[: steps or 1]
+            return self._rollback_steps(chosen, problems)
+
+        return self._run("down", plan, dry_run)
+
+    def redo(self, *, dry_run: bool = False) -> RunReport:
+        def plan(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
+            applied = [e for e in reversed(entries) if e.record is not None]
+            rollback = self._rollback_steps(applied[:1], problems)
+            return rollback + [(migration, "up") for migration, _ in rollback]
+
+        return self._run("redo", plan, dry_run)
+
+    def _rollback_steps(self, chosen: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
+        by_version = {m.version.text: m for m in self.migrations}
+        result = []
+        for entry in chosen:
+            migration = by_version.get(entry.version)
+            if migration is None:
+                continue  # reported as missing-file by the consistency checks
+            if migration.down is None:
+                problems.append(RunnerError(
+                    f"{display_path(migration.path)}: migration {migration.id} has no DOWN, so the"
+                    " rollback stops before anything runs; nothing was rolled back",
+                    hint="roll back to a version after it with --to, or write its DOWN",
+                ))
+                break
+            result.append((migration, "down"))
+        return result
+
+    def _run(
+        self,
+        action: str,
+        choose: Callable[[list[StatusEntry], list[RunnerError]], list[tuple[Migration, str]]],
+        dry_run: bool,
+    ) -> RunReport:
+        migrations = self.migrations
+        conn = self.connection()
+        lock = contextlib.nullcontext() if dry_run else self._locked()
+        with lock:
+            if dry_run:
+                setup = self._setup_commands()
+                applied = self.applied()
+            else:
+                setup = []
+                self._ensure_tracking()
+                applied = self.tracking.read_applied(conn)
+            entries = self._status(migrations, applied)
+            problems = self._consistency_problems(entries, out_of_order=not self.settings.allow_out_of_order)
+            chosen = choose(entries, problems)
+            steps: list[Step] = []
+            for migration, direction in chosen:
+                try:
+                    steps.append(build_step(migration, direction, self.tracking, self.settings))  # type: ignore[arg-type]
+                except RunnerError as error:
+                    problems.append(error)
+            to_lint = [step.migration for step in steps if step.direction == "up"]
+            lint_outcome = lint(to_lint, self.settings.lint) if to_lint else LintOutcome("ok")
+            for finding in lint_outcome.errors:
+                problems.append(RunnerError(
+                    f"lint: {finding}", hint="fix the migration, suppress the finding, or pass --no-lint"
+                ))
+            key = lock_key(self.settings.schema, self.settings.table)
+            plan = Plan(action, steps, setup, key)
+            report = RunReport(action, dry_run, plan, lint=lint_outcome, problems=problems)
+            if dry_run:
+                report.sql = plan.render(conn)
+                return report
+            if problems:
+                raise ValidationFailed(problems)
+            for step in steps:
+                report.results.append(self._execute(step))
+        return report
+
+    # -- executing ---------------------------------------------------------------------------
+
+    def _execute(self, step: Step) -> StepResult:
+        attempts = 1 + (self.settings.retries if step.transactional else 0)
+        for attempt in range(1, attempts + 1):
+            self.on_event(Event("start", step))
+            started = time.monotonic()
+            try:
+                if step.transactional:
+                    self._send_transactional(step, attempt, attempts)
+                else:
+                    self._send_statement_by_statement(step)
+            except MigrationFailed as failure:
+                if failure.sqlstate in RETRYABLE_SQLSTATES and attempt < attempts:
+                    delay = self.settings.retry_delay * 2 ** (attempt - 1)
+                    self.on_event(Event("retry", step, f"{failure.message}; retrying in {delay:g} s ({attempt}/{attempts - 1})"))
+                    time.sleep(delay)
+                    continue
+                self.on_event(Event("failed", step, failure.line))
+                raise
+            duration_ms = round((time.monotonic() - started) * 1000)
+            self.on_event(Event("done", step, duration_ms=duration_ms))
+            outcome = "applied" if step.direction == "up" else "rolled back"
+            return StepResult(step.migration, step.direction, outcome, duration_ms, attempt)
+        raise AssertionError("unreachable")
+
+    def _send_transactional(self, step: Step, attempt: int, attempts: int) -> None:
+        conn = self.connection()
+        started = time.monotonic()
+        for command in step.commands:
+            try:
+                conn.execute(command.query)  # type: ignore[arg-type]
+            except psycopg.Error as error:
+                failure = self._failure(step, command, error)
+                self._rollback_quietly(conn)
+                retrying = failure.sqlstate in RETRYABLE_SQLSTATES and attempt < attempts
+                self._record_quietly(conn, [self.tracking.insert_history(
+                    version=step.migration.version.text, name=step.migration.name,
+                    direction=step.direction, checksum=step.migration.checksum, outcome="failed",
+                    message=failure.message + (" (will retry)" if retrying else ""),
+                    duration=sql.Literal(round((time.monotonic() - started) * 1000)),
+                )])
+                raise failure from None
+
+    def _send_statement_by_statement(self, step: Step) -> None:
+        conn = self.connection()
+        started = time.monotonic()
+        for command in step.commands:
+            try:
+                conn.execute(command.query)  # type: ignore[arg-type]
+            except psycopg.Error as error:
+                failure = self._failure(step, command, error)
+                version = step.migration.version.text
+                where = (
+                    f"{display_path(step.section.path)}:{command.statement.line}: {_shorten(command.statement.text)}"
+                    if command.statement is not None else command.render(conn) if not conn.broken else ""
+                )
+                self._record_quietly(conn, [
+                    self.tracking.mark_failed(version, where, failure.message),
+                    self.tracking.insert_history(
+                        version=version, name=step.migration.name, direction=step.direction,
+                        checksum=step.migration.checksum, outcome="failed", message=failure.message,
+                        duration=sql.Literal(round((time.monotonic() - started) * 1000)),
+                    ),
+                ])
+                failure.hint = (
+                    "the migration ran outside a transaction and is now marked dirty; the database"
+                    " may be partly changed (a failed CONCURRENTLY build leaves an INVALID index):"
+                    " fix it by hand, then run `migrations repair`"
+                )
+                raise failure from None
+
+    def _failure(self, step: Step, command: Command, error: psycopg.Error) -> MigrationFailed:
+        section_path = display_path(step.section.path)
+        reason = postgres_message(error)
+        if command.kind == "file" and command.statement is not None:
+            where = f"{section_path}:{command.statement.line}"
+        elif command.kind == "commit":
+            lines = [s.line for s in step.file_statements]
+            line = step.commit_line or (lines[-1] if lines else step.section.first_line)
+            where, reason = f"{section_path}:{line}", f"at COMMIT: {reason}"
+        elif command.kind == "tracking":
+            where = f"{section_path}"
+            reason = f"recording {step.migration.id} in {self.tracking.table_name} failed: {reason}"
+        else:
+            where = f"{section_path}"
+            reason = f"{step.direction} {step.migration.id}: {reason}"
+        hint = None
+        if error.sqlstate == LOCK_NOT_AVAILABLE:
+            hint = (
+                f"another session holds a lock this migration needs (lock_timeout"
+                f" {self.settings.lock_timeout or 'from the file'}); nothing was changed by this"
+                " statement: retry when the database is quieter, or with --retries N"
+            )
+        elif error.sqlstate == QUERY_CANCELED:
+            hint = "statement_timeout cut the statement short; raise statement_timeout for this migration with SET statement_timeout in the file"
+        return MigrationFailed(self._scrub(f"{where}: {reason}"), sqlstate=error.sqlstate, hint=hint)
+
+    @staticmethod
+    def _rollback_quietly(conn: psycopg.Connection) -> None:
+        if conn.broken or conn.closed:
+            return
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+
+    def _record_quietly(self, conn: psycopg.Connection, queries: list[sql.Composable]) -> None:
+        """Record a failure after the fact; the failure itself matters more than its record."""
+        if conn.broken or conn.closed:
+            return
+        with contextlib.suppress(psycopg.Error):
+            for query in queries:
+                conn.execute(query)
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("DISCARD ALL")
+
+    # -- repair and baseline -----------------------------------------------------------------
+
+    def repair(
+        self,
+        *,
+        mark: str | None = None,
+        update_checksums: bool = False,
+        forget_missing: bool = False,
+    ) -> list[str]:
+        """Clear dirty records, and on request accept edited checksums or forget missing files.
+
+        A dirty ``up`` becomes pending again (the next ``up`` reruns it) and a dirty ``down``
+        stays applied, unless ``mark`` ("applied" or "pending") says what the human did.
+        Returns one line per change; every change is also written to the history.
+        """
+        if mark not in (None, "applied", "pending"):
+            raise InputError(f"--mark must be 'applied' or 'pending', not {mark!r}")
+        migrations = self.migrations
+        conn = self.connection()
+        done: list[str] = []
+        with self._locked():
+            self._ensure_tracking()
+            entries = self._status(migrations, self.tracking.read_applied(conn))
+            by_version = {m.version.text: m for m in migrations}
+            queries: list[sql.Composable] = []
+            for entry in entries:
+                record = entry.record
+                if record is None:
+                    continue
+                label = f"{record.version}_{record.name}" if record.name else record.version
+                if entry.state == "dirty":
+                    becomes = mark or ("pending" if record.dirty_direction != "down" else "applied")
+                    queries.append(
+                        self.tracking.delete(record.version) if becomes == "pending"
+                        else self.tracking.mark_repaired(record.version)
+                    )
+                    message = (
+                        f"dirty record cleared ({record.dirty_direction or 'up'} had failed"
+                        f"{': ' + record.failed_error if record.failed_error else ''}); marked {becomes}"
+                    )
+                    queries.append(self.tracking.insert_history(
+                        version=record.version, name=record.name, direction="repair",
+                        checksum=record.checksum, outcome="repaired", message=message,
+                    ))
+                    done.append(f"{label}: {message}")
+                elif entry.state == "checksum-changed" and update_checksums:
+                    migration = by_version[entry.version]
+                    queries.append(self.tracking.update_checksum(record.version, migration.checksum))
+                    message = f"checksum updated from {record.checksum[:12]} to {migration.checksum[:12]}"
+                    queries.append(self.tracking.insert_history(
+                        version=record.version, name=record.name, direction="repair",
+                        checksum=migration.checksum, outcome="checksum updated", message=message,
+                    ))
+                    done.append(f"{label}: {message}")
+                elif entry.state == "missing-file" and forget_missing:
+                    queries.append(self.tracking.delete(record.version))
+                    message = "record removed: its file no longer exists"
+                    queries.append(self.tracking.insert_history(
+                        version=record.version, name=record.name, direction="repair",
+                        checksum=record.checksum, outcome="forgotten", message=message,
+                    ))
+                    done.append(f"{label}: {message}")
+            if queries:
+                with conn.transaction():
+                    for query in queries:
+                        conn.execute(query)
+        return done
+
+    def baseline(self, version: str) -> list[Migration]:
+        """Record every migration up to ``version`` as applied without running it."""
+        target = self.parse_version(version)
+        migrations = self.migrations
+        if not any(m.version == target for m in migrations):
+            raise InputError(f"no migration with version {version} in {display_path(self.directory)}")
+        conn = self.connection()
+        with self._locked():
+            self._ensure_tracking()
+            applied = self.tracking.read_applied(conn)
+            entries = self._status(migrations, applied)
+            problems = [p for p in self._consistency_problems(entries, out_of_order=False)]
+            later = [r for r in applied if r.key is not None and r.key > target.key]
+            if later:
+                problems.append(RunnerError(
+                    f"migration {later[0].version} is already applied, after the baseline {version}:"
+                    " baseline adopts a database migrated by hand, before the runner applied anything"
+                ))
+            if problems:
+                raise ValidationFailed(problems)
+            recorded = {e.version for e in entries if e.record is not None}
+            chosen = [m for m in migrations if m.version <= target and m.version.text not in recorded]
+            if chosen:
+                with conn.transaction():
+                    for migration in chosen:
+                        conn.execute(self.tracking.insert_baselined(migration))
+                        conn.execute(self.tracking.insert_history(
+                            version=migration.version.text, name=migration.name, direction="baseline",
+                            checksum=migration.checksum, outcome="baselined",
+                            message=f"recorded as applied without running it (baseline {version})",
+                        ))
+        return chosen
+
+
+def _version_text(key: tuple[int, ...] | None) -> str:
+    return ".".join(map(str, key)) if key else ""
+
+
+def _dirty_detail(record: AppliedRecord) -> str:
+    direction = record.dirty_direction or "up"
+    if record.failed_statement or record.failed_error:
+        return f"{direction} failed at {record.failed_statement}: {record.failed_error}"
+    return f"{direction} was interrupted before it finished"
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+__all__ = [
+    "DISAGREEING_STATES",
+    "EXIT_FAILED",
+    "Event",
+    "RunReport",
+    "Runner",
+    "StatusEntry",
+    "StepResult",
+    "ValidationFailed",
+]

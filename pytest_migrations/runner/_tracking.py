@@ -1,0 +1,311 @@
+"""The tracking tables: what is applied now, and the append-only history of every run.
+
+Every statement is composed with :mod:`psycopg.sql` and returned, not executed, so that the
+dry-run prints exactly what a real run sends. Table names are always schema-qualified: a
+migration may empty ``search_path`` (pg_dump output does) and its tracking row must still land.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+from migration_lint.model import Migration, Version
+
+from ._errors import RunnerError
+from ._settings import RunnerSettings
+
+# Custom setting holding the start of a non-transactional migration (its statements commit one
+# by one, so now() is no use for its duration).
+STARTED_AT_SETTING = "migrations.started_at"
+
+APPLIED_COLUMNS = (
+    "version", "name", "checksum", "applied_at", "applied_by", "execution_ms",
+    "dirty", "dirty_direction", "failed_statement", "failed_error",
+)
+HISTORY_COLUMNS = (
+    "id", "version", "name", "direction", "checksum", "started_at", "duration_ms",
+    "outcome", "run_by", "db_user", "message",
+)
+
+
+def who_runs() -> str:
+    """``user@host`` of the process running migrations, for ``applied_by`` and history."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass(frozen=True)
+class AppliedRecord:
+    """A row of the current-state table."""
+
+    version: str
+    name: str
+    checksum: str
+    applied_at: datetime
+    applied_by: str
+    execution_ms: int | None
+    dirty: bool
+    dirty_direction: str | None
+    failed_statement: str | None
+    failed_error: str | None
+
+    @property
+    def key(self) -> tuple[int, ...] | None:
+        """The version's ordering key; ``None`` for a version that is not a number."""
+        try:
+            return Version.parse(self.version).key
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """A row of the history log."""
+
+    id: int
+    version: str | None
+    name: str | None
+    direction: str
+    checksum: str | None
+    started_at: datetime
+    duration_ms: int | None
+    outcome: str
+    run_by: str
+    db_user: str
+    message: str | None
+
+
+class Tracking:
+    """SQL for the tracking tables named by ``settings``."""
+
+    def __init__(self, settings: RunnerSettings, run_by: str | None = None) -> None:
+        self.schema = settings.schema
+        self.table = sql.Identifier(settings.schema, settings.table)
+        self.history = sql.Identifier(settings.schema, settings.history_table)
+        self.table_name = f"{settings.schema}.{settings.table}"
+        self.history_name = f"{settings.schema}.{settings.history_table}"
+        self._table_parts = (settings.schema, settings.table)
+        self._history_parts = (settings.schema, settings.history_table)
+        self.run_by = run_by or who_runs()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def missing_objects(self, conn: psycopg.Connection) -> tuple[bool, bool, bool]:
+        """Whether the schema, the table and the history table are absent."""
+        row = conn.execute(
+            "SELECT to_regnamespace(%s) IS NULL, to_regclass(%s) IS NULL, to_regclass(%s) IS NULL",
+            (
+                sql.Identifier(self.schema).as_string(conn),
+                self.table.as_string(conn),
+                self.history.as_string(conn),
+            ),
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1], row[2]
+
+    def check_shape(self, conn: psycopg.Connection) -> None:
+        """Refuse a table of the same name that is not ours, before reading or writing it."""
+        for parts, identifier, expected in (
+            (self._table_parts, self.table, APPLIED_COLUMNS),
+            (self._history_parts, self.history, HISTORY_COLUMNS),
+        ):
+            columns = {
+                name
+                for (name,) in conn.execute(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s)"
+                    " AND attnum > 0 AND NOT attisdropped",
+                    (identifier.as_string(conn),),
+                )
+            }
+            if columns and not set(expected) <= columns:
+                missing = ", ".join(sorted(set(expected) - columns))
+                raise RunnerError(
+                    f"table {'.'.join(parts)} exists but is not a pytest-migrations tracking table"
+                    f" (no column {missing})",
+                    hint="choose other names with tracking_table / history_table in"
+                    " [tool.pytest-migrations] or --table",
+                )
+
+    def read_applied(self, conn: psycopg.Connection) -> list[AppliedRecord]:
+        query = sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, APPLIED_COLUMNS)), self.table
+        )
+        records = [AppliedRecord(*row) for row in conn.execute(query)]
+        return sorted(records, key=lambda record: (record.key is None, record.key or (), record.version))
+
+    def read_history(self, conn: psycopg.Connection, limit: int | None = None) -> list[HistoryRecord]:
+        query = sql.SQL("SELECT {} FROM {} ORDER BY id").format(
+            sql.SQL(", ").join(map(sql.Identifier, HISTORY_COLUMNS)), self.history
+        )
+        if limit is not None:
+            query = sql.SQL("SELECT * FROM ({} DESC LIMIT {}) AS newest ORDER BY id").format(
+                query, sql.Literal(limit)
+            )
+        return [HistoryRecord(*row) for row in conn.execute(query)]
+
+    # -- creating --------------------------------------------------------------------------
+
+    def create_statements(self, schema_missing: bool, table_missing: bool, history_missing: bool) -> list[sql.Composable]:
+        statements: list[sql.Composable] = []
+        if schema_missing:
+            statements.append(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+        if table_missing:
+            statements.append(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "version text PRIMARY KEY, "
+                    "name text NOT NULL, "
+                    "checksum text NOT NULL, "
+                    "applied_at timestamptz NOT NULL DEFAULT now(), "
+                    "applied_by text NOT NULL, "
+                    "execution_ms bigint, "
+                    "dirty boolean NOT NULL DEFAULT false, "
+                    "dirty_direction text, "
+                    "failed_statement text, "
+                    "failed_error text)"
+                ).format(self.table)
+            )
+        if history_missing:
+            statements.append(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                    "version text, "
+                    "name text, "
+                    "direction text NOT NULL, "
+                    "checksum text, "
+                    "started_at timestamptz NOT NULL DEFAULT now(), "
+                    "duration_ms bigint, "
+                    "outcome text NOT NULL, "
+                    "run_by text NOT NULL, "
+                    "db_user text NOT NULL DEFAULT current_user, "
+                    "message text)"
+                ).format(self.history)
+            )
+        return statements
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @staticmethod
+    def transaction_duration() -> sql.Composable:
+        """Milliseconds since the transaction began, i.e. since the migration began."""
+        return sql.SQL("(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint")
+
+    @staticmethod
+    def remember_start() -> sql.Composable:
+        return sql.SQL("SELECT set_config({}, clock_timestamp()::text, false)").format(
+            sql.Literal(STARTED_AT_SETTING)
+        )
+
+    @staticmethod
+    def remembered_start() -> sql.Composable:
+        return sql.SQL("NULLIF(current_setting({}, true), '')::timestamptz").format(
+            sql.Literal(STARTED_AT_SETTING)
+        )
+
+    @classmethod
+    def session_duration(cls) -> sql.Composable:
+        return sql.SQL("(extract(epoch FROM clock_timestamp() - {}) * 1000)::bigint").format(
+            cls.remembered_start()
+        )
+
+    def insert_applied(self, migration: Migration, *, dirty: bool, checksum: str | None = None) -> sql.Composable:
+        """The row of an applied migration; ``dirty`` while a non-transactional one runs."""
+        if dirty:
+            applied_at, duration = sql.SQL("clock_timestamp()"), sql.NULL
+            direction: sql.Composable = sql.Literal("up")
+        else:
+            applied_at, duration, direction = sql.SQL("now()"), self.transaction_duration(), sql.NULL
+        return sql.SQL(
+            "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms, dirty,"
+            " dirty_direction) VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
+        ).format(
+            self.table,
+            sql.Literal(migration.version.text),
+            sql.Literal(migration.name),
+            sql.Literal(checksum or migration.checksum),
+            applied_at,
+            sql.Literal(self.run_by),
+            duration,
+            sql.Literal(dirty),
+            direction,
+        )
+
+    def insert_baselined(self, migration: Migration) -> sql.Composable:
+        return sql.SQL(
+            "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms)"
+            " VALUES ({}, {}, {}, now(), {}, NULL)"
+        ).format(
+            self.table,
+            sql.Literal(migration.version.text),
+            sql.Literal(migration.name),
+            sql.Literal(migration.checksum),
+            sql.Literal(self.run_by),
+        )
+
+    def mark_clean_after_up(self, version: str) -> sql.Composable:
+        return sql.SQL(
+            "UPDATE {} SET dirty = false, dirty_direction = NULL, execution_ms = {} WHERE version = {}"
+        ).format(self.table, self.session_duration(), sql.Literal(version))
+
+    def mark_dirty(self, version: str, direction: str) -> sql.Composable:
+        return sql.SQL(
+            "UPDATE {} SET dirty = true, dirty_direction = {}, failed_statement = NULL,"
+            " failed_error = NULL WHERE version = {}"
+        ).format(self.table, sql.Literal(direction), sql.Literal(version))
+
+    def mark_failed(self, version: str, statement: str, error: str) -> sql.Composable:
+        return sql.SQL(
+            "UPDATE {} SET dirty = true, failed_statement = {}, failed_error = {} WHERE version = {}"
+        ).format(self.table, sql.Literal(statement), sql.Literal(error), sql.Literal(version))
+
+    def mark_repaired(self, version: str) -> sql.Composable:
+        return sql.SQL(
+            "UPDATE {} SET dirty = false, dirty_direction = NULL, failed_statement = NULL,"
+            " failed_error = NULL WHERE version = {}"
+        ).format(self.table, sql.Literal(version))
+
+    def update_checksum(self, version: str, checksum: str) -> sql.Composable:
+        return sql.SQL("UPDATE {} SET checksum = {} WHERE version = {}").format(
+            self.table, sql.Literal(checksum), sql.Literal(version)
+        )
+
+    def delete(self, version: str) -> sql.Composable:
+        return sql.SQL("DELETE FROM {} WHERE version = {}").format(self.table, sql.Literal(version))
+
+    def insert_history(
+        self,
+        *,
+        version: str | None,
+        name: str | None,
+        direction: str,
+        checksum: str | None,
+        outcome: str,
+        message: str | None = None,
+        started_at: sql.Composable | None = None,
+        duration: sql.Composable | None = None,
+    ) -> sql.Composable:
+        return sql.SQL(
+            "INSERT INTO {} (version, name, direction, checksum, started_at, duration_ms, outcome,"
+            " run_by, message) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})"
+        ).format(
+            self.history,
+            sql.Literal(version),
+            sql.Literal(name),
+            sql.Literal(direction),
+            sql.Literal(checksum),
+            started_at or sql.SQL("now()"),
+            duration or sql.NULL,
+            sql.Literal(outcome),
+            sql.Literal(self.run_by),
+            sql.Literal(message),
+        )
