@@ -1,0 +1,111 @@
+"""A cache of findings keyed by file content, rule set, configuration and tool version (as ruff's).
+
+Two levels: a whole directory keyed by its listing (names, sizes, modification times), so a warm
+run over an unchanged directory reads one JSON file and parses nothing; and one migration keyed
+by its content and the content of every migration before it (earlier migrations are its context).
+The cache lives in ``.migration-lint-cache/`` next to the configuration (or in the working
+directory); ``--no-cache`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+CACHE_DIR_NAME = ".migration-lint-cache"
+_MAX_ENTRIES = 20_000
+
+
+def rules_fingerprint() -> str:
+    """Changes whenever a rule module changes (so a development checkout never serves stale results)."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256(__version__.encode())
+    for folder in (package, package / "rules"):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".py"):
+                stat = entry.stat()
+                digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
+
+
+def directory_listing_key(directory: Path) -> str | None:
+    """A key that changes when any file of ``directory`` (or its subfolders, one level) changes."""
+    digest = hashlib.sha256(str(directory).encode())
+    try:
+        with os.scandir(directory) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.name.startswith("."):
+                    continue
+                stat = entry.stat()
+                digest.update(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+                if entry.is_dir():
+                    with os.scandir(entry.path) as inner:
+                        for child in sorted(inner, key=lambda e: e.name):
+                            child_stat = child.stat()
+                            digest.update(f"{child.name}:{child_stat.st_size}:{child_stat.st_mtime_ns};".encode())
+    except OSError:
+        return None
+    return "d:" + digest.hexdigest()
+
+
+def content_key(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", errors="surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class Cache:
+    """Findings (as plain dicts) by key, in one JSON file per settings fingerprint."""
+
+    def __init__(self, directory: Path, settings_key: str) -> None:
+        fingerprint = content_key(settings_key, rules_fingerprint())[:20]
+        self.path = directory / f"findings-{fingerprint}.json"
+        self._entries: dict[str, Any] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            try:
+                self._entries = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(self._entries, dict):
+                    self._entries = {}
+            except (OSError, ValueError):
+                self._entries = {}
+        return self._entries
+
+    def get(self, key: str) -> Any:
+        return self._load().get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        entries = self._load()
+        if entries.get(key) != value:
+            entries[key] = value
+            self._dirty = True
+
+    def save(self) -> None:
+        if not self._dirty or self._entries is None:
+            return
+        entries = self._entries
+        if len(entries) > _MAX_ENTRIES:
+            entries = dict(list(entries.items())[-_MAX_ENTRIES:])
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.path.parent / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("# created by migration-lint\n*\n")
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a read-only checkout still lints, just without a cache

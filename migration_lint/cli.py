@@ -1,0 +1,441 @@
+"""``migration-lint``: lint PostgreSQL migrations written in plain SQL.
+
+Exit status: 0 nothing at error severity, 1 findings at error severity, 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+
+_SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", ".venv", "target", "build", "dist"})
+
+
+class UsageError(Exception):
+    """Bad input on the command line or in a file: one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migration-lint",
+        description="Find dangerous operations in PostgreSQL migrations written in plain SQL.",
+        epilog="Exit status: 0 clean, 1 findings at error severity, 2 usage or input error.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="migration directories or SQL files (layouts auto-detected); '-' reads stdin")
+    parser.add_argument("--format", choices=("text", "json", "gcc", "sarif", "github"),
+                        help="output format (default: text; github when GITHUB_ACTIONS=true)")
+    parser.add_argument("--select", help="comma-separated rules (codes, prefixes, names or ALL) replacing the default set")
+    parser.add_argument("--extend-select", help="comma-separated rules to add to the selection (e.g. opt-in style rules)")
+    parser.add_argument("--ignore", help="comma-separated rules to leave out")
+    parser.add_argument("--pg-version", help="target PostgreSQL major version (default 13, or from configuration)")
+    parser.add_argument("--assume-in-transaction", action="store_true", default=None,
+                        help="assume the migration tool wraps each file in a transaction")
+    parser.add_argument("--no-assume-in-transaction", dest="assume_in_transaction", action="store_false",
+                        help="override assume-in-transaction from the configuration")
+    parser.add_argument("--config", type=Path, help="configuration file (default: nearest .migration-lint.toml or pyproject.toml)")
+    parser.add_argument("--stdin-filename", help="file name to report (and to find context) for '-'")
+    parser.add_argument("--fix", action="store_true", help="apply the suggested mechanical rewrites to the files")
+    parser.add_argument("--diff", action="store_true", help="print the rewrites --fix would make as a unified diff; change nothing")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the findings cache")
+    parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    parser.add_argument("--explain", metavar="RULE", help="print the documentation of a rule and exit")
+    parser.add_argument("--generate-docs", metavar="DIR", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UsageError as error:
+        print(f"migration-lint: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+def _split(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _configure(args: argparse.Namespace) -> Any:
+    from .config import ConfigError, config_from_dict, find_config, load_config, parse_pg_version
+
+    try:
+        if args.config is not None:
+            if not args.config.is_file():
+                raise UsageError(f"{args.config}: configuration file not found")
+            config = load_config(args.config)
+        else:
+            start = Path(args.paths[0]) if args.paths and args.paths[0] != "-" else Path.cwd()
+            config = load_config(find_config(start if start.exists() else Path.cwd()))
+        overrides = config_from_dict({
+            key: value for key, value in {
+                "select": _split(args.select) if args.select is not None else None,
+                "extend-select": _split(args.extend_select) or None,
+                "ignore": _split(args.ignore) or None,
+            }.items() if value is not None
+        }, Path("command line"))
+        if args.select is not None:
+            config.select = overrides.select
+        config.extend_select += overrides.extend_select
+        config.ignore += overrides.ignore
+        if args.pg_version is not None:
+            config.pg_version = parse_pg_version(args.pg_version)
+        if args.assume_in_transaction is not None:
+            config.assume_in_transaction = args.assume_in_transaction
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    return config
+
+
+@dataclass
+class _Run:
+    config: Any
+    cache: Any
+    linter: Any = None
+    findings: list = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)
+    sources: dict[Path, str] = field(default_factory=dict)
+    files_checked: int = 0
+
+    def get_linter(self) -> Any:
+        if self.linter is None:
+            from .config import ConfigError, build_rules
+            from .engine import Linter
+
+            try:
+                rules = build_rules(self.config)
+            except ConfigError as error:
+                raise UsageError(str(error)) from None
+            self.linter = Linter(rules, pg_version=self.config.pg_version,
+                                 assume_in_transaction=self.config.assume_in_transaction, sources=self.sources)
+        return self.linter
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.list_rules:
+        return _list_rules()
+    if args.explain:
+        return _explain(args.explain)
+    if args.generate_docs:
+        from .docs import write_docs
+
+        for path in write_docs(args.generate_docs):
+            print(path)
+        return 0
+    if not args.paths:
+        raise UsageError("no PATH given (a migrations directory, SQL files, or '-' for stdin); see --help")
+    config = _configure(args)
+    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    cache = None
+    if not args.no_cache and not args.fix and "-" not in args.paths:
+        from .cache import CACHE_DIR_NAME, Cache
+
+        base = config.source.parent if config.source else Path.cwd()
+        cache = Cache(base / CACHE_DIR_NAME, config.cache_key())
+    run = _Run(config, cache)
+
+    for unit in _collect(args.paths, config, run):
+        kind, path = unit
+        if kind == "stdin":
+            _lint_stdin(run, args.stdin_filename)
+        elif kind == "dir":
+            _lint_directory(run, path)
+        else:
+            _lint_file(run, path)
+    if cache is not None:
+        cache.save()
+
+    findings = _dedupe(run.findings)
+    findings = [f for f in findings if f.code not in config.ignored_for(f.path)] if config.per_file_ignores else findings
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
+
+    if args.fix or args.diff:
+        findings = _apply_fixes(run, findings, write=args.fix)
+
+    from .report import ReportContext, render
+
+    def source_of(path: str) -> str:
+        key = Path(path)
+        if key not in run.sources:
+            from .model import read_sql_file
+
+            try:
+                run.sources[key] = read_sql_file(key)
+            except Exception:
+                run.sources[key] = ""
+        return run.sources[key]
+
+    color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    rule_classes: list = []
+    if fmt == "sarif":
+        from .rules import rule_class
+
+        rule_classes = [rule_class(code) for code in sorted({f.code for f in findings})]
+    render(fmt, findings, sys.stdout, ReportContext(source_of, color, run.files_checked, not args.fix, rule_classes))
+    for message in run.input_errors:
+        print(f"migration-lint: {message}", file=sys.stderr)
+    if run.input_errors:
+        return 2
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def _collect(paths: Sequence[str], config: Any, run: _Run) -> list[tuple[str, Path]]:
+    units: list[tuple[str, Path]] = []
+    for raw in paths:
+        if raw == "-":
+            units.append(("stdin", Path("-")))
+            continue
+        path = Path(raw)
+        if not path.exists():
+            run.input_errors.append(f"{raw}: no such file or directory")
+        elif path.is_dir():
+            if config.is_excluded(path) and raw not in (".", ""):
+                continue
+            found = list(_migration_dirs(path, config))
+            units.extend(("dir", d) for d in found)
+        elif config.is_excluded(path):
+            continue
+        else:
+            units.append(("file", path))
+    return units
+
+
+def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
+    """``directory`` if it holds migrations, else the folders below it that do."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return []
+    has_sql = any(e.is_file() and e.name.lower().endswith(".sql") for e in entries)
+    subdirs = [e for e in entries if e.is_dir() and not e.name.startswith(".") and e.name not in _SKIPPED_DIRS]
+    if has_sql or any(os.path.isfile(os.path.join(e.path, "up.sql")) for e in subdirs):
+        return [directory]
+    if depth >= 8:
+        return []
+    found: list[Path] = []
+    for entry in subdirs:
+        child = directory / entry.name
+        if not config.is_excluded(child):
+            found.extend(_migration_dirs(child, config, depth + 1))
+    return found
+
+
+def _lint_directory(run: _Run, directory: Path) -> None:
+    from .cache import directory_listing_key
+
+    listing_key = directory_listing_key(directory) if run.cache is not None else None
+    if listing_key is not None:
+        cached = run.cache.get(listing_key)
+        if cached is not None:
+            from .engine import Finding
+
+            run.findings.extend(Finding.from_dict(item) for item in cached["findings"])
+            run.files_checked += cached["files"]
+            return
+    from .model import MigrationFileError, discover
+
+    try:
+        migrations = discover(directory)
+    except MigrationFileError as error:
+        run.input_errors.append(str(error))
+        return
+    wanted = [m for m in migrations if not any(run.config.is_excluded(p) for p in m.paths)]
+    found = _lint_with_cache(run, migrations, wanted)
+    files = sum(len(m.paths) for m in wanted)
+    run.files_checked += files
+    run.findings.extend(found)
+    if listing_key is not None:
+        run.cache.put(listing_key, {"files": files, "findings": [f.to_dict() for f in found]})
+
+
+def _migration_keys(migrations: Sequence[Any]) -> dict[int, str]:
+    from .cache import content_key
+
+    keys: dict[int, str] = {}
+    previous = ""
+    for migration in migrations:
+        previous = content_key(
+            previous, migration.layout, str(migration.no_transaction_marker), str(migration.version.text),
+            *(str(p) for p in migration.paths), migration.up.sql,
+            "" if migration.down is None else migration.down.sql,
+            "" if migration.down is None else str(migration.down.commented_out),
+        )
+        keys[id(migration)] = "m:" + previous
+    return keys
+
+
+def _lint_with_cache(run: _Run, migrations: Sequence[Any], wanted: Sequence[Any]) -> list:
+    from .engine import Finding
+
+    keys = _migration_keys(migrations) if run.cache is not None else {}
+    found: list = []
+    missing = []
+    for migration in wanted:
+        cached = run.cache.get(keys[id(migration)]) if run.cache is not None else None
+        if cached is None:
+            missing.append(migration)
+        else:
+            found.extend(Finding.from_dict(item) for item in cached)
+    if missing:
+        linter = run.get_linter()
+        fresh = linter.lint_migrations(migrations, only=missing)
+        if run.cache is not None:
+            by_path: dict[str, list] = {}
+            for finding in fresh:
+                by_path.setdefault(finding.path, []).append(finding.to_dict())
+            for migration in missing:
+                items = [item for p in dict.fromkeys(str(p) for p in migration.paths) for item in by_path.get(p, [])]
+                run.cache.put(keys[id(migration)], items)
+        found.extend(fresh)
+    return found
+
+
+def _lint_file(run: _Run, path: Path) -> None:
+    from .model import MigrationFileError, discover, load_file
+
+    migrations: list = []
+    target = None
+    try:
+        from .layouts import detect_layout
+
+        if detect_layout(path.parent) is not None:
+            migrations = discover(path.parent)
+            target = next((m for m in migrations if any(p == path or p.resolve() == path.resolve() for p in m.paths)), None)
+    except MigrationFileError:
+        migrations, target = [], None
+    try:
+        if target is None:
+            target = load_file(path)
+            migrations = [target]
+    except MigrationFileError as error:
+        run.input_errors.append(str(error))
+        return
+    index = next(i for i, m in enumerate(migrations) if m is target)
+    found = _lint_with_cache(run, migrations[: index + 1], [target])
+    run.files_checked += 1
+    wanted = {str(path)} | {str(p) for p in target.paths if p == path}
+    run.findings.extend(f for f in found if f.path in wanted or Path(f.path).resolve() == path.resolve())
+
+
+def _lint_stdin(run: _Run, filename: str | None) -> None:
+    from .layouts import onefile
+    from .model import UNVERSIONED, Migration, MigrationFileError
+
+    data = sys.stdin.buffer.read()
+    path = Path(filename or "-")
+    if b"\x00" in data:
+        run.input_errors.append(f"{path}: is a binary file, not SQL (NUL byte)")
+        return
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        run.input_errors.append(f"{path}: is not valid UTF-8 (byte offset {error.start})")
+        return
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    run.sources[path] = text
+    try:
+        up, down, no_transaction = onefile.split_sections(text, path)
+    except MigrationFileError as error:
+        run.input_errors.append(str(error))
+        return
+    migration = Migration(UNVERSIONED, path.stem, up, down, (path,), "onefile", no_transaction_marker=no_transaction)
+    linter = run.get_linter()
+    linter._sources[path] = text
+    run.findings.extend(linter.lint_migrations([migration]))
+    run.files_checked += 1
+
+
+def _dedupe(findings: list) -> list:
+    seen = set()
+    unique = []
+    for finding in findings:
+        key = (finding.path, finding.line, finding.column, finding.code, finding.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+def _apply_fixes(run: _Run, findings: list, *, write: bool) -> list:
+    """Apply (or with ``write=False`` print as a diff) every non-overlapping edit; the findings
+    that remain are returned."""
+    import difflib
+
+    from .model import read_sql_file
+
+    by_path: dict[str, list] = {}
+    for finding in findings:
+        if finding.edits:
+            by_path.setdefault(finding.path, []).append(finding)
+    fixed: set[int] = set()
+    for path, fixable in by_path.items():
+        try:
+            original = run.sources.get(Path(path)) or read_sql_file(Path(path))
+        except Exception:
+            continue
+        chosen, taken = [], []
+        for finding in sorted(fixable, key=lambda f: f.edits[0].start):
+            spans = [(e.start, e.end) for e in finding.edits]
+            if any(not (end < s or start > e) for start, end in spans for s, e in taken):
+                continue
+            taken.extend(spans)
+            chosen.append(finding)
+        text = original
+        for edit in sorted((e for f in chosen for e in f.edits), key=lambda e: e.start, reverse=True):
+            text = text[: edit.start] + edit.replacement + text[edit.end :]
+        if text == original:
+            continue
+        fixed.update(id(f) for f in chosen)
+        if write:
+            Path(path).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.writelines(difflib.unified_diff(
+                original.splitlines(keepends=True), text.splitlines(keepends=True),
+                fromfile=f"a/{path}", tofile=f"b/{path}",
+            ))
+    if write:
+        return [f for f in findings if id(f) not in fixed]
+    return findings
+
+
+def _list_rules() -> int:
+    from .rules import all_rule_classes
+
+    for cls in all_rule_classes():
+        flags = []
+        if cls.opt_in:
+            flags.append("opt-in")
+        if cls.lifecycle != "stable":
+            flags.append(cls.lifecycle)
+        if cls.fixable:
+            flags.append("fix")
+        extra = f" ({', '.join(flags)})" if flags else ""
+        print(f"{cls.code}  {cls.name:<44} {cls.severity:<8}{extra}  {cls.summary()}")
+    return 0
+
+
+def _explain(rule: str) -> int:
+    from .docs import rule_markdown
+    from .rules import known_rule
+
+    cls = known_rule(rule)
+    if cls is None:
+        raise UsageError(f"unknown rule {rule!r} (see migration-lint --list-rules)")
+    sys.stdout.write(rule_markdown(cls))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

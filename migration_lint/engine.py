@@ -1,0 +1,559 @@
+"""The lint engine: one walk per statement, dispatch by node type, and the context rules see.
+
+Rule authors need three things from here: :class:`LintContext` (what is known when a statement
+is checked), :class:`Finding` (what comes out) and :class:`Linter` (how a run is driven). A rule
+itself is a subclass of :class:`migration_lint.rules.base.Rule`.
+
+The engine reads a directory's migrations in version order and carries a
+:class:`~migration_lint.schema_state.SchemaState` forward, so a rule knows what earlier migrations
+established. Within a migration it tracks tables created so far, settings (``SET lock_timeout``),
+explicit ``BEGIN``/``COMMIT`` and the locks held by the open transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .locks import ACCESS_EXCLUSIVE, table_locks
+from .schema_state import SchemaState
+from .sqlnodes import qualified_name, relation_name
+
+if TYPE_CHECKING:
+    from .model import Migration, Section
+    from .parse import Statement
+    from .rules.base import Rule, Violation
+
+DEFAULT_PG_VERSION = 13
+
+# Layouts whose tool wraps every migration in a transaction unless the file says otherwise,
+# even when PostgreSQL would refuse a statement in it (dbmate fails on CREATE INDEX CONCURRENTLY
+# without ``transaction:false``).
+_ALWAYS_WRAPPING_LAYOUTS = frozenset({"dbmate"})
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    """Replace ``text[start:end]`` of the file (normalised text, character offsets)."""
+
+    start: int
+    end: int
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+    rule: str
+    severity: str
+    message: str
+    fix_title: str | None = None
+    edits: tuple[FileEdit, ...] = ()
+    suggestion: str | None = None  # the statement as the fix would rewrite it
+    section: str = "up"
+
+    @property
+    def fixable(self) -> bool:
+        return bool(self.edits)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["edits"] = [[e.start, e.end, e.replacement] for e in self.edits]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        data = dict(data)
+        data["edits"] = tuple(FileEdit(*e) for e in data.get("edits", ()))
+        return cls(**data)
+
+
+@dataclass
+class LintContext:
+    """What is known when a statement is checked. Rules read it; only the engine writes it."""
+
+    pg_version: int
+    migration: Migration | None
+    section: Section
+    section_name: str  # "up" or "down"
+    statement: Statement | None = None
+    index: int = 0  # of the statement in its section
+    # The statement runs inside a transaction block (runner's wrapper or an explicit BEGIN).
+    in_transaction: bool = False
+    # A runner (or --assume-in-transaction) wraps the whole section in one transaction.
+    wrapped: bool = False
+    # Depth of BEGINs written in the file itself that are still open.
+    explicit_depth: int = 0
+    # Tables created earlier in this migration (any section before this statement).
+    created_tables: set[str] = field(default_factory=set)
+    # Settings from SET statements earlier in the file: name -> value as text.
+    settings: dict[str, str] = field(default_factory=dict)
+    # Tables locked ACCESS EXCLUSIVE by the open transaction -> the statement that took the lock.
+    exclusive_locks: dict[str, Statement] = field(default_factory=dict)
+    # What earlier migrations of the directory (and this one so far) established.
+    schema: SchemaState = field(default_factory=SchemaState)
+    # State before this migration began (earlier migrations only).
+    history: SchemaState = field(default_factory=SchemaState)
+    # The statement being checked is SQL inside a PL/pgSQL body (DO block or function).
+    in_plpgsql: bool = False
+    # Free per-rule scratch space for rules that accumulate over a section (keyed by rule name).
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+    # -- questions rules ask ------------------------------------------------------------------
+    def is_new_table(self, relation: dict | str | None) -> bool:
+        """Whether the table was created earlier in this migration (so nobody else uses it yet)."""
+        name = relation if isinstance(relation, str) else relation_name(relation)
+        return bool(name) and name.rsplit(".", 1)[-1] in self.created_tables
+
+    def is_existing_table(self, relation: dict | str | None) -> bool:
+        """Whether the table exists before this migration (created earlier or unknown to us)."""
+        return not self.is_new_table(relation)
+
+    def setting(self, name: str) -> str | None:
+        return self.settings.get(name.lower())
+
+    def has_timeout(self, name: str = "lock_timeout") -> bool:
+        """Whether ``SET <name>`` to a non-zero value came earlier in the file."""
+        value = self.setting(name)
+        if value is None:
+            return False
+        return value.strip().strip("'\"").lower() not in ("0", "0ms", "0s", "default", "")
+
+    @property
+    def source_sql(self) -> str:
+        return self.section.sql
+
+
+def _in_transaction_wrapper(migration: Migration | None, section: Section, section_name: str, assume: bool) -> bool:
+    if migration is not None and migration.no_transaction_marker:
+        return False
+    if assume:
+        return True
+    if migration is None or not migration.version.text:
+        return False  # a loose file runs as it is (psql -f)
+    if section.manages_transaction:
+        return False
+    if migration.layout in _ALWAYS_WRAPPING_LAYOUTS:
+        return True
+    return section.transactional
+
+
+class Linter:
+    """A configured run: the rules, the PostgreSQL version and the transaction assumption."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        *,
+        pg_version: int = DEFAULT_PG_VERSION,
+        assume_in_transaction: bool = False,
+        sources: dict[Path, str] | None = None,
+    ) -> None:
+        self.rules = list(rules)
+        self.pg_version = pg_version
+        self.assume_in_transaction = assume_in_transaction
+        self._sources: dict[Path, str] = dict(sources or {})
+        self._by_type: dict[tuple[str, bool], dict[str, list[Rule]]] = {}
+        for section_name in ("up", "down"):
+            for plpgsql in (False, True):
+                table: dict[str, list[Rule]] = {}
+                for rule in self.rules:
+                    if section_name not in rule.sections or (plpgsql and not rule.plpgsql):
+                        continue
+                    for node_type in rule.node_types:
+                        table.setdefault(node_type, []).append(rule)
+                self._by_type[(section_name, plpgsql)] = table
+        from .rules.base import Rule as _Base
+
+        self._section_enders = [r for r in self.rules if type(r).end_section is not _Base.end_section]
+        self._migration_checkers = [r for r in self.rules if type(r).check_migration is not _Base.check_migration]
+        self._wants_plpgsql = any(rule.plpgsql for rule in self.rules)
+        names = {rule.name for rule in self.rules}
+        self.report_syntax_errors = "syntax-error" in names
+        self.report_unused_suppressions = "unused-suppression" in names
+        self._severity = {rule.name: rule.severity for rule in self.rules}
+
+    # -- driving -------------------------------------------------------------------------------
+    def lint_migrations(
+        self, migrations: Sequence[Migration], only: Iterable[Migration] | None = None
+    ) -> list[Finding]:
+        """Lint ``migrations`` in order (state carried forward); with ``only``, lint just those
+        and read the others for context."""
+        wanted = None if only is None else {id(m) for m in only}
+        schema = SchemaState()
+        findings: list[Finding] = []
+        for migration in migrations:
+            if wanted is None or id(migration) in wanted:
+                found, schema = self.lint_migration(migration, schema)
+                findings.extend(found)
+            else:
+                schema = self.replay(migration, schema)
+        return findings
+
+    def replay(self, migration: Migration, schema: SchemaState) -> SchemaState:
+        """The state after ``migration``'s UP, without checking anything."""
+        after = schema.copy()
+        for statement in migration.up.statements:
+            if statement.tree is not None:
+                after.apply(statement.kind, statement.node)
+        return after
+
+    def lint_migration(self, migration: Migration, schema: SchemaState | None = None) -> tuple[list[Finding], SchemaState]:
+        """Findings of one migration and the schema state after its UP."""
+        history = schema or SchemaState()
+        violations: list[tuple[Rule, Violation, LintContext]] = []
+        up_ctx = self._lint_section(migration, migration.up, "up", history, history.copy(), violations)
+        after_up = up_ctx.schema
+        if migration.down is not None:
+            self._lint_section(migration, migration.down, "down", history, after_up.copy(), violations)
+        for rule in self._migration_checkers:
+            for violation in self._safely(rule, lambda r=rule: r.check_migration(migration, up_ctx), up_ctx):
+                violations.append((rule, violation, up_ctx))
+        findings = [self._finding(rule, violation, ctx) for rule, violation, ctx in violations]
+        findings.extend(self._syntax_errors(migration))
+        return self._apply_suppressions(migration, findings), after_up
+
+    # -- one section ---------------------------------------------------------------------------
+    def _lint_section(
+        self,
+        migration: Migration,
+        section: Section,
+        section_name: str,
+        history: SchemaState,
+        schema: SchemaState,
+        out: list,
+    ) -> LintContext:
+        wrapped = _in_transaction_wrapper(migration, section, section_name, self.assume_in_transaction)
+        ctx = LintContext(
+            self.pg_version, migration, section, section_name,
+            wrapped=wrapped, schema=schema, history=history,
+        )
+        dispatch = self._by_type[(section_name, False)]
+        plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else {}
+        for index, statement in enumerate(section.statements):
+            ctx.statement, ctx.index = statement, index
+            ctx.in_transaction = wrapped or ctx.explicit_depth > 0
+            if statement.tree is None:
+                continue
+            if dispatch:
+                self._walk(statement.tree, dispatch, ctx, out)
+            if plpgsql_dispatch and statement.kind in ("DoStmt", "CreateFunctionStmt"):
+                self._walk_plpgsql(statement, plpgsql_dispatch, ctx, out)
+            self._advance(statement, ctx)
+        ctx.statement = None
+        for rule in self._section_enders:
+            if section_name in rule.sections:
+                for violation in self._safely(rule, lambda r=rule: r.end_section(ctx), ctx):
+                    out.append((rule, violation, ctx))
+        return ctx
+
+    def _walk(self, tree: Any, dispatch: dict[str, list[Rule]], ctx: LintContext, out: list) -> None:
+        statement = ctx.statement
+        stack = [tree]
+        pop, push = stack.pop, stack.append
+        while stack:
+            current = pop()
+            if type(current) is dict:
+                for key, value in current.items():
+                    kind = type(value)
+                    if kind is dict:
+                        rules = dispatch.get(key)
+                        if rules:
+                            for rule in rules:
+                                for violation in self._safely(rule, lambda r=rule, k=key, v=value: r.check(k, v, ctx), ctx):
+                                    out.append((rule, violation, _Snapshot.of(ctx, statement)))
+                        push(value)
+                    elif kind is list:
+                        push(value)
+            elif type(current) is list:
+                stack.extend(current)
+
+    def _walk_plpgsql(self, statement: Statement, dispatch: dict[str, list[Rule]], ctx: LintContext, out: list) -> None:
+        from .parse import Statement as _Statement, parse_plpgsql
+        from pglast import parser as _pg
+
+        queries: list[str] = []
+        _collect_plpgsql_queries(parse_plpgsql(statement.text), queries)
+        if not queries:
+            return
+        outer_in_transaction = ctx.in_transaction
+        search_from = 0
+        for query in queries:
+            try:
+                parsed = json.loads(_pg.parse_sql_json(query))
+            except (_pg.ParseError, ValueError):
+                continue
+            offset = statement.text.find(query, search_from)
+            if offset >= 0:
+                search_from = offset + len(query)
+            else:
+                offset = 0
+            line = statement.line + statement.text.count("\n", 0, offset)
+            line_start = statement.text.rfind("\n", 0, offset)
+            column = offset + 1 if line_start < 0 else offset - line_start
+            for raw in parsed.get("stmts", ()):
+                inner = _Statement(query, statement.start + offset, statement.start + offset + len(query),
+                                   line, column if line_start >= 0 else statement.column + offset,
+                                   line + query.count("\n"), column + len(query), raw["stmt"])
+                ctx.statement, ctx.in_plpgsql = inner, True
+                # A DO block runs inside the migration's transaction; a function body runs later,
+                # in whatever transaction calls it.
+                ctx.in_transaction = outer_in_transaction if statement.kind == "DoStmt" else True
+                self._walk(raw["stmt"], dispatch, ctx, out)
+        ctx.statement, ctx.in_plpgsql, ctx.in_transaction = statement, False, outer_in_transaction
+
+    def _advance(self, statement: Statement, ctx: LintContext) -> None:
+        """Record what ``statement`` changes for the statements after it."""
+        kind, node = statement.kind, statement.node
+        if kind == "TransactionStmt":
+            control = node.get("kind", "")
+            if control in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
+                ctx.explicit_depth += 1
+            elif control in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"):
+                ctx.explicit_depth = 0
+                ctx.exclusive_locks.clear()
+                ctx.settings = {k: v for k, v in ctx.settings.items() if not k.startswith("local:")}
+            return
+        if kind == "VariableSetStmt":
+            name = (node.get("name") or "").lower()
+            if node.get("kind") == "VAR_SET_VALUE":
+                from .sqlnodes import setting_value
+
+                value = setting_value(node.get("args")) or ""
+                ctx.settings[name] = value
+                if node.get("is_local"):
+                    ctx.settings["local:" + name] = value
+            elif node.get("kind") in ("VAR_SET_DEFAULT", "VAR_RESET"):
+                ctx.settings.pop(name, None)
+            elif node.get("kind") == "VAR_RESET_ALL":
+                ctx.settings.clear()
+            return
+        if kind == "CreateStmt":
+            ctx.created_tables.add(relation_name(node.get("relation")))
+        elif kind == "CreateTableAsStmt":
+            ctx.created_tables.add(relation_name((node.get("into") or {}).get("rel")))
+        in_transaction = ctx.wrapped or ctx.explicit_depth > 0
+        if in_transaction:
+            for table, level in table_locks(kind, node):
+                if level == ACCESS_EXCLUSIVE and table and not ctx.is_new_table(table):
+                    ctx.exclusive_locks.setdefault(table.rsplit(".", 1)[-1], statement)
+        ctx.schema.apply(kind, node)
+
+    # -- turning violations into findings --------------------------------------------------------
+    def _safely(self, rule: Rule, call: Any, ctx: LintContext) -> Iterable[Violation]:
+        try:
+            return list(call() or ())
+        except Exception as error:  # a rule bug must not hide the other rules' findings
+            from .rules.base import Violation
+
+            return [Violation(f"internal error in rule {rule.name}: {type(error).__name__}: {error}")]
+
+    def source(self, path: Path) -> str:
+        if path not in self._sources:
+            from .model import read_sql_file
+
+            try:
+                self._sources[path] = read_sql_file(path)
+            except Exception:
+                self._sources[path] = ""
+        return self._sources[path]
+
+    def _finding(self, rule: Rule, violation: Violation, ctx: Any) -> Finding:
+        statement = violation.statement or getattr(ctx, "statement", None)
+        section = ctx.section
+        path = violation.path or section.path
+        if statement is None:
+            line = violation.line or 1
+            return Finding(str(path), line, 1, line, 1, rule.code, rule.name, rule.severity,
+                           violation.message, violation.fix_title, section=ctx.section_name)
+        line, column = statement.line, statement.column
+        end_line, end_column = statement.end_line, statement.end_column
+        if violation.location is not None:
+            located = _locate(section, statement, violation.location, bool(section.parse_errors))
+            if located is not None:
+                line, column = located
+                end_line, end_column = line, column
+        edits: tuple[FileEdit, ...] = ()
+        suggestion = None
+        if violation.edits:
+            rewritten = _apply_statement_edits(statement.text, violation.edits)
+            suggestion = rewritten
+            if not section.commented_out and not getattr(ctx, "in_plpgsql", False):
+                text = self.source(section.path)
+                base = _offset_of(text, statement.line, statement.column)
+                if base is not None and text[base : base + len(statement.text)] == statement.text:
+                    edits = tuple(FileEdit(base + e.start, base + e.end, e.replacement) for e in violation.edits)
+        return Finding(
+            str(path), line, column, end_line, end_column, rule.code, rule.name, rule.severity,
+            violation.message, violation.fix_title, edits, suggestion, ctx.section_name,
+        )
+
+    def _syntax_errors(self, migration: Migration) -> list[Finding]:
+        if not self.report_syntax_errors:
+            return []
+        found = []
+        for name, section in (("up", migration.up), ("down", migration.down)):
+            if section is None:
+                continue
+            for statement in section.parse_errors:
+                error = statement.error
+                line, column = statement.line, statement.column
+                if error is not None:
+                    located = _char_location(section, error.offset)
+                    if located:
+                        line, column = located
+                message = error.message if error else "syntax error"
+                found.append(Finding(str(section.path), line, column, line, column, "ML900", "syntax-error",
+                                     self._severity.get("syntax-error", "error"), f"PostgreSQL cannot parse this: {message}",
+                                     section=name))
+        return found
+
+    def _apply_suppressions(self, migration: Migration, findings: list[Finding]) -> list[Finding]:
+        from .suppress import find_suppressions, resolve_ranges
+
+        kept: list[Finding] = []
+        by_path: dict[str, list] = {}
+        sections = [s for s in (migration.up, migration.down) if s is not None]
+        for path in dict.fromkeys(s.path for s in sections):
+            text = self.source(path)
+            suppressions = find_suppressions(text)
+            if not suppressions:
+                continue
+            spans = [(st.line, st.end_line) for s in sections if s.path == path for st in s.statements]
+            resolve_ranges(suppressions, spans, text.count("\n") + 1)
+            by_path[str(path)] = suppressions
+        if not by_path:
+            return findings
+        for finding in findings:
+            silenced = False
+            for suppression in by_path.get(finding.path, ()):
+                if suppression.kind != "enable" and suppression.covers(finding.line) and suppression.matches(finding.code, finding.rule):
+                    suppression.used.add(finding.rule)
+                    silenced = True
+            if not silenced:
+                kept.append(finding)
+        if self.report_unused_suppressions:
+            kept.extend(self._unused(by_path))
+        return kept
+
+    def _unused(self, by_path: dict[str, list]) -> list[Finding]:
+        from .rules import known_rule
+
+        enabled = {rule.name for rule in self.rules} | {rule.code for rule in self.rules}
+        severity = self._severity.get("unused-suppression", "warning")
+        found = []
+        for path, suppressions in by_path.items():
+            for suppression in suppressions:
+                if suppression.kind == "enable":
+                    continue
+                problems = []
+                for name in suppression.rules:
+                    rule = known_rule(name)
+                    if rule is None:
+                        problems.append(f"unknown rule {name!r}")
+                    elif name in enabled and rule.name not in suppression.used:
+                        problems.append(f"{rule.name} reported nothing here")
+                if not suppression.rules and not suppression.used:
+                    problems.append("no finding to silence here")
+                if problems:
+                    found.append(Finding(path, suppression.line, suppression.column, suppression.line,
+                                         suppression.column, "ML901", "unused-suppression", severity,
+                                         f"unused suppression: {'; '.join(problems)}",
+                                         "Remove the suppression comment"))
+        return found
+
+
+class _Snapshot:
+    """The parts of the context a finding needs, frozen at the moment the rule fired."""
+
+    __slots__ = ("section", "section_name", "statement", "in_plpgsql")
+
+    @classmethod
+    def of(cls, ctx: LintContext, statement: Statement | None) -> _Snapshot:
+        snapshot = cls()
+        snapshot.section, snapshot.section_name = ctx.section, ctx.section_name
+        snapshot.statement, snapshot.in_plpgsql = ctx.statement or statement, ctx.in_plpgsql
+        return snapshot
+
+
+def _collect_plpgsql_queries(node: Any, out: list[str]) -> None:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            for key, value in current.items():
+                if key in ("sqlstmt",) and isinstance(value, dict):
+                    query = value.get("PLpgSQL_expr", {}).get("query")
+                    if query:
+                        out.append(query)
+                elif key == "PLpgSQL_stmt_dynexecute" and isinstance(value, dict):
+                    query = value.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")
+                    literal = _string_literal(query)
+                    if literal:
+                        out.append(literal)
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
+
+
+def _string_literal(expression: str) -> str | None:
+    text = expression.strip()
+    if len(text) >= 2 and text[0] == "'" and text[-1] == "'" and "'" not in text[1:-1].replace("''", ""):
+        return text[1:-1].replace("''", "'")
+    return None
+
+
+def _offset_of(text: str, line: int, column: int) -> int | None:
+    position = 0
+    for _ in range(line - 1):
+        position = text.find("\n", position)
+        if position < 0:
+            return None
+        position += 1
+    return position + column - 1
+
+
+def _apply_statement_edits(text: str, edits: Sequence[Any]) -> str:
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        text = text[: edit.start] + edit.replacement + text[edit.end :]
+    return text
+
+
+def _locate(section: Section, statement: Statement, location: int, fragment_relative: bool) -> tuple[int, int] | None:
+    """File (line, column) of a pglast byte ``location`` of ``statement``'s tree."""
+    sql = section.sql
+    if fragment_relative:
+        encoded = statement.text.encode("utf-8")
+        if location > len(encoded):
+            return None
+        char = statement.start + len(encoded[:location].decode("utf-8", errors="ignore"))
+    else:
+        encoded = sql.encode("utf-8")
+        if location > len(encoded):
+            return None
+        char = location if len(encoded) == len(sql) else len(encoded[:location].decode("utf-8", errors="ignore"))
+    if not statement.start <= char <= statement.end:
+        return None
+    return _char_location(section, char)
+
+
+def _char_location(section: Section, char: int) -> tuple[int, int] | None:
+    sql = section.sql
+    if char > len(sql):
+        return None
+    line = section.first_line + sql.count("\n", 0, char)
+    line_start = sql.rfind("\n", 0, char) + 1
+    return line, char - line_start + 1
+
+
+def relation_of(node: dict) -> str:
+    """``schema.table`` of a statement's ``relation`` field (helper for rules)."""
+    return qualified_name(node.get("relation"))

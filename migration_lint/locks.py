@@ -1,0 +1,141 @@
+"""Which table-level lock a statement takes, per PostgreSQL's documentation ("Explicit Locking")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .sqlnodes import qualified_name, unwrap
+
+LEVELS = (
+    "ACCESS SHARE",
+    "ROW SHARE",
+    "ROW EXCLUSIVE",
+    "SHARE UPDATE EXCLUSIVE",
+    "SHARE",
+    "SHARE ROW EXCLUSIVE",
+    "EXCLUSIVE",
+    "ACCESS EXCLUSIVE",
+)
+_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+SHARE = "SHARE"
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+
+_SHARE_UPDATE_EXCLUSIVE_SUBCOMMANDS = frozenset(
+    {
+        "AT_ValidateConstraint", "AT_SetStatistics", "AT_ClusterOn", "AT_DropCluster",
+        "AT_AttachPartition", "AT_SetRelOptions", "AT_ResetRelOptions", "AT_SetOptions",
+        "AT_ResetOptions",
+    }
+)
+_SHARE_ROW_EXCLUSIVE_SUBCOMMANDS = frozenset(
+    {
+        "AT_EnableTrig", "AT_EnableAlwaysTrig", "AT_EnableReplicaTrig", "AT_DisableTrig",
+        "AT_EnableTrigAll", "AT_DisableTrigAll", "AT_EnableTrigUser", "AT_DisableTrigUser",
+    }
+)
+_LOCK_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
+               5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
+_TABLE_OBJECTS = frozenset({"OBJECT_TABLE", "OBJECT_MATVIEW", "OBJECT_VIEW", "OBJECT_FOREIGN_TABLE"})
+
+
+def rank(level: str | None) -> int:
+    return -1 if level is None else _RANK[level]
+
+
+def blocks_traffic(level: str | None) -> bool:
+    """Whether waiting for or holding ``level`` stalls ordinary writes (SHARE and above)."""
+    return rank(level) >= _RANK["SHARE"]
+
+
+def strongest(levels: list[str]) -> str | None:
+    return max(levels, key=rank) if levels else None
+
+
+def alter_command_lock(command: dict) -> str:
+    subtype = command.get("subtype", "")
+    if subtype in _SHARE_UPDATE_EXCLUSIVE_SUBCOMMANDS:
+        return SHARE_UPDATE_EXCLUSIVE
+    if subtype == "AT_DetachPartition":
+        _, partition = unwrap(command.get("def"))
+        return SHARE_UPDATE_EXCLUSIVE if partition.get("concurrent") else ACCESS_EXCLUSIVE
+    if subtype in _SHARE_ROW_EXCLUSIVE_SUBCOMMANDS:
+        return SHARE_ROW_EXCLUSIVE
+    if subtype == "AT_AddConstraint":
+        _, constraint = unwrap(command.get("def"))
+        if constraint.get("contype") == "CONSTR_FOREIGN":
+            return SHARE_ROW_EXCLUSIVE
+    return ACCESS_EXCLUSIVE
+
+
+def table_locks(kind: str | None, node: dict[str, Any]) -> list[tuple[str, str]]:
+    """``[(table, lock level)]`` the statement takes on existing relations."""
+    if kind == "AlterTableStmt":
+        table = qualified_name(node.get("relation"))
+        found: list[tuple[str, str]] = []
+        levels = []
+        for item in node.get("cmds", ()):
+            command = item.get("AlterTableCmd", {})
+            levels.append(alter_command_lock(command))
+            _, definition = unwrap(command.get("def"))
+            if command.get("subtype") == "AT_AddConstraint" and definition.get("pktable"):
+                found.append((qualified_name(definition["pktable"]), SHARE_ROW_EXCLUSIVE))
+        level = strongest(levels)
+        return ([(table, level)] if level else []) + found
+    if kind == "IndexStmt":
+        level = SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else SHARE
+        return [(qualified_name(node.get("relation")), level)]
+    if kind == "DropStmt":
+        remove = node.get("removeType")
+        if remove in _TABLE_OBJECTS:
+            from .sqlnodes import drop_object_names
+
+            return [(name, ACCESS_EXCLUSIVE) for name in drop_object_names(node)]
+        if remove == "OBJECT_INDEX":
+            return [("", SHARE_UPDATE_EXCLUSIVE if node.get("concurrent") else ACCESS_EXCLUSIVE)]
+        if remove in ("OBJECT_TRIGGER", "OBJECT_RULE", "OBJECT_POLICY"):
+            from .sqlnodes import drop_object_names
+
+            return [(name.rsplit(".", 1)[0], ACCESS_EXCLUSIVE) for name in drop_object_names(node)]
+        return []
+    if kind == "RenameStmt":
+        if node.get("relation"):
+            return [(qualified_name(node["relation"]), ACCESS_EXCLUSIVE)]
+        return []
+    if kind == "TruncateStmt":
+        return [(qualified_name(unwrap(r)[1]), ACCESS_EXCLUSIVE) for r in node.get("relations", ())]
+    if kind == "CreateTrigStmt":
+        return [(qualified_name(node.get("relation")), SHARE_ROW_EXCLUSIVE)]
+    if kind == "VacuumStmt":
+        full = any(unwrap(o)[1].get("defname") == "full" for o in node.get("options", ()))
+        level = ACCESS_EXCLUSIVE if full else SHARE_UPDATE_EXCLUSIVE
+        return [(qualified_name(unwrap(r)[1].get("relation")), level) for r in node.get("rels", ())] or [("", level)]
+    if kind == "ClusterStmt":
+        return [(qualified_name(node.get("relation")), ACCESS_EXCLUSIVE)]
+    if kind == "RefreshMatViewStmt":
+        return [(qualified_name(node.get("relation")), "EXCLUSIVE" if node.get("concurrent") else ACCESS_EXCLUSIVE)]
+    if kind == "ReindexStmt":
+        concurrent = any(unwrap(o)[1].get("defname") == "concurrently" for o in node.get("params", ()))
+        return [(qualified_name(node.get("relation")), SHARE_UPDATE_EXCLUSIVE if concurrent else SHARE)]
+    if kind == "LockStmt":
+        level = _LOCK_MODES.get(node.get("mode", 8), ACCESS_EXCLUSIVE)
+        return [(qualified_name(unwrap(r)[1]), level) for r in node.get("relations", ())]
+    if kind == "CreateStmt":
+        found = []
+        for parent in node.get("inhRelations", ()):
+            if node.get("partbound"):
+                found.append((qualified_name(unwrap(parent)[1]), ACCESS_EXCLUSIVE))
+        for element in node.get("tableElts", ()):
+            element_kind, inner = unwrap(element)
+            constraints = []
+            if element_kind == "Constraint":
+                constraints = [inner]
+            elif element_kind == "ColumnDef":
+                constraints = [unwrap(c)[1] for c in inner.get("constraints", ())]
+            for constraint in constraints:
+                if constraint.get("contype") == "CONSTR_FOREIGN" and constraint.get("pktable"):
+                    found.append((qualified_name(constraint["pktable"]), SHARE_ROW_EXCLUSIVE))
+        return found
+    return []
