@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from migration_lint.model import Migration, MigrationFileError, Version, discover
+from migration_lint.model import Migration, MigrationFileError, Section, Version, discover
 
 from ._errors import (
     EXIT_FAILED,
@@ -149,19 +149,10 @@ class Runner:
                 migrations = discover(self.directory)
             except MigrationFileError as error:
                 raise InputError(str(error)) from None
-            problems: list[RunnerError] = []
-            for migration in migrations:
-                for section in (migration.up, migration.down):
-                    if section is None:
-                        continue
-                    for statement in section.parse_errors:
-                        assert statement.error is not None
-                        problems.append(
-                            InputError(
-                                f"{display_path(section.path)}:{statement.line}: syntax error:"
-                                f" {statement.error.message}"
-                            )
-                        )
+            # Every UP must parse before anything runs. A DOWN must parse only when a run is
+            # about to use it: its checksum is not recorded so that a broken DOWN can be fixed
+            # after the fact, and it must not block deploys that never run it.
+            problems = [problem for m in migrations for problem in _parse_problems(m.up)]
             if problems:
                 raise ValidationFailed(problems)
             self._migrations = migrations
@@ -392,6 +383,11 @@ class Runner:
             chosen = choose(entries, problems)
             steps: list[Step] = []
             for migration, direction in chosen:
+                if direction == "down" and migration.down is not None:
+                    parse_problems = _parse_problems(migration.down)
+                    if parse_problems:
+                        problems.extend(parse_problems)
+                        continue
                 try:
                     steps.append(build_step(migration, direction, self.tracking, self.settings))  # type: ignore[arg-type]
                 except RunnerError as error:
@@ -630,6 +626,16 @@ class Runner:
                             message=f"recorded as applied without running it (baseline {version})",
                         ))
         return chosen
+
+
+def _parse_problems(section: Section) -> list[RunnerError]:
+    problems: list[RunnerError] = []
+    for statement in section.parse_errors:
+        assert statement.error is not None
+        problems.append(InputError(
+            f"{display_path(section.path)}:{statement.line}: syntax error: {statement.error.message}"
+        ))
+    return problems
 
 
 def _version_text(key: tuple[int, ...] | None) -> str:

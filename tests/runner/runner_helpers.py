@@ -1,0 +1,51 @@
+"""Helpers for the runner's tests (paths, subprocesses, queries); fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "migrations"
+CORPUS = REPO.parent / "shared" / "corpus"
+def run_process(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """``migrations ARGS`` in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_migrations.cli", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO,
+    )
+
+
+def spawn(*args: str | Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest_migrations.cli", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+    )
+
+
+def write_migrations(directory: Path, files: dict[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def query(dsn: str, text: str, *params: object) -> list[tuple]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute(text, params or None).fetchall()  # type: ignore[arg-type]
+
+
+def tables(dsn: str) -> set[str]:
+    return {
+        name
+        for (name,) in query(dsn, "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                             " WHERE nspname = 'public' AND relkind IN ('r', 'p')")
+    }
+
+
+def applied_versions(dsn: str) -> list[str]:
+    return [v for (v,) in query(dsn, "SELECT version FROM public.applied_migrations ORDER BY applied_at, version")]
