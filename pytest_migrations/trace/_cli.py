@@ -1,0 +1,207 @@
+"""``migrations trace``: apply a directory's migrations to a throwaway database, one by one,
+and report what each statement locked, rewrote and scanned.
+
+The ``migrations`` CLI adds these arguments with :func:`add_trace_arguments` and runs the
+command with :func:`run_trace_command`. Exit codes: 0 no blocking finding; 1 a blocking finding
+(not suppressed) or a migration that failed to apply; 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from migration_lint.model import Migration, MigrationFileError, Version, discover
+
+from ._report import format_run, run_json
+from ._results import MigrationTrace
+from ._tracer import trace_migration
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+DIR_ENV = "MIGRATIONS_DIR"
+
+
+class UsageError(Exception):
+    """Bad arguments or input; the message is one line naming what is wrong."""
+
+
+def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``trace`` options to ``parser``; options it already has (``--dir``,
+    ``--database-url``, ``--format``, ``--config`` from a shared set) are left as they are."""
+    _add(parser, "--dir", help=f"migrations directory (env {DIR_ENV}; default: migrations)")
+    _add(parser, "--database-url", "--dsn", dest="database_url",
+         help="server to trace on: a throwaway database is created there and dropped afterwards"
+              " (default: an embedded PostgreSQL 18; MIGRATIONS_DATABASE_URL is not used)")
+    _add(parser, "--format", choices=("text", "json"), help="output format (default: text)")
+    _add(parser, "--config", type=Path, help="pyproject.toml to read (default: nearest one)")
+    _add(parser, "--to", metavar="VERSION", help="trace up to and including this version")
+    _add(parser, "--trace-rows", metavar="N", type=_non_negative, default=0,
+         help="fill each empty pre-existing table with N generated rows before each migration,"
+              " so the report says how long each lock was held")
+    _add(parser, "--after", metavar="DIR", type=Path, action="append", default=None,
+         help="apply this directory's migrations first, untraced (e.g. the main set a deferred set builds on);"
+              " may be repeated")
+    _add(parser, "--verbose", "-v", action="store_true", default=False,
+         help="list every statement's locks, rewrites and scans, not only the findings")
+
+
+def _add(parser: argparse.ArgumentParser, *flags: str, **kwargs: Any) -> None:
+    if any(flag in parser._option_string_actions for flag in flags):
+        return
+    parser.add_argument(*flags, **kwargs)
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
+def run_trace_command(args: argparse.Namespace) -> int:
+    """Run ``migrations trace`` with parsed ``args``; prints the report, returns the exit code."""
+    json_mode = getattr(args, "format", None) == "json"
+    try:
+        migrations, before = _load(args)
+        traces = _trace_all(migrations, before, getattr(args, "database_url", None), getattr(args, "trace_rows", 0) or 0)
+    except UsageError as error:
+        _error(str(error), json_mode)
+        return EXIT_USAGE
+    except _ServerError as error:
+        _error(str(error), json_mode)
+        return EXIT_FINDINGS
+    if json_mode:
+        document = run_json(traces)
+        code = _exit_code(traces)
+        document["exit_code"] = code
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return code
+    sys.stdout.write(format_run(traces, verbose=bool(getattr(args, "verbose", False))) + "\n")
+    return _exit_code(traces)
+
+
+def _exit_code(traces: Sequence[MigrationTrace]) -> int:
+    return EXIT_OK if all(trace.ok for trace in traces) else EXIT_FINDINGS
+
+
+def _error(message: str, json_mode: bool) -> None:
+    if json_mode:
+        sys.stdout.write(json.dumps({"errors": [message], "exit_code": None}) + "\n")
+    sys.stderr.write(f"error: {message}\n")
+
+
+def _load(args: argparse.Namespace) -> tuple[list[Migration], list[Migration]]:
+    directory = _directory(args)
+    migrations = _discover(directory)
+    to = getattr(args, "to", None)
+    if to:
+        try:
+            limit = Version.parse(to)
+        except ValueError:
+            raise UsageError(f"--to {to!r}: not a version") from None
+        if not any(migration.version == limit for migration in migrations):
+            raise UsageError(f"--to {to}: no migration with this version in {directory}")
+        migrations = [migration for migration in migrations if migration.version <= limit]
+    before = [migration for path in (getattr(args, "after", None) or ()) for migration in _discover(path)]
+    return migrations, before
+
+
+def _directory(args: argparse.Namespace) -> Path:
+    given = getattr(args, "dir", None) or os.environ.get(DIR_ENV)
+    if given:
+        return Path(given)
+    from ..config import ConfigError, read_tool_config
+
+    try:
+        config = read_tool_config(getattr(args, "config", None))
+        configured = config.resolve_path("dir")
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    return configured or Path("migrations")
+
+
+def _discover(directory: Path) -> list[Migration]:
+    if not directory.is_dir():
+        raise UsageError(f"{directory}: not a directory of migrations")
+    try:
+        migrations = discover(directory)
+    except MigrationFileError as error:
+        raise UsageError(str(error)) from None
+    for migration in migrations:
+        for statement in migration.up.parse_errors:
+            message = statement.error.message if statement.error else "syntax error"
+            raise UsageError(f"{migration.up.path}:{statement.line}: PostgreSQL cannot parse this: {message}")
+    return migrations
+
+
+class _ServerError(Exception):
+    pass
+
+
+@contextmanager
+def _throwaway_database(dsn: str | None) -> Iterator[tuple[str, int]]:
+    from ..database import DatabaseError, DsnServer, embedded_server
+
+    try:
+        server = DsnServer(dsn) if dsn else embedded_server()
+        with server, server.fresh_database() as database:
+            yield database.dsn, server.major
+    except DatabaseError as error:
+        raise _ServerError(str(error)) from None
+
+
+def _trace_all(
+    migrations: Sequence[Migration], before: Sequence[Migration], dsn: str | None, trace_rows: int
+) -> list[MigrationTrace]:
+    traces: list[MigrationTrace] = []
+    with _throwaway_database(dsn) as (database_dsn, _major):
+        for migration in before:
+            applied = trace_migration(database_dsn, migration, static=False)
+            if applied.error:
+                raise UsageError(f"cannot apply --after migration {migration.id}: {applied.error}")
+        for index, migration in enumerate(migrations):
+            trace = trace_migration(
+                database_dsn, migration, trace_rows=trace_rows, history=[*before, *migrations[:index]]
+            )
+            traces.append(trace)
+            if trace.error:
+                break
+    return traces
+
+
+def trace_directory(
+    directory: Path | str,
+    *,
+    dsn: str | None = None,
+    to: str | None = None,
+    trace_rows: int = 0,
+    after: Sequence[Path | str] = (),
+) -> list[MigrationTrace]:
+    """Trace every migration of ``directory`` (up to ``to``) on a throwaway database, in order.
+
+    ``dsn`` names the server to use (default: the embedded one); ``after`` are directories whose
+    migrations are applied first, untraced. Stops after the first migration that fails.
+    Raises :class:`UsageError` for unreadable input.
+    """
+    args = argparse.Namespace(dir=str(directory), to=to, after=[Path(p) for p in after], config=None)
+    migrations, before = _load(args)
+    try:
+        return _trace_all(migrations, before, dsn, trace_rows)
+    except _ServerError as error:
+        raise UsageError(str(error)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pytest_migrations.trace``: the trace command on its own."""
+    parser = argparse.ArgumentParser(prog="migrations trace", description=__doc__.split("\n\n")[0])
+    add_trace_arguments(parser)
+    return run_trace_command(parser.parse_args(argv))

@@ -1,0 +1,95 @@
+"""From facts to findings: blocking locks and rewrites of relations that existed before the
+migration, each named with the static rule that covers it, or called a catalogue gap."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from migration_lint.model import Migration
+
+from . import _static
+from ._modes import is_blocking, rank
+from ._results import IN_TRANSACTION, MigrationTrace, StaticFinding, StatementTrace, TracedRelation, TraceFinding
+
+
+def attach_static(trace: MigrationTrace, history: Sequence[Migration] = ()) -> bool:
+    """Put the linter's findings on each statement trace; ``False`` when the linter cannot run."""
+    by_statement = _static.static_findings(trace.migration, trace.server_version, history)
+    if by_statement is None:
+        return False
+    for statement_trace in trace.statements:
+        found = by_statement.get((str(statement_trace.path), statement_trace.line), [])
+        static = []
+        for finding in found:
+            lock = _static.rule_lock(finding.code)
+            static.append(
+                StaticFinding(
+                    code=finding.code,
+                    name=finding.rule,
+                    message=finding.message,
+                    lock=lock,
+                    harmless=_static.harmless_reason(lock, statement_trace, trace.server_version),
+                )
+            )
+        statement_trace.static = tuple(static)
+    return True
+
+
+def draw_findings(trace: MigrationTrace) -> list[TraceFinding]:
+    codes_by_line = {
+        st.line: tuple(code for finding in st.static for code in (finding.code, finding.name)) for st in trace.statements
+    }
+    suppressed = _static.suppressed_statements(trace.migration, codes_by_line)
+    findings = []
+    held: dict[int, str] = {}  # relation oid -> strongest mode the open transaction holds
+    for statement_trace in trace.statements:
+        if statement_trace.method != IN_TRANSACTION:
+            held = {}
+        for relation, mode in _blocking_relations(statement_trace, held):
+            findings.append(
+                TraceFinding(
+                    migration_id=trace.migration.id,
+                    path=statement_trace.path,
+                    line=statement_trace.line,
+                    statement=statement_trace.summary,
+                    relation=relation,
+                    mode=mode,
+                    rewrite=any(r.oid == relation.oid for r in statement_trace.rewritten),
+                    scan=any(r.oid == relation.oid for r in statement_trace.scanned),
+                    held_seconds=statement_trace.held_seconds if trace.seeded else None,
+                    static_codes=tuple(dict.fromkeys(f.code for f in statement_trace.static)),
+                    static_available=trace.static_available,
+                    suppressed=statement_trace.line in suppressed,
+                    held_mode=held.get(relation.oid),
+                )
+            )
+        for fact in statement_trace.acquired:
+            if rank(fact.mode) > rank(held.get(fact.relation.oid, "")):
+                held[fact.relation.oid] = fact.mode
+    return findings
+
+
+def _blocking_relations(trace: StatementTrace, held: dict[int, str]) -> list[tuple[TracedRelation, str | None]]:
+    """Pre-existing relations the statement blocked, with the strongest new mode on each (``None``
+    when it took none but rewrote or scanned a table under a blocking lock taken earlier).
+
+    An index or TOAST table is left out when its table is listed for the same statement: its
+    lock comes with the table's.
+    """
+    strongest: dict[int, tuple[TracedRelation, str | None]] = {}
+    for fact in trace.acquired:
+        if not fact.relation.pre_existing or not fact.blocks:
+            continue
+        known = strongest.get(fact.relation.oid)
+        if known is None or rank(fact.mode) > rank(known[1] or ""):
+            strongest[fact.relation.oid] = (fact.relation, fact.mode)
+    for relation in trace.rewritten:
+        strongest.setdefault(relation.oid, (relation, None))
+    for relation in trace.scanned:
+        if is_blocking(held.get(relation.oid, "")):
+            strongest.setdefault(relation.oid, (relation, None))
+    listed = {relation.name for relation, _ in strongest.values()}
+    return sorted(
+        ((relation, mode) for relation, mode in strongest.values() if relation.of not in listed),
+        key=lambda item: (item[0].is_auxiliary, item[0].name),
+    )

@@ -1,0 +1,296 @@
+"""What a trace found: per statement the facts, per migration the findings drawn from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migration_lint.model import Migration
+from migration_lint.parse import Statement
+
+from ._modes import blocks, rank
+
+# How a statement was observed.
+IN_TRANSACTION = "transaction"
+"""Inside the migration's one transaction; locks read from pg_locks after the statement."""
+OWN_TRANSACTION = "own transaction"
+"""A non-transactional migration's statement that PostgreSQL accepts in a transaction block."""
+SAMPLED = "sampled"
+"""A statement PostgreSQL runs only outside a transaction block (CONCURRENTLY, VACUUM): a second
+connection reads its locks while it runs (see docs/lock-tracing.md for what it can miss)."""
+
+
+@dataclass(frozen=True)
+class TracedRelation:
+    """A relation a statement locked, rewrote or scanned, as the catalogs named it."""
+
+    oid: int
+    name: str  # schema-qualified: "public.orders"
+    kind: str  # "table", "index", "sequence", "TOAST table", ...
+    of: str | None  # the table of an index or of a TOAST table
+    pre_existing: bool  # existed before the migration started
+
+    def describe(self) -> str:
+        if self.kind == "TOAST table" and self.of:
+            return f"TOAST table of {self.of}"
+        if self.kind in ("index", "partitioned index") and self.of:
+            return f"{self.kind} {self.name} on {self.of}"
+        return f"{self.kind} {self.name}"
+
+    @property
+    def is_auxiliary(self) -> bool:
+        """An index or TOAST relation: it comes with its table's own lock."""
+        return self.of is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "of": self.of, "pre_existing": self.pre_existing}
+
+
+@dataclass(frozen=True)
+class LockFact:
+    """A lock mode the statement took (or, when sampled, asked for) on a relation."""
+
+    relation: TracedRelation
+    mode: str  # "ACCESS EXCLUSIVE"
+    granted: bool = True
+
+    @property
+    def blocks(self) -> str:
+        return blocks(self.mode)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "relation": self.relation.to_json(),
+            "mode": self.mode,
+            "granted": self.granted,
+            "blocks": self.blocks or None,
+        }
+
+
+@dataclass(frozen=True)
+class StaticFinding:
+    """A finding of the static linter on the same statement."""
+
+    code: str
+    name: str
+    message: str
+    lock: str | None = None  # the lock the rule says the statement takes
+    harmless: str | None = None  # why the trace shows it harmless on this server, if it does
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "message": self.message, "lock": self.lock,
+                "harmless_on_this_server": self.harmless}
+
+
+@dataclass
+class StatementTrace:
+    """The facts observed for one statement of a migration's UP."""
+
+    statement: Statement
+    path: Path
+    method: str  # IN_TRANSACTION, OWN_TRANSACTION or SAMPLED
+    acquired: tuple[LockFact, ...] = ()  # modes first held after this statement
+    rewritten: tuple[TracedRelation, ...] = ()  # pre-existing relations given a new relfilenode
+    scanned: tuple[TracedRelation, ...] = ()  # pre-existing tables read by a sequential scan
+    validated: tuple[str, ...] = ()  # constraints on pre-existing tables that became valid
+    seconds: float = 0.0  # the statement's own run time
+    held_seconds: float | None = None  # from the statement's start to its transaction's commit
+    blocking_held_before: bool = False  # the transaction already blocked others when it started
+    lock_timeout: str = "0"  # the lock_timeout in force when the statement ran
+    note: str = ""
+    static: tuple[StaticFinding, ...] = ()
+
+    @property
+    def line(self) -> int:
+        return self.statement.line
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.statement.line}"
+
+    @property
+    def kind(self) -> str | None:
+        return self.statement.kind
+
+    @property
+    def summary(self) -> str:
+        return summarize(self.statement.text)
+
+    def strongest_mode(self, relation_oid: int) -> str | None:
+        modes = [fact.mode for fact in self.acquired if fact.relation.oid == relation_oid]
+        return max(modes, key=rank) if modes else None
+
+    def modes_on(self, name: str) -> list[str]:
+        """Modes this statement took on the relation called ``name`` (for tests and reports)."""
+        return sorted({fact.mode for fact in self.acquired if fact.relation.name == name}, key=rank)
+
+    @property
+    def blocking_pre_existing(self) -> list[LockFact]:
+        return [fact for fact in self.acquired if fact.relation.pre_existing and fact.blocks]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "line": self.statement.line,
+            "kind": self.kind,
+            "statement": self.summary,
+            "method": self.method,
+            "locks": [fact.to_json() for fact in self.acquired],
+            "rewritten": [relation.to_json() for relation in self.rewritten],
+            "scanned": [relation.to_json() for relation in self.scanned],
+            "validated": list(self.validated),
+            "seconds": round(self.seconds, 6),
+            "held_seconds": None if self.held_seconds is None else round(self.held_seconds, 6),
+            "lock_timeout": self.lock_timeout,
+            "note": self.note or None,
+            "static": [finding.to_json() for finding in self.static],
+        }
+
+
+@dataclass(frozen=True)
+class TraceFinding:
+    """A statement that blocks reads or writes of a relation that existed before the migration."""
+
+    migration_id: str
+    path: Path
+    line: int
+    statement: str  # a one-line summary of the statement
+    relation: TracedRelation
+    mode: str | None  # the strongest mode the statement took on it (None: held from before)
+    rewrite: bool
+    scan: bool  # the statement read the whole table while holding the lock
+    held_seconds: float | None
+    static_codes: tuple[str, ...]  # rules that flagged this statement; empty: a catalogue gap
+    static_available: bool  # False when the linter could not be asked
+    suppressed: bool = False
+    held_mode: str | None = None  # the mode the transaction already held on it, if any
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def effective_mode(self) -> str:
+        """The strongest mode in force while the statement ran (a rewrite needs ACCESS EXCLUSIVE)."""
+        modes = [mode for mode in (self.mode, self.held_mode) if mode]
+        if self.rewrite:
+            modes.append("ACCESS EXCLUSIVE")
+        return max(modes, key=rank)
+
+    @property
+    def blocks(self) -> str:
+        return blocks(self.effective_mode)
+
+    @property
+    def catalogue_gap(self) -> bool:
+        return self.static_available and not self.static_codes
+
+    def message(self) -> str:
+        what = []
+        if self.mode:
+            what.append(f"takes {self.mode} on {self.relation.describe()} (blocks {self.blocks})")
+        if self.rewrite:
+            what.append("rewrites it" if self.mode else f"rewrites {self.relation.describe()}")
+        elif self.scan:
+            what.append("scans it" if self.mode else f"scans {self.relation.describe()}")
+        if not self.mode and self.held_mode:
+            what[-1] += f" under the {self.held_mode} lock taken earlier (blocks {self.blocks})"
+        elif not self.mode:
+            what[-1] += f" (blocks {self.blocks})"
+        text = f"{self.location}: `{self.statement}` " + " and ".join(what)
+        if self.held_seconds is not None:
+            text += f"; held {format_seconds(self.held_seconds)} until commit"
+        if not self.static_available:
+            text += "; static rule: unknown (linter not available)"
+        elif self.static_codes:
+            text += f"; static rule: {', '.join(self.static_codes)}"
+        else:
+            text += "; no static rule flags this statement (catalogue gap)"
+        if self.suppressed:
+            text += " [suppressed]"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "migration": self.migration_id,
+            "path": str(self.path),
+            "line": self.line,
+            "statement": self.statement,
+            "relation": self.relation.to_json(),
+            "mode": self.mode,
+            "held_mode": self.held_mode,
+            "blocks": self.blocks,
+            "rewrite": self.rewrite,
+            "scan": self.scan,
+            "held_seconds": None if self.held_seconds is None else round(self.held_seconds, 6),
+            "static_rules": list(self.static_codes) if self.static_available else None,
+            "catalogue_gap": self.catalogue_gap,
+            "suppressed": self.suppressed,
+        }
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """What ``--trace-rows`` did to one pre-existing table."""
+
+    table: str
+    rows: int  # rows inserted; 0 when skipped
+    reason: str = ""  # why it was skipped or filled only partly
+
+    def to_json(self) -> dict[str, Any]:
+        return {"table": self.table, "rows": self.rows, "skipped": self.reason or None}
+
+
+@dataclass
+class MigrationTrace:
+    """The trace of one migration's UP on one server."""
+
+    migration: Migration
+    server_version: int  # major version, e.g. 18
+    statements: list[StatementTrace] = field(default_factory=list)
+    findings: list[TraceFinding] = field(default_factory=list)
+    seeded: list[SeedResult] = field(default_factory=list)
+    static_available: bool = False
+    error: str | None = None  # "path:line: message" when the migration failed to apply
+    seconds: float = 0.0
+
+    @property
+    def blocking_findings(self) -> list[TraceFinding]:
+        """Findings not suppressed in the migration file: what fails a ``::locks`` item."""
+        return [finding for finding in self.findings if not finding.suppressed]
+
+    @property
+    def harmless_static(self) -> list[tuple[StatementTrace, StaticFinding]]:
+        return [(trace, finding) for trace in self.statements for finding in trace.static if finding.harmless]
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.blocking_findings
+
+    def format(self, *, verbose: bool = False) -> str:
+        from ._report import format_migration
+
+        return format_migration(self, verbose=verbose)
+
+    def to_json(self) -> dict[str, Any]:
+        from ._report import migration_json
+
+        return migration_json(self)
+
+
+def summarize(text: str, width: int = 72) -> str:
+    """The statement on one line, comments dropped, cut to ``width`` characters."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("--"):
+            lines.append(stripped)
+    one_line = " ".join(" ".join(lines).split()).rstrip(";")
+    return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds:.2f} s"

@@ -1,0 +1,438 @@
+"""Run a migration statement by statement and record what each one locked, rewrote and scanned.
+
+A transactional migration runs in one transaction, as a runner would run it. After each statement
+the tracer reads, on the same connection (so inside that transaction):
+
+- ``pg_locks`` for its own backend: a lock mode first seen after a statement was taken by it;
+- ``pg_class.relfilenode`` of every relation: a pre-existing table or index whose file changed
+  was rewritten (or, for TRUNCATE, replaced by an empty one);
+- ``pg_stat_xact_user_tables.seq_scan``: a pre-existing table whose count grew was read in full
+  (a rewrite, an index build, a constraint check);
+- ``pg_constraint.convalidated`` and ``pg_attribute.attnotnull``: constraints on pre-existing
+  tables that became valid, i.e. that the statement checked against the existing rows.
+
+A non-transactional migration runs each statement in a transaction of its own, traced the same
+way, except for the statements PostgreSQL refuses in a transaction block (CONCURRENTLY, VACUUM):
+those are sampled from a second connection, see :func:`_run_sampled`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from migration_lint.model import Migration
+from migration_lint.parse import Statement
+from migration_lint.transaction import non_transactional_reason, transaction_control
+
+from . import _catalog
+from ._catalog import TABLE_KINDS, CatalogState, RelationRow
+from ._modes import is_blocking, rank
+from ._results import (
+    IN_TRANSACTION,
+    OWN_TRANSACTION,
+    SAMPLED,
+    LockFact,
+    MigrationTrace,
+    StatementTrace,
+    TracedRelation,
+)
+
+_POLL_SECONDS = 0.001
+# How long the sampler holds its snapshot and locks if the statement never waits for them.
+_HOLD_SECONDS = 2.0
+
+
+class TraceError(Exception):
+    """The migration cannot be traced (e.g. it rolls back its own transaction); one line."""
+
+
+@dataclass
+class _Names:
+    """Every relation seen during the migration, so that a dropped one keeps its name."""
+
+    pre_existing: frozenset[int]
+    rows: dict[int, RelationRow] = field(default_factory=dict)
+
+    def learn(self, state: CatalogState) -> None:
+        self.rows.update(state.relations)
+
+    def relation(self, oid: int) -> TracedRelation | None:
+        row = self.rows.get(oid)
+        if row is None:
+            return None  # a transient relation of a rewrite, created and dropped inside one statement
+        owner = self.rows.get(row.owner_oid) if row.owner_oid else None
+        return TracedRelation(
+            oid=oid,
+            name=f"{row.schema}.{row.name}",
+            kind=row.kind,
+            of=f"{owner.schema}.{owner.name}" if owner else None,
+            pre_existing=oid in self.pre_existing,
+        )
+
+
+def traced_statements(migration: Migration) -> list[Statement]:
+    """The UP statements the tracer runs: the file's own outer BEGIN/COMMIT are left out."""
+    statements = []
+    for statement in migration.up.statements:
+        control = transaction_control(statement)
+        if control in ("begin", "commit"):
+            continue
+        if control in ("rollback", "prepare transaction"):
+            raise TraceError(
+                f"{migration.up.path}:{statement.line}: cannot trace a migration that ends its own"
+                f" transaction with {control.upper()}"
+            )
+        statements.append(statement)
+    return statements
+
+
+def trace_migration(
+    dsn: str,
+    migration: Migration,
+    *,
+    trace_rows: int = 0,
+    static: bool = True,
+    history: Sequence[Migration] = (),
+    connect: Callable[[str], psycopg.Connection[Any]] | None = None,
+) -> MigrationTrace:
+    """Apply ``migration``'s UP to the database at ``dsn`` (at the schema of all earlier
+    migrations) and return what each statement locked, rewrote and scanned, with findings.
+
+    The migration stays applied (committed) unless it fails; ``MigrationTrace.error`` then says
+    where. ``trace_rows`` first fills every empty pre-existing table with that many generated
+    rows, so that the trace measures how long each lock is held. ``static`` asks the linter
+    which rules flag each statement (to tell a covered finding from a catalogue gap);
+    ``history``, the migrations before this one, gives the linter their schema as context.
+    """
+    from ._findings import attach_static, draw_findings
+    from ._seed import seed_tables
+
+    began = time.perf_counter()
+    open_connection = connect or _connect
+    with open_connection(dsn) as conn:
+        server_version = (conn.info.server_version or 0) // 10000
+        trace = MigrationTrace(migration=migration, server_version=server_version)
+        try:
+            statements = traced_statements(migration)
+        except TraceError as exc:
+            trace.error = str(exc)
+            return trace
+        if trace_rows > 0:
+            trace.seeded = seed_tables(conn, trace_rows)
+        before = _catalog.read_state(conn)
+        names = _Names(pre_existing=frozenset(before.relations))
+        names.learn(before)
+        runner = _Runner(conn, dsn, names, migration.up.path, open_connection)
+        try:
+            if migration.transactional:
+                trace.statements = runner.run_in_one_transaction(statements, before)
+            else:
+                trace.statements = runner.run_one_by_one(statements, before, server_version)
+        except _StatementFailed as failure:
+            trace.statements = failure.done
+            trace.error = failure.message
+    trace.static_available = attach_static(trace, history) if static else False
+    trace.findings = draw_findings(trace)
+    trace.seconds = time.perf_counter() - began
+    return trace
+
+
+def _connect(dsn: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(dsn, autocommit=True)
+
+
+class _StatementFailed(Exception):
+    def __init__(self, message: str, done: list[StatementTrace]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.done = done
+
+
+class _Runner:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        dsn: str,
+        names: _Names,
+        path: Path,
+        open_connection: Callable[[str], psycopg.Connection[Any]],
+    ) -> None:
+        self.conn = conn
+        self.dsn = dsn
+        self.names = names
+        self.path = path
+        self.open_connection = open_connection
+
+    # -- one transaction for the whole migration ---------------------------------------------------
+    def run_in_one_transaction(self, statements: Sequence[Statement], before: CatalogState) -> list[StatementTrace]:
+        traces: list[StatementTrace] = []
+        self.conn.execute("BEGIN")
+        try:
+            observation = _Observation(state=before, locks=set(), scans=_catalog.read_seq_scans(self.conn))
+            for statement in statements:
+                trace, observation = self._run_observed(statement, observation, IN_TRANSACTION, traces)
+                traces.append(trace)
+            commit_seconds = self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        _set_held_seconds(traces, commit_seconds)
+        return traces
+
+    # -- a non-transactional migration --------------------------------------------------------------
+    def run_one_by_one(
+        self, statements: Sequence[Statement], before: CatalogState, server_version: int
+    ) -> list[StatementTrace]:
+        traces: list[StatementTrace] = []
+        state = before
+        for statement in statements:
+            if non_transactional_reason(statement, server_version) is None:
+                self.conn.execute("BEGIN")
+                try:
+                    start = _Observation(state=state, locks=set(), scans=_catalog.read_seq_scans(self.conn))
+                    trace, observation = self._run_observed(statement, start, OWN_TRANSACTION, traces)
+                    commit_seconds = self._commit()
+                except BaseException:
+                    self._rollback()
+                    raise
+                _set_held_seconds([trace], commit_seconds)
+                state = observation.state
+            else:
+                trace, state = self._run_sampled(statement, state, traces)
+            traces.append(trace)
+        return traces
+
+    def _commit(self) -> float:
+        began = time.perf_counter()
+        try:
+            self.conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            raise _StatementFailed(f"{self.path}: COMMIT failed: {_one_line(exc)}", []) from None
+        return time.perf_counter() - began
+
+    def _rollback(self) -> None:
+        try:
+            self.conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass
+
+    def _execute(self, statement: Statement, done: list[StatementTrace]) -> float:
+        began = time.perf_counter()
+        try:
+            self.conn.execute(statement.text)
+        except psycopg.Error as exc:
+            raise _StatementFailed(f"{self.path}:{statement.line}: {_one_line(exc)}", list(done)) from None
+        return time.perf_counter() - began
+
+    def _run_observed(
+        self, statement: Statement, previous: _Observation, method: str, done: list[StatementTrace]
+    ) -> tuple[StatementTrace, _Observation]:
+        lock_timeout = self._setting("lock_timeout")
+        seconds = self._execute(statement, done)
+        current = _Observation(
+            state=_catalog.read_state(self.conn),
+            locks={(oid, mode) for oid, mode, granted in _catalog.read_own_locks(self.conn) if granted},
+            scans=_catalog.read_seq_scans(self.conn),
+        )
+        self.names.learn(current.state)
+        acquired = []
+        for oid, mode in sorted(current.locks - previous.locks):
+            relation = self.names.relation(oid)
+            if relation is not None:
+                acquired.append(LockFact(relation, mode))
+        trace = StatementTrace(
+            statement=statement,
+            path=self.path,
+            method=method,
+            acquired=tuple(sorted(acquired, key=_fact_order)),
+            rewritten=self._rewritten(previous.state, current.state),
+            scanned=self._scanned(previous.scans, current.scans),
+            validated=self._validated(previous.state, current.state),
+            seconds=seconds,
+            blocking_held_before=any(
+                is_blocking(mode) and oid in self.names.pre_existing for oid, mode in previous.locks
+            ),
+            lock_timeout=lock_timeout,
+        )
+        return trace, current
+
+    def _setting(self, name: str) -> str:
+        row = self.conn.execute("SELECT pg_catalog.current_setting(%s)", (name,)).fetchone()
+        return str(row[0]) if row else ""
+
+    # -- statements that run only outside a transaction block --------------------------------------
+    def _run_sampled(
+        self, statement: Statement, before: CatalogState, done: list[StatementTrace]
+    ) -> tuple[StatementTrace, CatalogState]:
+        """Run ``statement`` in autocommit while a second connection watches its locks.
+
+        The watcher first opens a REPEATABLE READ transaction holding a snapshot and ACCESS SHARE
+        on every pre-existing table and view. A statement that wants a mode conflicting with
+        ACCESS SHARE, or that waits for older snapshots (CREATE INDEX CONCURRENTLY, REINDEX
+        CONCURRENTLY) or for other lockers of its table (DROP INDEX CONCURRENTLY, DETACH ...
+        CONCURRENTLY) therefore waits for the watcher, which sees what it holds and what it asks
+        for, then lets it go. A statement that waits for nothing (plain VACUUM) is only polled
+        and may finish between two polls: its locks are then not seen, and the note says so.
+        """
+        lock_timeout = self._setting("lock_timeout")
+        pid = self.conn.info.backend_pid
+        seen: set[tuple[int, str, bool]] = set()
+        caught_waiting = False
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            began = time.perf_counter()
+            try:
+                self.conn.execute(statement.text)
+            except psycopg.Error as exc:
+                outcome["error"] = exc
+            outcome["seconds"] = time.perf_counter() - began
+
+        with self.open_connection(self.dsn) as watcher:
+            holding = self._hold_tables(watcher, before)
+            worker = threading.Thread(target=run, name="migrations-trace-statement", daemon=True)
+            started = time.perf_counter()
+            worker.start()
+            while worker.is_alive():
+                locks, waiting = _catalog.read_backend_locks(watcher, pid)
+                seen |= locks
+                if holding and (waiting or time.perf_counter() - started > _HOLD_SECONDS):
+                    caught_waiting = caught_waiting or waiting
+                    watcher.execute("COMMIT")
+                    holding = False
+                worker.join(_POLL_SECONDS)
+            if holding:
+                watcher.execute("COMMIT")
+        if "error" in outcome:
+            raise _StatementFailed(f"{self.path}:{statement.line}: {_one_line(outcome['error'])}", list(done))
+        after = _catalog.read_state(self.conn)
+        self.names.learn(after)
+        strongest: dict[tuple[int, str], bool] = {}
+        for oid, mode, granted in seen:
+            strongest[(oid, mode)] = strongest.get((oid, mode), False) or granted
+        acquired = []
+        for (oid, mode), granted in strongest.items():
+            relation = self.names.relation(oid)
+            if relation is not None:
+                acquired.append(LockFact(relation, mode, granted))
+        if caught_waiting:
+            note = "ran outside a transaction block; locks read while it waited for the tracer's snapshot or locks"
+        elif acquired:
+            note = "ran outside a transaction block; locks sampled while it ran and may be incomplete"
+        else:
+            note = "ran outside a transaction block and finished between two samples: its locks were not seen"
+        seconds = float(outcome.get("seconds", 0.0))
+        trace = StatementTrace(
+            statement=statement,
+            path=self.path,
+            method=SAMPLED,
+            acquired=tuple(sorted(acquired, key=_fact_order)),
+            rewritten=self._rewritten(before, after),
+            scanned=(),
+            validated=self._validated(before, after),
+            seconds=seconds,
+            held_seconds=seconds,
+            lock_timeout=lock_timeout,
+            note=note + "; sequential scans are not observed outside a transaction",
+        )
+        return trace, after
+
+    def _hold_tables(self, watcher: psycopg.Connection[Any], before: CatalogState) -> bool:
+        lockable = [
+            sql.Identifier(row.schema, row.name)
+            for oid, row in sorted(before.relations.items())
+            if row.relkind in ("r", "p", "v") and oid in self.names.pre_existing
+            and not row.schema.startswith(("pg_temp", "pg_toast"))
+        ]
+        watcher.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        try:
+            if lockable:
+                watcher.execute(sql.SQL("LOCK TABLE ONLY {} IN ACCESS SHARE MODE").format(sql.SQL(", ").join(lockable)))
+            watcher.execute("SELECT 1")  # takes the snapshot that CONCURRENTLY waits for
+        except psycopg.Error:
+            watcher.execute("ROLLBACK")
+            return False
+        return True
+
+    # -- what changed ----------------------------------------------------------------------------------
+    def _rewritten(self, before: CatalogState, after: CatalogState) -> tuple[TracedRelation, ...]:
+        found = []
+        for oid, row in after.relations.items():
+            old = before.relations.get(oid)
+            if old is None or oid not in self.names.pre_existing:
+                continue
+            if row.filenode != old.filenode and row.filenode != 0:
+                relation = self.names.relation(oid)
+                if relation is not None:
+                    found.append(relation)
+        return tuple(sorted(found, key=_relation_order))
+
+    def _scanned(self, before: dict[int, int], after: dict[int, int]) -> tuple[TracedRelation, ...]:
+        found = []
+        for oid, count in after.items():
+            if count > before.get(oid, 0) and oid in self.names.pre_existing:
+                relation = self.names.relation(oid)
+                row = self.names.rows.get(oid)
+                if relation is not None and row is not None and row.relkind in TABLE_KINDS:
+                    found.append(relation)
+        return tuple(sorted(found, key=_relation_order))
+
+    def _validated(self, before: CatalogState, after: CatalogState) -> tuple[str, ...]:
+        found = []
+        for oid, constraint in after.constraints.items():
+            # PostgreSQL 18 records NOT NULL in pg_constraint too; attnotnull below covers every version.
+            if constraint.contype not in ("c", "f") or constraint.table_oid not in self.names.pre_existing:
+                continue
+            old = before.constraints.get(oid)
+            if constraint.validated and (old is None or not old.validated):
+                found.append(f"{constraint.type} {constraint.name} on {self._table_name(constraint.table_oid)}")
+        for table_oid, column in sorted(after.not_null - before.not_null):
+            if table_oid in self.names.pre_existing:
+                found.append(f"NOT NULL {self._table_name(table_oid)}.{column}")
+        return tuple(sorted(found))
+
+    def _table_name(self, oid: int) -> str:
+        row = self.names.rows.get(oid)
+        return f"{row.schema}.{row.name}" if row else str(oid)
+
+
+@dataclass
+class _Observation:
+    state: CatalogState
+    locks: set[tuple[int, str]]
+    scans: dict[int, int]
+
+
+def _set_held_seconds(traces: list[StatementTrace], commit_seconds: float) -> None:
+    """A lock taken by statement i is held through the later statements until commit.
+
+    Only the statements' own run times are added up, not the tracer's catalog reads in between.
+    """
+    remaining = commit_seconds
+    for trace in reversed(traces):
+        remaining += trace.seconds
+        trace.held_seconds = remaining
+
+
+def _fact_order(fact: LockFact) -> tuple[str, int]:
+    return fact.relation.name, -rank(fact.mode)
+
+
+def _relation_order(relation: TracedRelation) -> str:
+    return relation.name
+
+
+def _one_line(exc: BaseException) -> str:
+    diag = getattr(exc, "diag", None)
+    message = (getattr(diag, "message_primary", None) or str(exc)).strip().splitlines()
+    sqlstate = getattr(exc, "sqlstate", None)
+    text = message[0] if message else type(exc).__name__
+    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
