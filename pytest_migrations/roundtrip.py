@@ -89,7 +89,7 @@ class StepResult:
         return "\n".join(problem.render() for problem in self.problems)
 
 
-class _ScriptError(Exception):
+class ScriptError(Exception):
     """A statement of a migration script failed; the message names file, line and SQLSTATE."""
 
     def __init__(self, message: str, sqlstate: str | None) -> None:
@@ -219,7 +219,7 @@ class ChainWalker:
             migration = self.migrations[self._position + 1]
             try:
                 self._run(migration.up, self._plan(migration.up, migration))
-            except _ScriptError as error:
+            except ScriptError as error:
                 self._broken_at = migration
                 self._broken_reason = f"its UP failed: {error}"
                 return
@@ -245,7 +245,7 @@ class ChainWalker:
 
         try:
             self._run(migration.up, up_plan)
-        except _ScriptError as error:
+        except ScriptError as error:
             self._broken_at = migration
             self._broken_reason = ""
             result.outcome = FAILED
@@ -294,7 +294,7 @@ class ChainWalker:
         assert migration.down is not None
         try:
             self._run(migration.down, down_plan, nested=nested)
-        except _ScriptError as error:
+        except ScriptError as error:
             result.problems.append(Problem(f"DOWN of {migration.id} failed", (str(error),)))
             return False
         restored = self._take_snapshot()
@@ -306,7 +306,7 @@ class ChainWalker:
         result.warnings.extend(f"{migration.id}: after DOWN: {line}" for line in warnings)
         try:
             self._run(migration.up, up_plan, nested=nested)
-        except _ScriptError as error:
+        except ScriptError as error:
             result.problems.append(Problem(f"UP of {migration.id} failed after its DOWN", (str(error),)))
             return False
         again = self._take_snapshot()
@@ -346,7 +346,7 @@ class ChainWalker:
                 assert section is not None
                 try:
                     self._run(section, _Plan(wrap=True), nested=True)
-                except _ScriptError as error:
+                except ScriptError as error:
                     result.warnings.append(
                         f"{migration.id}: data check skipped: {label} fails when the tables hold rows: {error}"
                     )
@@ -417,7 +417,7 @@ def plan_section(section: Section | None, migration: Migration) -> _Plan:
 
 
 def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *, nested: bool = False) -> None:
-    """Execute ``section`` on ``conn`` (autocommit) as ``plan`` says; raise :class:`_ScriptError`."""
+    """Execute ``section`` on ``conn`` (autocommit) as ``plan`` says; raise :class:`ScriptError`."""
     if section.is_empty:
         return
     if plan.wrap:
@@ -457,7 +457,7 @@ def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: i
         detail = f" ({error.diag.message_detail})" if error.diag.message_detail else ""
         code = f" [{sqlstate}]" if sqlstate else ""
         first_line = text.strip().splitlines()[0] if text.strip() else ""
-        raise _ScriptError(f"{section.path}:{line}: {message}{detail}{code}, in: {_shorten(first_line)}", sqlstate) from None
+        raise ScriptError(f"{section.path}:{line}: {message}{detail}{code}, in: {_shorten(first_line)}", sqlstate) from None
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -1,0 +1,147 @@
+"""Collectors and test items: one file node per migration, with ``::roundtrip`` and ``::lint``.
+
+Node ids are the migration's UP file relative to the rootdir, so ``-k 012``, ``--lf`` and
+copying ``migrations/012_add_orders.sql::roundtrip`` from a failure all work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_lint.model import Migration, MigrationFileError
+
+from ..database import DatabaseError, ServerUnavailable
+from ..roundtrip import SetupSqlError, StepResult
+from .options import SettingsError
+from .state import STATE_KEY, MigrationsState
+
+__all__ = ["LintItem", "MigrationFile", "MigrationsDirectory", "RoundTripFailed", "RoundTripItem"]
+
+
+class RoundTripFailed(Exception):
+    """Raised by a round-trip item; carries the walker's result for :meth:`RoundTripItem.repr_failure`."""
+
+    def __init__(self, result: StepResult) -> None:
+        super().__init__(result.report())
+        self.result = result
+
+
+class MigrationsUsageError(Exception):
+    """Settings or server trouble met while running an item: shown as one line."""
+
+
+def _state(node: pytest.Item | pytest.Collector) -> MigrationsState:
+    return node.config.stash[STATE_KEY]
+
+
+def _group_name(directory: Path, config: pytest.Config) -> str:
+    try:
+        return f"migrations:{directory.relative_to(config.rootpath)}"
+    except ValueError:
+        return f"migrations:{directory}"
+
+
+class MigrationsDirectory(pytest.Directory):
+    """The migrations directory: collects one :class:`MigrationFile` per migration.
+
+    A directory that cannot be read as migrations (mixed layouts, duplicate versions ...)
+    becomes one collection error naming the file and line.
+    """
+
+    def collect(self) -> Iterator[MigrationFile]:
+        for migration in _state(self).migrations(self.path):
+            yield MigrationFile.from_parent(self, path=migration.path, migration=migration, directory=self.path)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, MigrationFileError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+
+class MigrationFile(pytest.File):
+    """One migration, named by its UP file."""
+
+    def __init__(self, *, migration: Migration, directory: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.migration = migration
+        self.directory = directory
+
+    def collect(self) -> Iterator[pytest.Item]:
+        state = _state(self)
+        group = pytest.mark.xdist_group(name=_group_name(self.directory, self.config))
+        roundtrip = RoundTripItem.from_parent(self, name="roundtrip", migration=self.migration)
+        roundtrip.add_marker(group)
+        yield roundtrip
+        if state.settings.lint:
+            lint = LintItem.from_parent(self, name="lint", migration=self.migration)
+            lint.add_marker(group)
+            yield lint
+
+
+class _MigrationItem(pytest.Item):
+    def __init__(self, *, migration: Migration, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.migration = migration
+        # Some plugins' hook wrappers (pytest-lsp's pytest_runtest_call) fail to yield for an
+        # item without funcargs, breaking every non-function item; ours have no fixtures.
+        self.funcargs: dict[str, Any] = {}
+
+    @property
+    def directory(self) -> Path:
+        assert isinstance(self.parent, MigrationFile)
+        return self.parent.directory
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.migration.id}::{self.name}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, RoundTripFailed):
+            return excinfo.value.result.report()
+        if isinstance(excinfo.value, (MigrationsUsageError, SetupSqlError, SettingsError, DatabaseError)):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style=style))
+
+
+class RoundTripItem(_MigrationItem):
+    """UP, DOWN (schema back to before?), UP again (schema as after the first UP?), data kept."""
+
+    def runtest(self) -> None:
+        state = _state(self)
+        try:
+            walker = state.walker(self.directory)
+        except ServerUnavailable as error:
+            pytest.skip(str(error))
+        result = walker.result_for(self.migration)
+        state.warnings.extend(result.warnings)
+        if result.outcome == "skipped":
+            pytest.skip(result.skip_reason or "skipped")
+        if result.missing_down and len(result.problems) == 1 and state.settings.allow_missing_down:
+            pytest.xfail(f"{self.migration.id} has no DOWN (allowed by {state.settings.sources['allow_missing_down']})")
+        if result.failed:
+            raise RoundTripFailed(result)
+
+
+class LintItem(_MigrationItem):
+    """migration-lint on this migration: errors fail, warnings go to the terminal summary."""
+
+    def runtest(self) -> None:
+        from .lint import lint_migration
+
+        state = _state(self)
+        errors, warnings = lint_migration(self.migration, state.migrations(self.directory), state.settings)
+        state.warnings.extend(warnings)
+        if errors:
+            raise MigrationsLintFailed("\n".join(errors))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, MigrationsLintFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+
+class MigrationsLintFailed(Exception):
+    """migration-lint found errors in a migration."""

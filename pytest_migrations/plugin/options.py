@@ -1,0 +1,212 @@
+"""Command-line and ini options of ``pytest --migrations``, and their resolution.
+
+Every option has an ini twin and most an environment variable. Precedence: command line >
+environment > ini > default; the pytest header says which source each value came from.
+Resolution is separate from registration so that ``pytest --help`` works whatever the
+configuration holds.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..database import DSN_ENV_VAR, redact_dsn
+
+__all__ = ["AUTO_DIRS", "OPTIONS", "Option", "Settings", "add_options", "resolve_settings"]
+
+AUTO_DIRS = ("migrations", "db/migrations", "web/db/migrations")
+EMBEDDED_MAJOR = 18
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its flag, ini key, environment variable and help."""
+
+    name: str  # attribute name in Settings
+    flag: str
+    ini: str
+    env: str | None
+    help: str
+    flag_only: bool = False  # a boolean switch: ``--flag`` on the command line, ``true`` in ini
+    metavar: str | None = None
+
+
+OPTIONS = (
+    Option("enabled", "--migrations", "migrations", None,
+           "collect an up/down/up round-trip test (and a lint test) for every migration", True),
+    Option("dir", "--migrations-dir", "migrations_dir", "MIGRATIONS_DIR",
+           "directory of the migrations; default: the first of " + ", ".join(f"{d}/" for d in AUTO_DIRS)
+           + " under the rootdir", metavar="PATH"),
+    Option("dsn", "--migrations-dsn", "migrations_dsn", DSN_ENV_VAR,
+           "run on this PostgreSQL server (postgresql://user@host:port/db; the role needs CREATEDB);"
+           " default: an embedded PostgreSQL 18", metavar="DSN"),
+    Option("image", "--migrations-image", "migrations_image", "MIGRATIONS_IMAGE",
+           "run on a Docker container of this image, e.g. postgres:16 (needs Docker and testcontainers)",
+           metavar="IMAGE"),
+    Option("pg_version", "--migrations-pg-version", "migrations_pg_version", "MIGRATIONS_PG_VERSION",
+           f"PostgreSQL major version to test on, e.g. 16: {EMBEDDED_MAJOR} is the embedded server, another"
+           " version starts the Docker image postgres:N; with a DSN, the server must be that version",
+           metavar="N"),
+    Option("setup_sql", "--migrations-setup-sql", "migrations_setup_sql", "MIGRATIONS_SETUP_SQL",
+           "SQL file run on every fresh database before the first migration (extensions, roles ...)",
+           metavar="PATH"),
+    Option("allow_missing_down", "--migrations-allow-missing-down", "migrations_allow_missing_down",
+           "MIGRATIONS_ALLOW_MISSING_DOWN", "a migration without DOWN is an xfail instead of a failure", True),
+    Option("strict_column_order", "--migrations-strict-column-order", "migrations_strict_column_order",
+           "MIGRATIONS_STRICT_COLUMN_ORDER",
+           "a DOWN that restores the columns in another order fails (default: a warning)", True),
+    Option("no_data_check", "--migrations-no-data-check", "migrations_no_data_check",
+           "MIGRATIONS_NO_DATA_CHECK", "do not seed rows to check that they survive UP and DOWN", True),
+    Option("no_lint", "--migrations-no-lint", "migrations_no_lint", "MIGRATIONS_NO_LINT",
+           "do not collect the ::lint test of each migration", True),
+)  # fmt: skip
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(Exception):
+    """A setting holds a value that cannot be used; the message names where it came from."""
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("migrations", "pytest-migrations (up/down/up round trip of SQL migrations)")
+    for option in OPTIONS:
+        env = f" [env {option.env}]" if option.env else ""
+        if option.flag_only:
+            group.addoption(option.flag, action="store_true", default=None, dest=_dest(option),
+                            help=option.help + env)
+            parser.addini(option.ini, f"{option.help} (true/false)", type="string", default=None)
+        else:
+            group.addoption(option.flag, action="store", default=None, dest=_dest(option),
+                            metavar=option.metavar, help=option.help + env)
+            parser.addini(option.ini, option.help, type="string", default=None)
+
+
+def _dest(option: Option) -> str:
+    return f"migrations_{option.name}" if option.name != "enabled" else "migrations_enabled"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings, each with the source it came from."""
+
+    enabled: bool = False
+    dir: Path | None = None
+    dsn: str | None = None
+    image: str | None = None
+    pg_version: int | None = None
+    setup_sql: Path | None = None
+    allow_missing_down: bool = False
+    strict_column_order: bool = False
+    no_data_check: bool = False
+    no_lint: bool = False
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def check_data(self) -> bool:
+        return not self.no_data_check
+
+    @property
+    def lint(self) -> bool:
+        return not self.no_lint
+
+    def read_setup_sql(self) -> str | None:
+        if self.setup_sql is None:
+            return None
+        try:
+            return self.setup_sql.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SettingsError(f"{self.setup_sql}: cannot read the set-up SQL: {error}") from None
+
+    def header_lines(self) -> list[str]:
+        """What the pytest header shows: every value that is not the default, and where it came from."""
+        parts = [f"dir={self.dir if self.dir else '(none found)'} ({self.sources.get('dir', 'default')})"]
+        if self.dsn:
+            parts.append(f"server={redact_dsn(self.dsn)} ({self.sources['dsn']})")
+        elif self.image:
+            parts.append(f"server=docker {self.image} ({self.sources['image']})")
+        else:
+            parts.append(f"server=embedded PostgreSQL {EMBEDDED_MAJOR}")
+        if self.pg_version is not None:
+            parts.append(f"pg-version={self.pg_version} ({self.sources['pg_version']})")
+        if self.setup_sql is not None:
+            parts.append(f"setup-sql={self.setup_sql} ({self.sources['setup_sql']})")
+        for name in ("allow_missing_down", "strict_column_order", "no_data_check", "no_lint"):
+            if getattr(self, name):
+                parts.append(f"{name.replace('_', '-')} ({self.sources[name]})")
+        return ["migrations: " + ", ".join(parts)]
+
+
+def _raw(config: pytest.Config, option: Option) -> tuple[Any, str, Path] | None:
+    """The first value set for ``option``, its source, and the directory relative paths start from."""
+    value = config.getoption(_dest(option), default=None)
+    invocation_dir = Path(config.invocation_params.dir)
+    if value is not None:
+        return value, f"command line {option.flag}", invocation_dir
+    if option.env and os.environ.get(option.env):
+        return os.environ[option.env], f"environment {option.env}", invocation_dir
+    ini_value = config.getini(option.ini)
+    if ini_value not in (None, "", []):
+        if config.inipath is None:
+            return ini_value, f"ini {option.ini}", config.rootpath
+        return ini_value, f"{config.inipath.name} {option.ini}", config.inipath.parent
+    return None
+
+
+def _as_bool(value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"{source}: expected true or false, got {value!r}")
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    """Settings from command line, environment and ini, checked; raises :class:`SettingsError`."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        found = _raw(config, option)
+        if found is None:
+            continue
+        value, source, base_dir = found
+        sources[option.name] = source
+        if option.flag_only:
+            values[option.name] = _as_bool(value, source)
+        elif option.name in ("dir", "setup_sql"):
+            path = Path(os.path.expanduser(str(value)))
+            values[option.name] = path if path.is_absolute() else base_dir / path
+        elif option.name == "pg_version":
+            text = str(value).strip()
+            if not text.isdigit() or not 9 <= int(text) <= 99:
+                raise SettingsError(f"{source}: expected a PostgreSQL major version such as 16, got {value!r}")
+            values[option.name] = int(text)
+        else:
+            values[option.name] = str(value).strip() or None
+
+    if "dir" not in values:
+        for candidate in AUTO_DIRS:
+            path = config.rootpath / candidate
+            if path.is_dir():
+                values["dir"] = path
+                sources["dir"] = "auto-detected"
+                break
+    setup_sql = values.get("setup_sql")
+    if setup_sql is not None and not setup_sql.is_file():
+        raise SettingsError(f"{sources['setup_sql']}: set-up SQL file {setup_sql} does not exist")
+    version = values.get("pg_version")
+    if version is not None and not values.get("dsn") and not values.get("image") and version != EMBEDDED_MAJOR:
+        values["image"] = f"postgres:{version}"
+        sources["image"] = f"from {sources['pg_version']}"
+    if values.get("dsn") and values.get("image") and sources.get("image", "").startswith("from "):
+        del values["image"]  # a DSN wins; the version is then checked against that server
+    return Settings(**values, sources=sources)

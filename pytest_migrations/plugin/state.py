@@ -1,0 +1,106 @@
+"""What one pytest session (or xdist worker) shares: the server, the migrations, the chain walkers.
+
+Everything is made on first use, so ``pytest --migrations --collect-only`` starts no server and a
+run that selects no migration item starts none either.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from migration_lint.model import Migration, discover
+
+from ..database import DatabaseError, Server, open_server
+from ..roundtrip import ChainWalker, make_base_database
+from .options import Settings
+
+__all__ = ["MigrationsState", "STATE_KEY"]
+
+logger = logging.getLogger("pytest_migrations.plugin")
+
+
+class MigrationsState:
+    """Per-session state, kept on ``config.stash[STATE_KEY]``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.warnings: list[str] = []
+        self._migrations: dict[Path, list[Migration]] = {}
+        self._server: Server | None = None
+        self._server_error: DatabaseError | None = None
+        self._walkers: dict[Path, ChainWalker] = {}
+        self._base: str | None = None
+
+    # -- migrations ----------------------------------------------------------------------------
+
+    def migrations(self, directory: Path) -> list[Migration]:
+        """The migrations of ``directory``; raises MigrationFileError (once per call, not cached)."""
+        directory = directory.resolve()
+        if directory not in self._migrations:
+            self._migrations[directory] = discover(directory)
+        return self._migrations[directory]
+
+    # -- server --------------------------------------------------------------------------------
+
+    @property
+    def server(self) -> Server:
+        """The server, started or connected on first use; a failure is remembered and re-raised."""
+        if self._server_error is not None:
+            raise self._server_error
+        if self._server is None:
+            try:
+                self._server = self._open_server()
+            except DatabaseError as error:
+                self._server_error = error
+                raise
+        return self._server
+
+    def _open_server(self) -> Server:
+        settings = self.settings
+        server = open_server(dsn=settings.dsn, image=None if settings.dsn else settings.image)
+        if settings.pg_version is not None and server.major != settings.pg_version:
+            server.close()
+            raise DatabaseError(
+                f"{server} is PostgreSQL {server.major}, but {settings.sources['pg_version']}"
+                f" asks for {settings.pg_version}"
+            )
+        return server
+
+    @property
+    def base_database(self) -> str:
+        """A database with the set-up SQL applied, copied by fixtures (the walkers keep their own)."""
+        if self._base is None:
+            self._base = make_base_database(self.server, self.settings.read_setup_sql(), self.settings.setup_sql)
+        return self._base
+
+    def walker(self, directory: Path) -> ChainWalker:
+        directory = directory.resolve()
+        if directory not in self._walkers:
+            self._walkers[directory] = ChainWalker(
+                self.server,
+                self.migrations(directory),
+                setup_sql=self.settings.read_setup_sql(),
+                setup_sql_path=self.settings.setup_sql,
+                check_data=self.settings.check_data,
+                strict_column_order=self.settings.strict_column_order,
+            )
+        return self._walkers[directory]
+
+    def close(self) -> None:
+        for walker in self._walkers.values():
+            walker.close()
+        self._walkers.clear()
+        if self._server is not None:
+            if self._base is not None:
+                try:
+                    self._server.drop_database(self._base)
+                except DatabaseError as error:
+                    logger.warning("%s", error)
+            self._server.close()  # the shared embedded server keeps running for the process
+            self._server = None
+
+
+STATE_KEY = pytest.StashKey[MigrationsState]()
