@@ -23,6 +23,7 @@ extension (except the extension itself) are left out.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -60,25 +61,45 @@ def take_snapshot(
     with everything that hangs on them: columns, constraints, indexes, triggers, policies, rules
     and owned sequences.
 
-    The query runs in its own transaction, or savepoint when ``conn`` is in one, and is rolled
-    back: a snapshot changes nothing, not even the session's settings.
+    The query runs in its own transaction, or in a savepoint rolled back when ``conn`` is in a
+    transaction: a snapshot changes nothing but one prepared statement per session (planning
+    the query costs more than running it).
     """
+    query = _snapshot_query(conn.info.server_version)
+    statement = "pytest_migrations_snapshot_" + hashlib.sha256(query.encode()).hexdigest()[:12]
     tables = [name if "." in name else f"public.{name}" for name in exclude_tables]
-    query = sql.SQL(_snapshot_query(conn.info.server_version)).format(
-        excluded_schemas=sql.Literal(list(exclude_schemas)),
-        excluded_tables=sql.Literal(tables),
-    )
-    with conn.transaction(force_rollback=True):
-        with conn.cursor() as cursor:
-            # The pg_get_*def functions qualify names by the search_path, and constants in
-            # expressions print by DateStyle and TimeZone: pin them so snapshots compare.
+    # A ROLLBACK would make psycopg forget its own prepared statements: only roll back the
+    # savepoint when inside the caller's transaction, so that our settings do not leak into it.
+    in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+    with conn.transaction(force_rollback=in_transaction), conn.cursor() as cursor:
+        # The pg_get_*def functions and regclass qualify names by the search_path, and constants
+        # in expressions print by DateStyle and TimeZone: pin them so that snapshots compare.
+        cursor.execute(
+            """SELECT set_config('search_path', 'pg_catalog', true),
+                      set_config('datestyle', 'ISO, YMD', true),
+                      set_config('intervalstyle', 'postgres', true),
+                      set_config('timezone', 'UTC', true),
+                      set_config('extra_float_digits', '3', true),
+                      set_config('plan_cache_mode', 'force_generic_plan', true),
+                      EXISTS (SELECT FROM pg_prepared_statements WHERE name = %s)""",
+            [statement],
+            prepare=False,
+        )
+        prepared = cursor.fetchone()
+        if not (prepared and prepared[-1]):
+            # PREPARE is not transactional: the statement outlives this transaction, and DDL
+            # does not invalidate a plan over the catalogs.
             cursor.execute(
-                "SET LOCAL search_path = pg_catalog; SET LOCAL datestyle = 'ISO, YMD';"
-                " SET LOCAL intervalstyle = 'postgres'; SET LOCAL timezone = 'UTC';"
-                " SET LOCAL extra_float_digits = 3"
+                sql.SQL("PREPARE {} (text[], text[]) AS ").format(sql.Identifier(statement))
+                + sql.SQL(query)
             )
-            cursor.execute(query)
-            row = cursor.fetchone()
+        cursor.execute(
+            sql.SQL("EXECUTE {} ({}, {})").format(
+                sql.Identifier(statement), sql.Literal(list(exclude_schemas)), sql.Literal(tables)
+            ),
+            prepare=False,
+        )
+        row = cursor.fetchone()
     assert row is not None
     objects = row[0]
     if isinstance(objects, str):  # when the caller's connection does not load json
@@ -104,6 +125,14 @@ def _acl(acl: str, object_type: str, owner: str, *, default: bool = True) -> str
                || CASE WHEN a.grantor = {owner} THEN ''
                        ELSE ' GRANTED BY ' || quote_ident(pg_get_userbyid(a.grantor)) END AS p
         FROM aclexplode({effective}) a) acl)"""
+
+
+def _comment(oid: str, catalog: str, subid: str = "0") -> str:
+    # obj_description() is a SQL function, called once per row: a plain subquery is much cheaper
+    return (
+        f"(SELECT ds.description FROM pg_description ds WHERE ds.objoid = {oid}"
+        f" AND ds.classoid = '{catalog}'::regclass AND ds.objsubid = {subid})"
+    )
 
 
 def _options(array: str) -> str:
@@ -141,14 +170,14 @@ def _snapshot_query(server_version: int) -> str:
     parts = [
         # schemas
         f"""SELECT 'schema', quote_ident(n.nspname), json_build_object(
-                'comment', obj_description(n.oid, 'pg_namespace'),
+                'comment', {_comment('n.oid', 'pg_namespace')},
                 'privileges', {_acl('n.nspacl', 'n', 'n.nspowner')})
             FROM ns n WHERE {_not_extension_member('pg_namespace', 'n.oid')}""",
         # extensions
-        """SELECT 'extension', quote_ident(x.extname), json_build_object(
+        f"""SELECT 'extension', quote_ident(x.extname), json_build_object(
                 'version', x.extversion,
                 'schema', quote_ident(xn.nspname),
-                'comment', obj_description(x.oid, 'pg_extension'))
+                'comment', {_comment('x.oid', 'pg_extension')})
             FROM pg_extension x JOIN pg_namespace xn ON xn.oid = x.extnamespace""",
         # tables, partitioned tables, foreign tables
         f"""SELECT 'table', r.qname, json_build_object(
@@ -164,18 +193,17 @@ def _snapshot_query(server_version: int) -> str:
                 'replica_identity', CASE r.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
                                     WHEN 'i' THEN 'index' END,
                 'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
-                'partition_of', (SELECT pq.qname FROM pg_inherits i JOIN qualified_class pq ON pq.oid = i.inhparent
+                'partition_of', (SELECT i.inhparent::regclass::text FROM pg_inherits i
                                  WHERE i.inhrelid = r.oid AND r.relispartition),
                 'partition_bound', CASE WHEN r.relispartition THEN pg_get_expr(r.relpartbound, r.oid) END,
-                'inherits', (SELECT json_agg(pq.qname ORDER BY i.inhseqno) FROM pg_inherits i
-                             JOIN qualified_class pq ON pq.oid = i.inhparent
+                'inherits', (SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno) FROM pg_inherits i
                              WHERE i.inhrelid = r.oid AND NOT r.relispartition),
                 'of_type', CASE WHEN r.reloftype <> 0 THEN format_type(r.reloftype, NULL) END,
                 'foreign_server', (SELECT quote_ident(s.srvname) FROM pg_foreign_table ft
                                    JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = r.oid),
                 'foreign_options', (SELECT {_options('ft.ftoptions')} FROM pg_foreign_table ft
                                     WHERE ft.ftrelid = r.oid),
-                'comment', obj_description(r.oid, 'pg_class'),
+                'comment', {_comment('r.oid', 'pg_class')},
                 'privileges', {_acl('r.relacl', 'r', 'r.relowner')})
             FROM rel r
             LEFT JOIN pg_am am ON am.oid = r.relam
@@ -199,7 +227,7 @@ def _snapshot_query(server_version: int) -> str:
                             WHERE o NOT LIKE 'pg\\_%'),  -- internal options some builds add
                 'foreign_options', {_options('a.attfdwoptions')},
                 'local', CASE WHEN a.attinhcount > 0 THEN a.attislocal END,
-                'comment', col_description(a.attrelid, a.attnum),
+                'comment', {_comment('a.attrelid', 'pg_class', 'a.attnum')},
                 'privileges', {_acl('a.attacl', 'c', 'r.relowner', default=False)})
             FROM rel r
             JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -219,11 +247,11 @@ def _snapshot_query(server_version: int) -> str:
                 'deferrable', c.condeferrable,
                 'deferred', c.condeferred,
                 'local', CASE WHEN c.coninhcount > 0 THEN c.conislocal END,
-                'comment', obj_description(c.oid, 'pg_constraint'))
+                'comment', {_comment('c.oid', 'pg_constraint')})
             FROM pg_constraint c JOIN rel r ON r.oid = c.conrelid
             WHERE {not_null_constraints}""",
         # indexes, on tables and materialized views
-        """SELECT 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), json_build_object(
+        f"""SELECT 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), json_build_object(
                 'table', r.qname,
                 'definition', pg_get_indexdef(i.indexrelid),
                 'valid', i.indisvalid AND i.indisready,
@@ -234,10 +262,10 @@ def _snapshot_query(server_version: int) -> str:
                                AND c.contype IN ('p', 'u', 'x')),
                 'clustered', i.indisclustered,
                 'replica_identity', i.indisreplident,
-                'parent_index', (SELECT pq.qname FROM pg_inherits h JOIN qualified_class pq ON pq.oid = h.inhparent
+                'parent_index', (SELECT h.inhparent::regclass::text FROM pg_inherits h
                                  WHERE h.inhrelid = i.indexrelid),
                 'tablespace', ts.spcname,
-                'comment', obj_description(i.indexrelid, 'pg_class'))
+                'comment', {_comment('i.indexrelid', 'pg_class')})
             FROM pg_index i JOIN rel r ON r.oid = i.indrelid
             JOIN pg_class ic ON ic.oid = i.indexrelid
             LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace""",
@@ -246,15 +274,14 @@ def _snapshot_query(server_version: int) -> str:
                 'type', format_type(s.seqtypid, NULL),
                 'start', s.seqstart, 'increment', s.seqincrement,
                 'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
-                'owned_by', (SELECT oq.qname || '.' || quote_ident(oa.attname) FROM pg_depend d
-                             JOIN qualified_class oq ON oq.oid = d.refobjid
+                'owned_by', (SELECT d.refobjid::regclass::text || '.' || quote_ident(oa.attname) FROM pg_depend d
                              JOIN pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid
                              WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
                              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')),
                 'identity', EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                                     AND d.objid = r.oid AND d.deptype = 'i'),
                 'persistence', CASE r.relpersistence WHEN 'u' THEN 'unlogged' END,
-                'comment', obj_description(r.oid, 'pg_class'),
+                'comment', {_comment('r.oid', 'pg_class')},
                 'privileges', {_acl('r.relacl', 's', 'r.relowner')})
             FROM rel r JOIN pg_sequence s ON s.seqrelid = r.oid
             WHERE r.relkind = 'S'""",
@@ -265,17 +292,17 @@ def _snapshot_query(server_version: int) -> str:
                 'options', {_options('r.reloptions')},
                 'access_method', am.amname,
                 'tablespace', ts.spcname,
-                'comment', obj_description(r.oid, 'pg_class'),
+                'comment', {_comment('r.oid', 'pg_class')},
                 'privileges', {_acl('r.relacl', 'r', 'r.relowner')})
             FROM rel r
             LEFT JOIN pg_am am ON am.oid = r.relam
             LEFT JOIN pg_tablespace ts ON ts.oid = r.reltablespace
             WHERE r.relkind IN ('v', 'm')""",
         # rules other than the ones that make views
-        """SELECT 'rule', r.qname || '.' || quote_ident(w.rulename), json_build_object(
+        f"""SELECT 'rule', r.qname || '.' || quote_ident(w.rulename), json_build_object(
                 'definition', pg_get_ruledef(w.oid),
                 'enabled', w.ev_enabled,
-                'comment', obj_description(w.oid, 'pg_rewrite'))
+                'comment', {_comment('w.oid', 'pg_rewrite')})
             FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class
             WHERE w.rulename <> '_RETURN'""",
         # functions, procedures, aggregates
@@ -295,16 +322,16 @@ def _snapshot_query(server_version: int) -> str:
                     'sort_operator', CASE WHEN g.aggsortop <> 0 THEN g.aggsortop::regoperator::text END,
                     'parallel', p.proparallel, 'strict', p.proisstrict)
                     FROM pg_aggregate g WHERE g.aggfnoid = p.oid) END,
-                'comment', obj_description(p.oid, 'pg_proc'),
+                'comment', {_comment('p.oid', 'pg_proc')},
                 'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
             WHERE {_not_extension_member('pg_proc', 'p.oid')}""",
         # triggers
-        """SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), json_build_object(
+        f"""SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), json_build_object(
                 'definition', pg_get_triggerdef(t.oid),
                 'enabled', CASE t.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
                            WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
-                'comment', obj_description(t.oid, 'pg_trigger'))
+                'comment', {_comment('t.oid', 'pg_trigger')})
             FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
             WHERE NOT t.tgisinternal""",
         # event triggers
@@ -313,7 +340,7 @@ def _snapshot_query(server_version: int) -> str:
                 'function', v.evtfoid::regprocedure::text,
                 'tags', (SELECT json_agg(tag ORDER BY tag) FROM unnest(v.evttags) tag),
                 'enabled', v.evtenabled,
-                'comment', obj_description(v.oid, 'pg_event_trigger'))
+                'comment', {_comment('v.oid', 'pg_event_trigger')})
             FROM pg_event_trigger v WHERE {_not_extension_member('pg_event_trigger', 'v.oid')}""",
         # types: enum, composite, range, base; domains
         f"""SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
@@ -327,7 +354,7 @@ def _snapshot_query(server_version: int) -> str:
                         quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
                         || CASE WHEN a.attcollation <> at.typcollation
                            THEN ' COLLATE ' || quote_ident(acn.nspname) || '.' || quote_ident(aco.collname) ELSE '' END
-                        || coalesce(' -- ' || col_description(a.attrelid, a.attnum), '')
+                        || coalesce(' -- ' || {_comment('a.attrelid', 'pg_class', 'a.attnum')}, '')
                         ORDER BY a.attnum)
                     FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
                     LEFT JOIN pg_collation aco ON aco.oid = a.attcollation
@@ -352,7 +379,7 @@ def _snapshot_query(server_version: int) -> str:
                     'length', t.typlen, 'by_value', t.typbyval, 'alignment', t.typalign,
                     'storage', t.typstorage, 'category', t.typcategory, 'preferred', t.typispreferred,
                     'delimiter', t.typdelim, 'element', NULLIF(t.typelem, 0)::regtype::text) END,
-                'comment', obj_description(t.oid, 'pg_type'),
+                'comment', {_comment('t.oid', 'pg_type')},
                 'privileges', {_acl('t.typacl', 'T', 't.typowner')})
             FROM pg_type t JOIN ns n ON n.oid = t.typnamespace
             LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
@@ -370,12 +397,12 @@ def _snapshot_query(server_version: int) -> str:
                 json_build_object(
                 'definition', pg_get_constraintdef(c.oid),
                 'validated', c.convalidated,
-                'comment', obj_description(c.oid, 'pg_constraint'))
+                'comment', {_comment('c.oid', 'pg_constraint')})
             FROM pg_constraint c JOIN pg_type t ON t.oid = c.contypid
             JOIN ns n ON n.oid = t.typnamespace
             WHERE {_not_extension_member('pg_type', 't.oid')}""",
         # row-level security policies
-        """SELECT 'policy', r.qname || '.' || quote_ident(p.polname), json_build_object(
+        f"""SELECT 'policy', r.qname || '.' || quote_ident(p.polname), json_build_object(
                 'command', CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
                            WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END,
                 'permissive', p.polpermissive,
@@ -384,13 +411,13 @@ def _snapshot_query(server_version: int) -> str:
                     FROM unnest(p.polroles) role) roles),
                 'using', pg_get_expr(p.polqual, p.polrelid),
                 'with_check', pg_get_expr(p.polwithcheck, p.polrelid),
-                'comment', obj_description(p.oid, 'pg_policy'))
+                'comment', {_comment('p.oid', 'pg_policy')})
             FROM pg_policy p JOIN rel r ON r.oid = p.polrelid""",
         # extended statistics
-        """SELECT 'statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), json_build_object(
+        f"""SELECT 'statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), json_build_object(
                 'definition', pg_get_statisticsobjdef(s.oid),
                 'target', NULLIF(s.stxstattarget, -1),
-                'comment', obj_description(s.oid, 'pg_statistic_ext'))
+                'comment', {_comment('s.oid', 'pg_statistic_ext')})
             FROM pg_statistic_ext s JOIN ns n ON n.oid = s.stxnamespace
             JOIN rel r ON r.oid = s.stxrelid""",
         # casts, as pg_dump finds them: made after initdb and not by an extension
@@ -399,7 +426,7 @@ def _snapshot_query(server_version: int) -> str:
                 'function', NULLIF(c.castfunc, 0)::regprocedure::text,
                 'context', c.castcontext,
                 'method', c.castmethod,
-                'comment', obj_description(c.oid, 'pg_cast'))
+                'comment', {_comment('c.oid', 'pg_cast')})
             FROM pg_cast c WHERE c.oid >= 16384 AND {_not_extension_member('pg_cast', 'c.oid')}""",
         # operators
         f"""SELECT 'operator', quote_ident(n.nspname) || '.' || o.oprname || '('
@@ -413,7 +440,7 @@ def _snapshot_query(server_version: int) -> str:
                 'restrict', NULLIF(o.oprrest::oid, 0)::regprocedure::text,
                 'join', NULLIF(o.oprjoin::oid, 0)::regprocedure::text,
                 'hashes', o.oprcanhash, 'merges', o.oprcanmerge,
-                'comment', obj_description(o.oid, 'pg_operator'))
+                'comment', {_comment('o.oid', 'pg_operator')})
             FROM pg_operator o JOIN ns n ON n.oid = o.oprnamespace
             WHERE {_not_extension_member('pg_operator', 'o.oid')}""",
         # collations
@@ -421,19 +448,19 @@ def _snapshot_query(server_version: int) -> str:
                 'provider', c.collprovider,
                 'deterministic', c.collisdeterministic,
                 'collate', c.collcollate, 'ctype', c.collctype,
-                'comment', obj_description(c.oid, 'pg_collation'))
+                'comment', {_comment('c.oid', 'pg_collation')})
             FROM pg_collation c JOIN ns n ON n.oid = c.collnamespace
             WHERE {_not_extension_member('pg_collation', 'c.oid')}""",
         # publications
-        """SELECT 'publication', quote_ident(b.pubname), json_build_object(
+        f"""SELECT 'publication', quote_ident(b.pubname), json_build_object(
                 'all_tables', b.puballtables,
                 'operations', concat_ws(',', CASE WHEN b.pubinsert THEN 'insert' END,
                     CASE WHEN b.pubupdate THEN 'update' END, CASE WHEN b.pubdelete THEN 'delete' END,
                     CASE WHEN b.pubtruncate THEN 'truncate' END),
                 'via_root', b.pubviaroot,
-                'tables', (SELECT json_agg(q.qname ORDER BY q.qname) FROM pg_publication_rel pr
-                           JOIN qualified_class q ON q.oid = pr.prrelid WHERE pr.prpubid = b.oid),
-                'comment', obj_description(b.oid, 'pg_publication'))
+                'tables', (SELECT json_agg(pr.prrelid::regclass::text ORDER BY pr.prrelid::regclass::text)
+                           FROM pg_publication_rel pr WHERE pr.prpubid = b.oid),
+                'comment', {_comment('b.oid', 'pg_publication')})
             FROM pg_publication b""",
         # default privileges (ALTER DEFAULT PRIVILEGES)
         f"""SELECT 'default-privileges',
@@ -452,15 +479,11 @@ def _snapshot_query(server_version: int) -> str:
         SELECT n.oid, n.nspname, n.nspacl, n.nspowner FROM pg_namespace n
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
           AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-          AND n.nspname <> ALL ({{excluded_schemas}}::text[])
-    ),
-    qualified_class AS (
-        SELECT c.oid, quote_ident(cn.nspname) || '.' || quote_ident(c.relname) AS qname
-        FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
+          AND n.nspname <> ALL ($1)
     ),
     excluded_table AS (
         SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
-        WHERE cn.nspname || '.' || c.relname = ANY ({{excluded_tables}}::text[])
+        WHERE cn.nspname || '.' || c.relname = ANY ($2)
     ),
     rel AS (
         SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname

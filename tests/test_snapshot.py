@@ -156,6 +156,8 @@ def test_snapshot_is_json_and_changes_no_session_state(databases: Databases) -> 
     with conn.transaction():
         assert take_snapshot(conn) == snapshot
         assert conn.execute("SHOW search_path").fetchone() == ("reporting, public",)
+    conn.execute("DEALLOCATE ALL")  # the prepared snapshot query is made again
+    assert take_snapshot(conn) == snapshot
     assert snapshot["column public.orders.status"] == {
         "type": "text",
         "not_null": True,
