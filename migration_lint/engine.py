@@ -89,6 +89,7 @@ class LintContext:
     in_transaction: bool = False
     # A runner (or --assume-in-transaction) wraps the whole section in one transaction.
     wrapped: bool = False
+    assume_in_transaction: bool = False
     # Depth of BEGINs written in the file itself that are still open.
     explicit_depth: int = 0
     # Tables created earlier in this migration (any section before this statement).
@@ -116,6 +117,20 @@ class LintContext:
         """Whether the table exists before this migration (created earlier or unknown to us)."""
         return not self.is_new_table(relation)
 
+    def can_leave_transaction(self) -> bool:
+        """Whether the current statement could be made non-transactional (e.g. by a fix adding
+        CONCURRENTLY): no BEGIN around it, and no wrapper other than the runner's, which wraps
+        only migrations that can run in a transaction, and the statement is alone in its
+        section apart from SET/RESET."""
+        if self.explicit_depth or self.in_plpgsql:
+            return False
+        if not self.wrapped:
+            return True
+        if self.assume_in_transaction or (self.migration is not None and self.migration.layout in _ALWAYS_WRAPPING_LAYOUTS):
+            return False
+        others = [s for s in self.section.statements if s is not self.statement and s.kind != "VariableSetStmt"]
+        return not others
+
     def setting(self, name: str) -> str | None:
         return self.settings.get(name.lower())
 
@@ -129,6 +144,23 @@ class LintContext:
     @property
     def source_sql(self) -> str:
         return self.section.sql
+
+    def statement_offset(self, location: int | None) -> int | None:
+        """Character offset in ``statement.text`` of a pglast node ``location`` (a byte offset)."""
+        statement = self.statement
+        if statement is None or location is None or location < 0:
+            return None
+        if self.in_plpgsql or self.section.parse_errors:
+            encoded = statement.text.encode("utf-8")
+            offset = len(encoded[:location].decode("utf-8", errors="ignore"))
+        else:
+            sql = self.section.sql
+            if sql.isascii():
+                char = location
+            else:
+                char = len(sql.encode("utf-8")[:location].decode("utf-8", errors="ignore"))
+            offset = char - statement.start
+        return offset if 0 <= offset <= len(statement.text) else None
 
 
 def _in_transaction_wrapper(migration: Migration | None, section: Section, section_name: str, assume: bool) -> bool:
@@ -233,7 +265,7 @@ class Linter:
         wrapped = _in_transaction_wrapper(migration, section, section_name, self.assume_in_transaction)
         ctx = LintContext(
             self.pg_version, migration, section, section_name,
-            wrapped=wrapped, schema=schema, history=history,
+            wrapped=wrapped, schema=schema, history=history, assume_in_transaction=self.assume_in_transaction,
         )
         dispatch = self._by_type[(section_name, False)]
         plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else {}
@@ -376,7 +408,8 @@ class Linter:
         line, column = statement.line, statement.column
         end_line, end_column = statement.end_line, statement.end_column
         if violation.location is not None:
-            located = _locate(section, statement, violation.location, bool(section.parse_errors))
+            located = _locate(section, statement, violation.location,
+                              bool(section.parse_errors) or getattr(ctx, "in_plpgsql", False))
             if located is not None:
                 line, column = located
                 end_line, end_column = line, column

@@ -33,6 +33,10 @@ class SchemaState:
     indexes: dict[str, tuple[str, tuple[str, ...], bool, bool]] = field(default_factory=dict)
     # table -> column lists covered by an index (including primary keys and unique constraints)
     indexed_columns: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # table -> column -> (type name, type modifiers, is array), as far as migrations declared them
+    columns: dict[str, dict[str, tuple[str, tuple, bool]]] = field(default_factory=dict)
+    # tables with a validated CHECK constraint (any), for ATTACH PARTITION
+    checked_tables: set[str] = field(default_factory=set)
 
     def copy(self) -> SchemaState:
         return copy.deepcopy(self)
@@ -44,6 +48,9 @@ class SchemaState:
     def unique_index(self, name: str) -> tuple[str, tuple[str, ...], bool, bool] | None:
         found = self.indexes.get(name)
         return found if found and found[2] else None
+
+    def column_type(self, table: str, column: str) -> tuple[str, tuple, bool] | None:
+        return self.columns.get(table, {}).get(column)
 
     def has_index_on(self, table: str, columns: tuple[str, ...]) -> bool:
         """Whether an index of ``table`` starts with ``columns`` (in any order)."""
@@ -70,6 +77,7 @@ def _create_table(state: SchemaState, node: dict) -> None:
     for element in node.get("tableElts", ()):
         kind, inner = unwrap(element)
         if kind == "ColumnDef":
+            _record_column(state, table, inner)
             for item in inner.get("constraints", ()):
                 constraint = unwrap(item)[1]
                 if constraint.get("contype") in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
@@ -88,12 +96,24 @@ def _table_constraint(state: SchemaState, table: str, constraint: dict) -> None:
                 state.indexes[constraint.get("conname") or constraint["indexname"]] = existing
             return
         state._add_index(table, constraint.get("conname"), tuple(strings(constraint.get("keys"))), True, False)
+    if contype == "CONSTR_CHECK" and not constraint.get("skip_validation"):
+        state.checked_tables.add(table)
     column = check_not_null_column(constraint)
     if column:
         if constraint.get("skip_validation"):
             state.pending_not_null_checks[(table, constraint.get("conname") or "")] = column
         else:
             state.validated_not_null.add((table, column))
+
+
+def _record_column(state: SchemaState, table: str, column_def: dict) -> None:
+    from .sqlnodes import is_array_type, type_modifiers, type_name
+
+    type_node = column_def.get("typeName")
+    if type_node and column_def.get("colname"):
+        state.columns.setdefault(table, {})[column_def["colname"]] = (
+            type_name(type_node), tuple(type_modifiers(type_node)), is_array_type(type_node)
+        )
 
 
 def _create_index(state: SchemaState, node: dict) -> None:
@@ -111,10 +131,19 @@ def _alter_table(state: SchemaState, node: dict) -> None:
         subtype = command.get("subtype")
         if subtype == "AT_AddConstraint":
             _table_constraint(state, table, unwrap(command.get("def"))[1])
+        elif subtype == "AT_AddColumn":
+            _record_column(state, table, unwrap(command.get("def"))[1])
+        elif subtype == "AT_AlterColumnType":
+            definition = unwrap(command.get("def"))[1]
+            definition = dict(definition, colname=command.get("name", ""))
+            _record_column(state, table, definition)
+        elif subtype == "AT_DropColumn":
+            state.columns.get(table, {}).pop(command.get("name", ""), None)
         elif subtype == "AT_ValidateConstraint":
             column = state.pending_not_null_checks.pop((table, command.get("name", "")), None)
             if column:
                 state.validated_not_null.add((table, column))
+            state.checked_tables.add(table)
         elif subtype == "AT_DropConstraint":
             state.pending_not_null_checks.pop((table, command.get("name", "")), None)
 
@@ -126,6 +155,7 @@ def _drop(state: SchemaState, node: dict) -> None:
         if remove == "OBJECT_TABLE":
             state.tables.discard(short)
             state.indexed_columns.pop(short, None)
+            state.columns.pop(short, None)
         elif remove == "OBJECT_INDEX":
             state.indexes.pop(short, None)
 
@@ -138,6 +168,13 @@ def _rename(state: SchemaState, node: dict) -> None:
             state.tables.add(new)
         if old in state.indexed_columns:
             state.indexed_columns[new] = state.indexed_columns.pop(old)
+        if old in state.columns:
+            state.columns[new] = state.columns.pop(old)
+    elif node.get("renameType") == "OBJECT_COLUMN":
+        table = relation_name(node.get("relation"))
+        columns = state.columns.get(table, {})
+        if node.get("subname") in columns:
+            columns[node.get("newname", "")] = columns.pop(node["subname"])
     elif node.get("renameType") == "OBJECT_INDEX":
         old = relation_name(node.get("relation"))
         if old in state.indexes:

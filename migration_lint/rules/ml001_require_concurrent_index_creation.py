@@ -50,12 +50,12 @@ class RequireConcurrentIndexCreation(Rule):
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         if node.get("concurrent") or ctx.is_new_table(node.get("relation")):
             return
-        if (node.get("relation") or {}).get("inh") is False:
+        if not (node.get("relation") or {}).get("inh", False):
             return  # CREATE INDEX ON ONLY parent: instant, partitions are indexed separately
         table = relation_name(node.get("relation"))
         edits = ()
         statement = ctx.statement
-        match = _CREATE_INDEX.match(statement.text) if statement is not None and not ctx.in_transaction else None
+        match = _CREATE_INDEX.match(statement.text) if statement is not None and ctx.can_leave_transaction() else None
         if match is not None:
             edits = (Edit(match.end(), match.end(), " CONCURRENTLY"),)
         yield self.violation(

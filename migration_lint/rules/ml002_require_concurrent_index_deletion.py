@@ -52,7 +52,7 @@ class RequireConcurrentIndexDeletion(Rule):
         edits = ()
         statement = ctx.statement
         match = _DROP_INDEX.match(statement.text) if statement is not None else None
-        if match is not None and len(names) == 1 and not ctx.in_transaction and node.get("behavior") != "DROP_CASCADE":
+        if match is not None and len(names) == 1 and ctx.can_leave_transaction() and node.get("behavior") != "DROP_CASCADE":
             edits = (Edit(match.end(), match.end(), " CONCURRENTLY"),)
         yield self.violation(
             f"DROP INDEX {', '.join(names)} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table",
