@@ -138,11 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
         _common_options(sub, suppress=True)
         return sub
 
-    def applying(sub: argparse.ArgumentParser, lint: bool = True) -> None:
+    def applying(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--dry-run", action="store_true", help="print the plan and its exact SQL; change nothing")
         sub.add_argument("--retries", type=int, default=0, help="retry a migration that hit lock_timeout N times")
-        if lint:
-            sub.add_argument("--no-lint", action="store_true", help="do not block on lint errors")
+        sub.add_argument("--no-lint", action="store_true", help="do not block on lint errors (only UPs are linted)")
 
     command("status", "every migration: applied, pending, dirty, edited or missing; exit 1 on disagreement")
     up = command("up", "apply pending migrations in order")
@@ -153,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = down.add_mutually_exclusive_group()
     which.add_argument("--steps", type=int, help="how many migrations to roll back (default: 1)")
     which.add_argument("--to", metavar="VERSION", help="roll back every migration after VERSION (0: all)")
-    applying(down, lint=False)
+    applying(down)
     redo = command("redo", "roll back the newest applied migration and apply it again")
     applying(redo)
     history = command("history", "the log of every up, down, baseline and repair ever run")

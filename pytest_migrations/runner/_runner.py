@@ -371,13 +371,10 @@ class Runner:
         conn = self.connection()
         lock = contextlib.nullcontext() if dry_run else self._locked()
         with lock:
-            if dry_run:
-                setup = self._setup_commands()
-                applied = self.applied()
-            else:
-                setup = []
-                self._ensure_tracking()
-                applied = self.tracking.read_applied(conn)
+            # The tracking tables are created only once the run is known to go ahead, so that a
+            # refused run leaves the database exactly as it found it.
+            setup = self._setup_commands()
+            applied = self.applied()
             entries = self._status(migrations, applied)
             problems = self._consistency_problems(entries, out_of_order=not self.settings.allow_out_of_order)
             chosen = choose(entries, problems)
@@ -406,6 +403,8 @@ class Runner:
                 return report
             if problems:
                 raise ValidationFailed(problems)
+            if setup and steps:
+                self._ensure_tracking()
             for step in steps:
                 report.results.append(self._execute(step))
         return report

@@ -36,7 +36,8 @@ def write_migrations(directory: Path, files: dict[str, str]) -> Path:
 
 def query(dsn: str, text: str, *params: object) -> list[tuple]:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute(text, params or None).fetchall()  # type: ignore[arg-type]
+        cursor = conn.execute(text, params or None)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description is not None else []
 
 
 def tables(dsn: str) -> set[str]:
