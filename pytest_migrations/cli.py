@@ -171,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, or a usage error already printed
+        return exit.code if isinstance(exit.code, int) else EXIT_USAGE
     dsn_hint = getattr(args, "database_url", None) or os.environ.get(DSN_ENV)
     output = Output(getattr(args, "format", None) == "json", scrubber(dsn_hint))
     output.document["command"] = args.command

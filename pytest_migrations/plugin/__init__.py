@@ -68,7 +68,7 @@ class MigrationsPlugin:
         directory = self.settings.dir
         if directory is not None and path.resolve() == directory.resolve():
             self._collected_directory = True
-            return MigrationsDirectory.from_parent(parent, path=path)
+            return MigrationsDirectory.for_path(parent, path)
         return None
 
     @pytest.hookimpl(tryfirst=True)
@@ -82,7 +82,7 @@ class MigrationsPlugin:
             return
         if config.args_source == pytest.Config.ArgsSource.ARGS:
             return
-        collector = MigrationsDirectory.from_parent(session, path=directory)
+        collector = MigrationsDirectory.for_path(session, directory)
         items.extend(_collect_into_session(session, collector))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

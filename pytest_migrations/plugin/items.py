@@ -6,6 +6,7 @@ copying ``migrations/012_add_orders.sql::roundtrip`` from a failure all work.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ def _state(node: pytest.Item | pytest.Collector) -> MigrationsState:
     return node.config.stash[STATE_KEY]
 
 
+def _nodeid(path: Path, config: pytest.Config) -> str:
+    """The path relative to the rootdir, with ``..`` for a directory outside it."""
+    return Path(os.path.relpath(path.resolve(), config.rootpath.resolve())).as_posix()
+
+
 def _group_name(directory: Path, config: pytest.Config) -> str:
     try:
         return f"migrations:{directory.relative_to(config.rootpath)}"
@@ -52,9 +58,16 @@ class MigrationsDirectory(pytest.Directory):
     becomes one collection error naming the file and line.
     """
 
+    @classmethod
+    def for_path(cls, parent: pytest.Collector, path: Path) -> MigrationsDirectory:
+        return cls.from_parent(parent, path=path, nodeid=_nodeid(path, parent.config))
+
     def collect(self) -> Iterator[MigrationFile]:
         for migration in _state(self).migrations(self.path):
-            yield MigrationFile.from_parent(self, path=migration.path, migration=migration, directory=self.path)
+            yield MigrationFile.from_parent(
+                self, path=migration.path, nodeid=_nodeid(migration.path, self.config),
+                migration=migration, directory=self.path,
+            )  # fmt: skip
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, MigrationFileError):

@@ -86,9 +86,10 @@ def new_migration(directory: Path | str, name: str, now: datetime | None = None)
     elif layout == "onefile":
         match = onefile.FILE_NAME.match(newest.path.name)
         assert match is not None
+        up_marker, down_marker = _onefile_markers(newest.path)
         files = {
             directory / _renamed(newest.path.name, match, version, clean):
-            f"-- UP\n{body}\n-- DOWN\n{_BODY.format(what='undo it here')}"
+            f"{up_marker}\n{body}\n{down_marker}\n{_BODY.format(what='undo it here')}"
         }
     elif layout == "paired":
         match = paired.FILE_NAME.match(newest.path.name)
@@ -124,6 +125,18 @@ def new_migration(directory: Path | str, name: str, now: datetime | None = None)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return list(files)
+
+
+def _onefile_markers(path: Path) -> tuple[str, str]:
+    """The section markers the directory's newest file uses: goose, sql-migrate or plain."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for tool in ("goose", "migrate"):
+        if re.search(rf"^--\s*\+{tool}\s+up\b", text, re.IGNORECASE | re.MULTILINE):
+            return f"-- +{tool} Up", f"-- +{tool} Down"
+    return "-- UP", "-- DOWN"
 
 
 def _version_as_written(migration: Migration, layout: str) -> str:
