@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..sqlnodes import relation_name
+from .base import ERROR, Rule, Violation, iter_alter_cmds
+
+
+class SetNotNullRequiresCheck(Rule):
+    """`SET NOT NULL` scans the whole table under an exclusive lock unless a validated CHECK proves it.
+
+    ## What it does
+    Flags `ALTER TABLE ... ALTER COLUMN ... SET NOT NULL` on an existing table, unless a
+    `CHECK (column IS NOT NULL)` constraint was validated before it (in an earlier migration or
+    earlier in this one) and the target is PostgreSQL 12+.
+
+    ## Why is this bad?
+    PostgreSQL verifies that no row holds NULL by scanning the table while holding an ACCESS
+    EXCLUSIVE lock. From PostgreSQL 12 on it skips the scan when a valid CHECK constraint
+    already proves the column is not null.
+
+    ## Lock taken
+    ACCESS EXCLUSIVE for the scan.
+
+    ## Example
+    ```sql
+    ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+    ```
+
+    ## Use instead
+    ```sql
+    ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;
+    -- in a later migration:
+    ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;
+    -- then (PostgreSQL 12+):
+    ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+    ALTER TABLE users DROP CONSTRAINT users_email_not_null;
+    ```
+
+    ## Safe on PostgreSQL ≥ 12
+    With a validated `CHECK (column IS NOT NULL)` constraint.
+    """
+
+    severity = ERROR
+    lock = "ACCESS EXCLUSIVE"
+    node_types = frozenset({"AlterTableStmt"})
+
+    def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        if ctx.is_new_table(node.get("relation")):
+            return
+        table = relation_name(node.get("relation"))
+        for command in iter_alter_cmds(node):
+            if command.get("subtype") != "AT_SetNotNull":
+                continue
+            column = command.get("name", "")
+            if ctx.schema.has_validated_not_null_check(table, column):
+                if ctx.pg_version >= 12:
+                    continue
+                message = (f"SET NOT NULL on {table}.{column} scans the table under an ACCESS EXCLUSIVE lock: "
+                           f"PostgreSQL {ctx.pg_version} does not use the validated CHECK (needs 12+)")
+            else:
+                message = (f"SET NOT NULL on {table}.{column} scans the whole table under an ACCESS EXCLUSIVE lock")
+            yield self.violation(
+                message,
+                fix_title="Add CHECK (column IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL",
+            )

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from .base import ERROR, Rule, Violation
+
+
+class TransactionNesting(Rule):
+    """`BEGIN` inside a transaction, or `COMMIT` of the runner's transaction.
+
+    ## What it does
+    Flags `BEGIN` while a transaction is already open (an earlier `BEGIN` in the file, or the
+    migration tool's own transaction), and `COMMIT`/`ROLLBACK` in a migration the tool wraps in
+    its transaction.
+
+    ## Why is this bad?
+    PostgreSQL ignores a nested `BEGIN` with a warning, so the `COMMIT` that was meant for the
+    inner block commits the outer transaction early; the rest of the migration then runs
+    outside any transaction, and the tool's own bookkeeping may commit without the migration.
+
+    ## Example
+    ```sql
+    BEGIN;
+    ALTER TABLE users ADD COLUMN nickname text;
+    BEGIN;
+    ALTER TABLE users ADD COLUMN bio text;
+    COMMIT;
+    ```
+
+    ## Use instead
+    One transaction per migration: either let the tool wrap it, or write one `BEGIN`/`COMMIT`
+    pair in a migration the tool runs as it is.
+    """
+
+    severity = ERROR
+    node_types = frozenset({"TransactionStmt"})
+
+    def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        if ctx.in_plpgsql:
+            return
+        kind = node.get("kind", "")
+        if kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START"):
+            if ctx.explicit_depth:
+                yield self.violation("BEGIN inside a transaction that an earlier BEGIN opened; PostgreSQL ignores it",
+                                     fix_title="Remove the nested BEGIN")
+            elif ctx.wrapped:
+                yield self.violation("BEGIN in a migration the tool already runs inside a transaction",
+                                     fix_title="Remove BEGIN/COMMIT and let the tool manage the transaction")
+        elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK") and ctx.wrapped and not ctx.explicit_depth:
+            verb = "COMMIT" if kind == "TRANS_STMT_COMMIT" else "ROLLBACK"
+            yield self.violation(f"{verb} ends the transaction the migration tool opened around this migration",
+                                 fix_title="Remove it and let the tool manage the transaction")
