@@ -323,6 +323,10 @@ def _report(report: RunReport, output: Output) -> int:
         doc["lint"] = {"status": lint.status, "reason": lint.reason, "findings": [str(f) for f in lint.findings]}
         if lint.status == "unavailable":
             output.note(f"note: lint skipped: {lint.reason}")
+        elif not report.dry_run:
+            for finding in lint.findings:
+                if not finding.is_error:  # errors stopped the run and are reported as problems
+                    output.note(f"lint: {finding}")
     if report.dry_run:
         doc["sql"] = report.sql
         doc["problems"] = [p.line for p in report.problems]
@@ -331,7 +335,11 @@ def _report(report: RunReport, output: Output) -> int:
             mode = "transaction" if step.transactional else "no transaction"
             output.line(f"  {step.direction:<4} {step.label}  ({display_path(step.section.path)}, {mode})")
         if lint is not None:
-            output.line(f"lint: {lint.status}" + (f" ({lint.reason})" if lint.reason else ""))
+            summary = (
+                f"{len(lint.findings)} finding(s), {len(lint.errors)} error(s)" if lint.status == "findings"
+                else lint.status + (f" ({lint.reason})" if lint.reason else "")
+            )
+            output.line(f"lint: {summary}")
             for finding in lint.findings:
                 output.line(f"  {finding}")
         if report.problems:

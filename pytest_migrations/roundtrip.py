@@ -332,7 +332,11 @@ class ChainWalker:
 
     def _check_data(self, migration: Migration, before: Any, result: StepResult) -> None:
         """Seed rows at S(k-1), run UP and DOWN over them, check they survived; roll it all back."""
-        from . import seed_data
+        try:
+            from . import seed_data
+        except ImportError:
+            result.warnings.append("data check unavailable: pytest_migrations.seed_data cannot be imported")
+            return
 
         conn = self._connection
         conn.execute("BEGIN")

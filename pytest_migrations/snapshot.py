@@ -151,6 +151,15 @@ def _snapshot_query(server_version: int) -> str:
     pg18 = server_version >= 180000
     compression = "NULLIF(a.attcompression::text, '')" if pg14 else "NULL::text"
     multirange = "format_type(rg.rngmultitypid, NULL)" if pg14 else "NULL::text"
+    if server_version >= 150000:
+        publication_table_detail = """coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+                FROM pg_attribute a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs)) || ')', '')
+            || coalesce(' WHERE ' || pg_get_expr(pr.prqual, pr.prrelid), '')"""
+        publication_schemas = """(SELECT json_agg(quote_ident(pn.nspname) ORDER BY pn.nspname)
+            FROM pg_publication_namespace pp JOIN pg_namespace pn ON pn.oid = pp.pnnspid WHERE pp.pnpubid = b.oid)"""
+    else:
+        publication_table_detail = "''"
+        publication_schemas = "NULL::json"
     if pg18:
         # PG 18 records NOT NULL as constraints; only a name other than the default one, NOT
         # VALID or NO INHERIT adds anything to attnotnull.
@@ -458,10 +467,105 @@ def _snapshot_query(server_version: int) -> str:
                     CASE WHEN b.pubupdate THEN 'update' END, CASE WHEN b.pubdelete THEN 'delete' END,
                     CASE WHEN b.pubtruncate THEN 'truncate' END),
                 'via_root', b.pubviaroot,
-                'tables', (SELECT json_agg(pr.prrelid::regclass::text ORDER BY pr.prrelid::regclass::text)
-                           FROM pg_publication_rel pr WHERE pr.prpubid = b.oid),
+                'tables', (SELECT json_agg(t ORDER BY t) FROM (
+                           SELECT pr.prrelid::regclass::text || {publication_table_detail} AS t
+                           FROM pg_publication_rel pr WHERE pr.prpubid = b.oid) tables),
+                'schemas', {publication_schemas},
                 'comment', {_comment('b.oid', 'pg_publication')})
             FROM pg_publication b""",
+        # text search configurations, dictionaries, parsers and templates
+        f"""SELECT 'text-search-configuration', quote_ident(n.nspname) || '.' || quote_ident(c.cfgname),
+                json_build_object(
+                'parser', (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.prsname) FROM pg_ts_parser p
+                           JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = c.cfgparser),
+                'mappings', (SELECT json_agg(m.maptokentype || ': ' || m.mapdict::regdictionary::text
+                             ORDER BY m.maptokentype, m.mapseqno) FROM pg_ts_config_map m WHERE m.mapcfg = c.oid),
+                'comment', {_comment('c.oid', 'pg_ts_config')})
+            FROM pg_ts_config c JOIN ns n ON n.oid = c.cfgnamespace
+            WHERE {_not_extension_member('pg_ts_config', 'c.oid')}""",
+        f"""SELECT 'text-search-dictionary', quote_ident(n.nspname) || '.' || quote_ident(d.dictname),
+                json_build_object(
+                'template', (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.tmplname) FROM pg_ts_template t
+                             JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate),
+                'options', d.dictinitoption,
+                'comment', {_comment('d.oid', 'pg_ts_dict')})
+            FROM pg_ts_dict d JOIN ns n ON n.oid = d.dictnamespace
+            WHERE {_not_extension_member('pg_ts_dict', 'd.oid')}""",
+        f"""SELECT 'text-search-parser', quote_ident(n.nspname) || '.' || quote_ident(p.prsname),
+                json_build_object(
+                'functions', concat_ws(', ', p.prsstart::oid::regprocedure, p.prstoken::oid::regprocedure,
+                    p.prsend::oid::regprocedure, NULLIF(p.prsheadline::oid, 0)::regprocedure,
+                    p.prslextype::oid::regprocedure),
+                'comment', {_comment('p.oid', 'pg_ts_parser')})
+            FROM pg_ts_parser p JOIN ns n ON n.oid = p.prsnamespace
+            WHERE {_not_extension_member('pg_ts_parser', 'p.oid')}""",
+        f"""SELECT 'text-search-template', quote_ident(n.nspname) || '.' || quote_ident(t.tmplname),
+                json_build_object(
+                'functions', concat_ws(', ', NULLIF(t.tmplinit::oid, 0)::regprocedure,
+                    t.tmpllexize::oid::regprocedure),
+                'comment', {_comment('t.oid', 'pg_ts_template')})
+            FROM pg_ts_template t JOIN ns n ON n.oid = t.tmplnamespace
+            WHERE {_not_extension_member('pg_ts_template', 't.oid')}""",
+        # foreign-data wrappers, servers, user mappings (passwords left out)
+        f"""SELECT 'foreign-data-wrapper', quote_ident(w.fdwname), json_build_object(
+                'handler', NULLIF(w.fdwhandler, 0)::regprocedure::text,
+                'validator', NULLIF(w.fdwvalidator, 0)::regprocedure::text,
+                'options', {_options('w.fdwoptions')},
+                'comment', {_comment('w.oid', 'pg_foreign_data_wrapper')},
+                'privileges', {_acl('w.fdwacl', 'F', 'w.fdwowner')})
+            FROM pg_foreign_data_wrapper w
+            WHERE {_not_extension_member('pg_foreign_data_wrapper', 'w.oid')}""",
+        f"""SELECT 'foreign-server', quote_ident(v.srvname), json_build_object(
+                'wrapper', (SELECT quote_ident(w.fdwname) FROM pg_foreign_data_wrapper w WHERE w.oid = v.srvfdw),
+                'type', v.srvtype, 'version', v.srvversion,
+                'options', {_options('v.srvoptions')},
+                'comment', {_comment('v.oid', 'pg_foreign_server')},
+                'privileges', {_acl('v.srvacl', 'S', 'v.srvowner')})
+            FROM pg_foreign_server v
+            WHERE {_not_extension_member('pg_foreign_server', 'v.oid')}""",
+        """SELECT 'user-mapping',
+                CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(u.umuser)) END
+                || ' on ' || quote_ident(v.srvname),
+                json_build_object('options', (SELECT json_agg(o ORDER BY o) FROM (
+                    SELECT CASE WHEN split_part(option, '=', 1) ILIKE '%password%'
+                           THEN split_part(option, '=', 1) || '=<hidden>' ELSE option END AS o
+                    FROM unnest(u.umoptions) option) options))
+            FROM pg_user_mapping u JOIN pg_foreign_server v ON v.oid = u.umserver""",
+        # conversions, access methods, operator classes and families
+        f"""SELECT 'conversion', quote_ident(n.nspname) || '.' || quote_ident(c.conname), json_build_object(
+                'from', pg_encoding_to_char(c.conforencoding), 'to', pg_encoding_to_char(c.contoencoding),
+                'function', c.conproc::oid::regprocedure::text, 'default', c.condefault,
+                'comment', {_comment('c.oid', 'pg_conversion')})
+            FROM pg_conversion c JOIN ns n ON n.oid = c.connamespace
+            WHERE {_not_extension_member('pg_conversion', 'c.oid')}""",
+        f"""SELECT 'access-method', quote_ident(a.amname), json_build_object(
+                'type', a.amtype, 'handler', a.amhandler::oid::regprocedure::text,
+                'comment', {_comment('a.oid', 'pg_am')})
+            FROM pg_am a WHERE a.oid >= 16384 AND {_not_extension_member('pg_am', 'a.oid')}""",
+        f"""SELECT 'operator-class', quote_ident(n.nspname) || '.' || quote_ident(c.opcname)
+                    || ' using ' || quote_ident(am.amname),
+                json_build_object(
+                'type', format_type(c.opcintype, NULL), 'default', c.opcdefault,
+                'family', (SELECT quote_ident(fn.nspname) || '.' || quote_ident(f.opfname) FROM pg_opfamily f
+                           JOIN pg_namespace fn ON fn.oid = f.opfnamespace WHERE f.oid = c.opcfamily),
+                'storage', NULLIF(c.opckeytype, 0)::regtype::text,
+                'comment', {_comment('c.oid', 'pg_opclass')})
+            FROM pg_opclass c JOIN ns n ON n.oid = c.opcnamespace JOIN pg_am am ON am.oid = c.opcmethod
+            WHERE {_not_extension_member('pg_opclass', 'c.oid')}""",
+        f"""SELECT 'operator-family', quote_ident(n.nspname) || '.' || quote_ident(f.opfname)
+                    || ' using ' || quote_ident(am.amname),
+                json_build_object(
+                'operators', (SELECT json_agg(m ORDER BY m) FROM (
+                    SELECT o.amopstrategy || ' ' || o.amopopr::regoperator::text
+                           || CASE o.amoppurpose WHEN 'o' THEN ' FOR ORDER BY ' || o.amopsortfamily::text ELSE '' END AS m
+                    FROM pg_amop o WHERE o.amopfamily = f.oid) members),
+                'functions', (SELECT json_agg(m ORDER BY m) FROM (
+                    SELECT p.amprocnum || ' (' || format_type(p.amproclefttype, NULL) || ', '
+                           || format_type(p.amprocrighttype, NULL) || ') ' || p.amproc::oid::regprocedure::text AS m
+                    FROM pg_amproc p WHERE p.amprocfamily = f.oid) members),
+                'comment', {_comment('f.oid', 'pg_opfamily')})
+            FROM pg_opfamily f JOIN ns n ON n.oid = f.opfnamespace JOIN pg_am am ON am.oid = f.opfmethod
+            WHERE {_not_extension_member('pg_opfamily', 'f.oid')}""",
         # default privileges (ALTER DEFAULT PRIVILEGES)
         f"""SELECT 'default-privileges',
                 CASE WHEN da.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
@@ -509,7 +613,10 @@ _TYPE_ORDER = [
     "schema", "extension", "collation", "type", "domain", "domain-constraint", "sequence",
     "table", "column", "constraint", "index", "view", "materialized-view", "function",
     "procedure", "aggregate", "operator", "cast", "trigger", "event-trigger", "rule", "policy",
-    "statistics", "publication", "default-privileges",
+    "statistics", "publication", "default-privileges", "text-search-parser",
+    "text-search-template", "text-search-dictionary", "text-search-configuration",
+    "foreign-data-wrapper", "foreign-server", "user-mapping", "conversion", "access-method",
+    "operator-family", "operator-class",
 ]  # fmt: skip
 _TYPE_RANK = {object_type: rank for rank, object_type in enumerate(_TYPE_ORDER)}
 
@@ -518,7 +625,10 @@ _CHILD_TYPES = {"column", "constraint", "trigger", "policy", "rule", "domain-con
 _PARENT_TYPES = {"table", "view", "materialized-view", "domain"}
 
 # Attributes whose lists are sets: show what went and what came, not the whole list.
-_SET_ATTRIBUTES = {"privileges", "options", "foreign_options", "roles", "tags", "tables"}
+_SET_ATTRIBUTES = {
+    "privileges", "options", "foreign_options", "roles", "tags", "tables", "schemas", "mappings",
+    "operators", "functions",
+}  # fmt: skip
 
 _LABELS = {
     "values": "enum values",

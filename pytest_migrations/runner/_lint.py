@@ -1,19 +1,24 @@
 """Lint before apply: the one place the runner meets :mod:`migration_lint`'s engine.
 
-When the engine is not importable (a partial install, or a build without it) linting is
-skipped and the run says so; it never fails a deploy for a missing linter.
+The migrations a run is about to apply are linted with the project's ``[tool.migration-lint]``
+settings, in the context of every migration before them, for the PostgreSQL version actually
+being migrated. Only findings in the UP sections count (a run applies UPs). Errors block the run
+unless ``--no-lint``; warnings are shown. When the engine is not importable (a partial install)
+linting is skipped and the run says so: a missing linter never fails a deploy.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
 
 from migration_lint.model import Migration
 
-from ._errors import display_path
+from ._errors import InputError, display_path
+
+# The runner sets lock_timeout itself for every migration that does not (see RunnerSettings),
+# so the rule asking each file to set one is already satisfied when it applies the file.
+RUNNER_SATISFIES = frozenset({"require-lock-timeout"})
 
 
 @dataclass(frozen=True)
@@ -46,41 +51,41 @@ class LintOutcome:
         return [finding for finding in self.findings if finding.is_error]
 
 
-def _engine() -> Any | None:
-    try:
-        return importlib.import_module("migration_lint.engine")
-    except ImportError:
-        return None
-
-
-def _findings_of(engine: Any, migration: Migration) -> Iterable[Any]:
-    for name in ("lint_migration", "check_migration"):
-        function = getattr(engine, name, None)
-        if callable(function):
-            return function(migration)
-    raise LookupError("migration_lint.engine has no lint_migration()")
-
-
-def lint(migrations: list[Migration], enabled: bool = True) -> LintOutcome:
-    """Lint the migrations a run is about to apply."""
+def lint(
+    migrations: list[Migration],
+    to_apply: list[Migration],
+    *,
+    enabled: bool = True,
+    pg_version: int | None = None,
+    runner_sets_lock_timeout: bool = True,
+    start: Path | None = None,
+) -> LintOutcome:
+    """Lint ``to_apply`` (read in the context of ``migrations``) as the runner will apply it."""
     if not enabled:
         return LintOutcome("disabled", reason="--no-lint")
-    engine = _engine()
-    if engine is None:
-        return LintOutcome("unavailable", reason="the lint engine (migration_lint.engine) is not installed")
-    findings: list[LintFinding] = []
+    if not to_apply:
+        return LintOutcome("ok")
     try:
-        for migration in migrations:
-            for raw in _findings_of(engine, migration):
-                findings.append(
-                    LintFinding(
-                        Path(getattr(raw, "path", None) or migration.path),
-                        getattr(raw, "line", None),
-                        str(getattr(raw, "code", "")),
-                        str(getattr(raw, "severity", "error")),
-                        str(getattr(raw, "message", raw)),
-                    )
-                )
-    except LookupError as error:
-        return LintOutcome("unavailable", reason=str(error))
+        from migration_lint.config import ConfigError, build_rules, find_config, load_config
+        from migration_lint.engine import Linter
+    except ImportError as error:
+        return LintOutcome("unavailable", reason=f"the lint engine is not installed ({error})")
+    try:
+        config = load_config(find_config(start or to_apply[0].path.parent))
+        rules = build_rules(config)
+    except ConfigError as error:
+        raise InputError(str(error)) from None
+    if runner_sets_lock_timeout:
+        rules = [rule for rule in rules if rule.name not in RUNNER_SATISFIES]
+    wanted = [m for m in to_apply if not any(config.is_excluded(path) for path in m.paths)]
+    linter = Linter(
+        rules,
+        pg_version=pg_version or config.pg_version,
+        assume_in_transaction=config.assume_in_transaction,
+    )
+    findings = [
+        LintFinding(Path(raw.path), raw.line, raw.code, raw.severity, raw.message)
+        for raw in linter.lint_migrations(migrations, only=wanted)
+        if raw.section == "up"
+    ]
     return LintOutcome("findings" if findings else "ok", findings)

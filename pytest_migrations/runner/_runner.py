@@ -389,8 +389,14 @@ class Runner:
                     steps.append(build_step(migration, direction, self.tracking, self.settings))  # type: ignore[arg-type]
                 except RunnerError as error:
                     problems.append(error)
-            to_lint = [step.migration for step in steps if step.direction == "up"]
-            lint_outcome = lint(to_lint, self.settings.lint) if to_lint else LintOutcome("ok")
+            lint_outcome = lint(
+                migrations,
+                [step.migration for step in steps if step.direction == "up"],
+                enabled=self.settings.lint,
+                pg_version=conn.info.server_version // 10000,
+                runner_sets_lock_timeout=self.settings.lock_timeout is not None,
+                start=self.directory,
+            )
             for finding in lint_outcome.errors:
                 problems.append(RunnerError(
                     f"lint: {finding}", hint="fix the migration, suppress the finding, or pass --no-lint"

@@ -22,6 +22,9 @@ from ._cli import UsageError, add_trace_arguments, run_trace_command, trace_dire
 from ._modes import MODES, blocks, mode_name
 from ._report import format_run, run_json
 from ._results import (
+    HELD,
+    POLLED,
+    QUEUED,
     IN_TRANSACTION,
     OWN_TRANSACTION,
     SAMPLED,
@@ -37,6 +40,9 @@ from ._static import TRACE_RULE_NAME
 from ._tracer import TraceError, trace_migration, traced_statements
 
 __all__ = [
+    "HELD",
+    "POLLED",
+    "QUEUED",
     "IN_TRANSACTION",
     "MODES",
     "OWN_TRANSACTION",

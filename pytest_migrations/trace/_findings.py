@@ -9,7 +9,7 @@ from migration_lint.model import Migration
 
 from . import _static
 from ._modes import is_blocking, rank
-from ._results import IN_TRANSACTION, MigrationTrace, StaticFinding, StatementTrace, TracedRelation, TraceFinding
+from ._results import IN_TRANSACTION, SAMPLED, MigrationTrace, StaticFinding, StatementTrace, TracedRelation, TraceFinding
 
 
 def attach_static(trace: MigrationTrace, history: Sequence[Migration] = ()) -> bool:
@@ -77,8 +77,11 @@ def _blocking_relations(trace: StatementTrace, held: dict[int, str]) -> list[tup
     lock comes with the table's.
     """
     strongest: dict[int, tuple[TracedRelation, str | None]] = {}
+    # An index that CONCURRENTLY drops (REINDEX's old copy, DROP INDEX's) is already invalid
+    # when its ACCESS EXCLUSIVE is taken: no query uses it any more.
+    dead = {relation.oid for relation in trace.dropped if relation.is_auxiliary} if trace.method == SAMPLED else set()
     for fact in trace.acquired:
-        if not fact.relation.pre_existing or not fact.blocks:
+        if not fact.relation.pre_existing or not fact.blocks or fact.relation.oid in dead:
             continue
         known = strongest.get(fact.relation.oid)
         if known is None or rank(fact.mode) > rank(known[1] or ""):

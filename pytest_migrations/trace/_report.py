@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._results import MigrationTrace, StatementTrace, format_seconds
+from ._results import HELD, MigrationTrace, StatementTrace, format_seconds
 
 JSON_FORMAT_VERSION = 1
 
@@ -13,13 +13,15 @@ JSON_FORMAT_VERSION = 1
 def format_statement(trace: StatementTrace) -> str:
     """One line of facts: ``path:line Kind: ACCESS EXCLUSIVE public.t; rewrote ...``."""
     parts = []
-    locks = [f"{fact.mode}{'' if fact.granted else ' (requested)'} {fact.relation.describe()}"
+    locks = [f"{fact.mode} {fact.relation.describe()}" + ("" if fact.seen == HELD else f" ({fact.seen})")
              + ("" if fact.relation.pre_existing else " (new)") for fact in trace.acquired]
     parts.append("locks: " + (", ".join(locks) if locks else "none new"))
     if trace.rewritten:
         parts.append("rewrote: " + ", ".join(r.describe() for r in trace.rewritten))
     if trace.scanned:
         parts.append("scanned: " + ", ".join(r.name for r in trace.scanned))
+    if trace.dropped:
+        parts.append("dropped: " + ", ".join(r.describe() for r in trace.dropped))
     if trace.validated:
         parts.append("validated: " + ", ".join(trace.validated))
     if trace.held_seconds is not None:

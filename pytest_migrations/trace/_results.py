@@ -47,13 +47,22 @@ class TracedRelation:
         return {"name": self.name, "kind": self.kind, "of": self.of, "pre_existing": self.pre_existing}
 
 
+# How a lock was seen.
+HELD = "held"
+"""Read from pg_locks after the statement, inside its transaction: certain."""
+QUEUED = "queued"
+"""Asked for while the tracer made the statement queue for the table: certain."""
+POLLED = "polled"
+"""Seen by polling pg_locks while the statement ran: certain, but polling may miss others."""
+
+
 @dataclass(frozen=True)
 class LockFact:
-    """A lock mode the statement took (or, when sampled, asked for) on a relation."""
+    """A lock mode the statement took on a relation."""
 
     relation: TracedRelation
     mode: str  # "ACCESS EXCLUSIVE"
-    granted: bool = True
+    seen: str = HELD
 
     @property
     def blocks(self) -> str:
@@ -63,7 +72,7 @@ class LockFact:
         return {
             "relation": self.relation.to_json(),
             "mode": self.mode,
-            "granted": self.granted,
+            "seen": self.seen,
             "blocks": self.blocks or None,
         }
 
@@ -94,6 +103,7 @@ class StatementTrace:
     rewritten: tuple[TracedRelation, ...] = ()  # pre-existing relations given a new relfilenode
     scanned: tuple[TracedRelation, ...] = ()  # pre-existing tables read by a sequential scan
     validated: tuple[str, ...] = ()  # constraints on pre-existing tables that became valid
+    dropped: tuple[TracedRelation, ...] = ()  # pre-existing relations gone after the statement
     seconds: float = 0.0  # the statement's own run time
     held_seconds: float | None = None  # from the statement's start to its transaction's commit
     blocking_held_before: bool = False  # the transaction already blocked others when it started
@@ -140,6 +150,7 @@ class StatementTrace:
             "rewritten": [relation.to_json() for relation in self.rewritten],
             "scanned": [relation.to_json() for relation in self.scanned],
             "validated": list(self.validated),
+            "dropped": [relation.to_json() for relation in self.dropped],
             "seconds": round(self.seconds, 6),
             "held_seconds": None if self.held_seconds is None else round(self.held_seconds, 6),
             "lock_timeout": self.lock_timeout,

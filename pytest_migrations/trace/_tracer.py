@@ -38,6 +38,8 @@ from ._modes import is_blocking, rank
 from ._results import (
     IN_TRANSACTION,
     OWN_TRANSACTION,
+    POLLED,
+    QUEUED,
     SAMPLED,
     LockFact,
     MigrationTrace,
@@ -256,6 +258,7 @@ class _Runner:
             rewritten=self._rewritten(previous.state, current.state),
             scanned=self._scanned(previous.scans, current.scans),
             validated=self._validated(previous.state, current.state),
+            dropped=self._dropped(previous.state, current.state),
             seconds=seconds,
             blocking_held_before=any(
                 is_blocking(mode) and oid in self.names.pre_existing for oid, mode in previous.locks
@@ -272,20 +275,19 @@ class _Runner:
     def _run_sampled(
         self, statement: Statement, before: CatalogState, done: list[StatementTrace]
     ) -> tuple[StatementTrace, CatalogState]:
-        """Run ``statement`` in autocommit while a second connection watches its locks.
+        """Run ``statement`` in autocommit while other connections make it wait and watch it.
 
-        The watcher first opens a REPEATABLE READ transaction holding a snapshot and ACCESS SHARE
-        on every pre-existing table and view. A statement that wants a mode conflicting with
-        ACCESS SHARE, or that waits for older snapshots (CREATE INDEX CONCURRENTLY, REINDEX
-        CONCURRENTLY) or for other lockers of its table (DROP INDEX CONCURRENTLY, DETACH ...
-        CONCURRENTLY) therefore waits for the watcher, which sees what it holds and what it asks
-        for, then lets it go. A statement that waits for nothing (plain VACUUM) is only polled
-        and may finish between two polls: its locks are then not seen, and the note says so.
+        Before it starts, one connection per table the statement names holds SHARE UPDATE
+        EXCLUSIVE on that table, in an open transaction. Every mode from SHARE UPDATE EXCLUSIVE
+        up conflicts with it, so the statement queues for the table, and pg_locks shows the mode
+        it asks for; the watcher then ends that holder's transaction and lets it through, table
+        after table. Weaker modes (and locks on relations the statement does not name) are only
+        polled, so they may be missed; the note says which way each lock was seen.
         """
         lock_timeout = self._setting("lock_timeout")
         pid = self.conn.info.backend_pid
-        seen: set[tuple[int, str, bool]] = set()
-        caught_waiting = False
+        seen: dict[tuple[int, str], str] = {}
+        caught: set[int] = set()
         outcome: dict[str, Any] = {}
 
         def run() -> None:
@@ -296,35 +298,40 @@ class _Runner:
                 outcome["error"] = exc
             outcome["seconds"] = time.perf_counter() - began
 
+        targets = _statement_tables(self.conn, statement, self.names.pre_existing)
         with self.open_connection(self.dsn) as watcher:
-            holding = self._hold_tables(watcher, before)
-            worker = threading.Thread(target=run, name="migrations-trace-statement", daemon=True)
-            started = time.perf_counter()
-            worker.start()
-            while worker.is_alive():
-                locks, waiting = _catalog.read_backend_locks(watcher, pid)
-                seen |= locks
-                if holding and (waiting or time.perf_counter() - started > _HOLD_SECONDS):
-                    caught_waiting = caught_waiting or waiting
-                    watcher.execute("COMMIT")
-                    holding = False
-                worker.join(_POLL_SECONDS)
-            if holding:
-                watcher.execute("COMMIT")
+            holders = self._hold(targets)
+            try:
+                worker = threading.Thread(target=run, name="migrations-trace-statement", daemon=True)
+                started = time.perf_counter()
+                worker.start()
+                while worker.is_alive():
+                    locks, waiting = _catalog.read_backend_locks(watcher, pid)
+                    for oid, mode, granted in locks:
+                        if not granted and oid in holders:
+                            seen[(oid, mode)] = QUEUED
+                            caught.add(oid)
+                            _release(holders.pop(oid))
+                        else:
+                            seen.setdefault((oid, mode), POLLED)
+                    if holders and waiting and time.perf_counter() - started > _HOLD_SECONDS:
+                        for oid in list(holders):  # it waits for something else: never hold it up for long
+                            _release(holders.pop(oid))
+                    worker.join(_POLL_SECONDS)
+            finally:
+                for holder in holders.values():
+                    _release(holder)
         if "error" in outcome:
             raise _StatementFailed(f"{self.path}:{statement.line}: {_one_line(outcome['error'])}", list(done))
         after = _catalog.read_state(self.conn)
         self.names.learn(after)
-        strongest: dict[tuple[int, str], bool] = {}
-        for oid, mode, granted in seen:
-            strongest[(oid, mode)] = strongest.get((oid, mode), False) or granted
         acquired = []
-        for (oid, mode), granted in strongest.items():
+        for (oid, mode), how in seen.items():
             relation = self.names.relation(oid)
             if relation is not None:
-                acquired.append(LockFact(relation, mode, granted))
-        if caught_waiting:
-            note = "ran outside a transaction block; locks read while it waited for the tracer's snapshot or locks"
+                acquired.append(LockFact(relation, mode, how))
+        if caught:
+            note = "ran outside a transaction block; made to queue for the tables it names, other locks sampled"
         elif acquired:
             note = "ran outside a transaction block; locks sampled while it ran and may be incomplete"
         else:
@@ -338,6 +345,7 @@ class _Runner:
             rewritten=self._rewritten(before, after),
             scanned=(),
             validated=self._validated(before, after),
+            dropped=self._dropped(before, after),
             seconds=seconds,
             held_seconds=seconds,
             lock_timeout=lock_timeout,
@@ -345,22 +353,18 @@ class _Runner:
         )
         return trace, after
 
-    def _hold_tables(self, watcher: psycopg.Connection[Any], before: CatalogState) -> bool:
-        lockable = [
-            sql.Identifier(row.schema, row.name)
-            for oid, row in sorted(before.relations.items())
-            if row.relkind in ("r", "p", "v") and oid in self.names.pre_existing
-            and not row.schema.startswith(("pg_temp", "pg_toast"))
-        ]
-        watcher.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        try:
-            if lockable:
-                watcher.execute(sql.SQL("LOCK TABLE ONLY {} IN ACCESS SHARE MODE").format(sql.SQL(", ").join(lockable)))
-            watcher.execute("SELECT 1")  # takes the snapshot that CONCURRENTLY waits for
-        except psycopg.Error:
-            watcher.execute("ROLLBACK")
-            return False
-        return True
+    def _hold(self, tables: list[tuple[int, sql.Composable]]) -> dict[int, psycopg.Connection[Any]]:
+        holders: dict[int, psycopg.Connection[Any]] = {}
+        for oid, name in tables:
+            holder = self.open_connection(self.dsn)
+            try:
+                holder.execute("BEGIN")
+                holder.execute(sql.SQL("LOCK TABLE ONLY {} IN SHARE UPDATE EXCLUSIVE MODE NOWAIT").format(name))
+            except psycopg.Error:
+                holder.close()
+                continue
+            holders[oid] = holder
+        return holders
 
     # -- what changed ----------------------------------------------------------------------------------
     def _rewritten(self, before: CatalogState, after: CatalogState) -> tuple[TracedRelation, ...]:
@@ -374,6 +378,11 @@ class _Runner:
                 if relation is not None:
                     found.append(relation)
         return tuple(sorted(found, key=_relation_order))
+
+    def _dropped(self, before: CatalogState, after: CatalogState) -> tuple[TracedRelation, ...]:
+        gone = [self.names.relation(oid) for oid in before.relations.keys() - after.relations.keys()
+                if oid in self.names.pre_existing]
+        return tuple(sorted((relation for relation in gone if relation is not None), key=_relation_order))
 
     def _scanned(self, before: dict[int, int], after: dict[int, int]) -> tuple[TracedRelation, ...]:
         found = []
@@ -402,6 +411,63 @@ class _Runner:
     def _table_name(self, oid: int) -> str:
         row = self.names.rows.get(oid)
         return f"{row.schema}.{row.name}" if row else str(oid)
+
+
+def _release(holder: psycopg.Connection[Any]) -> None:
+    try:
+        holder.execute("COMMIT")
+    except psycopg.Error:
+        pass
+    holder.close()
+
+
+_TABLE_OF = """
+SELECT coalesce(i.indrelid, c.oid)::int8, n.nspname::text, t.relname::text, t.relkind::text
+FROM pg_catalog.pg_class c
+LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+JOIN pg_catalog.pg_class t ON t.oid = coalesce(i.indrelid, c.oid)
+JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+WHERE c.oid = pg_catalog.to_regclass(%s)
+"""
+
+
+def _statement_tables(
+    conn: psycopg.Connection[Any], statement: Statement, pre_existing: frozenset[int]
+) -> list[tuple[int, sql.Composable]]:
+    """Pre-existing tables a statement names (an index stands for its table), resolved with the
+    connection's search_path."""
+    names = []
+    for relation in _named_relations(statement.node):
+        names.append(".".join(part for part in relation if part))
+    found: dict[int, sql.Composable] = {}
+    for dotted in names:
+        quoted = ".".join(_quote_ident(part) for part in dotted.split("."))
+        row = conn.execute(_TABLE_OF, (quoted,)).fetchone()
+        if row and row[0] in pre_existing and row[3] in ("r", "p"):
+            found.setdefault(row[0], sql.Identifier(row[1], row[2]))
+    return sorted(found.items(), key=lambda item: item[0])
+
+
+def _named_relations(node: Any) -> list[tuple[str, ...]]:
+    from migration_lint.sqlnodes import drop_object_names
+
+    found: list[tuple[str, ...]] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if "relname" in current:
+                found.append((current.get("schemaname") or "", current["relname"]))
+            if current.get("removeType") in ("OBJECT_INDEX", "OBJECT_TABLE", "OBJECT_MATVIEW"):
+                found.extend(tuple(name.split(".")) for name in drop_object_names(current) if name)
+            stack.extend(value for value in current.values() if isinstance(value, (dict, list)))
+        elif isinstance(current, list):
+            stack.extend(current)
+    return found
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass

@@ -367,3 +367,23 @@ def test_timeouts_are_set_per_migration_unless_the_file_sets_its_own(cli, db18, 
     })
     assert cli("up", "--dir", directory2, "--database-url", db18.dsn, "--no-lint").code == 0
     assert {"a", "b"} <= tables(db18.dsn)
+
+
+# -- lint before apply -------------------------------------------------------------------------
+
+
+def test_lint_errors_block_the_run_unless_no_lint(cli, db18, tmp_path):
+    directory = write_migrations(tmp_path / "m", {
+        "001_t.sql": "-- UP\nCREATE TABLE t (a int);\n",
+        "002_index.sql": "-- UP\nCREATE INDEX t_a_idx ON t (a);\n",
+    })
+    args = ("--dir", directory, "--database-url", db18.dsn)
+    refused = cli("up", *args)
+    assert refused.code == 1
+    assert f"lint: {directory / '002_index.sql'}:2: ML001" in refused.err and "--no-lint" in refused.err
+    assert tables(db18.dsn) == set()  # lint runs before anything, even before the tracking tables
+
+    plan = cli("up", "--dry-run", *args)
+    assert plan.code == 1 and "finding(s), 1 error(s)" in plan.out and "ML001" in plan.out
+    assert cli("up", "--no-lint", *args).code == 0
+    assert applied_versions(db18.dsn) == ["001", "002"]
