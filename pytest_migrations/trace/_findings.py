@@ -28,7 +28,8 @@ def attach_static(trace: MigrationTrace, history: Sequence[Migration] = ()) -> b
                     name=finding.rule,
                     message=finding.message,
                     lock=lock,
-                    harmless=_static.harmless_reason(lock, statement_trace, trace.server_version),
+                    covers=_static.covers(lock),
+                    harmless=_static.harmless_reason(finding.rule, lock, statement_trace, trace.server_version),
                 )
             )
         statement_trace.static = tuple(static)
@@ -57,7 +58,7 @@ def draw_findings(trace: MigrationTrace) -> list[TraceFinding]:
                     rewrite=any(r.oid == relation.oid for r in statement_trace.rewritten),
                     scan=any(r.oid == relation.oid for r in statement_trace.scanned),
                     held_seconds=statement_trace.held_seconds if trace.seeded else None,
-                    static_codes=tuple(dict.fromkeys(f.code for f in statement_trace.static)),
+                    static_codes=tuple(dict.fromkeys(f.code for f in statement_trace.static if f.covers)),
                     static_available=trace.static_available,
                     suppressed=statement_trace.line in suppressed,
                     held_mode=held.get(relation.oid),

@@ -85,11 +85,12 @@ class StaticFinding:
     name: str
     message: str
     lock: str | None = None  # the lock the rule says the statement takes
+    covers: bool = False  # the rule warns of the lock or rewrite itself, not of something else
     harmless: str | None = None  # why the trace shows it harmless on this server, if it does
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "message": self.message, "lock": self.lock,
-                "harmless_on_this_server": self.harmless}
+                "covers_lock": self.covers, "harmless_on_this_server": self.harmless}
 
 
 @dataclass

@@ -61,20 +61,55 @@ def rule_lock(code: str) -> str | None:
     return getattr(rule, "lock", None) if rule is not None else None
 
 
-def harmless_reason(lock: str | None, trace: StatementTrace, pg_version: int) -> str | None:
-    """Why the trace shows a static finding about locking harmless here, or ``None``.
+# What a rule warns of, where it is more than "takes a blocking lock": the trace judges a
+# finding by that. Rules not listed here are judged by the lock they declare.
+REWRITE, SCAN, LOCK = "rewrite", "scan", "lock"
+_CONCERNS = {
+    "changing-column-type": REWRITE,
+    "adding-field-with-default": REWRITE,
+    "adding-rewriting-column": REWRITE,
+    "table-rewriting-alter": REWRITE,
+    "ban-vacuum-full-and-cluster": REWRITE,
+    "set-not-null-requires-check": SCAN,
+    "constraint-missing-not-valid": SCAN,
+    "unique-constraint-without-index": SCAN,
+    "attach-partition-without-check": SCAN,
+    "adding-exclusion-constraint": SCAN,
+}
 
-    Only findings of rules that declare a blocking lock are judged, and only when the statement
-    neither took a blocking lock on a relation that existed before the migration, nor rewrote
-    one, nor ran while the transaction already blocked others (an earlier statement's lock
-    would hide its own).
+
+def concern(rule_name: str) -> str:
+    return _CONCERNS.get(rule_name, LOCK)
+
+
+def covers(lock: str | None) -> bool:
+    """Whether a rule's finding covers a traced blocking lock: rules that declare the lock they
+    warn of do; rules about something else on the same statement (a missing lock_timeout, a
+    missing DOWN, a DROP without IF EXISTS) do not."""
+    return lock is not None
+
+
+def harmless_reason(rule_name: str, lock: str | None, trace: StatementTrace, pg_version: int) -> str | None:
+    """Why the trace shows a static finding harmless on this server, or ``None``.
+
+    A rule that warns of a rewrite (or a full scan) is harmless when the statement rewrote (or
+    scanned) no table that existed before the migration: the lock it still takes is brief. Any
+    other rule that declares a blocking lock is harmless when the statement took no blocking lock
+    on a relation that existed before, and the transaction did not already hold one (which would
+    hide the statement's own).
     """
-    if lock is None or not is_blocking(lock) or trace.blocking_held_before:
+    if lock is None or trace.method == "sampled":
+        return None  # sampling proves what it sees, never what it does not
+    worry = concern(rule_name)
+    if worry == REWRITE or worry == SCAN:
+        if trace.rewritten or trace.scanned:
+            return None
+        what = "rewrote" if worry == REWRITE else "scanned"
+        return f"on PostgreSQL {pg_version} it {what} no existing table, so its lock is held only briefly"
+    if not is_blocking(lock.split(" / ")[0]) or trace.blocking_held_before:
         return None
     if trace.blocking_pre_existing or trace.rewritten:
         return None
-    if trace.method == "sampled" and not trace.acquired:
-        return None  # nothing seen is not proof of nothing taken
     taken = sorted({fact.mode for fact in trace.acquired if fact.relation.pre_existing})
     if taken:
         return f"on PostgreSQL {pg_version} it took only {', '.join(taken)} on existing relations"
