@@ -481,7 +481,10 @@ def make_base_database(server: Server, setup_sql: str | None, setup_sql_path: Pa
                 conn.execute(setup_sql.encode("utf-8"))
             except psycopg.Error as error:
                 server.drop_database(name)
-                where = setup_sql_path or "set-up SQL"
+                where = str(setup_sql_path or "set-up SQL")
+                position = error.diag.statement_position
+                if position and position.isdigit():
+                    where += f":{setup_sql.count(chr(10), 0, int(position) - 1) + 1}"
                 message = (error.diag.message_primary or str(error)).strip()
                 raise SetupSqlError(f"{where}: {message} [{error.sqlstate}]") from None
     return name

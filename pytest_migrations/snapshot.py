@@ -273,6 +273,9 @@ def _snapshot_query(server_version: int) -> str:
                 'replica_identity', i.indisreplident,
                 'parent_index', (SELECT h.inhparent::regclass::text FROM pg_inherits h
                                  WHERE h.inhrelid = i.indexrelid),
+                'statistics', (SELECT json_agg(a.attnum || ': ' || a.attstattarget ORDER BY a.attnum)
+                               FROM pg_attribute a WHERE a.attrelid = i.indexrelid
+                               AND NULLIF(a.attstattarget, -1) IS NOT NULL),
                 'tablespace', ts.spcname,
                 'comment', {_comment('i.indexrelid', 'pg_class')})
             FROM pg_index i JOIN rel r ON r.oid = i.indrelid
@@ -314,26 +317,36 @@ def _snapshot_query(server_version: int) -> str:
                 'comment', {_comment('w.oid', 'pg_rewrite')})
             FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class
             WHERE w.rulename <> '_RETURN'""",
-        # functions, procedures, aggregates
-        f"""SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+        # functions and procedures
+        f"""SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
                 quote_ident(n.nspname) || '.' || quote_ident(p.proname)
                     || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                 json_build_object(
-                'definition', CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
-                'aggregate', CASE WHEN p.prokind = 'a' THEN (SELECT json_build_object(
-                    'result', pg_get_function_result(p.oid),
-                    'kind', g.aggkind,
-                    'transition', g.aggtransfn::oid::regprocedure::text,
-                    'state_type', format_type(g.aggtranstype, NULL),
-                    'initial', g.agginitval,
-                    'final_function', CASE WHEN g.aggfinalfn <> 0 THEN g.aggfinalfn::oid::regprocedure::text END,
-                    'combine', CASE WHEN g.aggcombinefn <> 0 THEN g.aggcombinefn::oid::regprocedure::text END,
-                    'sort_operator', CASE WHEN g.aggsortop <> 0 THEN g.aggsortop::regoperator::text END,
-                    'parallel', p.proparallel, 'strict', p.proisstrict)
-                    FROM pg_aggregate g WHERE g.aggfnoid = p.oid) END,
+                'definition', pg_get_functiondef(p.oid),
                 'comment', {_comment('p.oid', 'pg_proc')},
                 'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
+            WHERE p.prokind <> 'a' AND {_not_extension_member('pg_proc', 'p.oid')}""",
+        # aggregates
+        f"""SELECT 'aggregate', quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+                    || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                json_build_object(
+                'result', pg_get_function_result(p.oid),
+                'kind', CASE g.aggkind WHEN 'n' THEN 'normal' WHEN 'o' THEN 'ordered-set'
+                        WHEN 'h' THEN 'hypothetical-set' END,
+                'transition', g.aggtransfn::oid::regprocedure::text,
+                'state_type', format_type(g.aggtranstype, NULL),
+                'initial', g.agginitval,
+                'final', NULLIF(g.aggfinalfn::oid, 0)::regprocedure::text,
+                'combine', NULLIF(g.aggcombinefn::oid, 0)::regprocedure::text,
+                'serial', NULLIF(g.aggserialfn::oid, 0)::regprocedure::text,
+                'deserial', NULLIF(g.aggdeserialfn::oid, 0)::regprocedure::text,
+                'moving', NULLIF(g.aggmtransfn::oid, 0)::regprocedure::text,
+                'sort_operator', NULLIF(g.aggsortop, 0)::regoperator::text,
+                'parallel', p.proparallel, 'strict', p.proisstrict,
+                'comment', {_comment('p.oid', 'pg_proc')},
+                'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
+            FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace JOIN pg_aggregate g ON g.aggfnoid = p.oid
             WHERE {_not_extension_member('pg_proc', 'p.oid')}""",
         # triggers
         f"""SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), json_build_object(
@@ -348,7 +361,8 @@ def _snapshot_query(server_version: int) -> str:
                 'event', v.evtevent,
                 'function', v.evtfoid::regprocedure::text,
                 'tags', (SELECT json_agg(tag ORDER BY tag) FROM unnest(v.evttags) tag),
-                'enabled', v.evtenabled,
+                'enabled', CASE v.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
+                           WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
                 'comment', {_comment('v.oid', 'pg_event_trigger')})
             FROM pg_event_trigger v WHERE {_not_extension_member('pg_event_trigger', 'v.oid')}""",
         # types: enum, composite, range, base; domains
@@ -374,13 +388,14 @@ def _snapshot_query(server_version: int) -> str:
                 'default', t.typdefault,
                 'collation', CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation
                              THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
-                'range', CASE WHEN t.typtype = 'r' THEN json_build_object(
-                    'subtype', format_type(rg.rngsubtype, NULL),
-                    'collation', CASE WHEN rg.rngcollation <> 0 THEN rg.rngcollation::regcollation::text END,
-                    'operator_class', rg.rngsubopc::text,
-                    'canonical', NULLIF(rg.rngcanonical::oid, 0)::regprocedure::text,
-                    'subtype_diff', NULLIF(rg.rngsubdiff::oid, 0)::regprocedure::text,
-                    'multirange', {multirange}) END,
+                'subtype', format_type(rg.rngsubtype, NULL),
+                'subtype_collation', NULLIF(rg.rngcollation, 0)::regcollation::text,
+                'subtype_operator_class', (SELECT quote_ident(on_.nspname) || '.' || quote_ident(oc.opcname)
+                                           FROM pg_opclass oc JOIN pg_namespace on_ ON on_.oid = oc.opcnamespace
+                                           WHERE oc.oid = rg.rngsubopc),
+                'canonical', NULLIF(rg.rngcanonical::oid, 0)::regprocedure::text,
+                'subtype_diff', NULLIF(rg.rngsubdiff::oid, 0)::regprocedure::text,
+                'multirange', {multirange},
                 'base', CASE WHEN t.typtype = 'b' THEN json_build_object(
                     'input', t.typinput::oid::regprocedure::text, 'output', t.typoutput::oid::regprocedure::text,
                     'receive', NULLIF(t.typreceive::oid, 0)::regprocedure::text,
@@ -684,7 +699,7 @@ class Difference:
         if self.kind == "column-order":
             line = f"{subject}: column order {_render_column_order(self.before or [], self.after or [])}"
             return line + (" (warning: order only)" if self.severity == "warning" else "")
-        label = _LABELS.get(self.attribute or "", self.attribute or "")
+        label = _LABELS.get(self.attribute or "", (self.attribute or "").replace("_", " "))
         if self.attribute in _SET_ATTRIBUTES and isinstance(self.before or [], list) and isinstance(self.after or [], list):
             removed = [item for item in self.before or [] if item not in (self.after or [])]
             added = [item for item in self.after or [] if item not in (self.before or [])]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .fixtures import migrate_to, migrations_db, migrations_server
+from .fixtures import _migrations_templates, migrate_to, migrations_db, migrations_server
 from .items import MigrationsDirectory
 from .options import Settings, SettingsError, add_options, resolve_settings
 from .state import STATE_KEY, MigrationsState

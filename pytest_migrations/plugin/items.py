@@ -127,15 +127,20 @@ class RoundTripItem(_MigrationItem):
         try:
             walker = state.walker(self.directory)
         except ServerUnavailable as error:
-            pytest.skip(str(error))
+            _skip_here(str(error))
         result = walker.result_for(self.migration)
         state.warnings.extend(result.warnings)
         if result.outcome == "skipped":
-            pytest.skip(result.skip_reason or "skipped")
+            _skip_here(result.skip_reason or "skipped")
         if result.missing_down and len(result.problems) == 1 and state.settings.allow_missing_down:
             pytest.xfail(f"{self.migration.id} has no DOWN (allowed by {state.settings.sources['allow_missing_down']})")
         if result.failed:
             raise RoundTripFailed(result)
+
+
+def _skip_here(reason: str) -> None:
+    """Skip, reported at the item (the migration file), not at this line of the plugin."""
+    raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
 class LintItem(_MigrationItem):

@@ -127,6 +127,7 @@ class Runner:
         self._scrub = scrubber(dsn)
         self._migrations: list[Migration] | None = None
         self._conn: psycopg.Connection | None = None
+        self._lock_conn: psycopg.Connection | None = None
 
     def __enter__(self) -> Runner:
         return self
@@ -189,7 +190,23 @@ class Runner:
         with self._open() as lock_conn:
             waiting = lambda: self.on_event(Event("lock-wait", message="waiting for another runner's lock"))
             with AdvisoryLock(lock_conn, key, self.settings.lock_wait, on_wait=waiting):
-                yield
+                self._lock_conn = lock_conn
+                try:
+                    yield
+                finally:
+                    self._lock_conn = None
+
+    def _check_lock(self) -> None:
+        """Stop before the next migration if the lock's connection died (another runner may start)."""
+        if self._lock_conn is None:
+            return
+        try:
+            self._lock_conn.execute("SELECT 1")
+        except psycopg.Error:
+            raise RunnerError(
+                "lost the connection that holds the migration lock; stopped before the next migration",
+                hint="run `migrations up` again",
+            ) from None
 
     # -- reading the database ----------------------------------------------------------------
 
@@ -412,6 +429,7 @@ class Runner:
             if setup and steps:
                 self._ensure_tracking()
             for step in steps:
+                self._check_lock()
                 report.results.append(self._execute(step))
         return report
 
