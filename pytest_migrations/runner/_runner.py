@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,7 +22,6 @@ from psycopg.pq import TransactionStatus
 from migration_lint.model import Migration, MigrationFileError, Section, Version, discover
 
 from ._errors import (
-    EXIT_FAILED,
     LOCK_NOT_AVAILABLE,
     QUERY_CANCELED,
     RETRYABLE_SQLSTATES,
@@ -679,7 +677,6 @@ def _shorten(text: str, limit: int = 200) -> str:
 
 __all__ = [
     "DISAGREEING_STATES",
-    "EXIT_FAILED",
     "Event",
     "RunReport",
     "Runner",

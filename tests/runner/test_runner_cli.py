@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from runner_helpers import EXAMPLES, REPO, applied_versions, query, run_process, tables, write_migrations

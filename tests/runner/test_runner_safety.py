@@ -9,7 +9,6 @@ import threading
 import time
 
 import psycopg
-import pytest
 from pglast import split as split_sql
 from runner_helpers import EXAMPLES, applied_versions, query, run_process, spawn, tables, write_migrations
 
