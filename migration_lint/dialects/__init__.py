@@ -1,0 +1,270 @@
+"""MySQL and SQLite migrations, read by sqlglot (``migration-lint --dialect mysql|sqlite``).
+
+PostgreSQL stays on pglast (:mod:`migration_lint.engine`); this package only serves other
+dialects. The migration model is shared: layouts, sections, versions and suppression comments
+are dialect-neutral, so :func:`migration_lint.model.discover` reads a MySQL directory as well.
+What differs is the parser and the rules: statements are split and parsed with sqlglot
+(:mod:`.split`), and the rules of :mod:`.rules` read sqlglot's trees. Findings are the engine's
+own :class:`~migration_lint.engine.Finding`, so every reporter works unchanged.
+
+:class:`DialectLinter` has the interface of :class:`migration_lint.engine.Linter` that the CLI
+and the language server use (``lint_migrations(migrations, only=...)``), so a run switches
+dialect by building the other linter. SQL that sqlglot cannot parse raises
+:class:`DialectParseError`, a :class:`~migration_lint.model.MigrationFileError` naming the file,
+line and column: an input error (exit 2), not a finding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from .split import DialectParseError, DialectStatement, split_statements
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..engine import Finding
+    from ..model import Migration, Section
+    from .rules import DialectRule
+
+__all__ = [
+    "DIALECTS",
+    "DialectLinter",
+    "DialectParseError",
+    "DialectStatement",
+    "build_dialect_rules",
+    "dialect_rule_classes",
+    "split_statements",
+]
+
+# ``postgres`` is listed so a CLI can offer one ``--dialect`` choice list; it means "not here".
+DIALECTS = ("postgres", "mysql", "sqlite")
+SQLGLOT_DIALECTS = ("mysql", "sqlite")
+
+
+def dialect_rule_classes(dialect: str) -> list[type[DialectRule]]:
+    from .rules import rules_for
+
+    if dialect not in SQLGLOT_DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r} (choose from {', '.join(DIALECTS)})")
+    return list(rules_for(dialect))
+
+
+def _selects(selectors: Iterable[str], cls: type[DialectRule]) -> bool:
+    for selector in selectors:
+        key = selector.strip()
+        if key.upper() == "ALL" or key.lower() == cls.name or key.upper() == cls.code:
+            return True
+        if key.upper().startswith("ML") and cls.code.startswith(key.upper()):
+            return True
+    return False
+
+
+def build_dialect_rules(config: Config, dialect: str) -> list[DialectRule]:
+    """The dialect's rules enabled by ``config``.
+
+    A rule twinned with a PostgreSQL rule follows that rule's selection (its code is the
+    twin's); a MySQL-only rule is on unless ``ignore``-d, or left out of an explicit ``select``.
+    """
+    from ..config import selected_codes
+    from ..rules import code_of
+
+    selected = set(selected_codes(config))
+    rules = []
+    for cls in dialect_rule_classes(dialect):
+        if code_of(cls.code) is not None:
+            enabled = cls.code in selected
+        else:
+            chosen = config.select is None or _selects(config.select, cls) or _selects(config.extend_select, cls)
+            enabled = chosen and not _selects(config.ignore, cls)
+        if not enabled:
+            continue
+        severity = next(
+            (level for rule, level in config.severity.items() if _selects([rule], cls) and rule.upper() != "ALL"), None
+        )
+        rules.append(cls(config.rule_options.get(cls.name), severity))
+    return rules
+
+
+class DialectLinter:
+    """Lints MySQL or SQLite migrations; the same driving interface as the engine's ``Linter``."""
+
+    def __init__(
+        self,
+        dialect: str,
+        rules: Sequence[DialectRule],
+        *,
+        sources: dict[Path, str] | None = None,
+        report_unused_suppressions: bool = True,
+    ) -> None:
+        if dialect not in SQLGLOT_DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r} (choose from {', '.join(SQLGLOT_DIALECTS)})")
+        self.dialect = dialect
+        self.rules = [rule for rule in rules if dialect in rule.dialects]
+        self._sources: dict[Path, str] = dict(sources or {})
+        self.report_unused_suppressions = report_unused_suppressions
+
+    @classmethod
+    def from_config(cls, config: Config, dialect: str, sources: dict[Path, str] | None = None) -> DialectLinter:
+        from ..config import selected_codes
+
+        unused = "ML901" in selected_codes(config)
+        return cls(dialect, build_dialect_rules(config, dialect), sources=sources, report_unused_suppressions=unused)
+
+    # -- driving -------------------------------------------------------------------------------
+    def lint_migrations(self, migrations: Sequence[Migration], only: Iterable[Migration] | None = None) -> list[Finding]:
+        """Findings of ``migrations`` (or of ``only`` those); raises :class:`DialectParseError`."""
+        wanted = None if only is None else {id(m) for m in only}
+        findings: list[Finding] = []
+        for migration in migrations:
+            if wanted is None or id(migration) in wanted:
+                findings.extend(self.lint_migration(migration))
+        return findings
+
+    def lint_migration(self, migration: Migration) -> list[Finding]:
+        from .rules import DialectContext
+
+        found: list[tuple[DialectRule, Any, DialectContext]] = []
+        created: set[str] = set()
+        spans: dict[Path, list[tuple[int, int]]] = {}
+        up_ctx = None
+        for name, section in (("up", migration.up), ("down", migration.down)):
+            if section is None:
+                continue
+            statements = self.statements(section)
+            spans.setdefault(section.path, []).extend((s.line, s.end_line) for s in statements)
+            ctx = DialectContext(self.dialect, migration, section, name, created_tables=created if name == "up" else set(created))
+            if name == "up":
+                up_ctx = ctx
+                ctx.first_statement = statements[0] if statements else None
+            for statement in statements:
+                ctx.statement = statement
+                for rule in self.rules:
+                    if name in rule.sections:
+                        for violation in rule.check_statement(statement, ctx) or ():
+                            found.append((rule, violation, _Frozen(ctx, statement)))
+                _advance(statement, ctx)
+        for rule in self.rules:
+            for violation in rule.check_migration(migration, up_ctx) or ():
+                found.append((rule, violation, _Frozen(up_ctx, None)))
+        findings = [self._finding(rule, violation, ctx) for rule, violation, ctx in found]
+        return self._suppress(migration, findings, spans)
+
+    def statements(self, section: Section) -> list[DialectStatement]:
+        return split_statements(section.sql, self.dialect, section.path, section.first_line)
+
+    # -- findings --------------------------------------------------------------------------------
+    def source(self, path: Path) -> str:
+        if path not in self._sources:
+            from ..model import read_sql_file
+
+            try:
+                self._sources[path] = read_sql_file(path)
+            except Exception:
+                self._sources[path] = ""
+        return self._sources[path]
+
+    def _finding(self, rule: DialectRule, violation: Any, ctx: _Frozen) -> Finding:
+        from ..engine import FileEdit, Finding
+
+        statement = violation.statement or ctx.statement
+        if statement is None:
+            path = violation.path or ctx.section.path
+            line = violation.line or 1
+            return Finding(str(path), line, 1, line, 1, rule.code, rule.name, rule.severity,
+                           violation.message, violation.fix_title, section=ctx.section_name)
+        edits: tuple[FileEdit, ...] = ()
+        suggestion = None
+        if violation.edits:
+            suggestion = statement.text
+            for edit in sorted(violation.edits, key=lambda e: e.start, reverse=True):
+                suggestion = suggestion[: edit.start] + edit.replacement + suggestion[edit.end :]
+            if not ctx.section.commented_out:
+                text = self.source(ctx.section.path)
+                base = _line_offset(text, statement.line)
+                if base is not None:
+                    base += statement.column - 1
+                    if text[base : base + len(statement.text)] == statement.text:
+                        edits = tuple(FileEdit(base + e.start, base + e.end, e.replacement) for e in violation.edits)
+        return Finding(
+            str(ctx.section.path), statement.line, statement.column, statement.end_line, statement.end_column,
+            rule.code, rule.name, rule.severity, violation.message, violation.fix_title, edits, suggestion,
+            ctx.section_name,
+        )
+
+    def _suppress(self, migration: Migration, findings: list[Finding], spans: dict[Path, list[tuple[int, int]]]) -> list[Finding]:
+        from ..engine import Finding
+        from ..suppress import find_suppressions, resolve_ranges
+
+        by_path = {}
+        for path, statement_spans in spans.items():
+            text = self.source(path)
+            suppressions = find_suppressions(text)
+            if suppressions:
+                resolve_ranges(suppressions, statement_spans, text.count("\n") + 1)
+                by_path[str(path)] = suppressions
+        if not by_path:
+            return findings
+        kept = []
+        for finding in findings:
+            silenced = False
+            for suppression in by_path.get(finding.path, ()):
+                if suppression.kind != "enable" and suppression.covers(finding.line) and suppression.matches(finding.code, finding.rule):
+                    suppression.used.add(finding.rule)
+                    silenced = True
+            if not silenced:
+                kept.append(finding)
+        if self.report_unused_suppressions:
+            known = {rule.name: rule for rule in self.rules} | {rule.code: rule for rule in self.rules}
+            for path, suppressions in by_path.items():
+                for suppression in suppressions:
+                    if suppression.kind == "enable":
+                        continue
+                    problems = [f"{known[name].name} reported nothing here" for name in suppression.rules
+                                if name in known and known[name].name not in suppression.used]
+                    if not suppression.rules and not suppression.used:
+                        problems.append("no finding to silence here")
+                    if problems:
+                        kept.append(Finding(path, suppression.line, suppression.column, suppression.line, suppression.column,
+                                            "ML901", "unused-suppression", "warning",
+                                            f"unused suppression: {'; '.join(problems)}", "Remove the suppression comment"))
+        return kept
+
+
+class _Frozen:
+    """The parts of the context a finding needs, taken when the rule fired."""
+
+    __slots__ = ("section", "section_name", "statement")
+
+    def __init__(self, ctx: Any, statement: DialectStatement | None) -> None:
+        self.section, self.section_name, self.statement = ctx.section, ctx.section_name, statement
+
+
+def _advance(statement: DialectStatement, ctx: Any) -> None:
+    """Record what ``statement`` changes for the statements after it."""
+    import re
+
+    from sqlglot import exp
+
+    from .rules import _bare, table_name
+
+    node = statement.expression
+    if isinstance(node, exp.Create) and str(node.args.get("kind") or "").upper() == "TABLE":
+        ctx.created_tables.add(_bare(table_name(node.this)))
+    elif type(node).__name__ == "Command":
+        match = re.match(r"\s*CREATE\s+(?:TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([`\"\w$.]+)", statement.text, re.IGNORECASE)
+        if match:
+            ctx.created_tables.add(_bare(match[1]))
+    elif isinstance(node, exp.Set):
+        for match in re.finditer(r"(?:@@(?:session\.)?|SESSION\s+)?(\w+)\s*=\s*'?(\w+)'?", statement.text[3:], re.IGNORECASE):
+            ctx.settings[match[1].lower()] = match[2].upper()
+
+
+def _line_offset(text: str, line: int) -> int | None:
+    position = 0
+    for _ in range(line - 1):
+        position = text.find("\n", position)
+        if position < 0:
+            return None
+        position += 1
+    return position

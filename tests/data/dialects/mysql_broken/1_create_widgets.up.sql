@@ -1,0 +1,5 @@
+CREATE TABLE widgets (
+  id INT NOT NULL PRIMARY KEY
+);
+
+INSERT INTO widgets (id) VALUES (1;

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS carts;
+DROP TABLE IF EXISTS customers;

@@ -1,0 +1,8 @@
+ALTER TABLE orders ADD COLUMN updated_at DATETIME NULL, ALGORITHM=INPLACE, LOCK=NONE;
+
+CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW
+BEGIN
+  IF NEW.status <> OLD.status THEN
+    SET NEW.updated_at = NOW();
+  END IF;
+END;

@@ -1,0 +1,1 @@
+RENAME TABLE archived_carts TO carts;

@@ -1,0 +1,1 @@
+RENAME TABLE carts TO archived_carts;

@@ -1,0 +1,2 @@
+ALTER TABLE customers ADD COLUMN plan VARCHAR(20) NOT NULL DEFAULT 'free', ALGORITHM=INSTANT;
+UPDATE customers SET plan = 'legacy';

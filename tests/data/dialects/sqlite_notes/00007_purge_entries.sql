@@ -1,0 +1,4 @@
+-- +goose Up
+DELETE FROM entries;
+ALTER TABLE entries DROP COLUMN pinned;
+DROP TABLE notebooks;
