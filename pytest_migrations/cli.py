@@ -194,6 +194,8 @@ def _main(argv: Sequence[str] | None) -> int:
             output.error(problem.line)
         code = failure.exit_code
     except RunnerError as error:
+        if error.report is not None:
+            _report_results(error.report, output)
         output.error(error.line)
         code = error.exit_code
     except ConfigError as error:
@@ -324,11 +326,7 @@ def _report(report: RunReport, output: Output) -> int:
          "direction": s.direction, "transactional": s.transactional, "path": str(s.section.path)}
         for s in report.plan.steps
     ]
-    doc["results"] = [
-        {"id": r.migration.id, "version": r.migration.version.text, "direction": r.direction,
-         "outcome": r.outcome, "duration_ms": r.duration_ms, "attempts": r.attempts}
-        for r in report.results
-    ]
+    _report_results(report, output)
     lint = report.lint
     if lint is not None:
         doc["lint"] = {"status": lint.status, "reason": lint.reason, "findings": [str(f) for f in lint.findings]}
@@ -371,6 +369,14 @@ def _report(report: RunReport, output: Output) -> int:
         count = len(report.results) if report.action != "redo" else 1
         output.line(f"{verb} {count} migration(s) in {_duration(total)}")
     return EXIT_OK
+
+
+def _report_results(report: RunReport, output: Output) -> None:
+    output.document["results"] = [
+        {"id": r.migration.id, "version": r.migration.version.text, "direction": r.direction,
+         "outcome": r.outcome, "duration_ms": r.duration_ms, "attempts": r.attempts}
+        for r in report.results
+    ]
 
 
 def _up(runner: Runner, args: argparse.Namespace, output: Output) -> int:

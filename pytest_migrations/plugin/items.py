@@ -108,8 +108,8 @@ class _MigrationItem(pytest.Item):
         assert isinstance(self.parent, MigrationFile)
         return self.parent.directory
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.migration.id}::{self.name}"
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.migration.id}::{self.name}"
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, RoundTripFailed):

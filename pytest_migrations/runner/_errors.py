@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -19,6 +20,7 @@ class RunnerError(Exception):
         self.message = message
         self.exit_code = exit_code
         self.hint = hint
+        self.report: Any = None  # the RunReport of a run that failed midway
         super().__init__(self.line)
 
     @property

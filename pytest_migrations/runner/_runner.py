@@ -426,9 +426,13 @@ class Runner:
                 raise ValidationFailed(problems)
             if setup and steps:
                 self._ensure_tracking()
-            for step in steps:
-                self._check_lock()
-                report.results.append(self._execute(step))
+            try:
+                for step in steps:
+                    self._check_lock()
+                    report.results.append(self._execute(step))
+            except RunnerError as error:
+                error.report = report  # what did run before the failure, for the caller to show
+                raise
         return report
 
     # -- executing ---------------------------------------------------------------------------

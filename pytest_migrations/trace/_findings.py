@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from migration_lint.model import Migration
 
 from . import _static
-from ._modes import is_blocking, rank
-from ._results import IN_TRANSACTION, SAMPLED, MigrationTrace, StaticFinding, StatementTrace, TracedRelation, TraceFinding
+from ._modes import ACCESS_EXCLUSIVE, is_blocking, rank
+from ._results import IN_TRANSACTION, SAMPLED, LockFact, MigrationTrace, StaticFinding, StatementTrace, TracedRelation, TraceFinding
 
 
 def attach_static(trace: MigrationTrace, history: Sequence[Migration] = ()) -> bool:
@@ -82,7 +82,7 @@ def _blocking_relations(trace: StatementTrace, held: dict[int, str]) -> list[tup
     # when its ACCESS EXCLUSIVE is taken: no query uses it any more.
     dead = {relation.oid for relation in trace.dropped if relation.is_auxiliary} if trace.method == SAMPLED else set()
     for fact in trace.acquired:
-        if not fact.relation.pre_existing or not fact.blocks or fact.relation.oid in dead:
+        if not fact.relation.pre_existing or not _blocks_others(fact) or fact.relation.oid in dead:
             continue
         known = strongest.get(fact.relation.oid)
         if known is None or rank(fact.mode) > rank(known[1] or ""):
@@ -97,3 +97,10 @@ def _blocking_relations(trace: StatementTrace, held: dict[int, str]) -> list[tup
         ((relation, mode) for relation, mode in strongest.values() if relation.of not in listed),
         key=lambda item: (item[0].is_auxiliary, item[0].name),
     )
+
+
+def _blocks_others(fact: LockFact) -> bool:
+    # Only REFRESH writes a materialized view: a mode that blocks writes and not reads blocks no one.
+    if fact.relation.kind == "materialized view":
+        return fact.mode == ACCESS_EXCLUSIVE
+    return bool(fact.blocks)

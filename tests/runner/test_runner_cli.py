@@ -187,6 +187,10 @@ def test_no_output_ever_shows_the_dsn_password(cli, db18, tmp_path, monkeypatch)
     outputs.append(cli("up", "--dir", failing))
     process = run_process("up", "--dir", failing, "--no-lint", env={"MIGRATIONS_DATABASE_URL": with_password})
     assert outputs[0].code == 1 and "nowhere" in outputs[0].err
+    assert "applying 001_a ... ok" in outputs[0].out and "applying 002_b ... FAILED" in outputs[0].out
+    failed_json = json.loads(outputs[1].out)
+    assert failed_json["ok"] is False and failed_json["results"] == []  # 001 was applied by the run before
+    assert failed_json["errors"] == [f'{failing / "002_b.sql"}:2: relation "nowhere" does not exist (SQLSTATE 42P01)']
     assert outputs[4].code == 1 and "cannot connect" in outputs[4].err and "***" in outputs[4].err
     for result in outputs:
         for form in (SECRET, "S3cr3t-p%40ss", "S3cr3t"):
