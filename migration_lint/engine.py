@@ -200,7 +200,7 @@ class Linter:
                     if section_name not in rule.sections or (plpgsql and not rule.plpgsql):
                         continue
                     for node_type in rule.node_types:
-                        table.setdefault(node_type, []).append(rule)
+                        table.setdefault(node_type, []).append(rule)  # "*": every statement
                 self._by_type[(section_name, plpgsql)] = table
         from .rules.base import Rule as _Base
 
@@ -276,6 +276,12 @@ class Linter:
                 continue
             if dispatch:
                 self._walk(statement.tree, dispatch, ctx, out)
+                every = dispatch.get("*")
+                if every:
+                    kind, node = statement.kind, statement.node
+                    for rule in every:
+                        for violation in self._safely(rule, lambda r=rule: r.check(kind, node, ctx), ctx):
+                            out.append((rule, violation, _Snapshot.of(ctx, statement)))
             if plpgsql_dispatch and statement.kind in ("DoStmt", "CreateFunctionStmt"):
                 self._walk_plpgsql(statement, plpgsql_dispatch, ctx, out)
             self._advance(statement, ctx)

@@ -34,6 +34,7 @@ __all__ = [
     "DialectStatement",
     "build_dialect_rules",
     "dialect_rule_classes",
+    "make_linter",
     "split_statements",
 ]
 
@@ -84,6 +85,18 @@ def build_dialect_rules(config: Config, dialect: str) -> list[DialectRule]:
         )
         rules.append(cls(config.rule_options.get(cls.name), severity))
     return rules
+
+
+def make_linter(config: Config, dialect: str = "postgres", sources: dict[Path, str] | None = None) -> Any:
+    """The linter for ``dialect``: the engine's pglast ``Linter`` for PostgreSQL (unchanged),
+    a :class:`DialectLinter` for MySQL and SQLite. Raises ``ConfigError`` like ``build_rules``."""
+    if dialect in ("postgres", "postgresql", None):
+        from ..config import build_rules
+        from ..engine import Linter
+
+        return Linter(build_rules(config), pg_version=config.pg_version,
+                      assume_in_transaction=config.assume_in_transaction, sources=sources)
+    return DialectLinter.from_config(config, dialect, sources)
 
 
 class DialectLinter:

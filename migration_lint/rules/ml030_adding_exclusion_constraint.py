@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..sqlnodes import qualified_name, unwrap
+from .base import ERROR, Rule, Violation, iter_alter_cmds
+
+
+class AddingExclusionConstraint(Rule):
+    """`ADD CONSTRAINT ... EXCLUDE` builds an index and checks every row under an exclusive lock.
+
+    ## What it does
+    Flags `ALTER TABLE ... ADD CONSTRAINT ... EXCLUDE` on an existing table.
+
+    ## Why is this bad?
+    Exclusion constraints cannot be added `NOT VALID` nor from a prebuilt index: PostgreSQL
+    builds the index and checks all rows while holding an ACCESS EXCLUSIVE lock.
+
+    ## Lock taken
+    ACCESS EXCLUSIVE for the build.
+
+    ## Example
+    ```sql
+    ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);
+    ```
+
+    ## Use instead
+    Add it when the table is created, or in a maintenance window; or enforce the rule with a
+    trigger that takes a row lock.
+    """
+
+    severity = ERROR
+    lock = "ACCESS EXCLUSIVE"
+    node_types = frozenset({"AlterTableStmt"})
+
+    def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        if ctx.is_new_table(node.get("relation")):
+            return
+        for command in iter_alter_cmds(node):
+            _, constraint = unwrap(command.get("def"))
+            if command.get("subtype") == "AT_AddConstraint" and constraint.get("contype") == "CONSTR_EXCLUSION":
+                yield self.violation(
+                    f"ADD CONSTRAINT ... EXCLUDE on {qualified_name(node.get('relation'))!r} builds its index "
+                    "and checks every row under an ACCESS EXCLUSIVE lock",
+                    fix_title="Add exclusion constraints when creating the table, or in a maintenance window",
+                    location=constraint.get("location"),
+                )

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..locks import table_locks
+from ..sqlnodes import qualified_name
+from .base import WARNING, Rule, Violation
+
+# Statements that finish at once and take no lock that could make the held one wait longer.
+_HARMLESS = frozenset({
+    "VariableSetStmt", "VariableShowStmt", "TransactionStmt", "CommentStmt", "GrantStmt",
+    "GrantRoleStmt", "AlterDefaultPrivilegesStmt", "NotifyStmt", "DiscardStmt",
+})
+
+
+class WorkAfterExclusiveLock(Rule):
+    """More work follows an ACCESS EXCLUSIVE lock in the same transaction, which holds it until COMMIT.
+
+    ## What it does
+    Flags the first statement that does more work (another table's lock, an index build, a data
+    change, ...) after a statement took an ACCESS EXCLUSIVE lock on an existing table in the
+    same transaction.
+
+    ## Why is this bad?
+    Locks are released at commit, not when the statement ends: a quick `ALTER TABLE` followed by
+    a long `UPDATE`, an index build or a wait for another table's lock keeps the first table
+    unreadable for the whole time.
+
+    ## Lock taken
+    The ACCESS EXCLUSIVE lock of the earlier statement, held through this one.
+
+    ## Example
+    ```sql
+    BEGIN;
+    ALTER TABLE users ADD COLUMN nickname text;
+    UPDATE accounts SET plan = 'free' WHERE plan IS NULL;
+    COMMIT;
+    ```
+
+    ## Use instead
+    Put the statement that takes the ACCESS EXCLUSIVE lock last in its transaction, or in a
+    migration of its own.
+    """
+
+    severity = WARNING
+    lock = "ACCESS EXCLUSIVE"
+    node_types = frozenset({"*"})  # every statement, whatever its type
+
+    def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        statement = ctx.statement
+        if ctx.in_plpgsql or statement is None or statement.node is not node or not ctx.in_transaction:
+            return
+        if node_type in _HARMLESS or not ctx.exclusive_locks or ctx.scratch.get(self.name):
+            return
+        touched = {table.rsplit(".", 1)[-1] for table, _ in table_locks(node_type, node)}
+        touched.add(qualified_name(node.get("relation")).rsplit(".", 1)[-1])
+        held = {t: s for t, s in ctx.exclusive_locks.items() if t not in touched or node_type in ("UpdateStmt", "DeleteStmt", "InsertStmt", "IndexStmt")}
+        if not held:
+            return
+        table, first = next(iter(held.items()))
+        ctx.scratch[self.name] = True
+        yield self.violation(
+            f"{table!r} is locked ACCESS EXCLUSIVE since line {first.line} and stays locked while this statement runs",
+            fix_title="Move the ACCESS EXCLUSIVE statement to the end of the transaction or into its own migration",
+        )
+

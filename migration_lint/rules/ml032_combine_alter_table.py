@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..sqlnodes import relation_name
+from .base import WARNING, Rule, Violation, iter_alter_cmds
+
+# Subcommands that must stay in a statement (and transaction) of their own.
+_APART = frozenset({"AT_ValidateConstraint", "AT_AttachPartition", "AT_DetachPartition", "AT_DetachPartitionFinalize"})
+
+
+class CombineAlterTable(Rule):
+    """Several `ALTER TABLE` statements on one table where one statement would do.
+
+    ## What it does
+    Flags an `ALTER TABLE` on an existing table that an earlier `ALTER TABLE` of the same
+    section already altered, when both could be one statement with comma-separated actions.
+
+    ## Why is this bad?
+    Each statement queues for the ACCESS EXCLUSIVE lock again (each wait blocks the queries
+    behind it), and each rewriting action rewrites the table again; one statement takes the lock
+    once and rewrites at most once.
+
+    ## Lock taken
+    ACCESS EXCLUSIVE, once per statement.
+
+    ## Example
+    ```sql
+    ALTER TABLE users ADD COLUMN nickname text;
+    ALTER TABLE users ADD COLUMN bio text;
+    ```
+
+    ## Use instead
+    ```sql
+    ALTER TABLE users ADD COLUMN nickname text, ADD COLUMN bio text;
+    ```
+    """
+
+    severity = WARNING
+    lock = "ACCESS EXCLUSIVE"
+    node_types = frozenset({"AlterTableStmt"})
+    sections = frozenset({"up"})
+
+    def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        statement = ctx.statement
+        if ctx.in_plpgsql or statement is None or statement.node is not node:
+            return
+        if node.get("objtype") not in (None, "OBJECT_TABLE") or ctx.is_new_table(node.get("relation")):
+            return
+        if any(c.get("subtype") in _APART for c in iter_alter_cmds(node)):
+            return
+        table = relation_name(node.get("relation"))
+        seen = ctx.scratch.setdefault(self.name, {})
+        if table in seen:
+            yield self.violation(
+                f"{table!r} was already altered at line {seen[table]}: combine the actions into one ALTER TABLE",
+                fix_title="Merge the ALTER TABLE statements, separating actions with commas",
+            )
+        else:
+            seen[table] = statement.line

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..sqlnodes import relation_name, strings, unwrap
+from .base import WARNING, Rule, Violation, iter_alter_cmds
+
+
+class ForeignKeyWithoutIndex(Rule):
+    """A foreign key whose referencing columns have no index.
+
+    ## What it does
+    Flags a foreign key (in `CREATE TABLE` or `ALTER TABLE ... ADD`) when, by the end of the
+    migration, no index of the referencing table starts with the referencing columns, as far as
+    the migrations of the directory tell (primary keys, unique constraints and `CREATE INDEX`).
+
+    ## Why is this bad?
+    Every `DELETE` or key `UPDATE` on the referenced table must find the referencing rows: without
+    an index that is a sequential scan of the referencing table, per row, under lock; cascades
+    and joins on the key are slow too.
+
+    ## Example
+    ```sql
+    CREATE TABLE orders (
+        id bigint PRIMARY KEY,
+        customer_id bigint REFERENCES customers (id)
+    );
+    ```
+
+    ## Use instead
+    ```sql
+    CREATE TABLE orders (
+        id bigint PRIMARY KEY,
+        customer_id bigint REFERENCES customers (id)
+    );
+    CREATE INDEX orders_customer_id_idx ON orders (customer_id);
+    ```
+    """
+
+    severity = WARNING
+    node_types = frozenset({"CreateStmt", "AlterTableStmt"})
+    sections = frozenset({"up"})
+
+    def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        statement = ctx.statement
+        if ctx.in_plpgsql or statement is None or statement.node is not node:
+            return ()
+        table = relation_name(node.get("relation"))
+        found = ctx.scratch.setdefault(self.name, [])
+        if node_type == "CreateStmt":
+            for element in node.get("tableElts", ()):
+                kind, inner = unwrap(element)
+                if kind == "ColumnDef":
+                    for item in inner.get("constraints", ()):
+                        constraint = unwrap(item)[1]
+                        if constraint.get("contype") == "CONSTR_FOREIGN":
+                            found.append((table, (inner.get("colname", ""),), statement, constraint.get("location")))
+                elif kind == "Constraint" and inner.get("contype") == "CONSTR_FOREIGN":
+                    found.append((table, tuple(strings(inner.get("fk_attrs"))), statement, inner.get("location")))
+        else:
+            for command in iter_alter_cmds(node):
+                _, definition = unwrap(command.get("def"))
+                if command.get("subtype") == "AT_AddConstraint" and definition.get("contype") == "CONSTR_FOREIGN":
+                    found.append((table, tuple(strings(definition.get("fk_attrs"))), statement, definition.get("location")))
+                elif command.get("subtype") == "AT_AddColumn":
+                    for item in definition.get("constraints", ()):
+                        constraint = unwrap(item)[1]
+                        if constraint.get("contype") == "CONSTR_FOREIGN":
+                            found.append((table, (definition.get("colname", ""),), statement, constraint.get("location")))
+        return ()
+
+    def end_section(self, ctx) -> Iterable[Violation]:
+        for table, columns, statement, location in ctx.scratch.get(self.name, ()):
+            if not columns or ctx.schema.has_index_on(table, columns):
+                continue
+            yield Violation(
+                f"foreign key on {table}({', '.join(columns)}) has no index starting with those columns",
+                fix_title=f"CREATE INDEX CONCURRENTLY ON {table} ({', '.join(columns)})",
+                statement=statement,
+                location=location,
+            )
