@@ -386,3 +386,28 @@ def test_lint_errors_block_the_run_unless_no_lint(cli, db18, tmp_path):
     assert plan.code == 1 and "finding(s), 1 error(s)" in plan.out and "ML001" in plan.out
     assert cli("up", "--no-lint", *args).code == 0
     assert applied_versions(db18.dsn) == ["001", "002"]
+
+
+def test_repair_can_mark_applied_and_forget_deleted_files(cli, db18, tmp_path):
+    directory = write_migrations(tmp_path / "m", {
+        "1_t.up.sql": "CREATE TABLE t (a int);\n",
+        "2_gone.up.sql": "CREATE TABLE gone (a int);\n",
+        "3_index.up.sql": "-- no-transaction\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);\nVACUUM nope;\n",
+    })
+    dsn = db18.dsn
+    args = ("--dir", directory, "--database-url", dsn, "--no-lint")
+    assert cli("up", *args).code == 1
+    query(dsn, "VACUUM t")  # the human finishes the migration by hand
+    marked = cli("repair", "--mark", "applied", *args[:4])
+    assert marked.code == 0 and "3_index: dirty record cleared" in marked.out and "marked applied" in marked.out
+    assert query(dsn, "SELECT dirty FROM public.applied_migrations WHERE version = '3'") == [(False,)]
+
+    (directory / "2_gone.up.sql").unlink()
+    refused = cli("up", *args)
+    assert refused.code == 1 and "applied migration 2_gone has no file" in refused.err
+    assert cli("repair", "--forget-missing", *args[:4]).code == 0
+    assert cli("verify", *args[:4]).code == 0
+    assert applied_versions(dsn) == ["1", "3"]
+    assert query(dsn, "SELECT version, outcome FROM public.migration_history WHERE direction = 'repair' ORDER BY id") == [
+        ("3", "repaired"), ("2", "forgotten")
+    ]
