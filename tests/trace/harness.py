@@ -41,6 +41,8 @@ class Sandbox:
         schema, dsn = self.new_schema()
         path = directory / f"{schema}.sql"
         path.write_text(migration_sql + ";\n")
+        # The linter reads schema.sql as the migration before, so it knows the tables and columns.
+        options.setdefault("history", [load_file(SCHEMA)])
         return schema, trace_migration(dsn, load_file(path), **options)
 
 
