@@ -98,10 +98,9 @@ class LintContext:
     settings: dict[str, str] = field(default_factory=dict)
     # Tables locked ACCESS EXCLUSIVE by the open transaction -> the statement that took the lock.
     exclusive_locks: dict[str, Statement] = field(default_factory=dict)
-    # What earlier migrations of the directory (and this one so far) established.
+    # What earlier migrations of the directory (and this one's UP so far) established. A DOWN
+    # section reads the state after UP and does not change it.
     schema: SchemaState = field(default_factory=SchemaState)
-    # State before this migration began (earlier migrations only).
-    history: SchemaState = field(default_factory=SchemaState)
     # The statement being checked is SQL inside a PL/pgSQL body (DO block or function).
     in_plpgsql: bool = False
     # Free per-rule scratch space for rules that accumulate over a section (keyed by rule name).
@@ -192,16 +191,20 @@ class Linter:
         self.pg_version = pg_version
         self.assume_in_transaction = assume_in_transaction
         self._sources: dict[Path, str] = dict(sources or {})
-        self._by_type: dict[tuple[str, bool], dict[str, list[Rule]]] = {}
+        # Per (section, inside PL/pgSQL): statement-level dispatch ("*Stmt" types and "*", which
+        # means every statement) and nested dispatch (any other node type, found by a walk).
+        self._by_type: dict[tuple[str, bool], tuple[dict[str, list[Rule]], dict[str, list[Rule]]]] = {}
         for section_name in ("up", "down"):
             for plpgsql in (False, True):
-                table: dict[str, list[Rule]] = {}
+                top: dict[str, list[Rule]] = {}
+                nested: dict[str, list[Rule]] = {}
                 for rule in self.rules:
                     if section_name not in rule.sections or (plpgsql and not rule.plpgsql):
                         continue
                     for node_type in rule.node_types:
-                        table.setdefault(node_type, []).append(rule)  # "*": every statement
-                self._by_type[(section_name, plpgsql)] = table
+                        table = top if node_type == "*" or node_type.endswith("Stmt") else nested
+                        table.setdefault(node_type, []).append(rule)
+                self._by_type[(section_name, plpgsql)] = (top, nested)
         from .rules.base import Rule as _Base
 
         self._section_enders = [r for r in self.rules if type(r).end_section is not _Base.end_section]
@@ -230,21 +233,19 @@ class Linter:
         return findings
 
     def replay(self, migration: Migration, schema: SchemaState) -> SchemaState:
-        """The state after ``migration``'s UP, without checking anything."""
-        after = schema.copy()
+        """Advance ``schema`` (in place) past ``migration``'s UP, without checking anything."""
         for statement in migration.up.statements:
             if statement.tree is not None:
-                after.apply(statement.kind, statement.node)
-        return after
+                schema.apply(statement.kind, statement.node)
+        return schema
 
     def lint_migration(self, migration: Migration, schema: SchemaState | None = None) -> tuple[list[Finding], SchemaState]:
-        """Findings of one migration and the schema state after its UP."""
-        history = schema or SchemaState()
+        """Findings of one migration; ``schema`` (the state before it) is advanced past its UP."""
+        after_up = schema if schema is not None else SchemaState()
         violations: list[tuple[Rule, Violation, LintContext]] = []
-        up_ctx = self._lint_section(migration, migration.up, "up", history, history.copy(), violations)
-        after_up = up_ctx.schema
+        up_ctx = self._lint_section(migration, migration.up, "up", after_up, violations)
         if migration.down is not None:
-            self._lint_section(migration, migration.down, "down", history, after_up.copy(), violations)
+            self._lint_section(migration, migration.down, "down", after_up, violations)
         for rule in self._migration_checkers:
             for violation in self._safely(rule, lambda r=rule: r.check_migration(migration, up_ctx), up_ctx):
                 violations.append((rule, violation, up_ctx))
@@ -258,31 +259,24 @@ class Linter:
         migration: Migration,
         section: Section,
         section_name: str,
-        history: SchemaState,
         schema: SchemaState,
         out: list,
     ) -> LintContext:
         wrapped = _in_transaction_wrapper(migration, section, section_name, self.assume_in_transaction)
         ctx = LintContext(
             self.pg_version, migration, section, section_name,
-            wrapped=wrapped, schema=schema, history=history, assume_in_transaction=self.assume_in_transaction,
+            wrapped=wrapped, schema=schema, assume_in_transaction=self.assume_in_transaction,
         )
         dispatch = self._by_type[(section_name, False)]
-        plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else {}
+        plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else ({}, {})
         for index, statement in enumerate(section.statements):
             ctx.statement, ctx.index = statement, index
             ctx.in_transaction = wrapped or ctx.explicit_depth > 0
-            if statement.tree is None:
+            tree = statement.tree
+            if tree is None:
                 continue
-            if dispatch:
-                self._walk(statement.tree, dispatch, ctx, out)
-                every = dispatch.get("*")
-                if every:
-                    kind, node = statement.kind, statement.node
-                    for rule in every:
-                        for violation in self._safely(rule, lambda r=rule: r.check(kind, node, ctx), ctx):
-                            out.append((rule, violation, _Snapshot.of(ctx, statement)))
-            if plpgsql_dispatch and statement.kind in ("DoStmt", "CreateFunctionStmt"):
+            self._dispatch(tree, dispatch, ctx, out)
+            if (plpgsql_dispatch[0] or plpgsql_dispatch[1]) and statement.kind in ("DoStmt", "CreateFunctionStmt"):
                 self._walk_plpgsql(statement, plpgsql_dispatch, ctx, out)
             self._advance(statement, ctx)
         ctx.statement = None
@@ -292,8 +286,31 @@ class Linter:
                     out.append((rule, violation, ctx))
         return ctx
 
+    def _dispatch(self, tree: dict, dispatch: tuple[dict[str, list[Rule]], dict[str, list[Rule]]], ctx: LintContext, out: list) -> None:
+        """Hand one statement to the rules: its own node to statement-level rules, then (only
+        when some rule wants a nested node type) every nested node by one walk of the tree."""
+        top, nested = dispatch
+        kind, node = next(iter(tree.items()))
+        for rules in (top.get(kind), top.get("*")):
+            if rules:
+                for rule in rules:
+                    self._call(rule, kind, node, ctx, out)
+        if nested:
+            self._walk(node, nested, ctx, out)
+
+    def _call(self, rule: Rule, kind: str, node: dict, ctx: LintContext, out: list) -> None:
+        try:
+            found = rule.check(kind, node, ctx)
+            if found:
+                snapshot = None
+                for violation in found:
+                    if snapshot is None:
+                        snapshot = _Snapshot.of(ctx, ctx.statement)
+                    out.append((rule, violation, snapshot))
+        except Exception as error:  # a rule bug must not hide the other rules' findings
+            out.append((rule, _internal_error(rule, error), _Snapshot.of(ctx, ctx.statement)))
+
     def _walk(self, tree: Any, dispatch: dict[str, list[Rule]], ctx: LintContext, out: list) -> None:
-        statement = ctx.statement
         stack = [tree]
         pop, push = stack.pop, stack.append
         while stack:
@@ -305,15 +322,14 @@ class Linter:
                         rules = dispatch.get(key)
                         if rules:
                             for rule in rules:
-                                for violation in self._safely(rule, lambda r=rule, k=key, v=value: r.check(k, v, ctx), ctx):
-                                    out.append((rule, violation, _Snapshot.of(ctx, statement)))
+                                self._call(rule, key, value, ctx, out)
                         push(value)
                     elif kind is list:
                         push(value)
             elif type(current) is list:
                 stack.extend(current)
 
-    def _walk_plpgsql(self, statement: Statement, dispatch: dict[str, list[Rule]], ctx: LintContext, out: list) -> None:
+    def _walk_plpgsql(self, statement: Statement, dispatch: tuple, ctx: LintContext, out: list) -> None:
         from .parse import Statement as _Statement, parse_plpgsql
         from pglast import parser as _pg
 
@@ -344,7 +360,7 @@ class Linter:
                 # A DO block runs inside the migration's transaction; a function body runs later,
                 # in whatever transaction calls it.
                 ctx.in_transaction = outer_in_transaction if statement.kind == "DoStmt" else True
-                self._walk(raw["stmt"], dispatch, ctx, out)
+                self._dispatch(raw["stmt"], dispatch, ctx, out)
         ctx.statement, ctx.in_plpgsql, ctx.in_transaction = statement, False, outer_in_transaction
 
     def _advance(self, statement: Statement, ctx: LintContext) -> None:
@@ -382,16 +398,15 @@ class Linter:
             for table, level in table_locks(kind, node):
                 if level == ACCESS_EXCLUSIVE and table and not ctx.is_new_table(table):
                     ctx.exclusive_locks.setdefault(table.rsplit(".", 1)[-1], statement)
-        ctx.schema.apply(kind, node)
+        if ctx.section_name == "up":
+            ctx.schema.apply(kind, node)
 
     # -- turning violations into findings --------------------------------------------------------
     def _safely(self, rule: Rule, call: Any, ctx: LintContext) -> Iterable[Violation]:
         try:
             return list(call() or ())
         except Exception as error:  # a rule bug must not hide the other rules' findings
-            from .rules.base import Violation
-
-            return [Violation(f"internal error in rule {rule.name}: {type(error).__name__}: {error}")]
+            return [_internal_error(rule, error)]
 
     def source(self, path: Path) -> str:
         if path not in self._sources:
@@ -507,6 +522,12 @@ class Linter:
                                          f"unused suppression: {'; '.join(problems)}",
                                          "Remove the suppression comment"))
         return found
+
+
+def _internal_error(rule: Rule, error: Exception) -> Violation:
+    from .rules.base import Violation
+
+    return Violation(f"internal error in rule {rule.name}: {type(error).__name__}: {error}")
 
 
 class _Snapshot:

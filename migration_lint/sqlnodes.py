@@ -13,12 +13,13 @@ Node = dict[str, Any]
 
 def unwrap(node: Any) -> tuple[str | None, Node]:
     """``{"A_Const": {...}}`` -> ``("A_Const", {...})``; a bare dict -> ``(None, dict)``."""
-    if isinstance(node, dict) and len(node) == 1:
-        key = next(iter(node))
-        value = node[key]
-        if key[:1].isupper() and isinstance(value, dict):
-            return key, value
-    return None, node if isinstance(node, dict) else {}
+    if type(node) is not dict:
+        return None, {}
+    if len(node) == 1:
+        for key, value in node.items():
+            if type(value) is dict and key[:1].isupper():
+                return key, value
+    return None, node
 
 
 def strings(items: Any) -> list[str]:
