@@ -108,7 +108,7 @@ class _Plan:
 class ChainWalker:
     """Walks a chain of migrations on one database of ``server``, lazily, in order.
 
-    ``setup_sql`` runs once on a base database every chain database is copied from.
+    ``setup_sql`` runs on every chain database before the first migration.
     Use as a context manager, or call :meth:`close`, to drop the databases it made.
     """
 
@@ -130,7 +130,6 @@ class ChainWalker:
         self.strict_column_order = strict_column_order
         self._index = {m.id: i for i, m in enumerate(self.migrations)}
         self._results: dict[str, StepResult] = {}
-        self._base: str | None = None
         self._database: str | None = None
         self._conn: psycopg.Connection[Any] | None = None
         self._position = -1  # index of the last migration applied to the chain database
@@ -158,22 +157,14 @@ class ChainWalker:
         for migration in self.migrations:
             yield self.result_for(migration)
 
-    @property
-    def base_database(self) -> str:
-        """A database with only the set-up SQL applied (the template for the chain)."""
-        if self._base is None:
-            self._base = make_base_database(self.server, self.setup_sql, self.setup_sql_path)
-        return self._base
-
     def close(self) -> None:
         self._close_connection()
-        for name in (self._database, self._base):
-            if name is not None:
-                try:
-                    self.server.drop_database(name)
-                except Exception as exc:  # noqa: BLE001 - cleanup must not hide the real outcome
-                    logger.warning("could not drop %s: %s", name, exc)
-        self._database = self._base = None
+        if self._database is not None:
+            try:
+                self.server.drop_database(self._database)
+            except Exception as exc:  # noqa: BLE001 - cleanup must not hide the real outcome
+                logger.warning("could not drop %s: %s", self._database, exc)
+        self._database = None
 
     def __enter__(self) -> ChainWalker:
         return self
@@ -206,7 +197,8 @@ class ChainWalker:
         if self._database is not None:
             self.server.drop_database(self._database)
             self._database = None
-        self._database = self.server.create_database(template=self.base_database)
+        # Set-up SQL runs on each new chain database; a template would cost a second CREATE DATABASE.
+        self._database = make_base_database(self.server, self.setup_sql, self.setup_sql_path)
         self._conn = self.server.connect(self._database, autocommit=True)
         self._position = -1
         self._snapshot = None
@@ -473,7 +465,7 @@ def _where(statement: Any, section: Section) -> str:
 
 
 def make_base_database(server: Server, setup_sql: str | None, setup_sql_path: Path | None = None) -> str:
-    """A database with the set-up SQL applied; the template the chain and fixtures copy."""
+    """A new database with the set-up SQL applied (the chain's start, the fixtures' template)."""
     name = server.create_database()
     if setup_sql and setup_sql.strip():
         with server.connect(name, autocommit=True) as conn:

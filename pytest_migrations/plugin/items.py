@@ -17,6 +17,7 @@ from migration_lint.model import Migration, MigrationFileError
 
 from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
+from .lint import LintUnavailable
 from .options import SettingsError
 from .state import STATE_KEY, MigrationsState
 
@@ -147,10 +148,14 @@ class LintItem(_MigrationItem):
     """migration-lint on this migration: errors fail, warnings go to the terminal summary."""
 
     def runtest(self) -> None:
-        from .lint import lint_migration
-
         state = _state(self)
-        errors, warnings = lint_migration(self.migration, state.migrations(self.directory), state.settings)
+        try:
+            report = state.lint_report(self.directory)
+        except LintUnavailable as error:
+            _skip_here(str(error))
+        except ValueError as error:  # the lint configuration is invalid
+            raise MigrationsUsageError(str(error)) from None
+        errors, warnings = report.for_migration(self.migration)
         state.warnings.extend(warnings)
         if errors:
             raise MigrationsLintFailed("\n".join(errors))

@@ -1,48 +1,67 @@
-"""The ``::lint`` items' one seam with :mod:`migration_lint`: findings of one migration, by severity.
+"""The ``::lint`` items' one seam with :mod:`migration_lint`: a directory's findings, per file.
 
-A directory is linted once (rules carry what earlier migrations created forward), with the
-project's migration-lint configuration, and the findings are handed out per migration.
+A directory is linted once, in order (rules know what earlier migrations created), with the
+project's migration-lint configuration (``migration-lint.toml`` or ``[tool.migration-lint]``);
+each ``::lint`` item then reports the findings in its migration's files.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from migration_lint.model import Migration
 
-from .options import Settings
-
-__all__ = ["lint_migration"]
-
-_cache: dict[tuple[int, Path], dict[Path, list[Any]]] = {}
+__all__ = ["LintUnavailable", "LintReport", "lint_directory"]
 
 
-def _findings_by_file(migrations: list[Migration], settings: Settings) -> dict[Path, list[Any]]:
-    from migration_lint import config as lint_config
-    from migration_lint.engine import Linter
-
-    directory = migrations[0].path.parent if migrations else Path(".")
-    config = lint_config.load_config(lint_config.find_config(directory))
-    pg_version = settings.pg_version or getattr(config, "pg_version", None)
-    options = {"pg_version": pg_version} if pg_version else {}
-    linter = Linter(lint_config.build_rules(config), **options)
-    by_file: dict[Path, list[Any]] = {}
-    for finding in linter.lint_migrations(migrations):
-        by_file.setdefault(Path(finding.path).resolve(), []).append(finding)
-    return by_file
+class LintUnavailable(Exception):
+    """The lint engine cannot be imported (a partial install): the items are skipped."""
 
 
-def lint_migration(migration: Migration, migrations: list[Migration], settings: Settings) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of ``migration`` as ``path:line:column: CODE message`` lines."""
-    key = (id(migrations), migrations[0].path.parent.resolve() if migrations else Path("."))
-    if key not in _cache:
-        _cache[key] = _findings_by_file(migrations, settings)
-    by_file = _cache[key]
-    errors: list[str] = []
-    warnings: list[str] = []
-    for path in dict.fromkeys(p.resolve() for p in migration.paths):
-        for finding in by_file.get(path, []):
-            line = f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"
-            (errors if finding.severity == "error" else warnings).append(line)
-    return errors, warnings
+@dataclass(frozen=True)
+class LintReport:
+    """Findings of one directory, as ``path:line:column: CODE message`` lines by file and severity."""
+
+    errors: dict[Path, list[str]]
+    warnings: dict[Path, list[str]]
+
+    def for_migration(self, migration: Migration) -> tuple[list[str], list[str]]:
+        paths = dict.fromkeys(path.resolve() for path in migration.paths)
+        errors = [line for path in paths for line in self.errors.get(path, [])]
+        warnings = [line for path in paths for line in self.warnings.get(path, [])]
+        return errors, warnings
+
+
+def lint_directory(migrations: list[Migration], pg_version: int | None = None) -> LintReport:
+    """Lint ``migrations``; raises LintUnavailable, or ValueError (a bad configuration, one line)."""
+    try:
+        from migration_lint.config import ConfigError, build_rules, find_config, load_config
+        from migration_lint.engine import Linter
+    except ImportError as error:
+        raise LintUnavailable(f"the migration-lint engine cannot be imported: {error}") from None
+    errors: dict[Path, list[str]] = {}
+    warnings: dict[Path, list[str]] = {}
+    if not migrations:
+        return LintReport(errors, warnings)
+    try:
+        config = load_config(find_config(migrations[0].path.parent))
+        rules = build_rules(config)
+    except ConfigError as error:
+        raise ValueError(str(error)) from None
+    wanted = [m for m in migrations if not any(config.is_excluded(path) for path in m.paths)]
+    linter = Linter(
+        rules,
+        pg_version=pg_version or config.pg_version,
+        assume_in_transaction=config.assume_in_transaction,
+    )
+    for finding in linter.lint_migrations(migrations, only=wanted):
+        line = _render(finding)
+        target = errors if finding.severity == "error" else warnings
+        target.setdefault(Path(finding.path).resolve(), []).append(line)
+    return LintReport(errors, warnings)
+
+
+def _render(finding: Any) -> str:
+    return f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from migration_lint.model import Migration, discover
 
 from ..database import DatabaseError, Server, open_server
 from ..roundtrip import ChainWalker, make_base_database
+from .lint import LintReport, LintUnavailable, lint_directory
 from .options import Settings
 
 __all__ = ["MigrationsState", "STATE_KEY"]
@@ -33,6 +35,7 @@ class MigrationsState:
         self._server_error: DatabaseError | None = None
         self._walkers: dict[Path, ChainWalker] = {}
         self._base: str | None = None
+        self._lint: dict[Path, Any] = {}
 
     # -- migrations ----------------------------------------------------------------------------
 
@@ -42,6 +45,19 @@ class MigrationsState:
         if directory not in self._migrations:
             self._migrations[directory] = discover(directory)
         return self._migrations[directory]
+
+    def lint_report(self, directory: Path) -> LintReport:
+        """migration-lint's findings for ``directory``, computed once."""
+        directory = directory.resolve()
+        if directory not in self._lint:
+            try:
+                self._lint[directory] = lint_directory(self.migrations(directory), self.settings.pg_version)
+            except (LintUnavailable, ValueError) as error:
+                self._lint[directory] = error
+        found = self._lint[directory]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
     # -- server --------------------------------------------------------------------------------
 

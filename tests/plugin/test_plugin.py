@@ -438,3 +438,51 @@ def test_fixtures_give_a_database_at_head_and_at_any_version(pytester: pytest.Py
     result = pytester.runpytest_inprocess(*BASE_ARGS, "-p", "no:cacheprovider", "test_data_migration.py")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*no migration with version 999; versions run from 001 to 019*"])
+
+
+# -- lint items ---------------------------------------------------------------------------------------
+
+
+def test_lint_items_fail_on_errors_and_list_warnings_in_the_summary(pytester: pytest.Pytester) -> None:
+    write_migrations(pytester.path, {
+        "001_orders.sql": """
+            -- UP
+            CREATE TABLE orders (id int, status text);
+            -- DOWN
+            SET lock_timeout = '5s';
+            DROP TABLE IF EXISTS orders;
+        """,
+        "002_index_status.sql": """
+            -- UP
+            SET lock_timeout = '5s';
+            CREATE INDEX orders_status_idx ON orders (status);
+            -- DOWN
+            SET lock_timeout = '5s';
+            DROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;
+        """,
+        "003_note.sql": """
+            -- UP
+            SET lock_timeout = '5s';
+            ALTER TABLE orders ADD COLUMN note text;
+            -- DOWN
+            SET lock_timeout = '5s';
+            ALTER TABLE orders DROP COLUMN note;
+        """,
+    })  # fmt: skip
+    result = run(pytester, "-rA")
+    outcomes = outcomes_by_item(result)
+    assert outcomes == {
+        "001_orders.sql::roundtrip": "PASSED",
+        "001_orders.sql::lint": "PASSED",
+        "002_index_status.sql::roundtrip": "PASSED",
+        "002_index_status.sql::lint": "FAILED",
+        "003_note.sql::roundtrip": "PASSED",
+        "003_note.sql::lint": "PASSED",
+    }
+    text = result.stdout.str()
+    assert "002_index_status.sql:3:1: ML001 CREATE INDEX on existing table 'orders' without CONCURRENTLY" in text
+    warnings = text[text.index("pytest-migrations warnings") :]
+    assert "003_note.sql:6:1: ML016" in warnings
+
+    result = run(pytester, "--migrations-no-lint", "--co", "-q")
+    assert "::lint" not in result.stdout.str()
