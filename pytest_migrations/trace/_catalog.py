@@ -33,11 +33,15 @@ TABLE_KINDS = frozenset({"r", "m", "t"})
 
 _RELATIONS = """
 SELECT c.oid::int8, c.relfilenode::int8, c.relkind::text, n.nspname::text, c.relname::text,
-       coalesce(i.indrelid, owner.oid)::int8
+       coalesce(i.indrelid, owner.oid, serial.refobjid)::int8
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
 LEFT JOIN pg_catalog.pg_class owner ON owner.reltoastrelid = c.oid
+LEFT JOIN pg_catalog.pg_depend serial
+       ON c.relkind = 'S' AND serial.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND serial.objid = c.oid
+      AND serial.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND serial.deptype IN ('a', 'i')
+      AND serial.refobjsubid > 0
 WHERE c.oid >= 16384
 """
 _CONSTRAINTS = """
@@ -79,7 +83,7 @@ class RelationRow:
     relkind: str
     schema: str
     name: str
-    owner_oid: int | None  # the table of an index, the table of a TOAST table
+    owner_oid: int | None  # the table of an index, of a TOAST table, of a serial or identity sequence
 
     @property
     def kind(self) -> str:

@@ -92,9 +92,12 @@ def _blocking_relations(trace: StatementTrace, held: dict[int, str]) -> list[tup
     for relation in trace.scanned:
         if is_blocking(held.get(relation.oid, "")):
             strongest.setdefault(relation.oid, (relation, None))
-    listed = {relation.name for relation, _ in strongest.values()}
+    # An index, TOAST table or owned sequence adds nothing when its table is listed too, or was
+    # already blocked by an earlier statement of the transaction.
+    covered = {relation.oid for relation, _ in strongest.values()}
+    covered |= {oid for oid, mode in held.items() if is_blocking(mode)}
     return sorted(
-        ((relation, mode) for relation, mode in strongest.values() if relation.of not in listed),
+        ((relation, mode) for relation, mode in strongest.values() if relation.of_oid not in covered),
         key=lambda item: (item[0].is_auxiliary, item[0].name),
     )
 

@@ -30,21 +30,30 @@ class TracedRelation:
     kind: str  # "table", "index", "sequence", "TOAST table", ...
     of: str | None  # the table of an index or of a TOAST table
     pre_existing: bool  # existed before the migration started
+    of_oid: int | None = None
+    renamed_to: str | None = None  # its name after the migration, when the migration renamed it
 
     def describe(self) -> str:
+        text = self._describe()
+        return f"{text} (renamed {self.renamed_to})" if self.renamed_to else text
+
+    def _describe(self) -> str:
         if self.kind == "TOAST table" and self.of:
             return f"TOAST table of {self.of}"
         if self.kind in ("index", "partitioned index") and self.of:
             return f"{self.kind} {self.name} on {self.of}"
+        if self.kind == "sequence" and self.of:
+            return f"sequence {self.name} of {self.of}"
         return f"{self.kind} {self.name}"
 
     @property
     def is_auxiliary(self) -> bool:
-        """An index or TOAST relation: it comes with its table's own lock."""
+        """An index, TOAST table or owned sequence: it comes with its table's own lock."""
         return self.of is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "of": self.of, "pre_existing": self.pre_existing}
+        return {"name": self.name, "kind": self.kind, "of": self.of, "pre_existing": self.pre_existing,
+                "renamed_to": self.renamed_to}
 
 
 # How a lock was seen.

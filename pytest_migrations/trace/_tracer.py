@@ -62,21 +62,30 @@ class _Names:
 
     pre_existing: frozenset[int]
     rows: dict[int, RelationRow] = field(default_factory=dict)
+    latest: dict[int, RelationRow] = field(default_factory=dict)
 
     def learn(self, state: CatalogState) -> None:
-        self.rows.update(state.relations)
+        # A relation keeps the name it had when first seen: a renamed table is reported by the
+        # name the running application knows it by.
+        for oid, row in state.relations.items():
+            self.rows.setdefault(oid, row)
+        self.latest.update(state.relations)
 
     def relation(self, oid: int) -> TracedRelation | None:
         row = self.rows.get(oid)
         if row is None:
             return None  # a transient relation of a rewrite, created and dropped inside one statement
         owner = self.rows.get(row.owner_oid) if row.owner_oid else None
+        latest = self.latest.get(oid, row)
+        renamed = (latest.schema, latest.name) != (row.schema, row.name)
         return TracedRelation(
             oid=oid,
             name=f"{row.schema}.{row.name}",
             kind=row.kind,
             of=f"{owner.schema}.{owner.name}" if owner else None,
             pre_existing=oid in self.pre_existing,
+            of_oid=owner.oid if owner else None,
+            renamed_to=f"{latest.schema}.{latest.name}" if renamed else None,
         )
 
 

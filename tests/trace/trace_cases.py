@@ -112,7 +112,7 @@ CASES = [
          {"child": SUE}, method="sampled"),
     case("drop-index", "DROP INDEX child_qty", {"child": AE}, index_locks={"child_qty": AE}),
     case("drop-index-concurrently", "DROP INDEX CONCURRENTLY child_qty", {"child": SUE}, method="sampled"),
-    case("rename-index", "ALTER INDEX child_qty RENAME TO child_quantity", {}, index_locks={"child_quantity": SUE}),
+    case("rename-index", "ALTER INDEX child_qty RENAME TO child_quantity", {}, index_locks={"child_qty": SUE}),
     case("reindex-index", "REINDEX INDEX child_qty", {"child": SH}, rewritten={"child_qty"}, scanned={"child"},
          index_locks={"child_qty": AE}),
     case("reindex-index-concurrently", "REINDEX INDEX CONCURRENTLY child_qty", {"child": SUE}, method="sampled"),
@@ -137,11 +137,12 @@ CASES = [
     case("add-unique", "ALTER TABLE child ADD CONSTRAINT child_id_qty UNIQUE (id, qty)", {"child": AE}, scanned={"child"}),
     case("add-primary-key", "ALTER TABLE loose ADD PRIMARY KEY (id)", {"loose": AE}, scanned={"loose"}),
     case("add-primary-key-using-index", "ALTER TABLE loose ADD CONSTRAINT loose_pkey PRIMARY KEY USING INDEX loose_id",
-         {"loose": AE}, index_locks={"loose_pkey": SUE}),
+         {"loose": AE}, index_locks={"loose_id": SUE}),
     case("drop-constraint", "ALTER TABLE child DROP CONSTRAINT child_qty_not_null", {"child": AE}),
     # -- renames and drops ------------------------------------------------------------------------------------
     case("rename-column", "ALTER TABLE child RENAME COLUMN note TO remark", {"child": AE}),
-    case("rename-table", "ALTER TABLE child RENAME TO kid", {"kid": AE}),
+    # Relations are named as they were before the migration.
+    case("rename-table", "ALTER TABLE child RENAME TO kid", {"child": AE}),
     case("drop-column", "ALTER TABLE child DROP COLUMN note", {"child": AE}),
     case("drop-table", "DROP TABLE loose", {"loose": AE}, index_locks={"loose_id": AE}),
     # Dropping a table that references another also locks the referenced one (its FK triggers go).
