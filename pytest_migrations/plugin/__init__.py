@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .fixtures import _migrations_templates, migrate_to, migrations_db, migrations_server
-from .items import MigrationsDirectory
+from .items import WARNING_PROPERTY, MigrationsDirectory
 from .options import Settings, SettingsError, add_options, resolve_settings
 from .state import STATE_KEY, MigrationsState
 
@@ -59,9 +59,10 @@ class MigrationsPlugin:
         self.config = config
         self.settings = settings
         self._collected_directory = False
+        self._warnings: list[str] = []
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        return self.settings.header_lines()
+        return self.settings.header_lines(config.rootpath)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -85,12 +86,14 @@ class MigrationsPlugin:
         collector = MigrationsDirectory.for_path(session, directory)
         items.extend(_collect_into_session(session, collector))
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._warnings.extend(value for name, value in report.user_properties if name == WARNING_PROPERTY)
+
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        state = self.config.stash.get(STATE_KEY, None)
-        if state is None or not state.warnings:
+        if not self._warnings:
             return
         terminalreporter.section("pytest-migrations warnings", sep="-", yellow=True)
-        for line in dict.fromkeys(state.warnings):  # xfail/rerun may report one twice
+        for line in dict.fromkeys(self._warnings):  # one line once, however many items said it
             terminalreporter.line(line)
 
 

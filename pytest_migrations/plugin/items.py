@@ -24,6 +24,9 @@ from .state import STATE_KEY, MigrationsState
 __all__ = ["LintItem", "MigrationFile", "MigrationsDirectory", "RoundTripFailed", "RoundTripItem"]
 
 
+WARNING_PROPERTY = "pytest-migrations warning"
+
+
 class RoundTripFailed(Exception):
     """Raised by a round-trip item; carries the walker's result for :meth:`RoundTripItem.repr_failure`."""
 
@@ -109,6 +112,10 @@ class _MigrationItem(pytest.Item):
         assert isinstance(self.parent, MigrationFile)
         return self.parent.directory
 
+    def _warn(self, lines: list[str]) -> None:
+        # Carried by the report, so that under xdist the controller's summary shows them too.
+        self.user_properties.extend((WARNING_PROPERTY, line) for line in lines)
+
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.migration.id}::{self.name}"
 
@@ -130,7 +137,7 @@ class RoundTripItem(_MigrationItem):
         except ServerUnavailable as error:
             _skip_here(str(error))
         result = walker.result_for(self.migration)
-        state.warnings.extend(result.warnings)
+        self._warn(result.warnings)
         if result.outcome == "skipped":
             _skip_here(result.skip_reason or "skipped")
         if result.missing_down and len(result.problems) == 1 and state.settings.allow_missing_down:
@@ -156,7 +163,7 @@ class LintItem(_MigrationItem):
         except ValueError as error:  # the lint configuration is invalid
             raise MigrationsUsageError(str(error)) from None
         errors, warnings = report.for_migration(self.migration)
-        state.warnings.extend(warnings)
+        self._warn(warnings)
         if errors:
             raise MigrationsLintFailed("\n".join(errors))
 

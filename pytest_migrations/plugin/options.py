@@ -124,9 +124,10 @@ class Settings:
         except (OSError, UnicodeDecodeError) as error:
             raise SettingsError(f"{self.setup_sql}: cannot read the set-up SQL: {error}") from None
 
-    def header_lines(self) -> list[str]:
+    def header_lines(self, rootpath: Path) -> list[str]:
         """What the pytest header shows: every value that is not the default, and where it came from."""
-        parts = [f"dir={self.dir if self.dir else '(none found)'} ({self.sources.get('dir', 'default')})"]
+        directory = os.path.relpath(self.dir, rootpath) if self.dir else "(none found)"
+        parts = [f"dir={directory} ({self.sources.get('dir', 'default')})"]
         if self.dsn:
             parts.append(f"server={redact_dsn(self.dsn)} ({self.sources['dsn']})")
         elif self.image:

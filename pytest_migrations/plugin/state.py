@@ -29,7 +29,6 @@ class MigrationsState:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.warnings: list[str] = []
         self._migrations: dict[Path, list[Migration]] = {}
         self._server: Server | None = None
         self._server_error: DatabaseError | None = None

@@ -269,13 +269,13 @@ def test_header_reports_settings_and_precedence_without_passwords(
     monkeypatch.setenv("MIGRATIONS_DATABASE_URL", "postgresql://postgres:envsecret@127.0.0.1:5432/postgres")
     result = run(pytester, "--co", "--migrations-no-lint")
     header = result.stdout.str()
-    assert "environment MIGRATIONS_DIR" in header and "/db (" in header
+    assert "dir=db (environment MIGRATIONS_DIR)" in header
     assert "environment MIGRATIONS_DATABASE_URL" in header
     assert "envsecret" not in header and "inisecret" not in header
     assert "<MigrationFile 001_b.sql>" in header and "<MigrationsDirectory db>" in header
 
     result = run(pytester, "--co", "--migrations-no-lint", "--migrations-dir", "migrations")
-    result.stdout.fnmatch_lines(["*dir=*migrations (command line --migrations-dir)*", "*<MigrationFile 001_a.sql>*"])
+    result.stdout.fnmatch_lines(["*dir=migrations (command line --migrations-dir)*", "*<MigrationFile 001_a.sql>*"])
 
 
 def test_setup_sql_runs_before_the_first_migration(pytester: pytest.Pytester) -> None:
@@ -406,7 +406,11 @@ def test_xdist_keeps_one_directory_on_one_worker(pytester: pytest.Pytester) -> N
         "--migrations", *BASE_ARGS, "--migrations-no-lint", "-n", "2", "--dist", "loadgroup", "-rA"
     )
     result.assert_outcomes(passed=len(BROKEN_CHAIN) - len(EXPECTED_BROKEN), failed=len(EXPECTED_BROKEN))
-    result.stdout.fnmatch_lines(["*column orders.status: default 'new'::text -> (none)*"])
+    result.stdout.fnmatch_lines([
+        "*column orders.status: default 'new'::text -> (none)*",
+        "*pytest-migrations warnings*",
+        "008_index_total_concurrently: data check skipped: CREATE INDEX CONCURRENTLY*",
+    ])  # fmt: skip
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
