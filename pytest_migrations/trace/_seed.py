@@ -96,11 +96,11 @@ def _value_template(column: _Column) -> str | sql.Composable | None:
     if base == "uuid":
         return "pg_catalog.md5(g::text)"
     if base in ("json", "jsonb"):
-        return "'{}'"
+        return "'{{}}'"
     if base == "bytea":
         return "pg_catalog.decode(pg_catalog.md5(g::text), 'hex')"
     if category == "A":
-        return "'{}'"
+        return "'{{}}'"
     if base in ("inet", "cidr"):
         return "'10.0.0.0'::inet + g"
     return None

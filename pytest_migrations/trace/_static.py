@@ -28,9 +28,15 @@ def static_findings(
         from migration_lint.rules import all_rule_classes
     except ImportError:
         return None
+    class UnsuppressedLinter(Linter):
+        # Suppression comments are applied to trace findings by suppressed_statements(), which
+        # needs to know which rules flag a statement even where a comment silences them.
+        def _apply_suppressions(self, migration: Migration, findings: list[Any]) -> list[Any]:
+            return findings
+
     try:
         rules = [cls() for cls in all_rule_classes() if not cls.opt_in]
-        linter = Linter(rules, pg_version=pg_version)
+        linter = UnsuppressedLinter(rules, pg_version=pg_version)
         findings = linter.lint_migrations([*history, migration], only=[migration])
     except Exception:  # a linter bug must not stop a trace; the report says the rules are unknown
         return None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Sandbox, observed
+from trace_harness import Sandbox, observed
 from trace_cases import CASES, Case
 
 VERSIONS = {18: "pg_server", 15: "system_pg_server"}

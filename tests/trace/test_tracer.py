@@ -1,0 +1,198 @@
+"""How the tracer attributes, reports and judges what it sees (on the embedded PostgreSQL 18)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from migration_lint.model import load_file
+from pytest_migrations.trace import (
+    IN_TRANSACTION,
+    OWN_TRANSACTION,
+    QUEUED,
+    SAMPLED,
+    TRACE_RULE_NAME,
+    MigrationTrace,
+    trace_migration,
+    traced_statements,
+)
+from trace_harness import Sandbox
+
+
+@pytest.fixture(scope="module")
+def sandbox(pg_server) -> Iterator[Sandbox]:
+    box = Sandbox(pg_server, pg_server.create_database())
+    yield box
+    pg_server.drop_database(box.database)
+
+
+def trace(sandbox: Sandbox, tmp_path: Path, migration_sql: str, **options) -> tuple[str, MigrationTrace]:
+    return sandbox.trace(migration_sql.rstrip().rstrip(";"), tmp_path, **options)
+
+
+def test_a_lock_is_attributed_to_the_statement_that_first_took_it(sandbox, tmp_path) -> None:
+    schema, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int;\nCREATE INDEX child_a ON child (a)")
+    add_column, create_index = result.statements
+    assert add_column.modes_on(f"{schema}.child") == ["ACCESS EXCLUSIVE"]
+    assert create_index.modes_on(f"{schema}.child") == ["SHARE"]  # new mode, though weaker than the one held
+    assert create_index.blocking_held_before and not add_column.blocking_held_before
+    assert [f.line for f in result.findings] == [1, 2]
+    scan = result.findings[1]
+    assert (scan.mode, scan.held_mode, scan.scan, scan.blocks) == ("SHARE", "ACCESS EXCLUSIVE", True, "reads and writes")
+
+
+def test_a_scan_under_a_lock_taken_earlier_is_a_finding(sandbox, tmp_path) -> None:
+    schema, result = trace(
+        sandbox, tmp_path,
+        "ALTER TABLE child ADD COLUMN a int;\nALTER TABLE child ADD CONSTRAINT child_qty_small CHECK (qty < 1000)",
+    )
+    check = result.statements[1]
+    assert check.acquired == () and [r.name for r in check.scanned] == [f"{schema}.child"]
+    finding = result.findings[1]
+    assert (finding.line, finding.mode, finding.held_mode, finding.scan) == (2, None, "ACCESS EXCLUSIVE", True)
+    assert "under the ACCESS EXCLUSIVE lock taken earlier" in finding.message()
+
+
+def test_relations_made_by_the_migration_are_not_findings(sandbox, tmp_path) -> None:
+    schema, result = trace(
+        sandbox, tmp_path,
+        "CREATE TABLE fresh (id int);\nCREATE INDEX fresh_id ON fresh (id);\n"
+        "ALTER TABLE fresh ADD COLUMN r float8 DEFAULT random()",
+    )
+    assert result.findings == []
+    assert all(not fact.relation.pre_existing for st in result.statements for fact in st.acquired)
+    assert result.statements[0].modes_on(f"{schema}.fresh") == ["ACCESS EXCLUSIVE"]
+    assert result.statements[2].rewritten == ()  # a rewrite, but of a table nobody else can see yet
+
+
+def test_an_outer_begin_commit_pair_is_dropped(sandbox, tmp_path) -> None:
+    schema, result = trace(sandbox, tmp_path, "BEGIN;\nALTER TABLE child ADD COLUMN a int;\nCOMMIT")
+    assert result.error is None
+    assert [st.line for st in result.statements] == [2]
+    assert result.statements[0].method == IN_TRANSACTION
+    assert [f.relation.name for f in result.findings] == [f"{schema}.child"]
+    path = tmp_path / "wrapped.sql"
+    path.write_text("BEGIN;\nSELECT 1;\nCOMMIT;\n")
+    assert [s.line for s in traced_statements(load_file(path))] == [2]
+
+
+def test_a_migration_that_rolls_itself_back_is_refused(sandbox, tmp_path) -> None:
+    _, result = trace(sandbox, tmp_path, "BEGIN;\nALTER TABLE child ADD COLUMN a int;\nROLLBACK")
+    assert result.error is not None and result.error.endswith(":3: cannot trace a migration that ends its own transaction with ROLLBACK")
+    assert result.statements == []
+
+
+def test_a_failing_statement_names_its_line_and_rolls_the_migration_back(sandbox, tmp_path) -> None:
+    schema, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int;\n\nALTER TABLE nowhere ADD COLUMN b int")
+    assert result.error is not None
+    assert result.error.startswith(f"{tmp_path / schema}.sql:3: ")
+    assert "nowhere" in result.error and "(SQLSTATE 42P01)" in result.error
+    assert len(result.statements) == 1 and not result.ok
+    with sandbox.server.connect(sandbox.database) as conn:
+        columns = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s AND table_name = 'child'"
+            " AND column_name = 'a'", (schema,)
+        ).fetchone()
+    assert columns == (0,)
+
+
+def test_a_non_transactional_migration_runs_each_statement_on_its_own(sandbox, tmp_path) -> None:
+    schema, result = trace(
+        sandbox, tmp_path,
+        "CREATE INDEX CONCURRENTLY child_note ON child (note);\nALTER TABLE child ADD COLUMN a int",
+    )
+    assert not result.migration.transactional
+    concurrent, add_column = result.statements
+    assert (concurrent.method, add_column.method) == (SAMPLED, OWN_TRANSACTION)
+    assert [(f.mode, f.seen) for f in concurrent.acquired if f.relation.name == f"{schema}.child"] == [
+        ("SHARE UPDATE EXCLUSIVE", QUEUED)
+    ]
+    assert "outside a transaction block" in concurrent.note
+    # Each statement commits on its own, so a lock is held only for its own statement.
+    assert add_column.held_seconds is not None and add_column.held_seconds < result.seconds
+    assert [f.line for f in result.findings] == [2]
+
+
+def test_suppression_by_trace_name_or_by_the_covering_rule(sandbox, tmp_path) -> None:
+    _, by_name = trace(
+        sandbox, tmp_path,
+        f"-- migration-lint: ignore[{TRACE_RULE_NAME}] adding a nullable column is brief\n"
+        "ALTER TABLE child ADD COLUMN a int",
+    )
+    assert [f.suppressed for f in by_name.findings] == [True]
+    assert by_name.blocking_findings == [] and by_name.ok
+    _, by_rule = trace(sandbox, tmp_path, "-- migration-lint: ignore[ML001]\nCREATE INDEX child_note ON child (note)")
+    assert [(f.static_codes, f.suppressed) for f in by_rule.findings] == [(("ML001",), True)]
+    _, unrelated = trace(sandbox, tmp_path, "-- migration-lint: ignore[ML012]\nCREATE INDEX child_note ON child (note)")
+    assert [f.suppressed for f in unrelated.findings] == [False]
+    assert len(unrelated.blocking_findings) == 1
+
+
+def test_covered_findings_name_the_rule_and_gaps_say_so(sandbox, tmp_path) -> None:
+    _, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int;\nCREATE INDEX child_note ON child (note)")
+    gap, covered = result.findings
+    assert gap.catalogue_gap and "no static rule flags this statement (catalogue gap)" in gap.message()
+    assert covered.static_codes == ("ML001",) and "static rule: ML001" in covered.message()
+    # ML010 (no lock_timeout) flags both, but it is about waiting, not about what the lock blocks.
+    assert {s.code for s in result.statements[0].static} >= {"ML010"}
+
+
+def test_without_the_linter_findings_say_the_rule_is_unknown(sandbox, tmp_path) -> None:
+    _, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int", static=False)
+    assert not result.static_available
+    assert not result.findings[0].catalogue_gap
+    assert "static rule: unknown" in result.findings[0].message()
+
+
+def test_trace_rows_fills_tables_and_measures_how_long_locks_are_held(sandbox, tmp_path) -> None:
+    schema, dsn = sandbox.new_schema()
+    with sandbox.server.connect(sandbox.database) as conn:
+        conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
+        conn.execute(
+            "CREATE TABLE author (id serial PRIMARY KEY, name varchar(5) NOT NULL, at timestamptz NOT NULL,"
+            " u uuid NOT NULL UNIQUE, doc jsonb, mood mood NOT NULL);"
+            "CREATE TABLE book (id bigint GENERATED ALWAYS AS IDENTITY, author_id int NOT NULL REFERENCES author (id),"
+            " day date NOT NULL, price numeric(8, 2), tags text[] NOT NULL, ok boolean NOT NULL);"
+            "CREATE TABLE shape (id int, p point NOT NULL);"
+            "TRUNCATE child, remark, parent, loose, events"
+        )
+    path = tmp_path / "001_rows.sql"
+    path.write_text("ALTER TABLE book ADD COLUMN r float8 DEFAULT random();\n")
+    result = trace_migration(dsn, load_file(path), trace_rows=300)
+    seeded = {s.table.removeprefix(f"{schema}."): s for s in result.seeded}
+    assert seeded["author"].rows == 300 and seeded["book"].rows == 300 and seeded["parent"].rows == 300
+    assert seeded["shape"].rows == 0 and "no value generator for NOT NULL column(s) p" in seeded["shape"].reason
+    with sandbox.server.connect(sandbox.database) as conn:
+        count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, "book"))).fetchone()
+    assert count == (300,)
+    finding = result.findings[0]
+    assert finding.rewrite and finding.held_seconds is not None and finding.held_seconds > 0
+    assert "until commit" in finding.message()
+    again = trace_migration(dsn, _file(tmp_path, "002_more.sql", "SELECT 1"), trace_rows=300)
+    assert {s.reason for s in again.seeded if s.table.endswith((".author", ".book"))} == {"already has rows"}
+
+
+def _file(directory: Path, name: str, text: str):
+    path = directory / name
+    path.write_text(text + ";\n")
+    return load_file(path)
+
+
+def test_json_report_is_plain_data(sandbox, tmp_path) -> None:
+    schema, result = trace(sandbox, tmp_path, "ALTER TABLE child ALTER COLUMN id TYPE bigint")
+    document = json.loads(json.dumps(result.to_json()))
+    assert document["server_version"] == 18 and document["error"] is None
+    (finding,) = document["findings"]
+    assert finding["relation"]["name"] == f"{schema}.child" and finding["rewrite"] is True
+    assert finding["blocks"] == "reads and writes" and finding["static_rules"] == ["ML006"]
+    (statement,) = document["statements"]
+    assert statement["line"] == 1 and statement["kind"] == "AlterTableStmt"
+    assert {"name": f"{schema}.child", "kind": "table", "of": None, "pre_existing": True, "renamed_to": None} in [
+        relation for relation in statement["rewritten"]
+    ]
+    text = result.format(verbose=True)
+    assert "rewrites it" in text and "AlterTableStmt" in text
