@@ -403,7 +403,7 @@ def _apply_fixes(run: _Run, findings: list, *, write: bool) -> list:
         else:
             sys.stdout.writelines(difflib.unified_diff(
                 original.splitlines(keepends=True), text.splitlines(keepends=True),
-                fromfile=f"a/{path}", tofile=f"b/{path}",
+                fromfile=f"a/{path.lstrip('/')}", tofile=f"b/{path.lstrip('/')}",
             ))
     if write:
         return [f for f in findings if id(f) not in fixed]

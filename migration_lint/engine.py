@@ -92,7 +92,7 @@ class LintContext:
     assume_in_transaction: bool = False
     # Depth of BEGINs written in the file itself that are still open.
     explicit_depth: int = 0
-    # Tables created earlier in this migration (any section before this statement).
+    # Tables created earlier in this migration (in a DOWN: also those its UP created).
     created_tables: set[str] = field(default_factory=set)
     # Settings from SET statements earlier in the file: name -> value as text.
     settings: dict[str, str] = field(default_factory=dict)
@@ -245,7 +245,8 @@ class Linter:
         violations: list[tuple[Rule, Violation, LintContext]] = []
         up_ctx = self._lint_section(migration, migration.up, "up", after_up, violations)
         if migration.down is not None:
-            self._lint_section(migration, migration.down, "down", after_up, violations)
+            # The DOWN undoes this migration: the tables its UP created count as new there too.
+            self._lint_section(migration, migration.down, "down", after_up, violations, set(up_ctx.created_tables))
         for rule in self._migration_checkers:
             for violation in self._safely(rule, lambda r=rule: r.check_migration(migration, up_ctx), up_ctx):
                 violations.append((rule, violation, up_ctx))
@@ -261,10 +262,11 @@ class Linter:
         section_name: str,
         schema: SchemaState,
         out: list,
+        created_tables: set[str] | None = None,
     ) -> LintContext:
         wrapped = _in_transaction_wrapper(migration, section, section_name, self.assume_in_transaction)
         ctx = LintContext(
-            self.pg_version, migration, section, section_name,
+            self.pg_version, migration, section, section_name, created_tables=created_tables or set(),
             wrapped=wrapped, schema=schema, assume_in_transaction=self.assume_in_transaction,
         )
         dispatch = self._by_type[(section_name, False)]

@@ -13,7 +13,8 @@ class RequireLockTimeout(Rule):
     Flags the first statement of a section that takes a lock blocking reads or writes (SHARE or
     stronger: most `ALTER TABLE`, `CREATE INDEX`, `DROP`, `TRUNCATE`, `CREATE TRIGGER`, a
     foreign key to an existing table ...) on an existing table when no `SET lock_timeout` to a
-    non-zero value came before it in the file.
+    non-zero value came before it in the file. In a DOWN, the tables its UP created count as
+    new.
 
     ## Why is this bad?
     While a DDL statement waits for its lock behind a long-running query, every later query on
@@ -63,7 +64,7 @@ class RequireLockTimeout(Rule):
         level = strongest([level for _, level in locks])
         tables = ", ".join(dict.fromkeys(table for table, _ in locks))
         yield self.violation(
-            f"takes a {level} lock on {tables} without a lock_timeout: waiting for the lock blocks every query behind it",
+            f"takes {'an' if level.startswith(('A', 'E')) else 'a'} {level} lock on {tables} without a lock_timeout: waiting for the lock blocks every query behind it",
             fix_title="SET lock_timeout before the first statement that takes a blocking lock",
             edits=(Edit(0, 0, f"SET lock_timeout = '{self.settings['timeout']}';\n"),),
         )

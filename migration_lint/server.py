@@ -1,0 +1,553 @@
+"""The language server: ``migration-lint server`` (or ``python -m migration_lint.server``).
+
+It speaks LSP over stdio (pygls) and lints ``.sql`` files of migration directories as the CLI
+does, with the same configuration (``[tool.migration-lint]`` / ``.migration-lint.toml``, found
+from the file) and the same suppression comments, but on the editor's buffers: a file is linted
+with the unsaved text of every open file of its directory, and in the context of the migrations
+before it.
+
+- Diagnostics on open, on change (after a short pause in typing) and on save.
+- Hover on a finding: the rule's message and its documentation (``migration-lint --explain``).
+- Code actions: apply the rule's suggested rewrite; insert
+  ``-- migration-lint: ignore[rule-name] <reason>`` above the statement.
+
+Settings, as ``initializationOptions`` or in ``workspace/didChangeConfiguration`` under
+``migrationLint`` (all optional)::
+
+    {"migrationDirectories": ["db/migrations"],  # lint only .sql files below these
+     "dialect": "postgres",                       # or "mysql", "sqlite" (sqlglot)
+     "pgVersion": 15,                             # overrides the configuration file
+     "config": "path/to/.migration-lint.toml",    # instead of discovering it
+     "debounce": 0.3}                             # seconds of quiet before linting a change
+
+Without ``migrationDirectories``, any ``.sql`` file is linted the way
+``migration-lint path/to/file.sql`` lints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace.position_codec import ServerTextPosition
+
+from . import __version__
+
+SOURCE = "migration-lint"
+SUPPRESSION_REASON = "<reason>"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    migration_directories: list[str] = field(default_factory=list)
+    dialect: str = "postgres"
+    pg_version: int | None = None
+    config: str | None = None
+    debounce: float = 0.3
+
+    @classmethod
+    def from_client(cls, data: Any, previous: Settings | None = None) -> Settings:
+        settings = Settings(**vars(previous)) if previous else Settings()
+        if not isinstance(data, dict):
+            return settings
+        data = data.get("migrationLint", data)
+        if isinstance(data.get("migrationDirectories"), list):
+            settings.migration_directories = [str(d) for d in data["migrationDirectories"]]
+        if data.get("dialect") in ("postgres", "postgresql", "mysql", "sqlite"):
+            settings.dialect = "postgres" if data["dialect"] == "postgresql" else data["dialect"]
+        if data.get("pgVersion") is not None:
+            settings.pg_version = int(str(data["pgVersion"]).split(".")[0])
+        if data.get("config"):
+            settings.config = str(data["config"])
+        if isinstance(data.get("debounce"), (int, float)):
+            settings.debounce = max(0.0, float(data["debounce"]))
+        return settings
+
+
+@dataclass
+class Linted:
+    """The last lint of a document: what its diagnostics were computed from."""
+
+    version: int | None
+    text: str  # normalised (LF) text the findings' offsets refer to
+    findings: list[Any]
+    diagnostics: list[types.Diagnostic]
+    statement_lines: list[tuple[int, int]]  # (first line, last line) of each statement, 1-based
+
+
+class MigrationLintServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(SOURCE, __version__)
+        self.settings = Settings()
+        self.linted: dict[str, Linted] = {}
+        self._pending: dict[str, asyncio.Task[None]] = {}
+
+    # -- which files -----------------------------------------------------------------------------
+    def _roots(self) -> list[Path]:
+        roots = []
+        with contextlib.suppress(Exception):
+            root = self.workspace.root_path
+            if root:
+                roots.append(Path(root))
+        return roots or [Path.cwd()]
+
+    def wants(self, path: Path) -> bool:
+        if path.suffix.lower() != ".sql":
+            return False
+        if not self.settings.migration_directories:
+            return True
+        resolved = path.resolve()
+        for directory in self.settings.migration_directories:
+            candidates = [Path(directory)] if Path(directory).is_absolute() else [r / directory for r in self._roots()]
+            for candidate in candidates:
+                if resolved.is_relative_to(candidate.resolve()):
+                    return True
+        return False
+
+    # -- linting -----------------------------------------------------------------------------------
+    def open_buffers(self) -> dict[Path, str]:
+        buffers = {}
+        for uri, document in self.workspace.text_documents.items():
+            path = to_fs_path(uri)
+            if path:
+                buffers[Path(path).resolve()] = _normalise(document.source)
+        return buffers
+
+    def lint_uri(self, uri: str) -> None:
+        """Lint one open document and publish its diagnostics (and those of its open siblings
+        of the same migration, e.g. a paired ``.down.sql``)."""
+        path_text = to_fs_path(uri)
+        document = self.workspace.text_documents.get(uri)
+        if document is None or not path_text:
+            return
+        path = Path(path_text)
+        if not self.wants(path):
+            self.publish(uri, None, "", [], [])
+            return
+        text = _normalise(document.source)
+        try:
+            per_path, statement_lines = lint_buffer(path, self.open_buffers(), self.settings)
+        except Exception as error:  # never let a lint failure take the editor's server down
+            log.exception("linting %s failed", path)
+            self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"migration-lint: {path}: {error}"))
+            return
+        self.publish(uri, document.version, text, per_path.pop(path.resolve(), []), statement_lines.get(path.resolve(), []))
+        for other, findings in per_path.items():
+            other_uri = from_fs_path(str(other))
+            other_document = self.workspace.text_documents.get(other_uri) if other_uri else None
+            if other_document is not None:
+                self.publish(other_uri, other_document.version, _normalise(other_document.source),
+                             findings, statement_lines.get(other, []))
+
+    def lint_siblings(self, uri: str) -> None:
+        """Re-lint the other open documents of the same directory tree: their context changed."""
+        path = to_fs_path(uri)
+        if not path:
+            return
+        directory = Path(path).resolve().parent
+        for other in list(self.workspace.text_documents):
+            other_path = to_fs_path(other)
+            if other != uri and other_path and (
+                Path(other_path).resolve().parent == directory or Path(other_path).resolve().parent.parent == directory
+                or Path(other_path).resolve().parent == directory.parent
+            ):
+                self.lint_uri(other)
+
+    def schedule(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self._pending[uri] = asyncio.ensure_future(self._lint_later(uri))
+
+    async def _lint_later(self, uri: str) -> None:
+        await asyncio.sleep(self.settings.debounce)
+        self._pending.pop(uri, None)
+        self.lint_uri(uri)
+
+    def publish(self, uri: str, version: int | None, text: str, findings: list[Any], statement_lines: list[tuple[int, int]]) -> None:
+        lines = text.split("\n")
+        document = self.workspace.text_documents.get(uri)
+        codec = document.position_codec if document is not None else None
+        diagnostics = [to_diagnostic(finding, index, version, lines, codec) for index, finding in enumerate(findings)]
+        self.linted[uri] = Linted(version, text, findings, diagnostics, statement_lines)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    # -- hover and code actions ----------------------------------------------------------------------
+    def hover(self, uri: str, position: types.Position) -> types.Hover | None:
+        linted = self.linted.get(uri)
+        if linted is None:
+            return None
+        parts = []
+        for diagnostic, finding in zip(linted.diagnostics, linted.findings):
+            if _contains(diagnostic.range, position):
+                parts.append(explain(finding))
+        if not parts:
+            return None
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
+
+    def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        linted = self.linted.get(uri)
+        document = self.workspace.text_documents.get(uri)
+        if linted is None or document is None:
+            return []
+        chosen: dict[int, types.Diagnostic] = {}
+        for diagnostic in params.context.diagnostics or []:
+            if diagnostic.source != SOURCE:
+                continue
+            index = _index_of(diagnostic, linted)
+            if index is not None:
+                chosen[index] = linted.diagnostics[index]
+        if not params.context.diagnostics:
+            for index, diagnostic in enumerate(linted.diagnostics):
+                if _overlaps(diagnostic.range, params.range):
+                    chosen[index] = diagnostic
+        only = params.context.only
+        if only and not any(kind == types.CodeActionKind.QuickFix or str(kind).startswith("quickfix") for kind in only):
+            return []
+        lines = linted.text.split("\n")
+        newline = "\r\n" if "\r\n" in document.source else "\n"
+        versioned = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=linted.version)
+        actions: list[types.CodeAction] = []
+        for index, diagnostic in sorted(chosen.items()):
+            finding = linted.findings[index]
+            if finding.edits:
+                edits = [
+                    types.TextEdit(
+                        range=types.Range(
+                            start=_client_position(lines, edit.start, document.position_codec),
+                            end=_client_position(lines, edit.end, document.position_codec),
+                        ),
+                        new_text=edit.replacement.replace("\n", newline),
+                    )
+                    for edit in finding.edits
+                ]
+                actions.append(types.CodeAction(
+                    title=f"Fix: {finding.fix_title or 'apply the suggested rewrite'} ({finding.rule})",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    is_preferred=True,
+                    edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=versioned, edits=edits)]),
+                ))
+            if finding.rule in ("syntax-error", "unused-suppression"):
+                continue
+            line = statement_start(finding.line, linted.statement_lines)
+            current = lines[line - 1] if 0 < line <= len(lines) else ""
+            indent = current[: len(current) - len(current.lstrip())]
+            comment = f"{indent}-- migration-lint: ignore[{finding.rule}] {SUPPRESSION_REASON}{newline}"
+            position = types.Position(line=line - 1, character=0)
+            actions.append(types.CodeAction(
+                title=f"Ignore {finding.rule} for this statement",
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic],
+                edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(
+                    text_document=versioned,
+                    edits=[types.TextEdit(range=types.Range(start=position, end=position), new_text=comment)],
+                )]),
+            ))
+        return actions
+
+
+# -- linting a buffer ----------------------------------------------------------------------------------
+
+def lint_buffer(path: Path, buffers: dict[Path, str], settings: Settings) -> tuple[dict[Path, list[Any]], dict[Path, list[tuple[int, int]]]]:
+    """Findings of the migration that holds ``path``, by file, with the open ``buffers`` standing
+    in for the files on disk; and the (first, last) line of every statement of those files.
+
+    Input errors (a file the model refuses, SQL sqlglot cannot read, a bad configuration) come
+    back as findings too, so that the editor shows them where they are.
+    """
+    from .config import ConfigError, find_config, load_config
+    from .dialects import DialectLinter, make_linter
+    from .model import MigrationFileError
+
+    resolved = path.resolve()
+    try:
+        config = load_config(Path(settings.config) if settings.config else find_config(path.parent))
+        if settings.pg_version is not None:
+            config.pg_version = settings.pg_version
+    except ConfigError as error:
+        return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}
+    if config.is_excluded(path):
+        return {resolved: []}, {}
+    with buffers_as_files(buffers):
+        try:
+            migrations, target = _migration_of(path)
+            linter = make_linter(config, settings.dialect, sources=dict(buffers) | _source_aliases(target, buffers))
+            index = next(i for i, m in enumerate(migrations) if m is target)
+            found = linter.lint_migrations(migrations[: index + 1], only=[target])
+        except MigrationFileError as error:
+            if Path(error.path).resolve() == resolved:
+                finding = _input_error(path, error.line or 1, getattr(error, "column", 1), error.message)
+            else:  # another file of the directory: say which, at the top of this one
+                finding = _input_error(path, 1, 1, str(error))
+            return {resolved: [finding]}, {}
+        except ConfigError as error:
+            return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}
+        ignored = config.ignored_for(str(path)) if config.per_file_ignores else set()
+        per_path: dict[Path, list[Any]] = {Path(p).resolve(): [] for p in target.paths}
+        per_path.setdefault(resolved, [])
+        for finding in found:
+            if finding.code not in ignored:
+                per_path.setdefault(Path(finding.path).resolve(), []).append(finding)
+        statement_lines: dict[Path, list[tuple[int, int]]] = {}
+        for section in (target.up, target.down):
+            if section is not None:
+                statements = linter.statements(section) if isinstance(linter, DialectLinter) else section.statements
+                statement_lines.setdefault(section.path.resolve(), []).extend((s.line, s.end_line) for s in statements)
+    return per_path, statement_lines
+
+
+def _source_aliases(target: Any, buffers: dict[Path, str]) -> dict[Path, str]:
+    """Buffers keyed by the paths as the model spells them (the engine looks sources up by them)."""
+    aliases = {}
+    for path in target.paths:
+        text = buffers.get(Path(path).resolve())
+        if text is not None:
+            aliases[Path(path)] = text
+    return aliases
+
+
+def _migration_of(path: Path) -> tuple[list[Any], Any]:
+    """The migrations of ``path``'s directory up to and including ``path``'s, and that one."""
+    from .layouts import detect_layout
+    from .model import MigrationFileError, discover, load_file
+
+    resolved = path.resolve()
+    candidates = [path.parent]
+    if path.name.lower() in ("up.sql", "down.sql"):
+        candidates.insert(0, path.parent.parent)
+    for directory in candidates:
+        try:
+            if detect_layout(directory) is None:
+                continue
+            migrations = discover(directory)
+        except MigrationFileError as error:
+            if Path(error.path).resolve() == resolved or Path(error.path).resolve().parent == resolved.parent:
+                raise
+            continue
+        target = next((m for m in migrations if any(Path(p).resolve() == resolved for p in m.paths)), None)
+        if target is not None:
+            return migrations, target
+    target = load_file(path)
+    return [target], target
+
+
+def _input_error(path: Path, line: int, column: int, message: str) -> Any:
+    from .engine import Finding
+
+    return Finding(str(path), line, column, line, column, "ML900", "syntax-error", "error", message, section="up")
+
+
+@contextlib.contextmanager
+def buffers_as_files(buffers: dict[Path, str]) -> Iterator[None]:
+    """Make the model read open editor buffers instead of the files on disk.
+
+    The layouts read every file through ``model.read_sql_file`` (imported into each layout
+    module); while this is active those names answer from ``buffers`` first.
+    """
+    from . import model
+    from .layouts import LAYOUTS
+
+    original = model.read_sql_file
+
+    def read(file: Path) -> str:
+        text = buffers.get(Path(file).resolve())
+        return original(file) if text is None else text
+
+    patched = [m for m in (model, *LAYOUTS) if getattr(m, "read_sql_file", None) is original]
+    for module in patched:
+        module.read_sql_file = read  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module in patched:
+            module.read_sql_file = original  # type: ignore[attr-defined]
+
+
+# -- findings as LSP objects ----------------------------------------------------------------------------
+
+def _normalise(text: str) -> str:
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _client(lines: Sequence[str], line: int, character: int, codec: Any) -> types.Position:
+    line = max(0, min(line, len(lines) - 1)) if lines else 0
+    character = max(0, min(character, len(lines[line]) if lines else 0))
+    if codec is None:
+        return types.Position(line=line, character=character)
+    return codec.position_to_client_units(list(lines), ServerTextPosition(line, character))
+
+
+def _client_position(lines: Sequence[str], offset: int, codec: Any) -> types.Position:
+    remaining = offset
+    for number, line in enumerate(lines):
+        if remaining <= len(line):
+            return _client(lines, number, remaining, codec)
+        remaining -= len(line) + 1
+    last = len(lines) - 1
+    return _client(lines, last, len(lines[last]), codec)
+
+
+def to_diagnostic(finding: Any, index: int, version: int | None, lines: Sequence[str], codec: Any) -> types.Diagnostic:
+    start = _client(lines, finding.line - 1, finding.column - 1, codec)
+    end_line, end_column = finding.end_line - 1, finding.end_column - 1
+    if (end_line, end_column) <= (finding.line - 1, finding.column - 1):
+        # A point (a parse error, a migration-level finding): mark the rest of the line.
+        end_line = finding.line - 1
+        end_column = len(lines[end_line]) if 0 <= end_line < len(lines) else finding.column
+        if end_column <= finding.column - 1:
+            end_column = finding.column
+    end = _client(lines, end_line, end_column, codec)
+    message = finding.message
+    if finding.fix_title:
+        message += f"\n{finding.fix_title}"
+    return types.Diagnostic(
+        range=types.Range(start=start, end=end),
+        message=message,
+        severity=types.DiagnosticSeverity.Error if finding.severity == "error" else types.DiagnosticSeverity.Warning,
+        code=finding.code,
+        source=SOURCE,
+        data={"index": index, "version": version, "rule": finding.rule},
+    )
+
+
+def _index_of(diagnostic: types.Diagnostic, linted: Linted) -> int | None:
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else None
+    if data is not None and data.get("version") == linted.version:
+        index = data.get("index")
+        if isinstance(index, int) and 0 <= index < len(linted.diagnostics) and linted.diagnostics[index].code == diagnostic.code:
+            return index
+    for index, mine in enumerate(linted.diagnostics):
+        if mine.code == diagnostic.code and mine.range == diagnostic.range:
+            return index
+    return None
+
+
+def _contains(span: types.Range, position: types.Position) -> bool:
+    return (span.start.line, span.start.character) <= (position.line, position.character) <= (span.end.line, span.end.character)
+
+
+def _overlaps(a: types.Range, b: types.Range) -> bool:
+    return not ((a.end.line, a.end.character) < (b.start.line, b.start.character)
+                or (b.end.line, b.end.character) < (a.start.line, a.start.character))
+
+
+def statement_start(line: int, statement_lines: Sequence[tuple[int, int]]) -> int:
+    """The first line of the statement that holds ``line`` (``line`` itself when none does)."""
+    for first, last in statement_lines:
+        if first <= line <= last:
+            return first
+    return line
+
+
+def rule_class_of(code: str) -> type | None:
+    from .rules import known_rule
+
+    cls = known_rule(code)
+    if cls is not None and cls.code == code:
+        return cls
+    from .dialects.rules import DIALECT_RULES
+
+    return next((c for c in DIALECT_RULES if c.code == code), cls)
+
+
+def explain(finding: Any) -> str:
+    """Markdown for a hover: the finding, its suggested rewrite and the rule's documentation."""
+    header = f"**{finding.code} {finding.rule}** ({finding.severity}): {finding.message}"
+    parts = [header]
+    if finding.fix_title:
+        parts.append(f"*{finding.fix_title}*")
+    if finding.suggestion:
+        parts.append(f"Suggested rewrite:\n```sql\n{finding.suggestion}\n```")
+    cls = rule_class_of(finding.code)
+    if cls is not None:
+        try:
+            from .docs import rule_markdown
+
+            documentation = rule_markdown(cls)
+        except Exception:
+            documentation = cls.documentation()
+        parts.append(re.sub(r"(?m)^<!--.*-->\n?", "", documentation).strip())
+    return "\n\n".join(parts)
+
+
+# -- the server ---------------------------------------------------------------------------------------
+
+def build_server() -> MigrationLintServer:
+    server = MigrationLintServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: MigrationLintServer, params: types.InitializeParams) -> None:
+        ls.settings = Settings.from_client(params.initialization_options)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: MigrationLintServer, params: types.DidChangeConfigurationParams) -> None:
+        ls.settings = Settings.from_client(params.settings, ls.settings)
+        for uri in list(ls.workspace.text_documents):
+            ls.lint_uri(uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MigrationLintServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.lint_uri(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: MigrationLintServer, params: types.DidChangeTextDocumentParams) -> None:
+        if ls.settings.debounce <= 0:
+            ls.lint_uri(params.text_document.uri)
+        else:
+            ls.schedule(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: MigrationLintServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.lint_uri(params.text_document.uri)
+        ls.lint_siblings(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MigrationLintServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        pending = ls._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        ls.linted.pop(uri, None)
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: MigrationLintServer, params: types.HoverParams) -> types.Hover | None:
+        return ls.hover(params.text_document.uri, params.position)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_action(ls: MigrationLintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return ls.code_actions(params)
+
+    return server
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="migration-lint server", description="migration-lint's language server (LSP over stdio).")
+    parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default and only transport)")
+    parser.add_argument("--log-file", type=Path, help="write the server's log here (stdout carries the protocol)")
+    args = parser.parse_args(argv)
+    if args.log_file:
+        logging.basicConfig(filename=args.log_file, level=logging.INFO)
+    build_server().start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

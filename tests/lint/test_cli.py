@@ -1,0 +1,261 @@
+"""The ``migration-lint`` command: exit codes, formats, selection, stdin, fixes, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migration_lint.cli import main
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(autouse=True)
+def _no_github(monkeypatch, tmp_path):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_clean_file_exits_0(tmp_path, capsys):
+    write(tmp_path / "m.sql", "CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    code, out, _ = run(capsys, "--no-cache", str(tmp_path / "m.sql"))
+    assert code == 0
+    assert "All checks passed" in out
+
+
+def test_error_finding_exits_1_with_excerpt_and_suggestion(tmp_path, capsys):
+    write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nCREATE INDEX i ON t (a);\n")
+    code, out, _ = run(capsys, "--no-cache", str(tmp_path / "m.sql"))
+    assert code == 1
+    assert "m.sql:2:1: error ML001 [require-concurrent-index-creation]" in out
+    assert "2 | CREATE INDEX i ON t (a);" in out
+    assert "+ CREATE INDEX CONCURRENTLY i ON t (a)" in out
+    assert "\033[" not in out  # not a terminal: no colour
+
+
+def test_warning_only_exits_0(tmp_path, capsys):
+    write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nDROP VIEW v;\n")
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", str(tmp_path / "m.sql"))
+    assert code == 0
+    assert "warning: [require-if-exists]" in out
+
+
+def test_gcc_json_github_formats(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "ALTER TABLE users RENAME COLUMN a TO b;\n")
+    _, out, _ = run(capsys, "--no-cache", "--select", "renaming-column", "--format", "gcc", str(path))
+    assert out.strip().splitlines() == [f"{path}:1:1: error: [renaming-column] renaming column 'a' of 'users' to 'b' breaks code that uses the old name"]
+    _, out, _ = run(capsys, "--no-cache", "--select", "ML018", "--format", "json", str(path))
+    data = json.loads(out)
+    assert [(d["code"], d["rule"], d["line"]) for d in data] == [("ML018", "renaming-column", 1)]
+    _, out, _ = run(capsys, "--no-cache", "--select", "ML018", "--format", "github", str(path))
+    assert out.startswith(f"::error file={path},line=1,col=1,")
+    assert "title=ML018 renaming-column::renaming column" in out
+
+
+def test_github_actions_default_format(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    path = write(tmp_path / "m.sql", "DROP TABLE IF EXISTS t;\n")
+    _, out, _ = run(capsys, "--no-cache", str(path))
+    assert out.startswith("::error file=")
+
+
+def test_sarif_structure(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "DROP TABLE IF EXISTS t;\nSELEC 1;\n")
+    _, out, _ = run(capsys, "--no-cache", "--format", "sarif", str(path))
+    document = json.loads(out)
+    assert document["version"] == "2.1.0"
+    run_ = document["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert {r["id"] for r in rules} >= {"ML011", "ML900"}
+    for result in run_["results"]:
+        assert result["level"] in ("error", "warning", "note")
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert region["startLine"] >= 1 and region["startColumn"] >= 1
+        assert (region["endLine"], region["endColumn"]) > (region["startLine"], region["startColumn"])
+        assert result["message"]["text"]
+
+
+def test_select_ignore_extend_select(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nCREATE TABLE t (at timestamp);\nDROP TABLE u;\n")
+    _, out, _ = run(capsys, "--no-cache", "--format", "gcc", str(path))
+    assert "ban-drop-table" in out and "prefer-timestamptz" not in out
+    _, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--extend-select", "prefer-timestamptz", str(path))
+    assert "prefer-timestamptz" in out
+    _, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--ignore", "ML011,require-if-exists", str(path))
+    assert "ban-drop-table" not in out and "require-if-exists" not in out
+
+
+def test_unknown_rule_on_command_line_is_usage_error(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "SELECT 1;\n")
+    code, _, err = run(capsys, "--select", "no-such-rule", str(path))
+    assert code == 2
+    assert "unknown rule 'no-such-rule'" in err
+
+
+def test_pg_version(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nALTER TABLE t ADD COLUMN c text DEFAULT 'x';\n")
+    assert run(capsys, "--no-cache", "--pg-version", "10", str(path))[0] == 1
+    assert run(capsys, "--no-cache", "--pg-version", "11", str(path))[0] == 0
+    code, _, err = run(capsys, "--pg-version", "eleven", str(path))
+    assert code == 2 and "major version" in err
+
+
+def test_assume_in_transaction(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\n")
+    assert run(capsys, "--no-cache", str(path))[0] == 0
+    code, out, _ = run(capsys, "--no-cache", "--assume-in-transaction", str(path))
+    assert code == 1 and "non-transactional-in-transaction" in out
+
+
+def test_stdin(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"TRUNCATE t;\n")))
+    code, out, _ = run(capsys, "--format", "gcc", "--stdin-filename", "db/001_x.sql", "-")
+    assert code == 1
+    assert "db/001_x.sql:1:1: error: [ban-truncate] TRUNCATE t deletes every row" in out.splitlines()
+
+
+def test_fix_and_diff(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "CREATE INDEX i ON t (a);\nDROP INDEX j;\n")
+    code, out, _ = run(capsys, "--diff", "--format", "gcc", str(path))
+    assert "+CREATE INDEX CONCURRENTLY i ON t (a);" in out
+    assert path.read_text() == "CREATE INDEX i ON t (a);\nDROP INDEX j;\n"
+    code, out, _ = run(capsys, "--fix", "--format", "gcc", str(path))
+    assert path.read_text() == "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY i ON t (a);\nDROP INDEX CONCURRENTLY IF EXISTS j;\n"
+    assert code == 0
+    assert run(capsys, "--no-cache", str(path))[0] == 0
+
+
+def test_directory_lints_each_migration_with_earlier_context(tmp_path, capsys):
+    directory = tmp_path / "migrations"
+    write(directory / "1_check.up.sql", "ALTER TABLE users ADD CONSTRAINT nn CHECK (email IS NOT NULL) NOT VALID;\n")
+    write(directory / "1_check.down.sql", "ALTER TABLE users DROP CONSTRAINT IF EXISTS nn;\n")
+    write(directory / "2_validate.up.sql", "ALTER TABLE users VALIDATE CONSTRAINT nn;\n")
+    write(directory / "2_validate.down.sql", "SELECT 1;\n")
+    write(directory / "3_not_null.up.sql", "SET lock_timeout = '1s';\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n")
+    write(directory / "3_not_null.down.sql", "SET lock_timeout = '1s';\nALTER TABLE users ALTER COLUMN email DROP NOT NULL;\n")
+    args = ["--no-cache", "--format", "gcc", "--select", "set-not-null-requires-check"]
+    assert run(capsys, *args, "--pg-version", "12", str(directory))[0] == 0
+    assert run(capsys, *args, "--pg-version", "11", str(directory))[0] == 1
+    # One file of the directory keeps the context of the earlier ones.
+    assert run(capsys, *args, "--pg-version", "12", str(directory / "3_not_null.up.sql"))[0] == 0
+
+
+def test_project_root_finds_migration_directories(tmp_path, capsys):
+    write(tmp_path / "proj" / "db" / "migrations" / "001_a.sql", "-- UP\nTRUNCATE t;\n-- DOWN\nSELECT 1;\n")
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", str(tmp_path / "proj"))
+    assert code == 1 and "ban-truncate" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\x00\x01binary", "binary file"),
+        (b"\xff\xfe SELECT", "not valid UTF-8"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, content, expected):
+    path = tmp_path / "bad.sql"
+    path.write_bytes(content)
+    code, _, err = run(capsys, "--no-cache", str(path))
+    assert code == 2
+    assert expected in err and str(path) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_path_exit_2(tmp_path, capsys):
+    code, _, err = run(capsys, str(tmp_path / "nope.sql"))
+    assert code == 2 and "no such file" in err
+
+
+def test_no_paths_is_usage_error(capsys):
+    code, _, err = run(capsys)
+    assert code == 2
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["", "   \n-- only a comment\n", "SELECT 'unterminated;\n", "CREATE TABLE (;\n", "DO $$ BEGIN\n"],
+)
+def test_odd_sql_gives_findings_not_tracebacks(tmp_path, capsys, sql):
+    path = write(tmp_path / "odd.sql", sql)
+    code, out, err = run(capsys, "--no-cache", "--format", "gcc", str(path))
+    assert code in (0, 1)
+    assert "Traceback" not in err + out
+    if sql.strip() and not sql.strip().startswith("--"):
+        assert "syntax-error" in out
+
+
+def test_parse_error_names_file_line_and_postgres_message(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "SELECT 1;\n\nALTER TABLE t ADD COLUMN c text DEFALT 'x';\n")
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", str(path))
+    assert code == 1
+    assert f"{path}:3:" in out and 'syntax error at or near "DEFALT"' in out
+
+
+def test_large_file(tmp_path, capsys):
+    statement = "ALTER TABLE t ADD COLUMN c{0} text;\n"
+    path = tmp_path / "big.sql"
+    path.write_text("SET lock_timeout = '1s';\n" + "".join(statement.format(i) for i in range(60_000)))
+    assert path.stat().st_size > 2_000_000
+    code, out, err = run(capsys, "--no-cache", "--format", "gcc", "--select", "ML900", str(path))
+    assert code == 0 and not err
+
+
+def test_list_rules_and_explain(capsys):
+    code, out, _ = run(capsys, "--list-rules")
+    assert code == 0 and "ML001  require-concurrent-index-creation" in out
+    code, out, _ = run(capsys, "--explain", "require-concurrent-index-creation")
+    assert code == 0 and "## Use instead" in out and "generated" in out
+    assert run(capsys, "--explain", "ML999")[0] == 2
+
+
+def test_cache_warm_run_gives_same_findings(tmp_path, capsys):
+    directory = tmp_path / "migrations"
+    write(directory / "001_a.sql", "-- UP\nCREATE INDEX i ON t (a);\n-- DOWN\nDROP INDEX IF EXISTS i;\n")
+    first = run(capsys, "--format", "json", str(directory))
+    assert (tmp_path / ".migration-lint-cache").is_dir()
+    second = run(capsys, "--format", "json", str(directory))
+    assert first == second and json.loads(first[1])
+    write(directory / "001_a.sql", "-- UP\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- DOWN\nDROP INDEX IF EXISTS i;\n")
+    third = run(capsys, "--format", "json", str(directory))
+    assert json.loads(third[1]) != json.loads(first[1])
+
+
+def test_pre_commit_hook_entry(tmp_path):
+    """Run the hook's entry the way pre-commit does: the entry followed by the staged file names."""
+    import yaml
+
+    hooks = yaml.safe_load((Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "migration-lint")
+    assert hook["types"] == ["sql"]
+    good = write(tmp_path / "migrations" / "001_ok.sql", "-- UP\nCREATE TABLE t (id bigint PRIMARY KEY);\n-- DOWN\nDROP TABLE IF EXISTS t;\n")
+    bad = write(tmp_path / "migrations" / "002_bad.sql", "-- UP\nCREATE INDEX i ON t (id);\n-- DOWN\nDROP INDEX IF EXISTS i;\n")
+    entry = hook["entry"].split()
+    bin_dir = Path(sys.executable).parent
+    environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    environment.pop("GITHUB_ACTIONS", None)
+    ok = subprocess.run([*entry, str(good)], cwd=tmp_path, capture_output=True, text=True, env=environment)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    failed = subprocess.run([*entry, str(good), str(bad)], cwd=tmp_path, capture_output=True, text=True, env=environment)
+    assert failed.returncode == 1
+    assert "002_bad.sql:2:1: error ML001" in failed.stdout
