@@ -1,0 +1,110 @@
+"""The chain walk without pytest's collection: ``pytest_migrations.roundtrip`` on a real server."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from migration_lint.model import discover
+from pytest_migrations.database import Server
+from pytest_migrations.roundtrip import ChainWalker, SetupSqlError, round_trip
+
+
+def make_chain(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return root
+
+
+CHAIN = {
+    "001_users.sql": """
+        -- UP
+        CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL);
+        -- DOWN
+        DROP TABLE users;
+    """,
+    "002_users_email_index.sql": """
+        -- UP
+        CREATE INDEX CONCURRENTLY users_email_idx ON users (email);
+        -- DOWN
+        SELECT 1;
+    """,
+    "003_users_name.sql": """
+        -- UP
+        BEGIN;
+        ALTER TABLE users ADD COLUMN name text;
+        COMMIT;
+        -- DOWN
+        ALTER TABLE users DROP COLUMN name;
+    """,
+    "004_orders.sql": """
+        -- UP
+        CREATE TABLE orders (id int PRIMARY KEY, user_id bigint REFERENCES users);
+        -- DOWN
+        DROP TABLE orders;
+    """,
+}
+
+
+class CountingServer:
+    """The real server, counting the databases the walker creates (the walk must make one)."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self.created = 0
+
+    def create_database(self, template: str | None = None) -> str:
+        self.created += 1
+        return self._server.create_database(template)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._server, name)
+
+
+def test_one_database_walks_the_whole_chain(pg_server: Server, tmp_path: Path) -> None:
+    migrations = discover(make_chain(tmp_path / "m", {k: v for k, v in CHAIN.items() if k != "002_users_email_index.sql"}))
+    server = CountingServer(pg_server)
+    results = round_trip(server, migrations, check_data=False)  # type: ignore[arg-type]
+    assert [r.outcome for r in results] == ["passed"] * 3
+    assert server.created == 1
+
+
+def test_a_broken_non_transactional_down_rebuilds_and_the_walk_goes_on(pg_server: Server, tmp_path: Path) -> None:
+    migrations = discover(make_chain(tmp_path / "m", CHAIN))
+    server = CountingServer(pg_server)
+    results = round_trip(server, migrations, check_data=False)  # type: ignore[arg-type]
+    assert [r.outcome for r in results] == ["passed", "failed", "passed", "passed"]
+    assert "index users_email_idx: unexpected (not in the previous schema)" in results[1].report()
+    assert server.created == 2  # the rebuild after 002, and nothing more
+
+
+def test_lazy_walk_applies_predecessors_and_restarts_for_an_earlier_migration(pg_server: Server, tmp_path: Path) -> None:
+    migrations = discover(make_chain(tmp_path / "m", CHAIN))
+    server = CountingServer(pg_server)
+    with ChainWalker(server, migrations, check_data=False) as walker:  # type: ignore[arg-type]
+        assert walker.result_for("004_orders").outcome == "passed"
+        assert server.created == 1
+        assert walker.result_for("001_users").outcome == "passed"
+        assert server.created == 2
+        assert walker.result_for(migrations[1]).outcome == "failed"
+
+
+def test_a_failing_up_skips_what_depends_on_it(pg_server: Server, tmp_path: Path) -> None:
+    chain = dict(CHAIN)
+    chain["003_users_name.sql"] = "-- UP\nALTER TABLE nobody ADD COLUMN name text;\n-- DOWN\nSELECT 1;\n"
+    results = round_trip(pg_server, discover(make_chain(tmp_path / "m", chain)), check_data=False)
+    assert [r.outcome for r in results] == ["passed", "failed", "failed", "skipped"]
+    assert results[2].broke_chain
+    assert results[3].skip_reason == "depends on 003_users_name which failed"
+
+
+def test_setup_sql_failure_names_the_file_and_line(pg_server: Server, tmp_path: Path) -> None:
+    migrations = discover(make_chain(tmp_path / "m", CHAIN))
+    setup = tmp_path / "setup.sql"
+    setup.write_text("CREATE EXTENSION pg_trgm;\n\nCREATE TABLE broken (;\n")
+    with ChainWalker(pg_server, migrations, setup_sql=setup.read_text(), setup_sql_path=setup) as walker:
+        with pytest.raises(SetupSqlError, match=rf"^{setup}:3: syntax error at or near \";\" \[42601\]$"):
+            walker.result_for("001_users")
