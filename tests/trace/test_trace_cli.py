@@ -1,0 +1,142 @@
+"""``migrations trace`` through :func:`add_trace_arguments` / :func:`run_trace_command`, and the
+whole real-world corpus traced without error on PostgreSQL 18 and 15."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_migrations.trace import add_trace_arguments, run_trace_command, trace_directory
+from pytest_migrations.trace._cli import main
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+
+@pytest.fixture
+def migrations(tmp_path: Path) -> Path:
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    (directory / "001_create.up.sql").write_text("CREATE TABLE item (id int PRIMARY KEY, name text);\n")
+    (directory / "002_index.up.sql").write_text("CREATE INDEX item_name ON item (name);\n")
+    (directory / "003_column.up.sql").write_text("ALTER TABLE item ADD COLUMN price int;\n")
+    return directory
+
+
+def test_text_report_and_exit_code(migrations: Path, pg_server, capsys) -> None:
+    code = main(["--dir", str(migrations)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "002_index.up.sql:1: `CREATE INDEX item_name ON item (name)` takes SHARE on table public.item" in out
+    assert "static rule: ML001" in out
+    assert "003_column.up.sql:1:" in out and "catalogue gap" in out
+    assert out.rstrip().splitlines()[-1].startswith("3 migrations traced on PostgreSQL 18: 2 findings (1 catalogue gap(s)")
+
+
+def test_to_stops_at_a_version_and_json_is_one_document(migrations: Path, pg_server, capsys) -> None:
+    code = main(["--dir", str(migrations), "--to", "1", "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0 and document["exit_code"] == 0
+    assert [m["migration"] for m in document["migrations"]] == ["001_create"]
+    assert document["summary"]["findings"] == 0 and document["server_version"] == 18
+
+
+def test_trace_rows_reports_seeded_tables_and_hold_times(migrations: Path, pg_server, capsys) -> None:
+    main(["--dir", str(migrations), "--trace-rows", "500", "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    index = document["migrations"][1]
+    assert index["seeded"] == [{"table": "public.item", "rows": 500, "skipped": None}]
+    assert index["findings"][0]["held_seconds"] is not None
+
+
+def test_a_dsn_traces_on_that_server_in_a_throwaway_database(migrations: Path, system_pg_server, capsys) -> None:
+    code = main(["--dir", str(migrations), "--database-url", system_pg_server.admin_dsn, "--to", "2"])
+    out = capsys.readouterr().out
+    assert code == 1 and "on PostgreSQL 15" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--to", "7"], "--to 7: no migration with this version in"),
+        (["--to", "x1"], "--to 'x1': not a version"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(migrations: Path, argv, message, capsys) -> None:
+    assert main(["--dir", str(migrations), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_negative_row_count_is_a_usage_error(migrations: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dir", str(migrations), "--trace-rows", "-3"])
+    assert exit_info.value.code == 2 and "must be 0 or more" in capsys.readouterr().err
+
+
+def test_bad_input_names_file_and_line(tmp_path: Path, capsys) -> None:
+    directory = tmp_path / "broken"
+    directory.mkdir()
+    (directory / "001_ok.up.sql").write_text("CREATE TABLE a (id int);\n")
+    (directory / "002_bad.up.sql").write_text("CREATE TABLE b (id int);\nALTER TABLE b ADD COLUMN;\n")
+    assert main(["--dir", str(directory)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {directory / '002_bad.up.sql'}:2: PostgreSQL cannot parse this")
+    assert main(["--dir", str(tmp_path / "absent")]) == 2
+    assert "not a directory of migrations" in capsys.readouterr().err
+
+
+def test_a_failing_migration_exits_1_naming_file_and_line(tmp_path: Path, pg_server, capsys) -> None:
+    directory = tmp_path / "failing"
+    directory.mkdir()
+    (directory / "001_bad.up.sql").write_text("CREATE TABLE a (id int);\nINSERT INTO missing VALUES (1);\n")
+    assert main(["--dir", str(directory)]) == 1
+    out = capsys.readouterr().out
+    assert f"error: {directory / '001_bad.up.sql'}:2: relation \"missing\" does not exist (SQLSTATE 42P01)" in out
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(migrations: Path, capsys) -> None:
+    code = main(["--dir", str(migrations), "--database-url", "postgresql://someone:s3cret@127.0.0.1:1/db"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert "s3cret" not in err
+
+
+def test_arguments_join_a_parser_that_already_has_the_shared_ones() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir")
+    parser.add_argument("--database-url")
+    parser.add_argument("--format", choices=("text", "json"))
+    add_trace_arguments(parser)
+    args = parser.parse_args(["--dir", "m", "--trace-rows", "10", "--to", "3", "--after", "base"])
+    assert (args.dir, args.trace_rows, args.to, args.after) == ("m", 10, "3", [Path("base")])
+    assert callable(run_trace_command)
+
+
+CORPUS_SETS = [
+    ("authelia-postgres", ()),
+    ("quickwit-postgresql", ()),
+    ("quickwit-postgresql-deferred", ("quickwit-postgresql",)),
+    ("docsrs", ()),
+]
+
+
+@pytest.mark.parametrize("version", [18, pytest.param(15, marks=pytest.mark.system_pg)])
+@pytest.mark.parametrize(("name", "after"), CORPUS_SETS, ids=[name for name, _ in CORPUS_SETS])
+def test_every_corpus_set_traces_without_error(name: str, after: tuple[str, ...], version: int, request) -> None:
+    if not (CORPUS / name).is_dir():
+        pytest.skip(f"corpus set {name} not found at {CORPUS}")
+    server = request.getfixturevalue("pg_server" if version == 18 else "system_pg_server")
+    dsn = None if version == 18 else server.admin_dsn
+    traces = trace_directory(CORPUS / name, dsn=dsn, after=[CORPUS / base for base in after])
+    assert [trace.error for trace in traces if trace.error] == []
+    assert len(traces) == len(list((CORPUS / name).glob("*.up.sql")))
+    assert all(trace.server_version == server.major and trace.static_available for trace in traces)
+    for trace in traces:
+        for statement in trace.statements:
+            for fact in statement.acquired:
+                assert fact.relation.name and fact.mode
+        json.dumps(trace.to_json())
+        trace.format(verbose=True)
