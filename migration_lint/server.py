@@ -132,7 +132,8 @@ class MigrationLintServer(LanguageServer):
             return
         path = Path(path_text)
         if not self.wants(path):
-            self.publish(uri, None, "", [], [])
+            if self.linted.pop(uri, None) is not None:  # it was ours before the settings changed
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
             return
         text = _normalise(document.source)
         try:

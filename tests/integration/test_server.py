@@ -1,0 +1,286 @@
+"""The language server, end to end: a real LSP client (pytest-lsp) drives
+``python -m migration_lint.server`` in a subprocess over stdio.
+
+Nothing is written to disk after a test's setup: every change goes through ``didChange``, so
+the tests also prove that the server lints the editor's buffers, not the files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "dialects"
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "migration_lint.server"])
+
+CREATE_ORDERS = "CREATE TABLE orders (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    customer_id bigint NOT NULL\n);\n"
+INDEX_ORDERS = "-- no-transaction\nSET lock_timeout = '5s';\nCREATE INDEX orders_customer_id_idx ON orders (customer_id);\n"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A project whose migrations/ holds 1 (creates ``orders``) and 2 (indexes it, not concurrently)."""
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "1_create_orders.up.sql").write_text(CREATE_ORDERS)
+    (migrations / "1_create_orders.down.sql").write_text("DROP TABLE IF EXISTS orders;\n")
+    (migrations / "2_index_orders.up.sql").write_text(INDEX_ORDERS)
+    (migrations / "2_index_orders.down.sql").write_text("DROP INDEX CONCURRENTLY IF EXISTS orders_customer_id_idx;\n")
+    (tmp_path / "scratch.sql").write_text("CREATE INDEX scratch_idx ON orders (id);\n")
+    return tmp_path
+
+
+async def start(client: LanguageClient, root: Path, **options: Any) -> None:
+    await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=root.as_uri(),
+        initialization_options={"migrationDirectories": ["migrations"], "debounce": 0, **options},
+    ))
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+class Buffer:
+    """One open document as the client holds it."""
+
+    def __init__(self, client: LanguageClient, path: Path, text: str | None = None) -> None:
+        self.client, self.uri, self.version = client, path.as_uri(), 1
+        self.text = path.read_text() if text is None else text
+
+    def open(self) -> None:
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=self.uri, language_id="sql", version=self.version, text=self.text)))
+
+    def replace(self, text: str) -> None:
+        self.version += 1
+        self.text = text
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        ))
+
+    async def diagnostics(self, timeout: float = 20) -> list[types.Diagnostic]:
+        """The diagnostics published for this buffer's current version."""
+        async def wait() -> list[types.Diagnostic]:
+            while True:
+                published = self.client.diagnostics.get(self.uri)
+                if published is not None and self._published_version == self.version:
+                    return list(published)
+                await self.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    @property
+    def _published_version(self) -> int | None:
+        return getattr(self.client, "published_versions", {}).get(self.uri)
+
+    def apply(self, edit: types.WorkspaceEdit) -> None:
+        """Apply a workspace edit the way an editor does, then tell the server."""
+        text = self.text
+        for change in edit.document_changes or []:
+            assert change.text_document.uri == self.uri
+            assert change.text_document.version in (None, self.version)
+            for text_edit in sorted(change.edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+                start, end = _offset(text, text_edit.range.start), _offset(text, text_edit.range.end)
+                text = text[:start] + text_edit.new_text + text[end:]
+        self.replace(text)
+
+
+def _offset(text: str, position: types.Position) -> int:
+    lines = text.split("\n")
+    before = sum(len(line) + 1 for line in lines[: position.line])
+    line = lines[position.line] if position.line < len(lines) else ""
+    # LSP characters are UTF-16 code units by default.
+    units, index = 0, 0
+    while index < len(line) and units < position.character:
+        units += 2 if ord(line[index]) > 0xFFFF else 1
+        index += 1
+    return before + index
+
+
+@pytest.fixture(autouse=True)
+def _track_published_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remember which document version each publishDiagnostics was for (pytest-lsp keeps only
+    the diagnostics), so a test waits for the lint of the text it just sent."""
+    import pytest_lsp.client as lsp_client_module
+
+    original = lsp_client_module.publish_diagnostics
+
+    def publish(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
+        if not hasattr(client, "published_versions"):
+            client.published_versions = {}
+        client.published_versions[params.uri] = params.version
+        original(client, params)
+
+    monkeypatch.setitem(lsp_client_module.DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, publish)
+
+
+async def code_actions(client: LanguageClient, buffer: Buffer, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+    result = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri),
+        range=diagnostics[0].range,
+        context=types.CodeActionContext(diagnostics=diagnostics, trigger_kind=types.CodeActionTriggerKind.Invoked),
+    ))
+    return [action for action in result or [] if isinstance(action, types.CodeAction)]
+
+
+# -- the session the issue asks for ------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_non_concurrent_index_diagnostic_fix_and_clean(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    (diagnostic,) = await buffer.diagnostics()
+    assert diagnostic.code == "ML001" and diagnostic.source == "migration-lint"
+    assert diagnostic.severity == types.DiagnosticSeverity.Error
+    statement = "CREATE INDEX orders_customer_id_idx ON orders (customer_id)"
+    assert diagnostic.range == types.Range(types.Position(2, 0), types.Position(2, len(statement)))
+
+    actions = await code_actions(client, buffer, [diagnostic])
+    (fix,) = [a for a in actions if a.title.startswith("Fix:")]
+    assert fix.kind == types.CodeActionKind.QuickFix and fix.is_preferred
+    buffer.apply(fix.edit)
+    assert "CREATE INDEX CONCURRENTLY orders_customer_id_idx" in buffer.text
+    assert await buffer.diagnostics() == []
+    # The server linted the buffer: the file on disk still has the plain CREATE INDEX.
+    assert (workspace / "migrations" / "2_index_orders.up.sql").read_text() == INDEX_ORDERS
+
+
+@pytest.mark.asyncio
+async def test_suppression_code_action_silences_the_finding(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    diagnostics = await buffer.diagnostics()
+    (ignore,) = [a for a in await code_actions(client, buffer, diagnostics) if a.title.startswith("Ignore")]
+    buffer.apply(ignore.edit)
+    assert buffer.text.split("\n")[2] == "-- migration-lint: ignore[require-concurrent-index-creation] <reason>"
+    assert await buffer.diagnostics() == []
+
+
+@pytest.mark.asyncio
+async def test_hover_explains_the_rule(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    (diagnostic,) = await buffer.diagnostics()
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri), position=types.Position(2, 10)))
+    assert hover is not None and hover.contents.kind == types.MarkupKind.Markdown
+    text = hover.contents.value
+    assert "ML001 require-concurrent-index-creation" in text
+    assert "Why is this bad?" in text and "SHARE lock" in text  # the rule's documentation
+    assert "CREATE INDEX CONCURRENTLY orders_customer_id_idx" in text  # the suggested rewrite
+    nothing = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri), position=types.Position(0, 3)))
+    assert nothing is None
+
+
+@pytest.mark.asyncio
+async def test_diagnostics_follow_edits_and_earlier_migrations(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    assert len(await buffer.diagnostics()) == 1
+    # An index on a table created earlier in the same migration blocks nobody.
+    buffer.replace("CREATE TABLE invoices (id bigint PRIMARY KEY, orders_id bigint);\n"
+                   "CREATE INDEX invoices_orders_id_idx ON invoices (orders_id);\n")
+    assert await buffer.diagnostics() == []
+    buffer.replace(INDEX_ORDERS.replace("CREATE INDEX", "DROP INDEX orders_customer_id_idx;\nCREATE INDEX"))
+    codes = sorted(d.code for d in await buffer.diagnostics())
+    assert codes == ["ML001", "ML002", "ML016"]
+
+
+@pytest.mark.asyncio
+async def test_only_files_in_the_migration_directories(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    scratch = Buffer(client, workspace / "scratch.sql")
+    scratch.open()
+    readme = workspace / "migrations" / "README.md"
+    readme.write_text("CREATE INDEX nope ON orders (id);\n")
+    Buffer(client, readme).open()
+    migration = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    migration.open()
+    assert len(await migration.diagnostics()) == 1
+    # The server handles messages in order: the other two were opened, and left alone.
+    assert scratch.uri not in client.diagnostics and readme.as_uri() not in client.diagnostics
+
+
+@pytest.mark.asyncio
+async def test_configuration_file_is_discovered(client: LanguageClient, workspace: Path) -> None:
+    (workspace / ".migration-lint.toml").write_text('ignore = ["require-concurrent-index-creation"]\n')
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    assert await buffer.diagnostics() == []
+    buffer.replace(buffer.text + "DROP INDEX orders_customer_id_idx;\n")
+    assert sorted(d.code for d in await buffer.diagnostics()) == ["ML002", "ML016"]
+
+
+@pytest.mark.asyncio
+async def test_bad_configuration_is_shown_not_fatal(client: LanguageClient, workspace: Path) -> None:
+    (workspace / ".migration-lint.toml").write_text('ignore = ["no-such-rule"]\n')
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    (diagnostic,) = await buffer.diagnostics()
+    assert "no-such-rule" in diagnostic.message and diagnostic.range.start.line == 0
+
+
+@pytest.mark.asyncio
+async def test_positions_are_utf16_code_units(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql",
+                    INDEX_ORDERS.replace("CREATE INDEX", "/* 𝄞 */ CREATE INDEX"))
+    buffer.open()
+    (diagnostic,) = await buffer.diagnostics()
+    # "/* 𝄞 */ " is 8 characters but 9 UTF-16 code units (𝄞 is outside the BMP).
+    assert diagnostic.range.start == types.Position(2, 9)
+    (fix,) = [a for a in await code_actions(client, buffer, [diagnostic]) if a.title.startswith("Fix:")]
+    buffer.apply(fix.edit)
+    assert "/* 𝄞 */ CREATE INDEX CONCURRENTLY orders_customer_id_idx" in buffer.text
+    assert await buffer.diagnostics() == []
+
+
+# -- MySQL and SQLite through the same server -----------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_mysql_dialect_online_ddl_fix(client: LanguageClient, tmp_path: Path) -> None:
+    shutil.copytree(DATA / "mysql_shop", tmp_path / "migrations")
+    await start(client, tmp_path, dialect="mysql")
+    buffer = Buffer(client, tmp_path / "migrations" / "4_add_orders_shipped_at.up.sql")
+    buffer.open()
+    (diagnostic,) = await buffer.diagnostics()
+    assert diagnostic.code == "ML701"
+    (fix,) = [a for a in await code_actions(client, buffer, [diagnostic]) if a.title.startswith("Fix:")]
+    buffer.apply(fix.edit)
+    assert buffer.text == "ALTER TABLE orders ADD COLUMN shipped_at DATETIME NULL, ALGORITHM=INPLACE, LOCK=NONE;\n"
+    assert await buffer.diagnostics() == []
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri), position=types.Position(0, 0)))
+    assert hover is None
+
+
+@pytest.mark.asyncio
+async def test_sql_the_dialect_cannot_parse_is_a_diagnostic(client: LanguageClient, tmp_path: Path) -> None:
+    shutil.copytree(DATA / "mysql_broken", tmp_path / "migrations")
+    await start(client, tmp_path, dialect="mysql")
+    buffer = Buffer(client, tmp_path / "migrations" / "1_create_widgets.up.sql")
+    buffer.open()
+    (diagnostic,) = await buffer.diagnostics()
+    assert diagnostic.range.start == types.Position(4, 33) and "Expecting )" in diagnostic.message
+    buffer.replace(buffer.text.replace("(1;", "(1);"))
+    assert await buffer.diagnostics() == []
