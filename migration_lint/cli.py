@@ -138,31 +138,18 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("no PATH given (a migrations directory, SQL files, or '-' for stdin); see --help")
     config = _configure(args)
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    cache = None
-    if not args.no_cache and not args.fix and "-" not in args.paths:
-        from .cache import CACHE_DIR_NAME, Cache
-
-        base = config.source.parent if config.source else Path.cwd()
-        cache = Cache(base / CACHE_DIR_NAME, config.cache_key())
-    run = _Run(config, cache)
-
-    for unit in _collect(args.paths, config, run):
-        kind, path = unit
-        if kind == "stdin":
-            _lint_stdin(run, args.stdin_filename)
-        elif kind == "dir":
-            _lint_directory(run, path)
-        else:
-            _lint_file(run, path)
-    if cache is not None:
-        cache.save()
-
-    findings = _dedupe(run.findings)
-    findings = [f for f in findings if f.code not in config.ignored_for(f.path)] if config.per_file_ignores else findings
-    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
-
-    if args.fix or args.diff:
-        findings = _apply_fixes(run, findings, write=args.fix)
+    if args.fix:
+        # Apply, re-lint, apply again: one rule's rewrite may make room for another's.
+        for _ in range(5):
+            run = _lint_all(args, config)
+            findings = _sorted_findings(run, config)
+            if run.input_errors or not _apply_fixes(run, findings, write=True):
+                break
+    else:
+        run = _lint_all(args, config)
+        findings = _sorted_findings(run, config)
+        if args.diff:
+            _apply_fixes(run, findings, write=False)
 
     from .report import ReportContext, render
 
@@ -189,6 +176,34 @@ def _run(args: argparse.Namespace) -> int:
     if run.input_errors:
         return 2
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def _lint_all(args: argparse.Namespace, config: Any) -> _Run:
+    cache = None
+    if not args.no_cache and not args.fix and "-" not in args.paths:
+        from .cache import CACHE_DIR_NAME, Cache
+
+        base = config.source.parent if config.source else Path.cwd()
+        cache = Cache(base / CACHE_DIR_NAME, config.cache_key())
+    run = _Run(config, cache)
+    for kind, path in _collect(args.paths, config, run):
+        if kind == "stdin":
+            _lint_stdin(run, args.stdin_filename)
+        elif kind == "dir":
+            _lint_directory(run, path)
+        else:
+            _lint_file(run, path)
+    if cache is not None:
+        cache.save()
+    return run
+
+
+def _sorted_findings(run: _Run, config: Any) -> list:
+    findings = _dedupe(run.findings)
+    if config.per_file_ignores:
+        findings = [f for f in findings if f.code not in config.ignored_for(f.path)]
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
+    return findings
 
 
 def _collect(paths: Sequence[str], config: Any, run: _Run) -> list[tuple[str, Path]]:
@@ -368,9 +383,9 @@ def _dedupe(findings: list) -> list:
     return unique
 
 
-def _apply_fixes(run: _Run, findings: list, *, write: bool) -> list:
-    """Apply (or with ``write=False`` print as a diff) every non-overlapping edit; the findings
-    that remain are returned."""
+def _apply_fixes(run: _Run, findings: list, *, write: bool) -> bool:
+    """Apply (or with ``write=False`` print as a diff) every non-overlapping edit; whether any
+    file changed."""
     import difflib
 
     from .model import read_sql_file
@@ -379,7 +394,7 @@ def _apply_fixes(run: _Run, findings: list, *, write: bool) -> list:
     for finding in findings:
         if finding.edits:
             by_path.setdefault(finding.path, []).append(finding)
-    fixed: set[int] = set()
+    changed = False
     for path, fixable in by_path.items():
         try:
             original = run.sources.get(Path(path)) or read_sql_file(Path(path))
@@ -397,17 +412,16 @@ def _apply_fixes(run: _Run, findings: list, *, write: bool) -> list:
             text = text[: edit.start] + edit.replacement + text[edit.end :]
         if text == original:
             continue
-        fixed.update(id(f) for f in chosen)
+        changed = True
         if write:
             Path(path).write_text(text, encoding="utf-8")
+            run.sources.pop(Path(path), None)
         else:
             sys.stdout.writelines(difflib.unified_diff(
                 original.splitlines(keepends=True), text.splitlines(keepends=True),
                 fromfile=f"a/{path.lstrip('/')}", tofile=f"b/{path.lstrip('/')}",
             ))
-    if write:
-        return [f for f in findings if id(f) not in fixed]
-    return findings
+    return changed
 
 
 def _list_rules() -> int:

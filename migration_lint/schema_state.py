@@ -37,6 +37,9 @@ class SchemaState:
     columns: dict[str, dict[str, tuple[str, tuple, bool]]] = field(default_factory=dict)
     # tables with a validated CHECK constraint (any), for ATTACH PARTITION
     checked_tables: set[str] = field(default_factory=set)
+    # (table, constraint name) validated though we never saw it added (an earlier history we
+    # do not have, e.g. a loose file): its definition is unknown
+    validated_unknown: set[tuple[str, str]] = field(default_factory=set)
 
     def copy(self) -> SchemaState:
         return copy.deepcopy(self)
@@ -143,6 +146,8 @@ def _alter_table(state: SchemaState, node: dict) -> None:
             column = state.pending_not_null_checks.pop((table, command.get("name", "")), None)
             if column:
                 state.validated_not_null.add((table, column))
+            else:
+                state.validated_unknown.add((table, command.get("name", "")))
             state.checked_tables.add(table)
         elif subtype == "AT_DropConstraint":
             state.pending_not_null_checks.pop((table, command.get("name", "")), None)

@@ -11,7 +11,7 @@ class ConstraintMissingNotValid(Rule):
 
     ## What it does
     Flags `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` or `CHECK` on an existing table
-    without `NOT VALID`, and a `VALIDATE CONSTRAINT` in the same transaction as the
+    without `NOT VALID` (also `ADD COLUMN ... REFERENCES/CHECK`, which cannot be NOT VALID), and a `VALIDATE CONSTRAINT` in the same transaction as the
     `ADD CONSTRAINT ... NOT VALID` it validates.
 
     ## Why is this bad?
@@ -63,6 +63,19 @@ class ConstraintMissingNotValid(Rule):
                         "so the table stays locked through the scan",
                         fix_title="Validate the constraint in a later migration",
                     )
+                continue
+            if subtype == "AT_AddColumn" and not ctx.is_new_table(node.get("relation")):
+                _, column = unwrap(command.get("def"))
+                for item in column.get("constraints", ()):
+                    inline = unwrap(item)[1]
+                    if inline.get("contype") in ("CONSTR_FOREIGN", "CONSTR_CHECK") and not inline.get("skip_validation"):
+                        what = "REFERENCES" if inline["contype"] == "CONSTR_FOREIGN" else "CHECK"
+                        yield self.violation(
+                            f"ADD COLUMN {column.get('colname')} ... {what} on {table!r} validates the constraint "
+                            "against every row while holding the lock",
+                            fix_title="Add the column, then the constraint NOT VALID, and VALIDATE it in a later migration",
+                            location=inline.get("location"),
+                        )
                 continue
             if subtype != "AT_AddConstraint":
                 continue

@@ -12,7 +12,9 @@ class SetNotNullRequiresCheck(Rule):
     ## What it does
     Flags `ALTER TABLE ... ALTER COLUMN ... SET NOT NULL` on an existing table, unless a
     `CHECK (column IS NOT NULL)` constraint was validated before it (in an earlier migration or
-    earlier in this one) and the target is PostgreSQL 12+.
+    earlier in this one) and the target is PostgreSQL 12+. When the CHECK was added in a history
+    the linter does not see (a loose file), a `VALIDATE CONSTRAINT` of the same table earlier in
+    the file, whose constraint name contains the column name, is taken as that CHECK.
 
     ## Why is this bad?
     PostgreSQL verifies that no row holds NULL by scanning the table while holding an ACCESS
@@ -53,7 +55,11 @@ class SetNotNullRequiresCheck(Rule):
             if command.get("subtype") != "AT_SetNotNull":
                 continue
             column = command.get("name", "")
-            if ctx.schema.has_validated_not_null_check(table, column):
+            # A constraint validated just before, whose definition we never saw (it was added
+            # in a history we do not have) and whose name names the column, is taken to be the
+            # CHECK (column IS NOT NULL) of the documented pattern.
+            assumed = any(t == table and column in name for t, name in ctx.schema.validated_unknown)
+            if ctx.schema.has_validated_not_null_check(table, column) or assumed:
                 if ctx.pg_version >= 12:
                     continue
                 message = (f"SET NOT NULL on {table}.{column} scans the table under an ACCESS EXCLUSIVE lock: "

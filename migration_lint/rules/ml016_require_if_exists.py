@@ -19,11 +19,14 @@ class RequireIfExists(Rule):
     """`DROP` without `IF EXISTS` fails when the object is already gone.
 
     ## What it does
-    Flags `DROP <object>` and `ALTER TABLE ... DROP COLUMN/CONSTRAINT` without `IF EXISTS`.
+    Flags `DROP <object>` and `ALTER TABLE ... DROP COLUMN/CONSTRAINT` without `IF EXISTS` in
+    statements that run outside a transaction block (a migration marked non-transactional, or a
+    file run as it is).
 
     ## Why is this bad?
-    A DOWN that runs after a half-applied UP, or a migration re-run after a manual fix, fails on
-    the first object that is not there; `IF EXISTS` makes the step idempotent.
+    Outside a transaction a failure leaves the statements before it applied: re-running the
+    migration after a fix fails on the first object that is already gone. `IF EXISTS` makes the
+    step idempotent. Inside a transaction a failure rolls everything back, so it is not needed.
 
     ## Example
     ```sql
@@ -44,6 +47,8 @@ class RequireIfExists(Rule):
     fixable = True
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        if ctx.in_transaction:
+            return  # a failure rolls the whole transaction back: nothing is left half done
         statement = ctx.statement
         if node_type == "DropStmt":
             if node.get("missing_ok") or node.get("removeType") in _NO_IF_EXISTS:

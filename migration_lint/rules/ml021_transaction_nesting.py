@@ -10,8 +10,8 @@ class TransactionNesting(Rule):
 
     ## What it does
     Flags `BEGIN` while a transaction is already open (an earlier `BEGIN` in the file, or the
-    migration tool's own transaction), and `COMMIT`/`ROLLBACK` in a migration the tool wraps in
-    its transaction.
+    migration tool's own transaction), `COMMIT`/`ROLLBACK` in a migration the tool wraps in
+    its transaction, and a second `COMMIT`/`ROLLBACK` after the transaction already ended.
 
     ## Why is this bad?
     PostgreSQL ignores a nested `BEGIN` with a warning, so the `COMMIT` that was meant for the
@@ -46,7 +46,11 @@ class TransactionNesting(Rule):
             elif ctx.wrapped:
                 yield self.violation("BEGIN in a migration the tool already runs inside a transaction",
                                      fix_title="Remove BEGIN/COMMIT and let the tool manage the transaction")
-        elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK") and ctx.wrapped and not ctx.explicit_depth:
+        elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK") and not ctx.explicit_depth:
             verb = "COMMIT" if kind == "TRANS_STMT_COMMIT" else "ROLLBACK"
-            yield self.violation(f"{verb} ends the transaction the migration tool opened around this migration",
-                                 fix_title="Remove it and let the tool manage the transaction")
+            if ctx.wrapped:
+                yield self.violation(f"{verb} ends the transaction the migration tool opened around this migration",
+                                     fix_title="Remove it and let the tool manage the transaction")
+            elif any(s.kind == "TransactionStmt" for s in ctx.section.statements[: ctx.index]):
+                yield self.violation(f"{verb} without an open transaction: an earlier statement already ended it",
+                                     fix_title=f"Remove the extra {verb}")

@@ -36,7 +36,7 @@ class IdentifierTooLong(Rule):
     node_types = frozenset({
         "CreateStmt", "IndexStmt", "AlterTableStmt", "RenameStmt", "ViewStmt", "CreateSeqStmt",
         "CreateTableAsStmt", "CreateSchemaStmt", "CreateEnumStmt", "CompositeTypeStmt",
-        "CreateFunctionStmt", "CreateTrigStmt", "CreateDomainStmt",
+        "CreateFunctionStmt", "CreateTrigStmt", "CreateDomainStmt", "DropStmt",
     })
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:

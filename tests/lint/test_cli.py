@@ -34,7 +34,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_clean_file_exits_0(tmp_path, capsys):
-    write(tmp_path / "m.sql", "CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    write(tmp_path / "m.sql", "CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY);\n")
     code, out, _ = run(capsys, "--no-cache", str(tmp_path / "m.sql"))
     assert code == 0
     assert "All checks passed" in out
@@ -137,10 +137,13 @@ def test_stdin(capsys, monkeypatch):
 def test_fix_and_diff(tmp_path, capsys):
     path = write(tmp_path / "m.sql", "CREATE INDEX i ON t (a);\nDROP INDEX j;\n")
     code, out, _ = run(capsys, "--diff", "--format", "gcc", str(path))
-    assert "+CREATE INDEX CONCURRENTLY i ON t (a);" in out
+    assert "+CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);" in out
     assert path.read_text() == "CREATE INDEX i ON t (a);\nDROP INDEX j;\n"
     code, out, _ = run(capsys, "--fix", "--format", "gcc", str(path))
-    assert path.read_text() == "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY i ON t (a);\nDROP INDEX CONCURRENTLY IF EXISTS j;\n"
+    assert path.read_text() == (
+        "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
+    )
     assert code == 0
     assert run(capsys, "--no-cache", str(path))[0] == 0
 
