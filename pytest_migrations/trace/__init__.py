@@ -8,8 +8,10 @@ it validated. Findings name every statement that blocks reads or writes of a rel
 existed before the migration, with the static rule that covers it or "catalogue gap"; static
 findings the trace shows harmless on the server's version are marked so.
 
->>> trace = trace_migration(database_dsn, migration)      # the plugin's ``::locks`` item
->>> trace.blocking_findings, print(trace.format())
+>>> walker = TraceWalker(database_dsn, migrations)       # the plugin: one per session
+>>> trace = walker.result_for(migration)                 # a ``::locks`` item
+>>> trace.ok, trace.blocking_findings, print(trace.format())
+>>> trace = trace_migration(database_dsn, migration)      # one migration, schema of the earlier ones
 >>> traces = trace_directory("migrations", trace_rows=10_000)   # ``migrations trace``
 
 What each statement kind does on PostgreSQL 15 and 18 is pinned by ``tests/trace/`` and listed
@@ -38,6 +40,7 @@ from ._results import (
 )
 from ._static import TRACE_RULE_NAME
 from ._tracer import TraceError, trace_migration, traced_statements
+from ._walker import TraceWalker
 
 __all__ = [
     "HELD",
@@ -55,6 +58,7 @@ __all__ = [
     "StaticFinding",
     "TraceError",
     "TraceFinding",
+    "TraceWalker",
     "TracedRelation",
     "UsageError",
     "add_trace_arguments",

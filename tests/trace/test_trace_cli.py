@@ -140,3 +140,26 @@ def test_every_corpus_set_traces_without_error(name: str, after: tuple[str, ...]
                 assert fact.relation.name and fact.mode
         json.dumps(trace.to_json())
         trace.format(verbose=True)
+
+
+def test_the_walker_traces_lazily_and_stops_after_a_failure(tmp_path: Path, pg_server) -> None:
+    from migration_lint.model import discover
+    from pytest_migrations.trace import TraceWalker
+
+    directory = tmp_path / "walk"
+    directory.mkdir()
+    (directory / "001_a.up.sql").write_text("CREATE TABLE a (id int);\n")
+    (directory / "002_b.up.sql").write_text("ALTER TABLE a ADD COLUMN b int;\n")
+    (directory / "003_c.up.sql").write_text("ALTER TABLE nowhere ADD COLUMN c int;\n")
+    (directory / "004_d.up.sql").write_text("ALTER TABLE a ADD COLUMN d int;\n")
+    migrations = discover(directory)
+    with pg_server.fresh_database() as database:
+        walker = TraceWalker(database.dsn, migrations)
+        second = walker.result_for("002_b")
+        assert len(walker._traces) == 2 and not second.ok
+        assert [f.relation.name for f in second.blocking_findings] == ["public.a"]
+        assert "catalogue gap" in second.format()
+        traces = walker.walk()
+        assert [t.error is None for t in traces] == [True, True, False, False]
+        assert traces[3].error.startswith("not traced: migration 003_c before it failed (")
+        assert walker.result_for(migrations[1]) is second
