@@ -36,7 +36,7 @@ SQUAWK_TO_OURS: dict[str, str | None] = {
     "renaming-table": "renaming-table",
     "require-concurrent-index-creation": "require-concurrent-index-creation",
     "require-concurrent-index-deletion": "require-concurrent-index-deletion",
-    "require-enum-value-ordering": "require-enum-value-ordering",
+    "require-enum-value-ordering": None,
     "require-table-schema": None,
     "require-timeout-settings": "require-lock-timeout",
     "require-lock-timeout": "require-lock-timeout",
