@@ -149,12 +149,14 @@ class _ServerError(Exception):
 
 @contextmanager
 def _throwaway_database(dsn: str | None) -> Iterator[tuple[str, int]]:
-    from ..database import DatabaseError, DsnServer, embedded_server
+    from ..database import DatabaseError, DsnServer, InvalidDsn, embedded_server
 
     try:
         server = DsnServer(dsn) if dsn else embedded_server()
         with server, server.fresh_database() as database:
             yield database.dsn, server.major
+    except InvalidDsn as error:
+        raise UsageError(str(error)) from None
     except DatabaseError as error:
         raise _ServerError(str(error)) from None
 

@@ -163,3 +163,9 @@ def test_the_walker_traces_lazily_and_stops_after_a_failure(tmp_path: Path, pg_s
         assert [t.error is None for t in traces] == [True, True, False, False]
         assert traces[3].error.startswith("not traced: migration 003_c before it failed (")
         assert walker.result_for(migrations[1]) is second
+
+
+def test_a_malformed_dsn_is_a_usage_error(migrations: Path, capsys) -> None:
+    assert main(["--dir", str(migrations), "--database-url", "password=s3cret nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid DSN") and "s3cret" not in err
