@@ -22,6 +22,10 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "dialects"
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "migration_lint.server"])
 
 CREATE_ORDERS = "CREATE TABLE orders (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    customer_id bigint NOT NULL\n);\n"
+SELECTED_RULES = (
+    'select = ["require-concurrent-index-creation", "require-concurrent-index-deletion", '
+    '"require-if-exists", "require-lock-timeout", "unused-suppression"]\n'
+)
 INDEX_ORDERS = "-- no-transaction\nSET lock_timeout = '5s';\nCREATE INDEX orders_customer_id_idx ON orders (customer_id);\n"
 
 
@@ -35,6 +39,9 @@ def workspace(tmp_path: Path) -> Path:
     (migrations / "2_index_orders.up.sql").write_text(INDEX_ORDERS)
     (migrations / "2_index_orders.down.sql").write_text("DROP INDEX CONCURRENTLY IF EXISTS orders_customer_id_idx;\n")
     (tmp_path / "scratch.sql").write_text("CREATE INDEX scratch_idx ON orders (id);\n")
+    # The rules these tests are about (found by the server's configuration discovery); rules
+    # added later must not change what they expect.
+    (tmp_path / ".migration-lint.toml").write_text(SELECTED_RULES)
     return tmp_path
 
 
@@ -221,7 +228,7 @@ async def test_only_files_in_the_migration_directories(client: LanguageClient, w
 
 @pytest.mark.asyncio
 async def test_configuration_file_is_discovered(client: LanguageClient, workspace: Path) -> None:
-    (workspace / ".migration-lint.toml").write_text('ignore = ["require-concurrent-index-creation"]\n')
+    (workspace / ".migration-lint.toml").write_text(SELECTED_RULES + 'ignore = ["require-concurrent-index-creation"]\n')
     await start(client, workspace)
     buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
     buffer.open()
