@@ -123,8 +123,15 @@ CORPUS_SETS = [
 ]
 
 
-@pytest.mark.parametrize("version", [18, pytest.param(15, marks=pytest.mark.system_pg)])
-@pytest.mark.parametrize(("name", "after"), CORPUS_SETS, ids=[name for name, _ in CORPUS_SETS])
+# Every set on 18; on 15 the two that exercise the most (a pg_dump baseline with an extension, and
+# a statement run outside a transaction), to keep the suite fast.
+CORPUS_RUNS = [pytest.param(name, after, 18, id=f"{name}-18") for name, after in CORPUS_SETS] + [
+    pytest.param(name, after, 15, id=f"{name}-15", marks=pytest.mark.system_pg)
+    for name, after in CORPUS_SETS if name in ("docsrs", "quickwit-postgresql-deferred")
+]
+
+
+@pytest.mark.parametrize(("name", "after", "version"), CORPUS_RUNS)
 def test_every_corpus_set_traces_without_error(name: str, after: tuple[str, ...], version: int, request) -> None:
     if not (CORPUS / name).is_dir():
         pytest.skip(f"corpus set {name} not found at {CORPUS}")
