@@ -225,11 +225,21 @@ class Linter:
         schema = SchemaState()
         findings: list[Finding] = []
         for migration in migrations:
-            if wanted is None or id(migration) in wanted:
-                found, schema = self.lint_migration(migration, schema)
-                findings.extend(found)
-            else:
-                schema = self.replay(migration, schema)
+            try:
+                if wanted is None or id(migration) in wanted:
+                    found, schema = self.lint_migration(migration, schema)
+                    findings.extend(found)
+                else:
+                    schema = self.replay(migration, schema)
+            except RecursionError:
+                # pglast's JSON tree of a very deeply nested statement is deeper than Python's
+                # json module decodes; report it instead of failing the whole run.
+                if wanted is None or id(migration) in wanted:
+                    findings.append(Finding(
+                        str(migration.path), 1, 1, 1, 1, "ML900", "syntax-error",
+                        self._severity.get("syntax-error", "error"),
+                        "a statement is nested too deeply to analyse (its parse tree exceeds the recursion limit)",
+                    ))
         return findings
 
     def replay(self, migration: Migration, schema: SchemaState) -> SchemaState:

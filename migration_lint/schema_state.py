@@ -14,6 +14,9 @@ from typing import Any
 
 from .sqlnodes import (
     check_not_null_column,
+    is_array_type,
+    type_modifiers,
+    type_name,
     drop_object_names,
     last_part,
     relation_name,
@@ -110,8 +113,6 @@ def _table_constraint(state: SchemaState, table: str, constraint: dict) -> None:
 
 
 def _record_column(state: SchemaState, table: str, column_def: dict) -> None:
-    from .sqlnodes import is_array_type, type_modifiers, type_name
-
     type_node = column_def.get("typeName")
     if type_node and column_def.get("colname"):
         state.columns.setdefault(table, {})[column_def["colname"]] = (

@@ -218,8 +218,8 @@ def test_parse_error_names_file_line_and_postgres_message(tmp_path, capsys):
 def test_large_file(tmp_path, capsys):
     statement = "ALTER TABLE t ADD COLUMN c{0} text;\n"
     path = tmp_path / "big.sql"
-    path.write_text("SET lock_timeout = '1s';\n" + "".join(statement.format(i) for i in range(60_000)))
-    assert path.stat().st_size > 2_000_000
+    path.write_text("SET lock_timeout = '1s';\n" + "".join(statement.format(i) for i in range(150_000)))
+    assert path.stat().st_size > 5_000_000
     code, out, err = run(capsys, "--no-cache", "--format", "gcc", "--select", "ML900", str(path))
     assert code == 0 and not err
 
