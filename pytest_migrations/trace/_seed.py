@@ -164,7 +164,7 @@ def _seed_table(
             conn.execute(_insert(table, chosen, rows))
             return SeedResult(name, rows, "")
         except psycopg.Error as exc:
-            error = (exc.diag.message_primary or str(exc)).splitlines()[0]
+            error = (exc.diag.message_primary or str(exc) or type(exc).__name__).splitlines()[0]
     return SeedResult(name, 0, f"INSERT failed: {error}")
 
 

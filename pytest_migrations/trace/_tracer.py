@@ -191,7 +191,7 @@ class _Runner:
             for statement in statements:
                 trace, observation = self._run_observed(statement, observation, IN_TRANSACTION, traces)
                 traces.append(trace)
-            commit_seconds = self._commit()
+            commit_seconds = self._commit(traces)
         except BaseException:
             self._rollback()
             raise
@@ -210,7 +210,7 @@ class _Runner:
                 try:
                     start = _Observation(state=state, locks=set(), scans=_catalog.read_seq_scans(self.conn))
                     trace, observation = self._run_observed(statement, start, OWN_TRANSACTION, traces)
-                    commit_seconds = self._commit()
+                    commit_seconds = self._commit([*traces, trace])
                 except BaseException:
                     self._rollback()
                     raise
@@ -221,12 +221,12 @@ class _Runner:
             traces.append(trace)
         return traces
 
-    def _commit(self) -> float:
+    def _commit(self, done: list[StatementTrace]) -> float:
         began = time.perf_counter()
         try:
             self.conn.execute("COMMIT")
-        except psycopg.Error as exc:
-            raise _StatementFailed(f"{self.path}: COMMIT failed: {_one_line(exc)}", []) from None
+        except psycopg.Error as exc:  # a deferred constraint, a serialization failure
+            raise _StatementFailed(f"{self.path}: COMMIT failed: {_one_line(exc)}", list(done)) from None
         return time.perf_counter() - began
 
     def _rollback(self) -> None:

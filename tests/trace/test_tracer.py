@@ -196,3 +196,13 @@ def test_json_report_is_plain_data(sandbox, tmp_path) -> None:
     ]
     text = result.format(verbose=True)
     assert "rewrites it" in text and "AlterTableStmt" in text
+
+
+def test_a_failing_commit_keeps_the_statements_traced_so_far(sandbox, tmp_path) -> None:
+    _, result = trace(
+        sandbox, tmp_path,
+        "ALTER TABLE loose ADD CONSTRAINT loose_parent FOREIGN KEY (v) REFERENCES parent (id)"
+        " DEFERRABLE INITIALLY DEFERRED;\nINSERT INTO loose VALUES (1000, 999)",
+    )
+    assert result.error is not None and ": COMMIT failed: " in result.error and "(SQLSTATE 23503)" in result.error
+    assert [st.line for st in result.statements] == [1, 2]
