@@ -291,3 +291,50 @@ async def test_sql_the_dialect_cannot_parse_is_a_diagnostic(client: LanguageClie
     assert diagnostic.range.start == types.Position(4, 33) and "Expecting )" in diagnostic.message
     buffer.replace(buffer.text.replace("(1;", "(1);"))
     assert await buffer.diagnostics() == []
+
+
+# -- the documented editor set-ups ------------------------------------------------------------------------
+
+EDITORS_DOC = Path(__file__).resolve().parents[2] / "docs" / "editors.md"
+
+
+def _blocks(language: str) -> list[str]:
+    import re
+
+    return re.findall(rf"```{language}\n(.*?)```", EDITORS_DOC.read_text(), re.DOTALL)
+
+
+def test_documented_settings_are_the_ones_the_server_reads() -> None:
+    import re
+
+    from migration_lint.server import Settings
+
+    documented = re.findall(r"^\| `(\w+)` \|", EDITORS_DOC.read_text(), re.MULTILINE)
+    values = {"migrationDirectories": ["db"], "dialect": "mysql", "pgVersion": 16, "config": "x.toml", "debounce": 0}
+    assert sorted(documented) == sorted(values)
+    for name in documented:
+        assert Settings.from_client({name: values[name]}) != Settings(), f"{name} is documented but not read"
+    assert Settings.from_client({"migrationLint": values}) == Settings.from_client(values)
+
+
+def test_documented_editor_configurations_parse_and_start_the_server() -> None:
+    import json
+    import tomllib
+
+    (vscode,) = [json.loads(block) for block in _blocks("json")]
+    assert [vscode["glspc.serverCommand"], *vscode["glspc.serverCommandArguments"]] == ["migration-lint", "server"]
+    assert vscode["glspc.languageId"] == "sql"
+    (helix,) = [tomllib.loads(block) for block in _blocks("toml")]
+    server = helix["language-server"]["migration-lint"]
+    assert [server["command"], *server["args"]] == ["migration-lint", "server"]
+    assert helix["language"][0]["language-servers"] == ["migration-lint"]
+    for lua in _blocks("lua"):
+        assert 'cmd = { "migration-lint", "server" }' in lua and 'filetypes = { "sql" }' in lua
+    assert vscode["glspc.initializationOptions"] == {"migrationDirectories": ["migrations"]} == server["config"]
+
+
+def test_server_entry_point_has_help() -> None:
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "migration_lint.server", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "LSP" in result.stdout
