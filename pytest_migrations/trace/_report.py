@@ -86,6 +86,11 @@ def migration_json(trace: MigrationTrace) -> dict[str, Any]:
         "static_available": trace.static_available,
         "seeded": [seeded.to_json() for seeded in trace.seeded],
         "findings": [finding.to_json() for finding in trace.findings],
+        "harmless_static": [
+            {"path": str(statement.path), "line": statement.line, "code": static.code, "rule": static.name,
+             "reason": static.harmless}
+            for statement, static in trace.harmless_static
+        ],
         "statements": [statement.to_json() for statement in trace.statements],
     }
 

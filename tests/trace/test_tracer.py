@@ -206,3 +206,14 @@ def test_a_failing_commit_keeps_the_statements_traced_so_far(sandbox, tmp_path) 
     )
     assert result.error is not None and ": COMMIT failed: " in result.error and "(SQLSTATE 23503)" in result.error
     assert [st.line for st in result.statements] == [1, 2]
+
+
+def test_a_static_finding_the_trace_contradicts_is_reported_harmless(sandbox, tmp_path) -> None:
+    _, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN twice int GENERATED ALWAYS AS (qty * 2) VIRTUAL")
+    ((statement, static),) = result.harmless_static
+    assert static.code == "ML023" and "rewrote no existing table" in static.harmless
+    assert "static ML023 (adding-rewriting-column) is harmless here" in result.format()
+    assert result.to_json()["harmless_static"] == [
+        {"path": str(statement.path), "line": 1, "code": "ML023", "rule": "adding-rewriting-column",
+         "reason": static.harmless}
+    ]
