@@ -727,3 +727,13 @@ DIALECT_RULES: tuple[type[DialectRule], ...] = (
 
 def rules_for(dialect: str) -> Iterator[type[DialectRule]]:
     return (cls for cls in DIALECT_RULES if dialect in cls.dialects)
+
+
+def dialect_only_rule(selector: str) -> type[DialectRule] | None:
+    """The MySQL/SQLite-only rule named by code or name (``ML701``, ``mysql-require-online-ddl``);
+    ``None`` for anything else, including the twins, which the PostgreSQL registry knows."""
+    key = selector.strip()
+    for cls in DIALECT_RULES:
+        if not cls.twins and (key.upper() == cls.code or key.lower() == cls.name):
+            return cls
+    return None
