@@ -262,3 +262,15 @@ def test_pre_commit_hook_entry(tmp_path):
     failed = subprocess.run([*entry, str(good), str(bad)], cwd=tmp_path, capture_output=True, text=True, env=environment)
     assert failed.returncode == 1
     assert "002_bad.sql:2:1: error ML001" in failed.stdout
+
+
+def test_jobs_gives_the_same_findings(tmp_path, capsys, monkeypatch):
+    import migration_lint.cli as cli
+
+    monkeypatch.setattr(cli, "_PARALLEL_MIN_FILES", 1)
+    for number in range(3):
+        write(tmp_path / f"set{number}" / "001_a.sql", f"-- UP\nCREATE INDEX i{number} ON t (a);\n-- DOWN\nSELECT 1;\n")
+    dirs = [str(tmp_path / f"set{number}") for number in range(3)]
+    serial = run(capsys, "--no-cache", "--format", "json", *dirs)
+    parallel = run(capsys, "--no-cache", "--format", "json", "--jobs", "2", *dirs)
+    assert serial == parallel and len(json.loads(serial[1])) >= 3
