@@ -32,6 +32,7 @@ from .runner import (
     scrubber,
 )
 from .runner._errors import display_path
+from .trace import add_trace_arguments, run_trace_command
 
 DIR_ENV = "MIGRATIONS_DIR"
 DSN_ENV = "MIGRATIONS_DATABASE_URL"
@@ -166,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("--forget-missing", action="store_true", help="remove the records of applied migrations whose files are gone")
     baseline = command("baseline", "record every migration up to VERSION as applied, without running them")
     baseline.add_argument("version", metavar="VERSION")
+    trace = command("trace", "run migrations on a throwaway database and report the locks, rewrites and scans each statement takes")
+    add_trace_arguments(trace)
     return parser
 
 
@@ -184,6 +187,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit:  # --help, or a usage error already printed
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
+    if args.command == "trace":  # prints its own text or JSON document
+        return run_trace_command(args)
     dsn_hint = getattr(args, "database_url", None) or os.environ.get(DSN_ENV)
     output = Output(getattr(args, "format", None) == "json", scrubber(dsn_hint))
     output.document["command"] = args.command
