@@ -343,7 +343,13 @@ def _lint_directory(run: _Run, directory: Path) -> None:
     try:
         migrations = discover(directory)
     except MigrationFileError as error:
-        run.input_errors.append(str(error))
+        if "no version number" not in error.message:
+            run.input_errors.append(str(error))
+            return
+        # Not a migration history (names without versions): SQL files, each linted on its own.
+        for path in sorted(directory.glob("*.sql")):
+            if not run.config.is_excluded(path):
+                _lint_file(run, path, with_directory=False)
         return
     wanted = [m for m in migrations if not any(run.config.is_excluded(p) for p in m.paths)]
     found = _lint_with_cache(run, migrations, wanted)
@@ -396,7 +402,7 @@ def _lint_with_cache(run: _Run, migrations: Sequence[Any], wanted: Sequence[Any]
     return found
 
 
-def _lint_file(run: _Run, path: Path) -> None:
+def _lint_file(run: _Run, path: Path, *, with_directory: bool = True) -> None:
     from .model import MigrationFileError, discover, load_file
 
     migrations: list = []
@@ -404,7 +410,7 @@ def _lint_file(run: _Run, path: Path) -> None:
     try:
         from .layouts import detect_layout
 
-        if detect_layout(path.parent) is not None:
+        if with_directory and detect_layout(path.parent) is not None:
             migrations = discover(path.parent)
             target = next((m for m in migrations if any(p == path or p.resolve() == path.resolve() for p in m.paths)), None)
     except MigrationFileError:

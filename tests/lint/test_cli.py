@@ -274,3 +274,11 @@ def test_jobs_gives_the_same_findings(tmp_path, capsys, monkeypatch):
     serial = run(capsys, "--no-cache", "--format", "json", *dirs)
     parallel = run(capsys, "--no-cache", "--format", "json", "--jobs", "2", *dirs)
     assert serial == parallel and len(json.loads(serial[1])) >= 3
+
+
+def test_directory_of_unversioned_sql_files(tmp_path, capsys):
+    write(tmp_path / "sql" / "cleanup.sql", "TRUNCATE t;\n")
+    write(tmp_path / "sql" / "report.sql", "SELECT 1;\n")
+    code, out, err = run(capsys, "--no-cache", "--format", "gcc", str(tmp_path / "sql"))
+    assert code == 1 and not err
+    assert "cleanup.sql:1:1: error: [ban-truncate]" in out
