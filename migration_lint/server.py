@@ -151,17 +151,15 @@ class MigrationLintServer(LanguageServer):
                              findings, statement_lines.get(other, []))
 
     def lint_siblings(self, uri: str) -> None:
-        """Re-lint the other open documents of the same directory tree: their context changed."""
+        """Re-lint the other open documents of the same migrations directory: what an earlier
+        migration establishes is context for the later ones."""
         path = to_fs_path(uri)
         if not path:
             return
-        directory = Path(path).resolve().parent
+        directory = _migrations_directory(Path(path))
         for other in list(self.workspace.text_documents):
             other_path = to_fs_path(other)
-            if other != uri and other_path and (
-                Path(other_path).resolve().parent == directory or Path(other_path).resolve().parent.parent == directory
-                or Path(other_path).resolve().parent == directory.parent
-            ):
+            if other != uri and other_path and _migrations_directory(Path(other_path)) == directory:
                 self.lint_uri(other)
 
     def schedule(self, uri: str) -> None:
@@ -319,6 +317,12 @@ def _source_aliases(target: Any, buffers: dict[Path, str]) -> dict[Path, str]:
         if text is not None:
             aliases[Path(path)] = text
     return aliases
+
+
+def _migrations_directory(path: Path) -> Path:
+    """The directory whose layout holds ``path`` (``<version>/up.sql`` lives two levels down)."""
+    resolved = path.resolve()
+    return resolved.parent.parent if resolved.name.lower() in ("up.sql", "down.sql") else resolved.parent
 
 
 def _migration_of(path: Path) -> tuple[list[Any], Any]:

@@ -338,3 +338,37 @@ def test_server_entry_point_has_help() -> None:
 
     result = subprocess.run([sys.executable, "-m", "migration_lint.server", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "LSP" in result.stdout
+
+
+@pytest.mark.asyncio
+async def test_save_lints_at_once_while_changes_wait_for_a_pause(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace, debounce=60)
+    path = workspace / "migrations" / "2_index_orders.up.sql"
+    buffer = Buffer(client, path)
+    buffer.open()
+    assert len(await buffer.diagnostics()) == 1
+    buffer.replace(INDEX_ORDERS.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY"))
+    with pytest.raises(asyncio.TimeoutError):
+        await buffer.diagnostics(timeout=1)  # typing: nothing before a minute of quiet
+    path.write_text(buffer.text)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=buffer.uri)))
+    assert await buffer.diagnostics() == []
+
+
+@pytest.mark.asyncio
+async def test_paired_down_file_gets_its_own_diagnostics(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    up = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    down = Buffer(client, workspace / "migrations" / "2_index_orders.down.sql")
+    up.open()
+    down.open()
+    assert await down.diagnostics() == []
+    down.replace("DROP INDEX orders_customer_id_idx;\n")
+    diagnostics = await down.diagnostics()
+    assert sorted(d.code for d in diagnostics) == ["ML002", "ML016"]
+    assert [d.code for d in await up.diagnostics()] == ["ML001"]  # the UP's own, unchanged
+    (if_exists,) = [d for d in diagnostics if d.code == "ML016"]
+    (fix,) = [a for a in await code_actions(client, down, [if_exists]) if a.title.startswith("Fix:")]
+    down.apply(fix.edit)
+    assert down.text == "DROP INDEX IF EXISTS orders_customer_id_idx;\n"
+    assert [d.code for d in await down.diagnostics()] == ["ML002"]
