@@ -20,13 +20,15 @@ class RequireIfExists(Rule):
 
     ## What it does
     Flags `DROP <object>` and `ALTER TABLE ... DROP COLUMN/CONSTRAINT` without `IF EXISTS` in
-    statements that run outside a transaction block (a migration marked non-transactional, or a
-    file run as it is).
+    every DOWN, and in an UP where the statement runs outside a transaction block (a migration
+    marked non-transactional, or a file run as it is).
 
     ## Why is this bad?
     Outside a transaction a failure leaves the statements before it applied: re-running the
-    migration after a fix fails on the first object that is already gone. `IF EXISTS` makes the
-    step idempotent. Inside a transaction a failure rolls everything back, so it is not needed.
+    migration after a fix fails on the first object that is already gone. A DOWN is run by hand
+    in an incident, against a database whose state may not match what it expects. `IF EXISTS`
+    makes the step idempotent. An UP inside a transaction rolls back as a whole, so it is not
+    needed there.
 
     ## Example
     ```sql
@@ -47,7 +49,7 @@ class RequireIfExists(Rule):
     fixable = True
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.in_transaction:
+        if ctx.in_transaction and ctx.section_name == "up":
             return  # a failure rolls the whole transaction back: nothing is left half done
         statement = ctx.statement
         if node_type == "DropStmt":
