@@ -372,3 +372,35 @@ async def test_paired_down_file_gets_its_own_diagnostics(client: LanguageClient,
     down.apply(fix.edit)
     assert down.text == "DROP INDEX IF EXISTS orders_customer_id_idx;\n"
     assert [d.code for d in await down.diagnostics()] == ["ML002"]
+
+
+@pytest.mark.asyncio
+async def test_saving_an_earlier_migration_relints_the_later_ones(client: LanguageClient, tmp_path: Path) -> None:
+    """SET NOT NULL is safe after a CHECK (col IS NOT NULL) validated by an earlier migration;
+    when that migration loses its VALIDATE, the later file's diagnostics change on save."""
+    (tmp_path / ".migration-lint.toml").write_text('select = ["set-not-null-requires-check"]\npg-version = 16\n')
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    lock = "SET lock_timeout = '5s';\n"
+    files = {
+        "1_orders.up.sql": "CREATE TABLE orders (id bigint PRIMARY KEY, ref text);\n",
+        "1_orders.down.sql": "DROP TABLE IF EXISTS orders;\n",
+        "2_ref_check.up.sql": lock + "ALTER TABLE orders ADD CONSTRAINT orders_ref_nn CHECK (ref IS NOT NULL) NOT VALID;\n"
+                              "COMMIT;\nBEGIN;\nALTER TABLE orders VALIDATE CONSTRAINT orders_ref_nn;\n",
+        "2_ref_check.down.sql": lock + "ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_ref_nn;\n",
+        "3_ref_not_null.up.sql": lock + "ALTER TABLE orders ALTER COLUMN ref SET NOT NULL;\n",
+        "3_ref_not_null.down.sql": lock + "ALTER TABLE orders ALTER COLUMN ref DROP NOT NULL;\n",
+    }
+    for name, text in files.items():
+        (migrations / name).write_text(text)
+    await start(client, tmp_path)
+    later = Buffer(client, migrations / "3_ref_not_null.up.sql")
+    later.open()
+    assert await later.diagnostics() == []
+    earlier = Buffer(client, migrations / "2_ref_check.up.sql")
+    earlier.open()
+    earlier.replace(earlier.text.split("COMMIT;")[0])
+    assert await earlier.diagnostics() == []
+    del client.diagnostics[later.uri]
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=earlier.uri)))
+    assert [d.code for d in await later.diagnostics()] == ["ML008"]
