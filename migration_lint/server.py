@@ -191,7 +191,7 @@ class MigrationLintServer(LanguageServer):
         parts = []
         for diagnostic, finding in zip(linted.diagnostics, linted.findings):
             if _contains(diagnostic.range, position):
-                parts.append(explain(finding))
+                parts.append(explain(finding, self.settings.dialect))
         if not parts:
             return None
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
@@ -458,18 +458,23 @@ def statement_start(line: int, statement_lines: Sequence[tuple[int, int]]) -> in
     return line
 
 
-def rule_class_of(code: str) -> type | None:
+def rule_class_of(code: str, dialect: str = "postgres") -> type | None:
+    """The rule behind a finding's code: the dialect's own rule for MySQL/SQLite (its
+    documentation shows that dialect's SQL), else the PostgreSQL rule."""
+    from .dialects.rules import DIALECT_RULES
     from .rules import known_rule
 
+    if dialect != "postgres":
+        for cls in DIALECT_RULES:
+            if cls.code == code and dialect in cls.dialects:
+                return cls
     cls = known_rule(code)
     if cls is not None and cls.code == code:
         return cls
-    from .dialects.rules import DIALECT_RULES
-
-    return next((c for c in DIALECT_RULES if c.code == code), cls)
+    return next((c for c in DIALECT_RULES if c.code == code), None)
 
 
-def explain(finding: Any) -> str:
+def explain(finding: Any, dialect: str = "postgres") -> str:
     """Markdown for a hover: the finding, its suggested rewrite and the rule's documentation."""
     header = f"**{finding.code} {finding.rule}** ({finding.severity}): {finding.message}"
     parts = [header]
@@ -477,7 +482,7 @@ def explain(finding: Any) -> str:
         parts.append(f"*{finding.fix_title}*")
     if finding.suggestion:
         parts.append(f"Suggested rewrite:\n```sql\n{finding.suggestion}\n```")
-    cls = rule_class_of(finding.code)
+    cls = rule_class_of(finding.code, dialect)
     if cls is not None:
         try:
             from .docs import rule_markdown

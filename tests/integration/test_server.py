@@ -272,6 +272,9 @@ async def test_mysql_dialect_online_ddl_fix(client: LanguageClient, tmp_path: Pa
     buffer.open()
     (diagnostic,) = await buffer.diagnostics()
     assert diagnostic.code == "ML701"
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri), position=types.Position(0, 5)))
+    assert "ML701 mysql-require-online-ddl" in hover.contents.value and "MySQL silently picks" in hover.contents.value
     (fix,) = [a for a in await code_actions(client, buffer, [diagnostic]) if a.title.startswith("Fix:")]
     buffer.apply(fix.edit)
     assert buffer.text == "ALTER TABLE orders ADD COLUMN shipped_at DATETIME NULL, ALGORITHM=INPLACE, LOCK=NONE;\n"
@@ -279,6 +282,13 @@ async def test_mysql_dialect_online_ddl_fix(client: LanguageClient, tmp_path: Pa
     hover = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=buffer.uri), position=types.Position(0, 0)))
     assert hover is None
+    # A twin of a PostgreSQL rule explains itself with the dialect's documentation.
+    drop = Buffer(client, tmp_path / "migrations" / "10_drop_archived_carts.up.sql")
+    drop.open()
+    assert sorted(d.code for d in await drop.diagnostics()) == ["ML011", "ML016", "ML020"]
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=drop.uri), position=types.Position(1, 3)))
+    assert "ML011 ban-drop-table" in hover.contents.value and "MySQL or SQLite migration" in hover.contents.value
 
 
 @pytest.mark.asyncio
