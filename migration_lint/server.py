@@ -15,7 +15,8 @@ Settings, as ``initializationOptions`` or in ``workspace/didChangeConfiguration`
 ``migrationLint`` (all optional)::
 
     {"migrationDirectories": ["db/migrations"],  # lint only .sql files below these
-     "dialect": "postgres",                       # or "mysql", "sqlite" (sqlglot)
+     "dialect": "mysql",                          # or "sqlite" (sqlglot), "postgres";
+                                                  # default: the configuration's, else postgres
      "pgVersion": 15,                             # overrides the configuration file
      "config": "path/to/.migration-lint.toml",    # instead of discovering it
      "debounce": 0.3}                             # seconds of quiet before linting a change
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Settings:
     migration_directories: list[str] = field(default_factory=list)
-    dialect: str = "postgres"
+    dialect: str | None = None  # None: the configuration's, else postgres
     pg_version: int | None = None
     config: str | None = None
     debounce: float = 0.3
@@ -83,6 +84,7 @@ class Linted:
     findings: list[Any]
     diagnostics: list[types.Diagnostic]
     statement_lines: list[tuple[int, int]]  # (first line, last line) of each statement, 1-based
+    dialect: str = "postgres"
 
 
 class MigrationLintServer(LanguageServer):
@@ -137,18 +139,18 @@ class MigrationLintServer(LanguageServer):
             return
         text = _normalise(document.source)
         try:
-            per_path, statement_lines = lint_buffer(path, self.open_buffers(), self.settings)
+            per_path, statement_lines, dialect = lint_buffer(path, self.open_buffers(), self.settings)
         except Exception as error:  # never let a lint failure take the editor's server down
             log.exception("linting %s failed", path)
             self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"migration-lint: {path}: {error}"))
             return
-        self.publish(uri, document.version, text, per_path.pop(path.resolve(), []), statement_lines.get(path.resolve(), []))
+        self.publish(uri, document.version, text, per_path.pop(path.resolve(), []), statement_lines.get(path.resolve(), []), dialect)
         for other, findings in per_path.items():
             other_uri = from_fs_path(str(other))
             other_document = self.workspace.text_documents.get(other_uri) if other_uri else None
             if other_document is not None:
                 self.publish(other_uri, other_document.version, _normalise(other_document.source),
-                             findings, statement_lines.get(other, []))
+                             findings, statement_lines.get(other, []), dialect)
 
     def lint_siblings(self, uri: str) -> None:
         """Re-lint the other open documents of the same migrations directory: what an earlier
@@ -173,12 +175,13 @@ class MigrationLintServer(LanguageServer):
         self._pending.pop(uri, None)
         self.lint_uri(uri)
 
-    def publish(self, uri: str, version: int | None, text: str, findings: list[Any], statement_lines: list[tuple[int, int]]) -> None:
+    def publish(self, uri: str, version: int | None, text: str, findings: list[Any],
+                statement_lines: list[tuple[int, int]], dialect: str = "postgres") -> None:
         lines = text.split("\n")
         document = self.workspace.text_documents.get(uri)
         codec = document.position_codec if document is not None else None
         diagnostics = [to_diagnostic(finding, index, version, lines, codec) for index, finding in enumerate(findings)]
-        self.linted[uri] = Linted(version, text, findings, diagnostics, statement_lines)
+        self.linted[uri] = Linted(version, text, findings, diagnostics, statement_lines, dialect)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
@@ -191,7 +194,7 @@ class MigrationLintServer(LanguageServer):
         parts = []
         for diagnostic, finding in zip(linted.diagnostics, linted.findings):
             if _contains(diagnostic.range, position):
-                parts.append(explain(finding, self.settings.dialect))
+                parts.append(explain(finding, linted.dialect))
         if not parts:
             return None
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
@@ -261,9 +264,12 @@ class MigrationLintServer(LanguageServer):
 
 # -- linting a buffer ----------------------------------------------------------------------------------
 
-def lint_buffer(path: Path, buffers: dict[Path, str], settings: Settings) -> tuple[dict[Path, list[Any]], dict[Path, list[tuple[int, int]]]]:
+def lint_buffer(
+    path: Path, buffers: dict[Path, str], settings: Settings
+) -> tuple[dict[Path, list[Any]], dict[Path, list[tuple[int, int]]], str]:
     """Findings of the migration that holds ``path``, by file, with the open ``buffers`` standing
-    in for the files on disk; and the (first, last) line of every statement of those files.
+    in for the files on disk; the (first, last) line of every statement of those files; and the
+    dialect it was read as.
 
     Input errors (a file the model refuses, SQL sqlglot cannot read, a bad configuration) come
     back as findings too, so that the editor shows them where they are.
@@ -278,13 +284,14 @@ def lint_buffer(path: Path, buffers: dict[Path, str], settings: Settings) -> tup
         if settings.pg_version is not None:
             config.pg_version = settings.pg_version
     except ConfigError as error:
-        return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}
+        return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, "postgres"
+    dialect = settings.dialect or getattr(config, "dialect", None) or "postgres"
     if config.is_excluded(path):
-        return {resolved: []}, {}
+        return {resolved: []}, {}, dialect
     with buffers_as_files(buffers):
         try:
             migrations, target = _migration_of(path)
-            linter = make_linter(config, settings.dialect, sources=dict(buffers) | _source_aliases(target, buffers))
+            linter = make_linter(config, dialect, sources=dict(buffers) | _source_aliases(target, buffers))
             index = next(i for i, m in enumerate(migrations) if m is target)
             found = linter.lint_migrations(migrations[: index + 1], only=[target])
         except MigrationFileError as error:
@@ -292,9 +299,9 @@ def lint_buffer(path: Path, buffers: dict[Path, str], settings: Settings) -> tup
                 finding = _input_error(path, error.line or 1, getattr(error, "column", 1), error.message)
             else:  # another file of the directory: say which, at the top of this one
                 finding = _input_error(path, 1, 1, str(error))
-            return {resolved: [finding]}, {}
+            return {resolved: [finding]}, {}, dialect
         except ConfigError as error:
-            return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}
+            return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, dialect
         ignored = config.ignored_for(str(path)) if config.per_file_ignores else set()
         per_path: dict[Path, list[Any]] = {Path(p).resolve(): [] for p in target.paths}
         per_path.setdefault(resolved, [])
@@ -306,7 +313,7 @@ def lint_buffer(path: Path, buffers: dict[Path, str], settings: Settings) -> tup
             if section is not None:
                 statements = linter.statements(section) if isinstance(linter, DialectLinter) else section.statements
                 statement_lines.setdefault(section.path.resolve(), []).extend((s.line, s.end_line) for s in statements)
-    return per_path, statement_lines
+    return per_path, statement_lines, dialect
 
 
 def _source_aliases(target: Any, buffers: dict[Path, str]) -> dict[Path, str]:
@@ -458,13 +465,13 @@ def statement_start(line: int, statement_lines: Sequence[tuple[int, int]]) -> in
     return line
 
 
-def rule_class_of(code: str, dialect: str = "postgres") -> type | None:
+def rule_class_of(code: str, dialect: str | None = "postgres") -> type | None:
     """The rule behind a finding's code: the dialect's own rule for MySQL/SQLite (its
     documentation shows that dialect's SQL), else the PostgreSQL rule."""
     from .dialects.rules import DIALECT_RULES
     from .rules import known_rule
 
-    if dialect != "postgres":
+    if dialect not in (None, "postgres"):
         for cls in DIALECT_RULES:
             if cls.code == code and dialect in cls.dialects:
                 return cls

@@ -87,10 +87,12 @@ def build_dialect_rules(config: Config, dialect: str) -> list[DialectRule]:
     return rules
 
 
-def make_linter(config: Config, dialect: str = "postgres", sources: dict[Path, str] | None = None) -> Any:
-    """The linter for ``dialect``: the engine's pglast ``Linter`` for PostgreSQL (unchanged),
-    a :class:`DialectLinter` for MySQL and SQLite. Raises ``ConfigError`` like ``build_rules``."""
-    if dialect in ("postgres", "postgresql", None):
+def make_linter(config: Config, dialect: str | None = None, sources: dict[Path, str] | None = None) -> Any:
+    """The linter for ``dialect`` (default: the configuration's ``dialect``, else PostgreSQL):
+    the engine's pglast ``Linter`` for PostgreSQL, unchanged, or a :class:`DialectLinter` for
+    MySQL and SQLite. Raises ``ConfigError`` like ``build_rules``."""
+    dialect = dialect or getattr(config, "dialect", None) or "postgres"
+    if dialect in ("postgres", "postgresql"):
         from ..config import build_rules
         from ..engine import Linter
 
