@@ -371,3 +371,12 @@ def test_sqlite_set_applies_up_down_up_with_sqlite3(tmp_path: Path) -> None:
         assert "entries" in tables and "notebooks" not in tables
     finally:
         connection.close()
+
+
+def test_dialect_can_come_from_the_configuration() -> None:
+    config = Config()
+    config.dialect = "mysql"  # `dialect = "mysql"` in [tool.migration-lint] (see the CLI wiring)
+    linter = make_linter(config)
+    assert isinstance(linter, DialectLinter) and linter.dialect == "mysql"
+    assert isinstance(make_linter(config, "sqlite"), DialectLinter)  # --dialect wins
+    assert type(make_linter(Config())) is Linter
