@@ -16,10 +16,28 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "dialects"
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "migration_lint.server"])
+
+
+def _publish_diagnostics(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
+    """pytest-lsp's handler, plus which document version the diagnostics are for, so that a
+    test waits for the lint of the text it just sent."""
+    client.diagnostics[params.uri] = params.diagnostics
+    client.published_versions[params.uri] = params.version
+
+
+def _make_client() -> LanguageClient:
+    client = LanguageClient(converter_factory=default_converter)
+    client.published_versions = {}
+    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _publish_diagnostics})
+    return client
+
+
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "migration_lint.server"], client_factory=_make_client)
 
 CREATE_ORDERS = "CREATE TABLE orders (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    customer_id bigint NOT NULL\n);\n"
 SELECTED_RULES = (
@@ -91,7 +109,7 @@ class Buffer:
 
     @property
     def _published_version(self) -> int | None:
-        return getattr(self.client, "published_versions", {}).get(self.uri)
+        return self.client.published_versions.get(self.uri)
 
     def apply(self, edit: types.WorkspaceEdit) -> None:
         """Apply a workspace edit the way an editor does, then tell the server."""
@@ -115,23 +133,6 @@ def _offset(text: str, position: types.Position) -> int:
         units += 2 if ord(line[index]) > 0xFFFF else 1
         index += 1
     return before + index
-
-
-@pytest.fixture(autouse=True)
-def _track_published_versions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remember which document version each publishDiagnostics was for (pytest-lsp keeps only
-    the diagnostics), so a test waits for the lint of the text it just sent."""
-    import pytest_lsp.client as lsp_client_module
-
-    original = lsp_client_module.publish_diagnostics
-
-    def publish(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
-        if not hasattr(client, "published_versions"):
-            client.published_versions = {}
-        client.published_versions[params.uri] = params.version
-        original(client, params)
-
-    monkeypatch.setitem(lsp_client_module.DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, publish)
 
 
 async def code_actions(client: LanguageClient, buffer: Buffer, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
