@@ -38,7 +38,7 @@ from typing import Any, Iterator, Sequence
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import to_fs_path
 from pygls.workspace.position_codec import ServerTextPosition
 
 from . import __version__
@@ -145,8 +145,9 @@ class MigrationLintServer(LanguageServer):
             self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"migration-lint: {path}: {error}"))
             return
         self.publish(uri, document.version, text, per_path.pop(path.resolve(), []), statement_lines.get(path.resolve(), []), dialect)
+        open_by_path = {Path(p).resolve(): u for u in self.workspace.text_documents if (p := to_fs_path(u))}
         for other, findings in per_path.items():
-            other_uri = from_fs_path(str(other))
+            other_uri = open_by_path.get(other)
             other_document = self.workspace.text_documents.get(other_uri) if other_uri else None
             if other_document is not None:
                 self.publish(other_uri, other_document.version, _normalise(other_document.source),
