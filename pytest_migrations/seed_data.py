@@ -17,6 +17,7 @@ back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares e
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["Seeded", "SeededTable", "seed_rows", "verify_rows"]
+__all__ = ["Seeded", "SeededTable", "remove_rows", "seed_rows", "verify_rows"]
 
 Row = dict[str, "str | None"]
 
@@ -112,7 +113,9 @@ def verify_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
             label = _row_label(key, identity)
             candidates = current.get(identity)
             if not candidates:
-                problems.append(f"table {display}: row {label} missing")
+                # without a key of its own, a changed row cannot be told from a lost one
+                lost = "missing" if key != columns else "missing or changed"
+                problems.append(f"table {display}: row {label} {lost}")
                 continue
             changes = [
                 f"{column} {_text(seeded_row[column])} -> {_text(candidates[0][column])}"
@@ -123,6 +126,34 @@ def verify_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
                 changes = []  # several rows share the key, one of them is ours unchanged
             if changes:
                 problems.append(f"table {display}: row {label} changed: " + ", ".join(changes))
+    return problems
+
+
+def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
+    """Delete the seeded rows again (children first), by key; one line per table that resisted.
+
+    Rows a migration changed or removed are simply not found. Seeding again after this reuses
+    the same values without colliding.
+    """
+    problems: list[str] = []
+    with conn.transaction():
+        for table in reversed(list(seeded.tables.values())):
+            present = _existing_columns(conn, table.schema, table.table)
+            if present is None:
+                continue
+            key = [column for column in table.key if column in present]
+            if not key:
+                continue
+            condition = sql.SQL(" AND ").join(
+                sql.SQL("{}::text IS NOT DISTINCT FROM {}").format(sql.Identifier(column), sql.Placeholder(column))
+                for column in key
+            )
+            statement = sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(table.schema, table.table), condition)
+            try:
+                with conn.transaction(), conn.cursor() as cursor:
+                    cursor.executemany(statement, [{column: row[column] for column in key} for row in table.rows])
+            except psycopg.Error as error:
+                problems.append(f"table {_display(table.name)}: seeded rows not removed: {_first_line(error)}")
     return problems
 
 
@@ -314,11 +345,13 @@ def _seed_table(
 ) -> str | None:
     """Insert rows; the reason it could not, or None."""
     unique = table.unique_columns()
-    attempts = [(count, False), (count, True), (1, False)]
+    # (rows, give unique columns values of their own instead of their default, first row number):
+    # later attempts step past rows a previous seed (or the migrations) left in unique columns
+    attempts = [(count, False, 1), (count, True, 1), (count, True, 1001), (1, True, 2001)]
     reason = "no attempt made"
-    for rows, fill_defaults in attempts:
+    for rows, fill_defaults, first in attempts:
         try:
-            values = _row_values(catalog, table, seeded, rows, fill_defaults, unique)
+            values = _row_values(catalog, table, seeded, rows, fill_defaults, unique, first)
         except _Unfillable as error:
             return str(error)
         try:
@@ -346,6 +379,7 @@ def _row_values(
     rows: int,
     fill_defaults: bool,
     unique: set[str],
+    first: int = 1,
 ) -> list[dict[str, sql.Composable]]:
     """For each row, column -> SQL expression; columns left out take their default."""
     foreign_values: dict[str, list[sql.Composable | None]] = {}
@@ -384,7 +418,7 @@ def _row_values(
                 continue
         allowed = _allowed_values(table, column)
         for index in range(rows):
-            value = _value(catalog, column.type_oid, column.type_name, index + 1, column.name, allowed)
+            value = _value(catalog, column.type_oid, column.type_name, first + index, column.name, allowed)
             if value is None:
                 if column.not_null:
                     raise _Unfillable(f"column {column.name}: cannot generate a {column.type_name}")
@@ -547,23 +581,27 @@ def _scalar_text(info: _Type, type_name: str, index: int, column: str) -> str | 
     if base == "numeric":
         scale = int(modifier.group(2) or 0) if modifier else 0
         whole_digits = (size - scale) if size is not None else 10
-        if scale and whole_digits <= 0:
-            return f"0.{index}"
-        return f"{index}.5" if scale else str(index)
+        if whole_digits <= 0:
+            return f"0.{index}"[: 2 + scale]
+        whole = index % 10**whole_digits
+        return f"{whole}.5" if scale else str(whole)
     if base in ("text", "character varying", "character", "name", "citext", "bpchar"):
-        text = f"{index}-{column}"
+        # a text column named like *json* often holds JSON that a later migration parses
+        text = f'{{"seed": {index}}}' if "json" in column.lower() else f"{index}-{column}"
         return text[:size] if size else text
     if base == '"char"':
         return "abc"[(index - 1) % 3]
     if base == "boolean":
         return "true" if index % 2 else "false"
+    day = (datetime.date(2024, 1, 1) + datetime.timedelta(days=index - 1)).isoformat()
     if base == "date":
-        return f"2024-01-{index:02d}"
+        return day
     if base.startswith("timestamp"):
         zone = "+00" if "with time zone" in type_name else ""
-        return f"2024-01-{index:02d} 12:34:56.123456{zone}"
+        return f"{day} 12:34:56.123456{zone}"
     if base.startswith("time"):
-        return f"12:34:{index:02d}" + ("+00" if "with time zone" in type_name else "")
+        clock = f"{index // 3600 % 24:02d}:{index // 60 % 60:02d}:{index % 60:02d}"
+        return clock + ("+00" if "with time zone" in type_name else "")
     if base == "interval":
         return f"{index} days 02:03:04"
     if base == "uuid":
@@ -571,15 +609,16 @@ def _scalar_text(info: _Type, type_name: str, index: int, column: str) -> str | 
     if base in ("json", "jsonb"):
         return f'{{"seed": {index}}}'
     if base == "bytea":
-        return f"\\x{index:02x}ff"
+        return f"\\x{index:04x}ff"
+    octets = f"{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
     if base == "inet":
-        return f"192.0.2.{index}"
+        return f"10.{octets}"
     if base == "cidr":
-        return f"192.0.2.{index}/32"
+        return f"10.{octets}/32"
     if base == "macaddr":
-        return f"08:00:2b:01:02:{index:02x}"
+        return f"08:00:2b:{index >> 16 & 255:02x}:{index >> 8 & 255:02x}:{index & 255:02x}"
     if base == "macaddr8":
-        return f"08:00:2b:01:02:03:04:{index:02x}"
+        return f"08:00:2b:01:02:{index >> 16 & 255:02x}:{index >> 8 & 255:02x}:{index & 255:02x}"
     if base == "bit":
         width = size or 1
         return format(index, "b").zfill(width)[-width:]

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pytest_migrations.seed_data import Seeded, seed_rows, verify_rows
+from pytest_migrations.seed_data import Seeded, remove_rows, seed_rows, verify_rows
 
 SYSTEM_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 _names = itertools.count()
@@ -240,3 +240,30 @@ def test_seeding_inside_a_transaction_leaves_the_rows_to_it(conn: psycopg.Connec
         assert conn.execute("SHOW search_path").fetchone() == ('"$user", public',)
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
     assert isinstance(seeded, Seeded)
+
+
+def test_a_row_without_a_key_is_missing_or_changed(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE log (at date NOT NULL, what text)")
+    seeded = seed_rows(conn, rows_per_table=1)
+    conn.execute("UPDATE log SET what = 'other'")
+    assert verify_rows(conn, seeded) == ["table log: row (at='2024-01-01', what='1-what') missing or changed"]
+
+
+def test_rows_left_in_unique_columns_are_stepped_past(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE users (name text PRIMARY KEY); INSERT INTO users VALUES ('2-name')")
+    seeded = seed_rows(conn)
+    assert [row["name"] for row in seeded.tables["public.users"].rows] == ["1001-name", "1002-name", "1003-name"]
+
+
+def test_removed_rows_can_be_seeded_again(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE parents (code text PRIMARY KEY);
+        CREATE TABLE children (id int PRIMARY KEY, parent text NOT NULL REFERENCES parents);
+        INSERT INTO parents VALUES ('kept');
+    """)
+    first = seed_rows(conn)
+    assert remove_rows(conn, first) == []
+    assert conn.execute("SELECT code FROM parents").fetchall() == [("kept",)]
+    second = seed_rows(conn)
+    assert [row["code"] for row in second.tables["public.parents"].rows] == ["1-code", "2-code", "3-code"]
+    assert verify_rows(conn, second) == []
