@@ -466,22 +466,6 @@ def statement_start(line: int, statement_lines: Sequence[tuple[int, int]]) -> in
     return line
 
 
-def rule_class_of(code: str, dialect: str | None = "postgres") -> type | None:
-    """The rule behind a finding's code: the dialect's own rule for MySQL/SQLite (its
-    documentation shows that dialect's SQL), else the PostgreSQL rule."""
-    from .dialects.rules import DIALECT_RULES
-    from .rules import known_rule
-
-    if dialect not in (None, "postgres"):
-        for cls in DIALECT_RULES:
-            if cls.code == code and dialect in cls.dialects:
-                return cls
-    cls = known_rule(code)
-    if cls is not None and cls.code == code:
-        return cls
-    return next((c for c in DIALECT_RULES if c.code == code), None)
-
-
 def explain(finding: Any, dialect: str = "postgres") -> str:
     """Markdown for a hover: the finding, its suggested rewrite and the rule's documentation."""
     header = f"**{finding.code} {finding.rule}** ({finding.severity}): {finding.message}"
@@ -490,6 +474,8 @@ def explain(finding: Any, dialect: str = "postgres") -> str:
         parts.append(f"*{finding.fix_title}*")
     if finding.suggestion:
         parts.append(f"Suggested rewrite:\n```sql\n{finding.suggestion}\n```")
+    from .dialects.rules import rule_class_of
+
     cls = rule_class_of(finding.code, dialect)
     if cls is not None:
         try:

@@ -737,3 +737,18 @@ def dialect_only_rule(selector: str) -> type[DialectRule] | None:
         if not cls.twins and (key.upper() == cls.code or key.lower() == cls.name):
             return cls
     return None
+
+
+def rule_class_of(code: str, dialect: str | None = "postgres") -> type | None:
+    """The rule behind a finding's code: the dialect's own rule for MySQL/SQLite (its
+    documentation shows that dialect's SQL), else the PostgreSQL rule."""
+    from ..rules import known_rule
+
+    if dialect not in (None, "postgres"):
+        for cls in DIALECT_RULES:
+            if cls.code == code and dialect in cls.dialects:
+                return cls
+    cls = known_rule(code)
+    if cls is not None and cls.code == code:
+        return cls
+    return next((c for c in DIALECT_RULES if c.code == code), None)
