@@ -20,7 +20,7 @@ import pytest
 
 from .fixtures import _migrations_templates, migrate_to, migrations_db, migrations_server
 from .items import WARNING_PROPERTY, MigrationsDirectory
-from .options import Settings, SettingsError, add_options, resolve_settings
+from .options import AUTO_DIRS, Settings, SettingsError, add_options, resolve_settings
 from .state import STATE_KEY, MigrationsState
 
 __all__ = ["MigrationsPlugin", "migrate_to", "migrations_db", "migrations_server"]
@@ -42,6 +42,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except SettingsError as error:
         raise pytest.UsageError(f"pytest-migrations: {error}") from None
     config.stash[STATE_KEY] = MigrationsState(settings)
+    if settings.enabled and settings.dir is None:
+        looked_for = ", ".join(f"{candidate}/" for candidate in AUTO_DIRS)
+        raise pytest.UsageError(
+            f"pytest-migrations: no migrations directory under {config.rootpath} (looked for {looked_for});"
+            " set --migrations-dir or ini migrations_dir"
+        )
     if settings.enabled:
         config.pluginmanager.register(MigrationsPlugin(config, settings), PLUGIN_NAME)
 

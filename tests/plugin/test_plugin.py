@@ -241,6 +241,16 @@ def test_a_bad_migrations_directory_is_one_collection_error(pytester: pytest.Pyt
     assert "Traceback" not in result.stdout.str()
 
 
+def test_no_migrations_directory_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*no migrations directory under * (looked for migrations/, db/migrations/*"])
+
+    result = run(pytester, "--migrations-dir=nowhere")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*nowhere: no such directory*"])
+
+
 def test_help_works_with_broken_settings_and_lists_the_options(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nmigrations_pg_version = sixteen\n")
     result = pytester.runpytest_inprocess(*BASE_ARGS, "--help")
