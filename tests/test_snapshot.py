@@ -744,3 +744,14 @@ def test_snapshot_sees_everything_pg_dump_sees(databases: Databases, corpus_set:
     broken = set(result.failing_downs) | {version for version, _, differences in result.round_trips if differences}
     assert known_bad_downs <= broken, f"undetected broken DOWNs: {sorted(known_bad_downs - broken)}"
     assert len(result.states) > len(result.round_trips) > 10
+
+
+def test_quoted_names_keep_children_with_their_table() -> None:
+    before = {
+        'table public."Order.Items"': {"columns": ["Status"]},
+        'column public."Order.Items"."Status"': {"type": "text", "not_null": False},
+        'index public."Order.Items_idx"': {"table": 'public."Order.Items"', "definition": "CREATE INDEX …"},
+        'column public.other."Order.Items"': {"type": "text", "not_null": False},
+    }
+    after = {'column public.other."Order.Items"': {"type": "text", "not_null": False}}
+    assert format_diff(diff_snapshots(before, after)) == """table "Order.Items": missing (was: columns ['Status'])"""
