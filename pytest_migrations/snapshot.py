@@ -9,7 +9,13 @@ read from the system catalogs with one query (no ``pg_dump``): schemas, tables, 
 constraints, indexes, sequences, views, materialized views, functions, procedures, aggregates,
 triggers, event triggers, rules, types (enum, composite, range, base), domains and their
 constraints, extensions, policies and row-level security, partitions, statistics objects, casts,
-operators, collations, publications, default privileges, comments and privileges.
+operators, operator classes and families, collations, text search objects, foreign-data wrappers,
+servers and user mappings (passwords hidden), conversions, access methods, publications, default
+privileges, comments and privileges. ``tests/test_snapshot.py`` checks it against ``pg_dump
+--schema-only`` over a catalogue of changes and over the real migration corpus.
+
+It runs as one prepared statement per session: a few milliseconds for a schema of some hundreds
+of objects (``bench/bench_snapshot.py``).
 
 Owners are left out, and privileges are normalised so that the role taking the snapshot does not
 matter: the owner appears as ``<owner>`` in grants. System schemas and objects that belong to an
@@ -44,9 +50,6 @@ __all__ = [
 
 Snapshot = dict[str, dict[str, Any]]
 """Object key (``"column public.orders.status"``) -> its attributes (JSON values only)."""
-
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
-
 
 def take_snapshot(
     conn: psycopg.Connection[Any],
