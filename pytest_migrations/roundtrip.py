@@ -24,6 +24,7 @@ migration). Nothing here imports pytest; the plugin is a thin layer over this mo
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -61,8 +62,11 @@ class Problem:
     headline: str
     details: tuple[str, ...] = ()
 
-    def render(self) -> str:
-        return "\n".join([self.headline, *(f"  {line}" for line in self.details)])
+    def render(self, limit: int = 20) -> str:
+        shown = [f"  {line}" for line in self.details[:limit]]
+        if len(self.details) > limit:
+            shown.append(f"  ... and {len(self.details) - limit} more")
+        return "\n".join([self.headline, *shown])
 
 
 @dataclass
@@ -228,9 +232,10 @@ class ChainWalker:
         up_plan = self._plan(migration.up, migration)
         down_plan = self._plan(migration.down, migration) if migration.down is not None else None
 
+        data_note: str | None = None  # a data-check failure, said unless the plain round trip fails alike
         if self.check_data and down_plan is not None:
             if up_plan.wrap and down_plan.wrap:
-                self._check_data(migration, before, result)
+                data_note = self._check_data(migration, before, result)
             else:
                 reason = up_plan.reason if not up_plan.wrap else down_plan.reason
                 result.warnings.append(
@@ -270,6 +275,10 @@ class ChainWalker:
             exact = self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=False)
             if not exact:
                 self._rebuild(index)
+        if data_note and not any(p.headline.startswith(("DOWN of", "UP of")) and "failed" in p.headline
+                                 for p in result.problems):  # fmt: skip
+            result.warnings.append(data_note)
+        result.problems.sort(key=lambda problem: "lost or changed rows" in problem.headline)  # schema first
         if result.problems:
             result.outcome = FAILED
         return result
@@ -330,28 +339,34 @@ class ChainWalker:
 
     # -- data check ----------------------------------------------------------------------------
 
-    def _check_data(self, migration: Migration, before: Any, result: StepResult) -> None:
-        """Seed rows at S(k-1), run UP and DOWN over them, check they survived; roll it all back."""
+    def _check_data(self, migration: Migration, before: Any, result: StepResult) -> str | None:
+        """Seed rows at S(k-1), run UP and DOWN over them, check they survived; roll it all back.
+
+        Returns the note to show if UP or DOWN failed over the rows (the caller drops it when the
+        script fails without rows too: that failure is reported already).
+        """
         try:
             from . import seed_data
         except ImportError:
             result.warnings.append("data check unavailable: pytest_migrations.seed_data cannot be imported")
-            return
+            return None
 
+        tables = tables_at_risk(migration, before)
+        if tables == []:
+            return None  # nothing that existed before can lose a row
         conn = self._connection
         conn.execute("BEGIN")
         try:
             try:
-                seeded = seed_data.seed_rows(conn)
+                seeded = seed_data.seed_rows(conn, tables)
             except psycopg.Error as error:
-                result.warnings.append(f"{migration.id}: data check skipped: seeding failed: {error}")
-                return
+                return f"{migration.id}: data check skipped: seeding failed: {error}"
             for table, reason in seeded.skipped.items():
                 if table not in self._unseedable:
                     self._unseedable.add(table)
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
-                return
+                return None
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for label, section in (("UP", migration.up), ("DOWN", migration.down)):
                 assert section is not None
@@ -362,13 +377,13 @@ class ChainWalker:
                         reason = f"{label} uses an enum value UP adds, which works only once UP is committed"
                     else:
                         reason = f"{label} fails when the tables hold rows: {error}"
-                    result.warnings.append(f"{migration.id}: data check skipped: {reason}")
-                    return
+                    return f"{migration.id}: data check skipped: {reason}"
             losses = seed_data.verify_rows(conn, seeded)
             if losses:
                 result.problems.append(
                     Problem(f"DOWN of {migration.id} lost or changed rows that existed before its UP", tuple(losses))
                 )
+            return None
         finally:
             conn.execute("ROLLBACK")
 
@@ -545,3 +560,135 @@ def round_trip(
         server, migrations, setup_sql=setup_sql, check_data=check_data, strict_column_order=strict_column_order
     ) as walker:
         return [walker.result_for(m) for m in migrations if wanted is None or m.id in wanted]
+
+
+# -- which tables a migration can lose rows of ---------------------------------------------------------
+
+# Statements that cannot change or remove rows of a table that existed before the migration.
+_ROW_SAFE_KINDS = frozenset({
+    "CreateStmt", "IndexStmt", "ViewStmt", "CreateFunctionStmt", "CreateTrigStmt", "CommentStmt",
+    "GrantStmt", "GrantRoleStmt", "CreateSeqStmt", "AlterSeqStmt", "CreateEnumStmt",
+    "CompositeTypeStmt", "CreateDomainStmt", "AlterDomainStmt", "CreateExtensionStmt",
+    "CreateSchemaStmt", "VariableSetStmt", "VariableShowStmt", "TransactionStmt",
+    "CreatePolicyStmt", "AlterPolicyStmt", "RuleStmt", "CreateTableAsStmt", "RefreshMatViewStmt",
+    "CreateRoleStmt", "AlterRoleStmt", "DropRoleStmt", "AlterOwnerStmt", "AlterFunctionStmt",
+    "DefineStmt", "AlterDefaultPrivilegesStmt", "CreateStatsStmt", "VacuumStmt", "ClusterStmt",
+    "ReindexStmt", "CreateCastStmt", "CreateRangeStmt", "AlterExtensionStmt", "LockStmt",
+    "CreateEventTrigStmt", "AlterEventTrigStmt", "CreatePublicationStmt", "AlterPublicationStmt",
+    "CreateOpClassStmt", "CreateOpFamilyStmt", "AlterOpFamilyStmt", "CreateConversionStmt",
+    "AlterStatsStmt", "AlterCollationStmt", "AlterTableSpaceOptionsStmt",
+})  # fmt: skip
+# Statements that name the tables whose rows they can change.
+_NAMING_KINDS = frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt", "TruncateStmt"})
+
+
+def tables_at_risk(migration: Migration, before: Any) -> list[str] | None:
+    """Tables of ``before`` whose rows UP or DOWN of ``migration`` could change or lose.
+
+    ``None`` means any table (a DO block, a function call, DML that triggers and cascades can
+    reach anywhere, a CASCADE, a statement that does not parse); ``[]`` means none. Tables the
+    named ones reference are added, so that their rows can be seeded at all.
+    """
+    existing = _existing_tables(before)
+    named: set[str] = set()
+    for section in (migration.up, migration.down):
+        for statement in section.statements if section is not None else ():
+            kind, node = statement.kind, statement.node
+            if kind is None:
+                return None
+            if kind in _ROW_SAFE_KINDS:
+                if kind == "CreateTableAsStmt" and _mentions(node, "FuncCall"):
+                    return None  # the function may write anywhere
+                continue
+            if kind == "AlterEnumStmt":
+                if node.get("oldVal"):
+                    return None  # RENAME VALUE changes the text of every row holding it
+                continue
+            if kind == "SelectStmt":
+                if _mentions(node, "FuncCall"):
+                    return None
+                continue
+            if kind == "DropStmt":
+                if node.get("behavior") == "DROP_CASCADE" or node.get("removeType") == "OBJECT_SCHEMA":
+                    return None
+                if node.get("removeType") in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+                    for names in node.get("objects", []):
+                        parts = [item["String"]["sval"] for item in names.get("List", {}).get("items", [])]
+                        named.add(_plain(parts))
+                continue
+            if kind in _NAMING_KINDS:
+                if node.get("behavior") == "DROP_CASCADE" or _mentions(node, "DROP_CASCADE"):
+                    return None
+                named.update(_plain([r["schemaname"], r["relname"]] if r.get("schemaname") else [r["relname"]])
+                             for r in _relations(node))  # fmt: skip
+                continue
+            return None  # DML, DO, CALL, COPY, anything not known to be harmless
+    touched = {name for name in named if name in existing}
+    return sorted(_with_referenced(touched, before, existing))
+
+
+def _plain(parts: list[str]) -> str:
+    return ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}"
+
+
+def _unquote(name: str) -> str:
+    """``public."Orders"`` -> ``public.Orders`` (snapshot names are quote_ident'ed)."""
+    out, quoted, index = [], False, 0
+    while index < len(name):
+        char = name[index]
+        if char == '"':
+            if quoted and name[index + 1 : index + 2] == '"':
+                out.append('"')
+                index += 1
+            else:
+                quoted = not quoted
+        else:
+            out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _existing_tables(snapshot: Any) -> set[str]:
+    return {_unquote(key[len("table ") :]) for key in snapshot if key.startswith("table ")}
+
+
+_REFERENCES = re.compile(r'REFERENCES\s+((?:"(?:[^"]|"")*"|[^\s(."]+)(?:\.(?:"(?:[^"]|"")*"|[^\s(."]+))?)\s*\(')
+
+
+def _with_referenced(tables: set[str], snapshot: Any, existing: set[str]) -> set[str]:
+    """``tables`` and every table they reference through foreign keys, transitively."""
+    references: dict[str, set[str]] = {}
+    for key, attributes in snapshot.items():
+        if key.startswith("constraint ") and attributes.get("type") == "foreign key":
+            owner = _unquote(key[len("constraint ") :].rsplit(".", 1)[0])
+            match = _REFERENCES.search(attributes.get("definition", ""))
+            if match:
+                target = _unquote(match.group(1))
+                references.setdefault(owner, set()).add(target if "." in target else f"public.{target}")
+    found, todo = set(), list(tables)
+    while todo:
+        table = todo.pop()
+        if table in found or table not in existing:
+            continue
+        found.add(table)
+        todo.extend(references.get(table, ()))
+    return found
+
+
+def _relations(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if "relname" in node:
+            yield node
+        for value in node.values():
+            yield from _relations(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _relations(value)
+
+
+def _mentions(node: Any, needle: str) -> bool:
+    if isinstance(node, dict):
+        return needle in node or any(_mentions(value, needle) for value in node.values())
+    if isinstance(node, list):
+        return any(_mentions(value, needle) for value in node)
+    return node == needle
