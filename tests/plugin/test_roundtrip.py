@@ -108,3 +108,38 @@ def test_setup_sql_failure_names_the_file_and_line(pg_server: Server, tmp_path: 
     with ChainWalker(pg_server, migrations, setup_sql=setup.read_text(), setup_sql_path=setup) as walker:
         with pytest.raises(SetupSqlError, match=rf"^{setup}:3: syntax error at or near \";\" \[42601\]$"):
             walker.result_for("001_users")
+
+
+SNAPSHOT = {
+    "table public.orders": {"columns": ["id"]},
+    "table public.items": {"columns": ["id", "order_id"]},
+    "table public.\"Audit\"": {"columns": ["id"]},
+    "constraint public.items.items_order_id_fkey": {
+        "type": "foreign key", "definition": "FOREIGN KEY (order_id) REFERENCES public.orders(id)",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("up", "down", "expected"),
+    [
+        ("CREATE TABLE fresh (id int)", "DROP TABLE fresh", []),
+        ("CREATE INDEX items_idx ON items (order_id)", "DROP INDEX items_idx", []),
+        ("ALTER TABLE items ADD COLUMN note text", "ALTER TABLE items DROP COLUMN note", ["public.items", "public.orders"]),
+        ('ALTER TABLE "Audit" ADD COLUMN at date', 'ALTER TABLE "Audit" DROP COLUMN at', ["public.Audit"]),
+        ("ALTER TABLE orders RENAME TO orders_v2", "ALTER TABLE orders_v2 RENAME TO orders", ["public.orders"]),
+        ("SELECT 1", "DROP TABLE orders", ["public.orders"]),
+        ("UPDATE orders SET id = id", "SELECT 1", None),
+        ("DO $$ BEGIN END $$", "SELECT 1", None),
+        ("SELECT setval('s', 1)", "SELECT 1", None),
+        ("CREATE TABLE t (id int)", "DROP TYPE mood CASCADE", None),
+        ("ALTER TYPE mood RENAME VALUE 'a' TO 'b'", "SELECT 1", None),
+        ("ALTER TYPE mood ADD VALUE 'c'", "SELECT 1", []),
+    ],
+)
+def test_tables_at_risk(tmp_path: Path, up: str, down: str, expected: list[str] | None) -> None:
+    from pytest_migrations.roundtrip import tables_at_risk
+
+    (tmp_path / "001_x.sql").write_text(f"-- UP\n{up};\n-- DOWN\n{down};\n")
+    (migration,) = discover(tmp_path)
+    assert tables_at_risk(migration, SNAPSHOT) == expected
