@@ -66,46 +66,51 @@ def content_key(*parts: str) -> str:
 
 
 class Cache:
-    """Findings (as plain dicts) by key, in one JSON file per settings fingerprint."""
+    """Findings (as plain dicts) by key, in JSON files per settings fingerprint: one for whole
+    directories (``d:`` keys, all a warm run reads) and one for single migrations."""
 
     def __init__(self, directory: Path, settings_key: str) -> None:
         fingerprint = content_key(settings_key, rules_fingerprint())[:20]
-        self.path = directory / f"findings-{fingerprint}.json"
-        self._entries: dict[str, Any] | None = None
-        self._dirty = False
+        self._paths = {
+            "d": directory / f"directories-{fingerprint}.json",
+            "m": directory / f"migrations-{fingerprint}.json",
+        }
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._dirty: set[str] = set()
 
-    def _load(self) -> dict[str, Any]:
-        if self._entries is None:
+    def _store(self, key: str) -> dict[str, Any]:
+        kind = "d" if key.startswith("d:") else "m"
+        if kind not in self._entries:
             try:
-                self._entries = json.loads(self.path.read_text(encoding="utf-8"))
-                if not isinstance(self._entries, dict):
-                    self._entries = {}
+                entries = json.loads(self._paths[kind].read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                self._entries = {}
-        return self._entries
+                entries = {}
+            self._entries[kind] = entries if isinstance(entries, dict) else {}
+        return self._entries[kind]
 
     def get(self, key: str) -> Any:
-        return self._load().get(key)
+        return self._store(key).get(key)
 
     def put(self, key: str, value: Any) -> None:
-        entries = self._load()
+        entries = self._store(key)
         if entries.get(key) != value:
             entries[key] = value
-            self._dirty = True
+            self._dirty.add("d" if key.startswith("d:") else "m")
 
     def save(self) -> None:
-        if not self._dirty or self._entries is None:
-            return
-        entries = self._entries
-        if len(entries) > _MAX_ENTRIES:
-            entries = dict(list(entries.items())[-_MAX_ENTRIES:])
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            gitignore = self.path.parent / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("# created by migration-lint\n*\n")
-            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
-            os.replace(temporary, self.path)
-        except OSError:
-            pass  # a read-only checkout still lints, just without a cache
+        for kind in self._dirty:
+            entries = self._entries[kind]
+            if len(entries) > _MAX_ENTRIES:
+                entries = dict(list(entries.items())[-_MAX_ENTRIES:])
+            path = self._paths[kind]
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                gitignore = path.parent / ".gitignore"
+                if not gitignore.exists():
+                    gitignore.write_text("# created by migration-lint\n*\n")
+                temporary = path.with_suffix(f".{os.getpid()}.tmp")
+                temporary.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
+                os.replace(temporary, path)
+            except OSError:
+                pass  # a read-only checkout still lints, just without a cache
+        self._dirty.clear()

@@ -70,8 +70,11 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
-        data = dict(data)
-        data["edits"] = tuple(FileEdit(*e) for e in data.get("edits", ()))
+        edits = data.get("edits")
+        if edits:
+            data = dict(data, edits=tuple(FileEdit(*e) for e in edits))
+        elif edits is not None:
+            data = dict(data, edits=())
         return cls(**data)
 
 
