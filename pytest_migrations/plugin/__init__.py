@@ -21,7 +21,7 @@ import pytest
 from .fixtures import _migrations_templates, migrate_to, migrations_db, migrations_server
 from .items import WARNING_PROPERTY, MigrationsDirectory
 from .options import AUTO_DIRS, Settings, SettingsError, add_options, resolve_settings
-from .state import STATE_KEY, MigrationsState
+from .state import SETTINGS_ERROR_KEY, STATE_KEY, MigrationsState
 
 __all__ = ["MigrationsPlugin", "migrate_to", "migrations_db", "migrations_server"]
 
@@ -40,7 +40,11 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = resolve_settings(config)
     except SettingsError as error:
-        raise pytest.UsageError(f"pytest-migrations: {error}") from None
+        if _enabled(config):
+            raise pytest.UsageError(f"pytest-migrations: {error}") from None
+        # A run without --migrations must not stop for our settings; the fixtures report it.
+        config.stash[SETTINGS_ERROR_KEY] = f"pytest-migrations: {error}"
+        return
     config.stash[STATE_KEY] = MigrationsState(settings)
     if settings.enabled and settings.dir is None:
         looked_for = ", ".join(f"{candidate}/" for candidate in AUTO_DIRS)
@@ -50,6 +54,13 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if settings.enabled:
         config.pluginmanager.register(MigrationsPlugin(config, settings), PLUGIN_NAME)
+
+
+def _enabled(config: pytest.Config) -> bool:
+    """``--migrations`` or ini ``migrations = true``, read without resolving the other settings."""
+    if config.getoption("migrations_enabled", default=None):
+        return True
+    return str(config.getini("migrations") or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

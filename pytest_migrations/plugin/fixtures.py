@@ -28,7 +28,7 @@ from migration_lint.model import Migration, MigrationFileError, Version
 
 from ..database import DatabaseError, Server, ServerUnavailable
 from ..roundtrip import SetupSqlError, plan_section, run_section, ScriptError
-from .state import STATE_KEY, MigrationsState
+from .state import SETTINGS_ERROR_KEY, STATE_KEY, MigrationsState
 
 __all__ = ["MigrationsDatabase", "migrate_to", "migrations_db", "migrations_server"]
 
@@ -123,6 +123,9 @@ def _position(migrations: list[Migration], version: str | int | Version | None) 
 def _state(request: pytest.FixtureRequest) -> MigrationsState:
     state = request.config.stash.get(STATE_KEY, None)
     if state is None:
+        error = request.config.stash.get(SETTINGS_ERROR_KEY, None)
+        if error:
+            pytest.fail(error, pytrace=False)
         pytest.fail("pytest-migrations is not configured (was the plugin disabled with -p no:migrations?)", pytrace=False)
     return state
 

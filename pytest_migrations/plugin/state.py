@@ -19,7 +19,7 @@ from ..roundtrip import ChainWalker, make_base_database
 from .lint import LintReport, LintUnavailable, lint_directory
 from .options import Settings
 
-__all__ = ["MigrationsState", "STATE_KEY"]
+__all__ = ["MigrationsState", "SETTINGS_ERROR_KEY", "STATE_KEY"]
 
 logger = logging.getLogger("pytest_migrations.plugin")
 
@@ -119,3 +119,5 @@ class MigrationsState:
 
 
 STATE_KEY = pytest.StashKey[MigrationsState]()
+SETTINGS_ERROR_KEY = pytest.StashKey[str]()
+"""Why the settings could not be resolved, in a run without ``--migrations`` (fixtures say it)."""

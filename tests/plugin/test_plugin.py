@@ -314,6 +314,9 @@ def test_help_works_with_broken_settings_and_lists_the_options(pytester: pytest.
         "*--migrations-setup-sql=PATH*",
         "*migrations_dir (string)*",
     ])  # fmt: skip
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    result = pytester.runpytest_inprocess(*BASE_ARGS)  # a run without --migrations is not stopped
+    result.assert_outcomes(passed=1)
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
