@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="migration directories or SQL files (layouts auto-detected); '-' reads stdin")
-    parser.add_argument("--format", choices=("text", "json", "gcc", "sarif", "github"),
+    parser.add_argument("--format", choices=("text", "json", "gcc", "sarif", "github", "gitlab"),
                         help="output format (default: text; github when GITHUB_ACTIONS=true)")
     parser.add_argument("--select", help="comma-separated rules (codes, prefixes, names or ALL) replacing the default set")
     parser.add_argument("--extend-select", help="comma-separated rules to add to the selection (e.g. opt-in style rules)")
@@ -49,12 +49,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument("--explain", metavar="RULE", help="print the documentation of a rule and exit")
     parser.add_argument("--generate-docs", metavar="DIR", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"),
+                        help="SQL dialect (default: postgres, or from configuration); mysql and sqlite are read by sqlglot")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["server"]:  # `migration-lint server`: the language server (a directory: ./server)
+        try:
+            from .server import main as server_main
+        except ImportError as error:
+            print(f"migration-lint: the language server needs pygls ({error}); pip install 'pytest-migrations[lsp]'",
+                  file=sys.stderr)
+            return 2
+        return server_main(arguments[1:])
+    args = _parser().parse_args(arguments)
     try:
         return _run(args)
     except UsageError as error:
@@ -96,6 +107,8 @@ def _configure(args: argparse.Namespace) -> Any:
             config.pg_version = parse_pg_version(args.pg_version)
         if args.assume_in_transaction is not None:
             config.assume_in_transaction = args.assume_in_transaction
+        if args.dialect is not None:
+            config.dialect = args.dialect
     except ConfigError as error:
         raise UsageError(str(error)) from None
     return config
@@ -113,15 +126,13 @@ class _Run:
 
     def get_linter(self) -> Any:
         if self.linter is None:
-            from .config import ConfigError, build_rules
-            from .engine import Linter
+            from .config import ConfigError
+            from .dialects import make_linter
 
             try:
-                rules = build_rules(self.config)
+                self.linter = make_linter(self.config, self.config.dialect, self.sources)
             except ConfigError as error:
                 raise UsageError(str(error)) from None
-            self.linter = Linter(rules, pg_version=self.config.pg_version,
-                                 assume_in_transaction=self.config.assume_in_transaction, sources=self.sources)
         return self.linter
 
 
@@ -169,9 +180,9 @@ def _run(args: argparse.Namespace) -> int:
     color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     rule_classes: list = []
     if fmt == "sarif":
-        from .rules import rule_class
+        from .dialects.rules import rule_class_of
 
-        rule_classes = [rule_class(code) for code in sorted({f.code for f in findings})]
+        rule_classes = [rule_class_of(code, config.dialect) for code in sorted({f.code for f in findings})]
     render(fmt, findings, sys.stdout, ReportContext(source_of, color, run.files_checked, not args.fix, rule_classes))
     for message in run.input_errors:
         print(f"migration-lint: {message}", file=sys.stderr)
@@ -352,7 +363,11 @@ def _lint_directory(run: _Run, directory: Path) -> None:
                 _lint_file(run, path, with_directory=False)
         return
     wanted = [m for m in migrations if not any(run.config.is_excluded(p) for p in m.paths)]
-    found = _lint_with_cache(run, migrations, wanted)
+    try:
+        found = _lint_with_cache(run, migrations, wanted)
+    except MigrationFileError as error:  # SQL that sqlglot cannot parse (--dialect mysql|sqlite)
+        run.input_errors.append(str(error))
+        return
     files = sum(len(m.paths) for m in wanted)
     run.files_checked += files
     run.findings.extend(found)
@@ -423,7 +438,11 @@ def _lint_file(run: _Run, path: Path, *, with_directory: bool = True) -> None:
         run.input_errors.append(str(error))
         return
     index = next(i for i, m in enumerate(migrations) if m is target)
-    found = _lint_with_cache(run, migrations[: index + 1], [target])
+    try:
+        found = _lint_with_cache(run, migrations[: index + 1], [target])
+    except MigrationFileError as error:
+        run.input_errors.append(str(error))
+        return
     run.files_checked += 1
     wanted = {str(path)} | {str(p) for p in target.paths if p == path}
     run.findings.extend(f for f in found if f.path in wanted or Path(f.path).resolve() == path.resolve())
@@ -453,7 +472,11 @@ def _lint_stdin(run: _Run, filename: str | None) -> None:
     migration = Migration(UNVERSIONED, path.stem, up, down, (path,), "onefile", no_transaction_marker=no_transaction)
     linter = run.get_linter()
     linter._sources[path] = text
-    run.findings.extend(linter.lint_migrations([migration]))
+    try:
+        run.findings.extend(linter.lint_migrations([migration]))
+    except MigrationFileError as error:
+        run.input_errors.append(str(error))
+        return
     run.files_checked += 1
 
 
@@ -529,7 +552,9 @@ def _explain(rule: str) -> int:
     from .docs import rule_markdown
     from .rules import known_rule
 
-    cls = known_rule(rule)
+    from .dialects.rules import dialect_only_rule
+
+    cls = known_rule(rule) or dialect_only_rule(rule)
     if cls is None:
         raise UsageError(f"unknown rule {rule!r} (see migration-lint --list-rules)")
     sys.stdout.write(rule_markdown(cls))

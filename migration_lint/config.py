@@ -30,7 +30,7 @@ from typing import Any
 DEFAULT_PG_VERSION = 13
 _KNOWN_KEYS = {
     "pg-version", "select", "extend-select", "ignore", "assume-in-transaction", "preview",
-    "exclude", "per-file-ignores", "severity", "rules", "cache-dir",
+    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect",
 }
 
 
@@ -45,6 +45,7 @@ class Config:
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     assume_in_transaction: bool = False
+    dialect: str = "postgres"  # or "mysql", "sqlite" (migration_lint.dialects, through sqlglot)
     preview: bool = False
     exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
@@ -88,10 +89,11 @@ class Config:
 
 
 def _check_selectors(selectors: list[str], where: str) -> None:
+    from .dialects.rules import dialect_only_rule
     from .rules import expand_selector
 
     for selector in selectors:
-        if not isinstance(selector, str) or not expand_selector(selector):
+        if not isinstance(selector, str) or not (expand_selector(selector) or dialect_only_rule(selector)):
             raise ConfigError(f"{where}: unknown rule {selector!r} (see migration-lint --list-rules)")
 
 
@@ -151,6 +153,10 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     config.ignore = list(data.get("ignore", []))
     _check_selectors(config.extend_select + config.ignore, where)
     config.assume_in_transaction = bool(data.get("assume-in-transaction", False))
+    if "dialect" in data:
+        if data["dialect"] not in ("postgres", "mysql", "sqlite"):
+            raise ConfigError(f"{where}: dialect must be postgres, mysql or sqlite, not {data['dialect']!r}")
+        config.dialect = data["dialect"]
     config.preview = bool(data.get("preview", False))
     config.exclude = list(data.get("exclude", []))
     for pattern, rules in (data.get("per-file-ignores") or {}).items():

@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import IO, Callable, Sequence
 
-FORMATS = ("text", "json", "gcc", "sarif", "github")
+FORMATS = ("text", "json", "gcc", "sarif", "github", "gitlab")
 
 
 @dataclass
