@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg import sql
 
 from migration_lint.model import Migration, Section
 from migration_lint.transaction import transaction_control
@@ -412,7 +411,9 @@ class ChainWalker:
         run_section(self._connection, section, plan, nested=nested)
 
     def _take_snapshot(self) -> Any:
-        return take_pinned_snapshot(self._connection)
+        from .snapshot import take_snapshot
+
+        return take_snapshot(self._connection)
 
     def _compare(self, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
         return compare_snapshots(expected, actual, strict_column_order=self.strict_column_order)
@@ -516,13 +517,6 @@ def make_base_database(server: Server, setup_sql: str | None, setup_sql_path: Pa
 
 class SetupSqlError(Exception):
     """The set-up SQL failed on a fresh database."""
-
-
-def take_pinned_snapshot(conn: psycopg.Connection[Any]) -> Any:
-    """A schema snapshot; it pins search_path and date styles itself, whatever a migration set."""
-    from .snapshot import take_snapshot
-
-    return take_snapshot(conn)
 
 
 def compare_snapshots(expected: Any, actual: Any, *, strict_column_order: bool = False) -> tuple[list[str], list[str]]:
