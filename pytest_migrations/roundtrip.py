@@ -5,12 +5,14 @@ One database walks the whole chain, so the cost grows linearly with the number o
     S(k-1) ──UP k──▶ S(k) ──DOWN k──▶ must equal S(k-1) ──UP k──▶ must equal S(k)
 
 Before UP k is applied for good, and when both UP and DOWN can run inside a transaction, the
-tables of S(k-1) get a few generated rows, UP k and DOWN k run over them, the rows must still be
-there unchanged, and the whole transaction is rolled back (the data check).
+tables of S(k-1) that UP or DOWN can reach get a few generated rows, UP k and DOWN k run over
+them, the rows must still be there unchanged, and the whole transaction is rolled back (the data
+check; :func:`tables_at_risk` says which tables, :mod:`pytest_migrations.seed_data` fills them).
 
 The DOWN and the UP again also run inside one transaction that is always rolled back, so the
 chain goes on from the exact S(k) the first UP made, even when the DOWN of k is broken: one bad
-DOWN fails one migration, not every one after it. Only a failing UP breaks the chain; the
+DOWN fails one migration, not every one after it. When the DOWN restored S(k-1) exactly, the UP
+again runs on the schema it first ran on, so it must succeed but is not snapshotted a third time. Only a failing UP breaks the chain; the
 migrations after it are skipped as depending on it. Scripts that cannot run inside a
 transaction (``CREATE INDEX CONCURRENTLY``, a script with its own ``BEGIN``/``ROLLBACK`` ...)
 run statement by statement in autocommit mode; if their round trip fails, the database is
@@ -42,8 +44,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ChainWalker",
     "Problem",
+    "ScriptError",
+    "SetupSqlError",
     "StepResult",
+    "compare_snapshots",
+    "make_base_database",
+    "plan_section",
     "round_trip",
+    "run_section",
+    "tables_at_risk",
 ]
 
 logger = logging.getLogger("pytest_migrations.roundtrip")
@@ -53,6 +62,7 @@ _UNSAFE_NEW_ENUM_VALUE_USAGE = "55P04"
 PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"
+
 
 @dataclass(frozen=True)
 class Problem:
