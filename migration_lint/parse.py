@@ -10,6 +10,7 @@ linter.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -60,14 +61,13 @@ class _LineIndex:
 
     def __init__(self, text: str, first_line: int) -> None:
         self._starts = [0]
-        for position, char in enumerate(text):
-            if char == "\n":
-                self._starts.append(position + 1)
+        newline = text.find("\n")
+        while newline >= 0:
+            self._starts.append(newline + 1)
+            newline = text.find("\n", newline + 1)
         self._first_line = first_line
 
     def locate(self, offset: int) -> tuple[int, int]:
-        from bisect import bisect_right
-
         row = bisect_right(self._starts, offset) - 1
         return self._first_line + row, offset - self._starts[row] + 1
 
@@ -130,7 +130,7 @@ def split_statements(text: str, first_line: int = 1) -> list[Statement]:
     lines = _LineIndex(text, first_line)
     try:
         parsed = json.loads(_pg.parse_sql_json(text))
-    except _pg.ParseError:
+    except (_pg.ParseError, RecursionError):  # RecursionError: nesting too deep for json.loads
         return _split_with_scanner(text, lines)
     except ValueError:  # e.g. a NUL character, which PostgreSQL's parser refuses
         return [_failed(text, 0, len(text), "invalid character in SQL text", 0, lines)]
@@ -159,6 +159,9 @@ def _split_with_scanner(text: str, lines: _LineIndex) -> list[Statement]:
             continue
         except ValueError:
             statements.append(_failed(text, start, end, "invalid character in SQL text", start, lines))
+            continue
+        except RecursionError:
+            statements.append(_failed(text, start, end, "statement nested too deeply to analyse", start, lines))
             continue
         node = tree[0]["stmt"] if tree else None
         statements.append(_statement(text, start, end, lines, tree=node))
@@ -247,5 +250,5 @@ def parse_plpgsql(create_function_sql: str) -> list[Node]:
     """The PL/pgSQL tree of a ``CREATE FUNCTION``/``DO`` statement, or ``[]`` when it has none."""
     try:
         return json.loads(_pg.parse_plpgsql_json(create_function_sql))
-    except (_pg.ParseError, ValueError, RuntimeError):
+    except (_pg.ParseError, ValueError, RuntimeError):  # RecursionError is a RuntimeError
         return []

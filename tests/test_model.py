@@ -350,3 +350,20 @@ def test_squawk_snippets_load_as_loose_files() -> None:
     for snippet in snippets:
         migration = load_file(snippet)
         assert migration.up.statements or not migration.up.sql.strip(), snippet
+
+
+def test_deep_nesting_is_a_statement_error_not_a_crash(tmp_path: Path) -> None:
+    deep = "SELECT " + "(SELECT " * 400 + "1" + ")" * 400
+    write(tmp_path / "001_deep.sql", f"-- UP\n{deep};\nCREATE TABLE after_it (id int);\n")
+    (migration,) = discover(tmp_path)
+    first, second = migration.up.statements
+    assert first.error is not None and "nested too deeply" in first.error.message
+    assert (second.line, second.kind, second.error) == (3, "CreateStmt", None)
+
+
+def test_unterminated_string_keeps_the_statements_before_it(tmp_path: Path) -> None:
+    write(tmp_path / "001_x.sql", "-- UP\nCREATE TABLE a (id int);\nSELECT 'oops;\nSELECT 2;\n")
+    (migration,) = discover(tmp_path)
+    good, bad = migration.up.statements
+    assert (good.line, good.kind) == (2, "CreateStmt")
+    assert bad.line == 3 and "unterminated quoted string" in bad.error.message
