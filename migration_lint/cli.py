@@ -44,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fix", action="store_true", help="apply the suggested mechanical rewrites to the files")
     parser.add_argument("--diff", action="store_true", help="print the rewrites --fix would make as a unified diff; change nothing")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the findings cache")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="lint directories in N forked processes (default 1; helps on idle multi-core machines)")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N",
+                        help="lint directories in N forked processes (default 0: one per core, "
+                             f"once there are {_PARALLEL_MIN_FILES}+ files to lint cold; 1: never fork)")
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument("--explain", metavar="RULE", help="print the documentation of a rule and exit")
     parser.add_argument("--generate-docs", metavar="DIR", type=Path, help=argparse.SUPPRESS)
@@ -202,8 +203,9 @@ def _lint_all(args: argparse.Namespace, config: Any) -> _Run:
     units = _collect(args.paths, config, run)
     directories = [path for kind, path in units if kind == "dir"]
     fresh = _cold_directories(run, directories)
-    if args.jobs > 1 and _worth_forking(fresh):
-        _lint_directories_in_parallel(run, fresh, args.jobs)
+    jobs = args.jobs or os.cpu_count() or 1
+    if jobs > 1 and _worth_forking(fresh):
+        _lint_directories_in_parallel(run, fresh, jobs)
     else:
         for directory in fresh:
             _lint_directory(run, directory)
