@@ -1,6 +1,6 @@
 """Time the up/down/up round trip against its floor: the same SQL run raw through psycopg.
 
-    python bench/bench_roundtrip.py [--repeat 3] [--dsn postgresql://...]
+    python bench/bench_roundtrip.py [--repeat 3] [--dsn postgresql://...] [--alembic-python PATH]
 
 For the examples and the largest corpus set (docsrs, 33 migrations), on one server:
 
@@ -8,7 +8,11 @@ For the examples and the largest corpus set (docsrs, 33 migrations), on one serv
   through psycopg (a failing script is rolled back and the walk goes on), nothing checked;
 - round trip: :class:`pytest_migrations.roundtrip.ChainWalker` over the same migrations, with
   and without the data check: three schema snapshots per migration, rollbacks, diffs;
-- snapshot: one ``take_snapshot`` of the database at head.
+- snapshot: one ``take_snapshot`` of the database at head;
+- pytest-alembic (with ``--alembic-python``, a Python whose environment has pytest<9,
+  pytest-alembic, alembic, SQLAlchemy and psycopg): its ``test_up_down_consistency`` over an
+  Alembic environment whose revisions execute the same SQL files (up to head, then down to
+  base), on the same server; the time of the test's call phase, and whether it passed.
 
 Prints the best of ``--repeat`` runs for each and the ratio to the floor (goal: within 3x).
 """
@@ -16,7 +20,12 @@ Prints the best of ``--repeat`` runs for each and the ratio to the floor (goal: 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import subprocess
 import sys
+import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,14 +99,129 @@ def snapshot_at_head(server: Server, migrations: list[Migration], setup_sql: str
         server.drop_database(name)
 
 
+_ALEMBIC_ENV = """
+import os
+import psycopg
+from alembic import context
+from sqlalchemy import Engine, create_engine
+
+
+def run_migrations_online():
+    connectable = context.config.attributes.get("connection")
+    if connectable is None:
+        connectable = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(os.environ["BENCH_DSN"]))
+    if isinstance(connectable, Engine):
+        with connectable.connect() as connection:
+            _run(connection)
+    else:
+        _run(connectable)
+
+
+def _run(connection):
+    context.configure(connection=connection, target_metadata=None, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+run_migrations_online()
+"""
+
+_ALEMBIC_CONFTEST = """
+import os
+import psycopg
+import pytest
+from sqlalchemy import create_engine
+
+@pytest.fixture
+def alembic_engine():
+    return create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(os.environ["BENCH_DSN"]))
+"""
+
+_REVISION = """
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down_revision!r}
+UP = {up!r}
+DOWN = {down!r}
+OUTSIDE_TRANSACTION = {outside!r}
+
+
+def _execute(statements):
+    # The psycopg connection itself: without parameters the SQL goes as written ('%' included).
+    driver = op.get_bind().connection.driver_connection
+    for statement in statements:
+        driver.execute(statement)
+
+
+def _run(statements):
+    if OUTSIDE_TRANSACTION:
+        with op.get_context().autocommit_block():
+            _execute(statements)
+    else:
+        _execute(statements)
+
+
+def upgrade():
+    _run(UP)
+
+
+def downgrade():
+    _run(DOWN)
+"""
+
+
+def alembic_project(root: Path, migrations: list[Migration], setup_sql: str | None) -> None:
+    """An Alembic environment whose revision k executes the UP (DOWN) statements of migration k."""
+    (root / "alembic" / "versions").mkdir(parents=True)
+    (root / "tests").mkdir()
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = alembic\n")
+    (root / "alembic" / "env.py").write_text(_ALEMBIC_ENV)
+    (root / "tests" / "conftest.py").write_text(_ALEMBIC_CONFTEST)
+    previous = None
+    for index, migration in enumerate(migrations):
+        revision = f"r{index:04d}"
+        outside = not (migration.transactional and migration.down_transactional) or migration.manages_transaction
+        down = [] if migration.down is None else [s.text for s in migration.down.statements]
+        text = _REVISION.format(
+            revision=revision, down_revision=previous, up=[s.text for s in migration.up.statements],
+            down=down, outside=outside,
+        )  # fmt: skip
+        (root / "alembic" / "versions" / f"{revision}.py").write_text(text)
+        previous = revision
+
+
+def pytest_alembic(python: str, server: Server, migrations: list[Migration], setup_sql: str | None) -> tuple[float, str]:
+    """(seconds of test_up_down_consistency's call phase, its outcome)."""
+    with tempfile.TemporaryDirectory(prefix="bench_alembic_") as directory:
+        root = Path(directory)
+        alembic_project(root, migrations, setup_sql)
+        name = make_base_database(server, setup_sql)
+        try:
+            completed = subprocess.run(
+                [python, "-m", "pytest", "--test-alembic", "-k", "test_up_down_consistency", "-p", "no:cacheprovider",
+                 "--durations=0", "--durations-min=0", "-q", "-rA"],
+                cwd=root, env={**os.environ, "BENCH_DSN": server.dsn(name)},
+                capture_output=True, text=True, timeout=600, check=False,
+            )  # fmt: skip
+        finally:
+            server.drop_database(name)
+    match = re.search(r"([0-9.]+)s call\s+\S*test_up_down_consistency", completed.stdout)
+    outcome = "passed" if completed.returncode == 0 else "FAILED"
+    if match is None:
+        raise RuntimeError(f"pytest-alembic did not run:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
+    return float(match.group(1)), outcome
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dsn", default=None, help="a server to use instead of the embedded one")
+    parser.add_argument("--alembic-python", default=None, help="python of a venv with pytest<9 and pytest-alembic")
     args = parser.parse_args(argv)
     server = open_server(dsn=args.dsn)
     print(f"server: {server}")
-    print(f"{'set':10} {'migr.':>5} {'floor':>8} {'snapshot':>9} {'no data check':>20} {'with data check':>20}")
+    alembic_header = f" {'pytest-alembic':>24}" if args.alembic_python else ""
+    print(f"{'set':10} {'migr.':>5} {'floor':>8} {'snapshot':>9} {'no data check':>20} {'with data check':>20}{alembic_header}")
     for label, (directory, setup_sql) in SETS.items():
         if not directory.is_dir():
             print(f"{label:10} (missing: {directory})")
@@ -107,9 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         snap_s = snapshot_at_head(server, migrations, setup_sql, args.repeat)
         lean_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=False))
         full_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=True))
+        alembic = ""
+        if args.alembic_python:
+            runs = [pytest_alembic(args.alembic_python, server, migrations, setup_sql) for _ in range(args.repeat)]
+            alembic_s = min(seconds for seconds, _ in runs)
+            alembic = f" {alembic_s:7.3f}s ({alembic_s / floor_s:4.1f}x, {runs[0][1]})"
         print(
             f"{label:10} {len(migrations):5d} {floor_s:7.3f}s {snap_s * 1000:7.1f}ms"
-            f" {lean_s:9.3f}s ({lean_s / floor_s:4.1f}x) {full_s:9.3f}s ({full_s / floor_s:4.1f}x)"
+            f" {lean_s:9.3f}s ({lean_s / floor_s:4.1f}x) {full_s:9.3f}s ({full_s / floor_s:4.1f}x){alembic}"
         )
     server.close()
     return 0
