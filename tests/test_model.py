@@ -163,8 +163,8 @@ def test_onefile_commented_out_down_is_read_uncommented(tmp_path: Path) -> None:
     )
     (migration,) = discover(tmp_path)
     assert migration.down.commented_out
-    assert [(s.line, s.text) for s in migration.down.statements] == [
-        (6, "DROP INDEX users_id"), (7, "DROP TABLE\n  users"),
+    assert [(s.line, s.column, s.text) for s in migration.down.statements] == [
+        (6, 4, "DROP INDEX users_id"), (7, 4, "DROP TABLE\n     users"),
     ]
 
 

@@ -122,10 +122,11 @@ _COMMENT_PREFIX = re.compile(r"^(\s*)-- ?")
 def uncomment(text: str) -> str | None:
     """The SQL of a DOWN written behind ``-- ``, or ``None`` when the comments hold no SQL.
 
-    Lines keep their numbers: prose lines (comments that are not SQL, such as
+    Lines keep their numbers and statements their columns: prose lines (comments that are not SQL, such as
     ``-- drop the table again``) become blank, so statements still point at the right line.
     """
-    lines = [_COMMENT_PREFIX.sub(r"\1", line) if line.strip() else line for line in text.split("\n")]
+    # The ``-- `` becomes blanks rather than going away, so columns stay those of the file.
+    lines = [_COMMENT_PREFIX.sub(_blank_out, line) if line.strip() else line for line in text.split("\n")]
     candidate = "\n".join(lines)
     if not candidate.strip():
         return None
@@ -143,6 +144,10 @@ def uncomment(text: str) -> str | None:
         _keep_parsable_tail(lines, group, kept)
     result = "\n".join(kept)
     return result if result.strip() else None
+
+
+def _blank_out(match: re.Match[str]) -> str:
+    return match[1] + " " * (len(match[0]) - len(match[1]))
 
 
 def _keep_parsable_tail(lines: list[str], group: list[int], kept: list[str]) -> None:
