@@ -589,46 +589,108 @@ _NAMING_KINDS = frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStm
 def tables_at_risk(migration: Migration, before: Any) -> list[str] | None:
     """Tables of ``before`` whose rows UP or DOWN of ``migration`` could change or lose.
 
-    ``None`` means any table (a DO block, a function call, DML that triggers and cascades can
-    reach anywhere, a CASCADE, a statement that does not parse); ``[]`` means none. Tables the
-    named ones reference are added, so that their rows can be seeded at all.
+    ``None`` means any table (a DO block, a call of a function of the project, a CASCADE, DML on
+    a table with triggers or rules, a statement that does not parse); ``[]`` means none. Tables
+    the named ones reference are added, so that their rows can be seeded at all, and tables whose
+    foreign keys cascade from a table DML touches, whose rows it can change.
     """
     existing = _existing_tables(before)
+    sections = [section for section in (migration.up, migration.down) if section is not None]
+    statements = [statement for section in sections for statement in section.statements]
+    project_functions = _project_functions(before, statements)
     named: set[str] = set()
-    for section in (migration.up, migration.down):
-        for statement in section.statements if section is not None else ():
-            kind, node = statement.kind, statement.node
-            if kind is None:
+    dml: set[str] = set()
+    for statement in statements:
+        kind, node = statement.kind, statement.node
+        if kind is None:
+            return None
+        if kind in _ROW_SAFE_KINDS:
+            if kind == "CreateTableAsStmt" and _calls(node, project_functions):
+                return None  # the function may write anywhere
+            continue
+        if kind == "AlterEnumStmt":
+            if node.get("oldVal"):
+                return None  # RENAME VALUE changes the text of every row holding it
+            continue
+        if kind == "SelectStmt":
+            if _calls(node, project_functions) or node.get("intoClause"):
                 return None
-            if kind in _ROW_SAFE_KINDS:
-                if kind == "CreateTableAsStmt" and _mentions(node, "FuncCall"):
-                    return None  # the function may write anywhere
-                continue
-            if kind == "AlterEnumStmt":
-                if node.get("oldVal"):
-                    return None  # RENAME VALUE changes the text of every row holding it
-                continue
-            if kind == "SelectStmt":
-                if _mentions(node, "FuncCall"):
-                    return None
-                continue
-            if kind == "DropStmt":
-                if node.get("behavior") == "DROP_CASCADE" or node.get("removeType") == "OBJECT_SCHEMA":
-                    return None
-                if node.get("removeType") in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
-                    for names in node.get("objects", []):
-                        parts = [item["String"]["sval"] for item in names.get("List", {}).get("items", [])]
-                        named.add(_plain(parts))
-                continue
-            if kind in _NAMING_KINDS:
-                if node.get("behavior") == "DROP_CASCADE" or _mentions(node, "DROP_CASCADE"):
-                    return None
-                named.update(_plain([r["schemaname"], r["relname"]] if r.get("schemaname") else [r["relname"]])
-                             for r in _relations(node))  # fmt: skip
-                continue
-            return None  # DML, DO, CALL, COPY, anything not known to be harmless
-    touched = {name for name in named if name in existing}
+            continue
+        if kind == "DropStmt":
+            if node.get("behavior") == "DROP_CASCADE" or node.get("removeType") == "OBJECT_SCHEMA":
+                return None
+            if node.get("removeType") in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+                for names in node.get("objects", []):
+                    named.add(_plain([item["String"]["sval"] for item in names.get("List", {}).get("items", [])]))
+            continue
+        if kind in _NAMING_KINDS or kind in _DML_KINDS:
+            if node.get("behavior") == "DROP_CASCADE" or _calls(node, project_functions):
+                return None
+            relations = {_relation_name(relation) for relation in _relations(node)}
+            named.update(relations)
+            if kind in _DML_KINDS:
+                dml.update(relations)
+            continue
+        return None  # DO, CALL, COPY, anything not known to be harmless
+    if any(_has_triggers_or_rules(table, before) for table in dml & existing):
+        return None
+    touched = {name for name in named if name in existing} | _cascading_from(dml & existing, before)
     return sorted(_with_referenced(touched, before, existing))
+
+
+_DML_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+
+
+def _relation_name(relation: dict[str, Any]) -> str:
+    return _plain([relation["schemaname"], relation["relname"]] if relation.get("schemaname") else [relation["relname"]])
+
+
+def _project_functions(snapshot: Any, statements: Sequence[Any]) -> set[str]:
+    """Names of the functions the project made (before, or in this migration): they may write."""
+    names = {_unquote(key.split(" ", 1)[1].split("(", 1)[0]).rsplit(".", 1)[-1]
+             for key in snapshot if key.startswith(("function ", "procedure "))}  # fmt: skip
+    for statement in statements:
+        if statement.kind == "CreateFunctionStmt":
+            names.add(statement.node["funcname"][-1]["String"]["sval"])
+    return names
+
+
+def _calls(node: Any, functions: set[str]) -> bool:
+    """Whether ``node`` calls one of ``functions`` (built-in functions do not write to tables)."""
+    if isinstance(node, dict):
+        call = node.get("FuncCall")
+        if call is not None and call["funcname"][-1].get("String", {}).get("sval") in functions:
+            return True
+        return any(_calls(value, functions) for value in node.values())
+    if isinstance(node, list):
+        return any(_calls(value, functions) for value in node)
+    return False
+
+
+def _has_triggers_or_rules(table: str, snapshot: Any) -> bool:
+    prefixes = tuple(f"{kind} {table}." for kind in ("trigger", "rule"))
+    return any(_unquote(key).startswith(prefixes) for key in snapshot if key.startswith(("trigger ", "rule ")))
+
+
+def _cascading_from(tables: set[str], snapshot: Any) -> set[str]:
+    """Tables whose foreign keys cascade (or set null/default) from ``tables``, transitively."""
+    children: dict[str, set[str]] = {}
+    for key, attributes in snapshot.items():
+        definition = attributes.get("definition", "") if key.startswith("constraint ") else ""
+        if attributes.get("type") == "foreign key" and re.search(r"ON (DELETE|UPDATE) (CASCADE|SET)", definition):
+            match = _REFERENCES.search(definition)
+            if match:
+                parent = _unquote(match.group(1))
+                parent = parent if "." in parent else f"public.{parent}"
+                children.setdefault(parent, set()).add(_unquote(key[len("constraint ") :].rsplit(".", 1)[0]))
+    found: set[str] = set()
+    todo = [child for table in tables for child in children.get(table, ())]
+    while todo:
+        table = todo.pop()
+        if table not in found:
+            found.add(table)
+            todo.extend(children.get(table, ()))
+    return found
 
 
 def _plain(parts: list[str]) -> str:
@@ -688,11 +750,3 @@ def _relations(node: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(node, list):
         for value in node:
             yield from _relations(value)
-
-
-def _mentions(node: Any, needle: str) -> bool:
-    if isinstance(node, dict):
-        return needle in node or any(_mentions(value, needle) for value in node.values())
-    if isinstance(node, list):
-        return any(_mentions(value, needle) for value in node)
-    return node == needle

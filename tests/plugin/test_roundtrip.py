@@ -114,9 +114,16 @@ SNAPSHOT = {
     "table public.orders": {"columns": ["id"]},
     "table public.items": {"columns": ["id", "order_id"]},
     "table public.\"Audit\"": {"columns": ["id"]},
+    "table public.notes": {"columns": ["id", "item_id"]},
+    "table public.logged": {"columns": ["id"]},
     "constraint public.items.items_order_id_fkey": {
         "type": "foreign key", "definition": "FOREIGN KEY (order_id) REFERENCES public.orders(id)",
     },
+    "constraint public.notes.notes_item_id_fkey": {
+        "type": "foreign key", "definition": "FOREIGN KEY (item_id) REFERENCES public.items(id) ON DELETE CASCADE",
+    },
+    "trigger public.logged.logged_audit": {"definition": "CREATE TRIGGER logged_audit ..."},
+    "function public.archive_all()": {"definition": "CREATE FUNCTION ..."},
 }  # fmt: skip
 
 
@@ -129,9 +136,14 @@ SNAPSHOT = {
         ('ALTER TABLE "Audit" ADD COLUMN at date', 'ALTER TABLE "Audit" DROP COLUMN at', ["public.Audit"]),
         ("ALTER TABLE orders RENAME TO orders_v2", "ALTER TABLE orders_v2 RENAME TO orders", ["public.orders"]),
         ("SELECT 1", "DROP TABLE orders", ["public.orders"]),
-        ("UPDATE orders SET id = id", "SELECT 1", None),
+        ("UPDATE orders SET id = lower(id::text)::int", "SELECT 1", ["public.orders"]),
+        ("DELETE FROM items WHERE id < 0", "SELECT 1", ["public.items", "public.notes", "public.orders"]),
+        ("UPDATE logged SET id = id", "SELECT 1", None),
+        ("UPDATE orders SET id = archive_all()", "SELECT 1", None),
+        ("SELECT archive_all()", "SELECT 1", None),
+        ("CREATE FUNCTION wipe() RETURNS void LANGUAGE sql AS 'DELETE FROM orders'", "SELECT wipe()", None),
         ("DO $$ BEGIN END $$", "SELECT 1", None),
-        ("SELECT setval('s', 1)", "SELECT 1", None),
+        ("SELECT setval('s', 1)", "SELECT 1", []),
         ("CREATE TABLE t (id int)", "DROP TYPE mood CASCADE", None),
         ("ALTER TYPE mood RENAME VALUE 'a' TO 'b'", "SELECT 1", None),
         ("ALTER TYPE mood ADD VALUE 'c'", "SELECT 1", []),
