@@ -12,4 +12,6 @@ GROUP BY o.id;
 COMMENT ON VIEW order_totals IS 'Per order: number of lines and sum of line prices.';
 
 -- DOWN
+SET lock_timeout = '5s';
+
 DROP VIEW order_totals;

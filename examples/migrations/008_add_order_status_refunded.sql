@@ -17,6 +17,7 @@ ALTER TYPE order_status RENAME TO order_status_old;
 CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'cancelled');
 
 ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;
+-- migration-lint: ignore[changing-column-type] PostgreSQL cannot drop an enum value: a rollback must rewrite orders
 ALTER TABLE orders ALTER COLUMN status TYPE order_status USING status::text::order_status;
 ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'pending';
 
