@@ -69,10 +69,8 @@ def _undone(statements) -> tuple[set[tuple[str, str]], set[str], bool]:
                 everything = True
             for name in drop_object_names(node):
                 short = last_part(name)
-                if what == "trigger":
-                    short = last_part(name)
                 dropped.add((what or "", short))
-                if what == "table":
+                if what in ("table", "view"):  # a materialized view takes its indexes along too
                     tables.add(short)
         elif kind == "AlterTableStmt":
             table = relation_name(node.get("relation"))
