@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 from urllib.parse import quote, unquote
 
+from ..database import redact_dsn
+
 REDACTED = "***"
 
-try:
-    from ..database import redact_dsn
-except ImportError:  # the database package is optional for the runner
-    _URL_PASSWORD = re.compile(r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@]*:)(?P<password>[^@]*)(?P<tail>@.*)$", re.I | re.S)
-    _KEYWORD_PASSWORD = re.compile(r"(?P<key>\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.I)
-
-    def redact_dsn(dsn: str) -> str:
-        """``dsn`` with its password replaced by ``***`` (URL and key=value forms)."""
-        dsn = _KEYWORD_PASSWORD.sub(lambda m: m["key"] + REDACTED, dsn)
-        match = _URL_PASSWORD.match(dsn)
-        if match:
-            dsn = match["head"] + REDACTED + match["tail"]
-        return dsn
+__all__ = ["REDACTED", "password_of", "redact_dsn", "scrubber"]
 
 
 def password_of(dsn: str) -> str | None:
