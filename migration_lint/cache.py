@@ -18,6 +18,8 @@ from typing import Any
 from . import __version__
 
 CACHE_DIR_NAME = ".migration-lint-cache"
+# Changes whenever the layout of an entry changes (findings are stored as rows of field values).
+_FORMAT = "2"
 _MAX_ENTRIES = 20_000
 
 
@@ -70,7 +72,7 @@ class Cache:
     directories (``d:`` keys, all a warm run reads) and one for single migrations."""
 
     def __init__(self, directory: Path, settings_key: str) -> None:
-        fingerprint = content_key(settings_key, rules_fingerprint())[:20]
+        fingerprint = content_key(settings_key, rules_fingerprint(), _FORMAT)[:20]
         self._paths = {
             "d": directory / f"directories-{fingerprint}.json",
             "m": directory / f"migrations-{fingerprint}.json",

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--diff", action="store_true", help="print the rewrites --fix would make as a unified diff; change nothing")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the findings cache")
     parser.add_argument("--jobs", type=int, default=0, metavar="N",
-                        help="lint directories in N forked processes (default 0: one per core, "
+                        help="lint directories in N processes (default 0: one per core, "
                              f"once there are {_PARALLEL_MIN_FILES}+ files to lint cold; 1: never fork)")
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument("--explain", metavar="RULE", help="print the documentation of a rule and exit")
@@ -224,7 +224,7 @@ def _cold_directories(run: _Run, directories: list[Path]) -> list[Path]:
     if run.cache is None:
         return directories
     from .cache import directory_listing_key
-    from .engine import Finding
+    from .finding import Finding
 
     missing = []
     for directory in directories:
@@ -233,13 +233,32 @@ def _cold_directories(run: _Run, directories: list[Path]) -> list[Path]:
         if cached is None:
             missing.append(directory)
         else:
-            run.findings.extend(Finding.from_dict(item) for item in cached["findings"])
+            run.findings.extend(map(Finding.from_row, cached["findings"]))
             run.files_checked += cached["files"]
     return missing
 
 
 _PARALLEL_MIN_FILES = 300
-_FORK_WORK: tuple = ()
+
+
+def _directory_weights(directories: list[Path]) -> list[int]:
+    """Bytes of SQL (and other files) in each directory and its subfolders one level down: how
+    long it takes to lint, near enough to share the work out."""
+    weights = []
+    for directory in directories:
+        total = 0
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_file():
+                        total += entry.stat().st_size
+                    elif entry.is_dir() and not entry.name.startswith("."):
+                        with os.scandir(entry.path) as inner:
+                            total += sum(child.stat().st_size for child in inner if child.is_file())
+        except OSError:
+            pass
+        weights.append(total)
+    return weights
 
 
 def _worth_forking(directories: list[Path]) -> bool:
@@ -254,40 +273,92 @@ def _worth_forking(directories: list[Path]) -> bool:
     return files >= _PARALLEL_MIN_FILES
 
 
-def _lint_in_worker(index: int) -> tuple[int, list, list[str]]:
-    config, directories = _FORK_WORK
-    worker = _Run(config, None)
-    _lint_directory(worker, directories[index])
-    return worker.files_checked, [f.to_dict() for f in worker.findings], worker.input_errors
+def _share_out(weights: list[int], workers: int) -> list[list[int]]:
+    """Indices of the directories for each worker, heaviest first to the least loaded worker, so
+    that all finish at about the same time (a directory is linted whole: its migrations are each
+    other's context)."""
+    groups: list[list[int]] = [[] for _ in range(min(workers, len(weights)))]
+    loads = [0] * len(groups)
+    for index in sorted(range(len(weights)), key=lambda i: -weights[i]):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(index)
+        loads[lightest] += weights[index] + 1
+    return [sorted(group) for group in groups if group]
+
+
+def _lint_group(run: _Run, directories: list[Path], group: list[int]) -> list[tuple[int, list, list[str]]]:
+    """``(files, findings as rows, input errors)`` of each directory of ``group``, linted on its own."""
+    results = []
+    for index in group:
+        worker = _Run(run.config, None, linter=run.linter)
+        _lint_directory(worker, directories[index])
+        results.append((worker.files_checked, [f.to_row() for f in worker.findings], worker.input_errors))
+    return results
 
 
 def _lint_directories_in_parallel(run: _Run, directories: list[Path], jobs: int) -> None:
-    """Lint whole directories in forked workers (they share nothing but their results)."""
-    global _FORK_WORK
-    import multiprocessing
+    """Lint whole directories in ``jobs`` processes: this one and ``jobs - 1`` forked children.
 
+    Plain ``os.fork`` and a pipe per child rather than a ``multiprocessing`` pool: the pool's
+    imports and start-up cost more than a child's share of a thousand files takes to lint, and
+    the parent would sit idle while the pool works. The linter (every rule imported) is built
+    before forking, so children share it. A child sends its results back as ``marshal`` data
+    (plain lists and strings, same interpreter on both ends: the fastest way across). If a child
+    fails, this process lints its share itself.
+    """
+    import marshal
+
+    groups = _share_out(_directory_weights(directories), jobs)
+    run.get_linter()
+    children = []
+    for group in groups[1:]:
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:  # no room for another process: do its share here
+            os.close(read_end)
+            os.close(write_end)
+            groups[0].extend(group)
+            continue
+        if pid == 0:  # the child: lint, send, and leave without running the parent's exit code
+            status = 1
+            try:
+                os.close(read_end)
+                payload = marshal.dumps(_lint_group(run, directories, group))
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(payload)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        children.append((pid, read_end, group))
+    results = dict(zip(groups[0], _lint_group(run, directories, groups[0])))
+    for pid, read_end, group in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        try:
+            received = marshal.loads(payload) if status == 0 else None
+        except (EOFError, ValueError, TypeError):
+            received = None
+        if received is None or len(received) != len(group):
+            received = _lint_group(run, directories, group)
+        results.update(zip(group, received))
+    _collect_results(run, directories, [results[index] for index in range(len(directories))])
+
+
+def _collect_results(run: _Run, directories: list[Path], results: list[tuple[int, list, list[str]]]) -> None:
     from .cache import directory_listing_key
-    from .engine import Finding
+    from .finding import Finding
 
-    _FORK_WORK = (run.config, directories)
-    processes = min(jobs, len(directories))
-    try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            results = pool.map(_lint_in_worker, range(len(directories)), chunksize=1)
-    except (OSError, RuntimeError):
-        for directory in directories:
-            _lint_directory(run, directory)
-        return
-    finally:
-        _FORK_WORK = ()
-    for directory, (files, findings, errors) in zip(directories, results):
+    for directory, (files, rows, errors) in zip(directories, results):
         run.files_checked += files
-        run.findings.extend(Finding.from_dict(item) for item in findings)
+        run.findings.extend(map(Finding.from_row, rows))
         run.input_errors.extend(errors)
         if run.cache is not None and not errors:
             key = directory_listing_key(directory)
             if key is not None:
-                run.cache.put(key, {"files": files, "findings": findings})
+                run.cache.put(key, {"files": files, "findings": rows})
 
 
 def _sorted_findings(run: _Run, config: Any) -> list:
@@ -346,9 +417,9 @@ def _lint_directory(run: _Run, directory: Path) -> None:
     if listing_key is not None:
         cached = run.cache.get(listing_key)
         if cached is not None:
-            from .engine import Finding
+            from .finding import Finding
 
-            run.findings.extend(Finding.from_dict(item) for item in cached["findings"])
+            run.findings.extend(map(Finding.from_row, cached["findings"]))
             run.files_checked += cached["files"]
             return
     from .model import MigrationFileError, discover
@@ -374,7 +445,7 @@ def _lint_directory(run: _Run, directory: Path) -> None:
     run.files_checked += files
     run.findings.extend(found)
     if listing_key is not None:
-        run.cache.put(listing_key, {"files": files, "findings": [f.to_dict() for f in found]})
+        run.cache.put(listing_key, {"files": files, "findings": [f.to_row() for f in found]})
 
 
 def _migration_keys(migrations: Sequence[Any]) -> dict[int, str]:
@@ -394,7 +465,7 @@ def _migration_keys(migrations: Sequence[Any]) -> dict[int, str]:
 
 
 def _lint_with_cache(run: _Run, migrations: Sequence[Any], wanted: Sequence[Any]) -> list:
-    from .engine import Finding
+    from .finding import Finding
 
     keys = _migration_keys(migrations) if run.cache is not None else {}
     found: list = []
@@ -404,14 +475,14 @@ def _lint_with_cache(run: _Run, migrations: Sequence[Any], wanted: Sequence[Any]
         if cached is None:
             missing.append(migration)
         else:
-            found.extend(Finding.from_dict(item) for item in cached)
+            found.extend(map(Finding.from_row, cached))
     if missing:
         linter = run.get_linter()
         fresh = linter.lint_migrations(migrations, only=missing)
         if run.cache is not None:
             by_path: dict[str, list] = {}
             for finding in fresh:
-                by_path.setdefault(finding.path, []).append(finding.to_dict())
+                by_path.setdefault(finding.path, []).append(finding.to_row())
             for migration in missing:
                 items = [item for p in dict.fromkeys(str(p) for p in migration.paths) for item in by_path.get(p, [])]
                 run.cache.put(keys[id(migration)], items)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from .finding import FileEdit, Finding
 from .locks import ACCESS_EXCLUSIVE, table_locks
 from .schema_state import SchemaState
 from .sqlnodes import qualified_name, relation_name
@@ -32,50 +33,6 @@ DEFAULT_PG_VERSION = 13
 # even when PostgreSQL would refuse a statement in it (dbmate fails on CREATE INDEX CONCURRENTLY
 # without ``transaction:false``).
 _ALWAYS_WRAPPING_LAYOUTS = frozenset({"dbmate"})
-
-
-@dataclass(frozen=True)
-class FileEdit:
-    """Replace ``text[start:end]`` of the file (normalised text, character offsets)."""
-
-    start: int
-    end: int
-    replacement: str
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-    code: str
-    rule: str
-    severity: str
-    message: str
-    fix_title: str | None = None
-    edits: tuple[FileEdit, ...] = ()
-    suggestion: str | None = None  # the statement as the fix would rewrite it
-    section: str = "up"
-
-    @property
-    def fixable(self) -> bool:
-        return bool(self.edits)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["edits"] = [[e.start, e.end, e.replacement] for e in self.edits]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
-        edits = data.get("edits")
-        if edits:
-            data = dict(data, edits=tuple(FileEdit(*e) for e in edits))
-        elif edits is not None:
-            data = dict(data, edits=())
-        return cls(**data)
 
 
 @dataclass
