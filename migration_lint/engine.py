@@ -212,6 +212,9 @@ class Linter:
     def lint_migration(self, migration: Migration, schema: SchemaState | None = None) -> tuple[list[Finding], SchemaState]:
         """Findings of one migration; ``schema`` (the state before it) is advanced past its UP."""
         after_up = schema if schema is not None else SchemaState()
+        for section in (migration.up, migration.down):
+            if section is not None and section.file_text is not None:
+                self._sources.setdefault(section.path, section.file_text)
         violations: list[tuple[Rule, Violation, LintContext]] = []
         up_ctx = self._lint_section(migration, migration.up, "up", after_up, violations)
         if migration.down is not None:

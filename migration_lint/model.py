@@ -83,6 +83,15 @@ class Section:
     path: Path
     first_line: int = 1  # the line of ``path`` on which ``sql`` starts
     commented_out: bool = False  # a DOWN kept behind ``-- `` so that running the file runs only UP
+    # The whole text of ``path`` as the layout read it (``read_sql_file``), so that the linter,
+    # which looks for suppression comments anywhere in the file, need not read it again.
+    file_text: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def of_file(cls, path: Path) -> Section:
+        """The whole of the SQL file ``path`` as one section."""
+        text = read_sql_file(path)
+        return cls(text, path, file_text=text)
 
     @cached_property
     def statements(self) -> tuple[Statement, ...]:

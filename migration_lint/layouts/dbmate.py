@@ -48,11 +48,11 @@ def _load_one(path: Path) -> Migration:
         raise MigrationFileError(path, "'-- migrate:down' comes before '-- migrate:up'", _line_of(text, down_marker.start()))
     up_start = _next_line(text, up_marker.end())
     up_end = down_marker.start() if down_marker else len(text)
-    up = Section(text[up_start:up_end], path, _line_of(text, up_start))
+    up = Section(text[up_start:up_end], path, _line_of(text, up_start), file_text=text)
     down = None
     if down_marker is not None:
         down_start = _next_line(text, down_marker.end())
-        down = Section(text[down_start:], path, _line_of(text, down_start))
+        down = Section(text[down_start:], path, _line_of(text, down_start), file_text=text)
     no_transaction = "transaction:false" in up_marker["options"].replace(" ", "")
     return Migration(
         version_of(match["version"], path), match["name"] or "", up, down, (path,), NAME,

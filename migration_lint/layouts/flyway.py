@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..model import Migration, MigrationFileError, Section, read_sql_file
+from ..model import Migration, MigrationFileError, Section
 from ._naming import version_of
 
 NAME = "flyway"
@@ -43,10 +43,10 @@ def load(entries: list[Path]) -> list[Migration]:
     migrations = []
     for key, (version_text, name, path) in versioned.items():
         undo = undos.get(key)
-        down = Section(read_sql_file(undo), undo) if undo else None
+        down = Section.of_file(undo) if undo else None
         migrations.append(
             Migration(
-                version_of(version_text, path), name, Section(read_sql_file(path), path), down,
+                version_of(version_text, path), name, Section.of_file(path), down,
                 (path,) if undo is None else (path, undo), NAME,
             )
         )

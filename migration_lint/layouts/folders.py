@@ -39,12 +39,12 @@ def _load_one(directory: Path) -> Migration:
     match = DIRECTORY_NAME.match(directory.name)
     if not match:
         raise MigrationFileError(directory, "directory name has no version (expected e.g. 2024-01-01-000000_name)")
-    down = Section(read_sql_file(down_path), down_path) if down_path.exists() else None
+    down = Section.of_file(down_path) if down_path.exists() else None
     paths = (up_path,) if down is None else (up_path, down_path)
     return Migration(
         version_of(match["version"].rstrip("-"), directory),
         match["name"] or "",
-        Section(read_sql_file(up_path), up_path),
+        Section.of_file(up_path),
         down,
         paths,
         NAME,

@@ -72,7 +72,7 @@ def split_sections(text: str, path: Path) -> tuple[Section, Section | None, bool
     markers = _markers(lines)
     no_transaction = bool(_GOOSE_NO_TRANSACTION.search(text))
     if not markers:
-        return Section(text, path, 1), None, no_transaction
+        return Section(text, path, 1, file_text=text), None, no_transaction
 
     ups = [m for m in markers if m[1] == "up"]
     downs = [m for m in markers if m[1] == "down"]
@@ -90,16 +90,16 @@ def split_sections(text: str, path: Path) -> tuple[Section, Section | None, bool
     no_transaction = no_transaction or "notransaction" in up_options
 
     up_end = downs[0][0] if downs else len(lines)
-    up = Section("\n".join(lines[up_line + 1 : up_end]), path, up_line + 2)
+    up = Section("\n".join(lines[up_line + 1 : up_end]), path, up_line + 2, file_text=text)
     if not downs:
         return up, None, no_transaction
     down_line = downs[0][0]
     down_text = "\n".join(lines[down_line + 1 :])
-    down = Section(down_text, path, down_line + 2)
+    down = Section(down_text, path, down_line + 2, file_text=text)
     if down.is_empty:
         uncommented = uncomment(down_text)
         if uncommented is not None:
-            down = Section(uncommented, path, down_line + 2, commented_out=True)
+            down = Section(uncommented, path, down_line + 2, commented_out=True, file_text=text)
     return up, down, no_transaction
 
 

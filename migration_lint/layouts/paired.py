@@ -48,13 +48,13 @@ def load(entries: list[Path]) -> list[Migration]:
         down_path = downs.get((version_text, name))
         down = None
         if down_path is not None:
-            down = Section(read_sql_file(down_path), down_path)
+            down = Section.of_file(down_path)
         paths = (up_path,) if down_path is None else (up_path, down_path)
         migrations.append(
             Migration(
                 version_of(version_text, up_path),
                 name,
-                Section(up_text, up_path),
+                Section(up_text, up_path, file_text=up_text),
                 down,
                 paths,
                 NAME,
