@@ -21,9 +21,12 @@ in ``docs/lock-tracing.md``.
 from __future__ import annotations
 
 from ._cli import UsageError, add_trace_arguments, run_trace_command, trace_directory
+from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 from ._modes import MODES, blocks, mode_name
 from ._report import format_run, run_json
 from ._results import (
+    BLOCKING,
+    BRIEF,
     HELD,
     POLLED,
     QUEUED,
@@ -43,6 +46,8 @@ from ._tracer import TraceError, trace_migration, traced_statements
 from ._walker import TraceWalker
 
 __all__ = [
+    "BLOCKING",
+    "BRIEF",
     "HELD",
     "POLLED",
     "QUEUED",
@@ -52,6 +57,7 @@ __all__ = [
     "SAMPLED",
     "TRACE_RULE_NAME",
     "LockFact",
+    "LockTimeoutError",
     "MigrationTrace",
     "SeedResult",
     "StatementTrace",
@@ -63,10 +69,12 @@ __all__ = [
     "UsageError",
     "add_trace_arguments",
     "blocks",
+    "check_lock_timeout",
     "format_run",
     "mode_name",
     "run_json",
     "run_trace_command",
+    "runner_lock_timeout",
     "trace_directory",
     "trace_migration",
     "traced_statements",

@@ -19,6 +19,7 @@ from typing import Any
 
 from migration_lint.model import Migration, MigrationFileError, Version, discover
 
+from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 from ._report import format_run, run_json
 from ._results import MigrationTrace
 from ._tracer import trace_migration
@@ -44,6 +45,11 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     _add(parser, "--trace-rows", metavar="N", type=_non_negative, default=0,
          help="fill each empty pre-existing table with N generated rows before each migration,"
               " so the report says how long each lock was held")
+    _add(parser, "--lock-timeout", metavar="DURATION", default=None,
+         help="the lock_timeout your deploy sets for a migration that sets none (0: none); a lock held"
+              " only for a catalog update under a lock_timeout is reported as brief and does not fail."
+              " Default: [tool.pytest-migrations] lock_timeout (10s) when pyproject.toml configures the"
+              " runner, else 0")
     _add(parser, "--after", metavar="DIR", type=Path, action="append", default=None,
          help="apply this directory's migrations first, untraced (e.g. the main set a deferred set builds on);"
               " may be repeated")
@@ -72,7 +78,10 @@ def run_trace_command(args: argparse.Namespace) -> int:
     json_mode = getattr(args, "format", None) == "json"
     try:
         migrations, before = _load(args)
-        traces = _trace_all(migrations, before, getattr(args, "database_url", None), getattr(args, "trace_rows", 0) or 0)
+        lock_timeout = _lock_timeout(args)
+        traces = _trace_all(
+            migrations, before, getattr(args, "database_url", None), getattr(args, "trace_rows", 0) or 0, lock_timeout
+        )
     except UsageError as error:
         _error(str(error), json_mode)
         return EXIT_USAGE
@@ -113,6 +122,22 @@ def _load(args: argparse.Namespace) -> tuple[list[Migration], list[Migration]]:
         migrations = [migration for migration in migrations if migration.version <= limit]
     before = [migration for path in (getattr(args, "after", None) or ()) for migration in _discover(path)]
     return migrations, before
+
+
+def _lock_timeout(args: argparse.Namespace) -> str:
+    """The deploy's lock_timeout: ``--lock-timeout``, else the runner's, else ``"0"``."""
+    from ..config import ConfigError
+
+    given = getattr(args, "lock_timeout", None)
+    try:
+        if given is not None:
+            return check_lock_timeout(given)
+        found = runner_lock_timeout(getattr(args, "config", None))
+    except LockTimeoutError as error:
+        raise UsageError(f"--lock-timeout: {error}" if given is not None else str(error)) from None
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    return found[0] if found else "0"
 
 
 def _directory(args: argparse.Namespace) -> Path:
@@ -162,7 +187,11 @@ def _throwaway_database(dsn: str | None) -> Iterator[tuple[str, int]]:
 
 
 def _trace_all(
-    migrations: Sequence[Migration], before: Sequence[Migration], dsn: str | None, trace_rows: int
+    migrations: Sequence[Migration],
+    before: Sequence[Migration],
+    dsn: str | None,
+    trace_rows: int,
+    lock_timeout: str | None = None,
 ) -> list[MigrationTrace]:
     traces: list[MigrationTrace] = []
     with _throwaway_database(dsn) as (database_dsn, _major):
@@ -172,7 +201,8 @@ def _trace_all(
                 raise UsageError(f"cannot apply --after migration {migration.id}: {applied.error}")
         for index, migration in enumerate(migrations):
             trace = trace_migration(
-                database_dsn, migration, trace_rows=trace_rows, history=[*before, *migrations[:index]]
+                database_dsn, migration, trace_rows=trace_rows, history=[*before, *migrations[:index]],
+                lock_timeout=lock_timeout,
             )
             traces.append(trace)
             if trace.error:
@@ -187,6 +217,7 @@ def trace_directory(
     to: str | None = None,
     trace_rows: int = 0,
     after: Sequence[Path | str] = (),
+    lock_timeout: str | None = "0",
 ) -> list[MigrationTrace]:
     """Trace every migration of ``directory`` (up to ``to``) on a throwaway database, in order.
 
@@ -197,7 +228,7 @@ def trace_directory(
     args = argparse.Namespace(dir=str(directory), to=to, after=[Path(p) for p in after], config=None)
     migrations, before = _load(args)
     try:
-        return _trace_all(migrations, before, dsn, trace_rows)
+        return _trace_all(migrations, before, dsn, trace_rows, lock_timeout)
     except _ServerError as error:
         raise UsageError(str(error)) from None
 

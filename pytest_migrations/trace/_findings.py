@@ -41,12 +41,27 @@ def draw_findings(trace: MigrationTrace) -> list[TraceFinding]:
         st.line: tuple(code for finding in st.static for code in (finding.code, finding.name)) for st in trace.statements
     }
     suppressed = _static.suppressed_statements(trace.migration, codes_by_line)
+    later_work = _later_work(trace.statements)
     findings = []
     held: dict[int, str] = {}  # relation oid -> strongest mode the open transaction holds
-    for statement_trace in trace.statements:
+    wait_rules: tuple[str, ...] = ()  # rules about waiting for locks seen so far in the section
+    for index, statement_trace in enumerate(trace.statements):
         if statement_trace.method != IN_TRANSACTION:
             held = {}
+        wait_rules = tuple(dict.fromkeys([*wait_rules, *(f.code for f in statement_trace.static if _static.about_waiting(f.name))]))
+        covering = tuple(dict.fromkeys(f.code for f in statement_trace.static if f.covers))
+        through = later_work.get(index)
         for relation, mode in _blocking_relations(statement_trace, held):
+            rewrite = any(r.oid == relation.oid for r in statement_trace.rewritten)
+            scan = any(r.oid == relation.oid for r in statement_trace.scanned)
+            # A sequence is rewritten in constant time (ALTER SEQUENCE ... RESTART).
+            long_work = (rewrite and relation.kind != "sequence") or scan or through is not None
+            timeout = statement_trace.lock_timeout or "0"
+            codes = covering
+            if not long_work and not has_timeout(timeout):
+                codes = tuple(dict.fromkeys([*codes, *wait_rules]))
+            elif through is not None:
+                codes = tuple(dict.fromkeys([*codes, *through[1]]))
             findings.append(
                 TraceFinding(
                     migration_id=trace.migration.id,
@@ -55,19 +70,48 @@ def draw_findings(trace: MigrationTrace) -> list[TraceFinding]:
                     statement=statement_trace.summary,
                     relation=relation,
                     mode=mode,
-                    rewrite=any(r.oid == relation.oid for r in statement_trace.rewritten),
-                    scan=any(r.oid == relation.oid for r in statement_trace.scanned),
+                    rewrite=rewrite,
+                    scan=scan,
                     held_seconds=statement_trace.held_seconds if trace.seeded else None,
-                    static_codes=tuple(dict.fromkeys(f.code for f in statement_trace.static if f.covers)),
+                    static_codes=codes,
                     static_available=trace.static_available,
                     suppressed=statement_trace.line in suppressed,
                     held_mode=held.get(relation.oid),
+                    lock_timeout=timeout,
+                    held_through=through[0] if through is not None else None,
+                    brief=not long_work and has_timeout(timeout),
                 )
             )
         for fact in statement_trace.acquired:
             if rank(fact.mode) > rank(held.get(fact.relation.oid, "")):
                 held[fact.relation.oid] = fact.mode
     return findings
+
+
+def has_timeout(lock_timeout: str) -> bool:
+    """Whether ``current_setting('lock_timeout')`` is a limit (``"0"`` waits for ever)."""
+    return lock_timeout.strip() not in ("", "0")
+
+
+def _later_work(statements: Sequence[StatementTrace]) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """For each statement of a transaction, the first later statement of that transaction that
+    rewrites or scans a pre-existing table: a lock taken before it is held while it runs. With
+    it, the codes of the rules that flag that later statement for holding a lock over work."""
+    found: dict[int, tuple[str, tuple[str, ...]]] = {}
+    pending: list[int] = []
+    for index, statement in enumerate(statements):
+        if statement.method != IN_TRANSACTION:
+            pending = []
+            continue
+        rewritten = [r for r in statement.rewritten if r.kind != "sequence"]
+        work, verb = (rewritten, "rewrites") if rewritten else (list(statement.scanned), "scans")
+        if work and pending:
+            codes = tuple(f.code for f in statement.static if _static.about_work_under_lock(f.name))
+            for earlier in pending:
+                found[earlier] = (f"line {statement.line} {verb} {work[0].name}", codes)
+            pending = []
+        pending.append(index)
+    return found
 
 
 def _blocking_relations(trace: StatementTrace, held: dict[int, str]) -> list[tuple[TracedRelation, str | None]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._results import HELD, MigrationTrace, StatementTrace, format_seconds
+from ._results import HELD, MigrationTrace, StatementTrace, TraceFinding, format_seconds
 
 JSON_FORMAT_VERSION = 1
 
@@ -36,6 +36,7 @@ def format_migration(trace: MigrationTrace, *, verbose: bool = False) -> str:
     lines = [
         f"{migration.id} ({migration.up.path}) on PostgreSQL {trace.server_version}:"
         f" {len(trace.statements)} statement(s), {_count(trace.findings, 'finding')}"
+        + _severities(trace.findings)
         + ("" if migration.transactional else ", run outside one transaction")
     ]
     for seeded in trace.seeded:
@@ -60,12 +61,18 @@ def format_run(traces: Sequence[MigrationTrace], *, verbose: bool = False, stati
     findings = [finding for trace in traces for finding in trace.findings]
     gaps = sum(1 for finding in findings if finding.catalogue_gap)
     suppressed = sum(1 for finding in findings if finding.suppressed)
+    blocking = sum(1 for trace in traces for _ in trace.blocking_findings)
+    brief = sum(1 for trace in traces for _ in trace.brief_findings)
     harmless = sum(len(trace.harmless_static) for trace in traces)
     version = traces[0].server_version if traces else 0
     summary = (
         f"{_count(traces, 'migration')} traced on PostgreSQL {version}: {_count(findings, 'finding')}"
-        f" ({gaps} catalogue gap(s), {suppressed} suppressed), {harmless} static finding(s) harmless here"
+        f" ({blocking} blocking, {brief} brief, {suppressed} suppressed; {gaps} catalogue gap(s)),"
+        f" {harmless} static finding(s) harmless here"
     )
+    timeout = traces[0].lock_timeout if traces else None
+    if timeout is not None:
+        summary += f"; lock_timeout {timeout} unless a file sets its own"
     failed = [trace for trace in traces if trace.error]
     if failed:
         summary += f"; {failed[0].migration.id} failed to apply"
@@ -82,6 +89,9 @@ def migration_json(trace: MigrationTrace) -> dict[str, Any]:
         "transactional": trace.migration.transactional,
         "server_version": trace.server_version,
         "error": trace.error,
+        "untraceable": trace.untraceable,
+        "depends_on": trace.depends_on,
+        "lock_timeout": trace.lock_timeout,
         "seconds": round(trace.seconds, 6),
         "static_available": trace.static_available,
         "seeded": [seeded.to_json() for seeded in trace.seeded],
@@ -103,13 +113,25 @@ def run_json(traces: Sequence[MigrationTrace]) -> dict[str, Any]:
         "summary": {
             "migrations": len(traces),
             "findings": len(findings),
-            "blocking": sum(1 for finding in findings if not finding.suppressed),
+            "blocking": sum(len(trace.blocking_findings) for trace in traces),
+            "brief": sum(len(trace.brief_findings) for trace in traces),
+            "suppressed": sum(1 for finding in findings if finding.suppressed),
             "catalogue_gaps": sum(1 for finding in findings if finding.catalogue_gap),
             "harmless_static": sum(len(trace.harmless_static) for trace in traces),
             "failed": next((trace.migration.id for trace in traces if trace.error), None),
         },
         "migrations": [migration_json(trace) for trace in traces],
     }
+
+
+def _severities(findings: Sequence[TraceFinding]) -> str:
+    if not findings:
+        return ""
+    blocking = sum(1 for finding in findings if not finding.brief and not finding.suppressed)
+    brief = sum(1 for finding in findings if finding.brief and not finding.suppressed)
+    suppressed = sum(1 for finding in findings if finding.suppressed)
+    parts = [f"{blocking} blocking", f"{brief} brief"] + ([f"{suppressed} suppressed"] if suppressed else [])
+    return f" ({', '.join(parts)})"
 
 
 def _count(items: Sequence[Any], noun: str) -> str:

@@ -56,6 +56,12 @@ class TracedRelation:
                 "renamed_to": self.renamed_to}
 
 
+# Finding severities.
+BLOCKING = "blocking"
+"""Fails: a rewrite, a scan, a lock held through later work, or a lock taken with no lock_timeout."""
+BRIEF = "brief"
+"""Reported only: a lock held for a catalog update, taken under a lock_timeout."""
+
 # How a lock was seen.
 HELD = "held"
 """Read from pg_locks after the statement, inside its transaction: certain."""
@@ -186,10 +192,28 @@ class TraceFinding:
     static_available: bool  # False when the linter could not be asked
     suppressed: bool = False
     held_mode: str | None = None  # the mode the transaction already held on it, if any
+    lock_timeout: str = "0"  # the lock_timeout in force when the statement ran ("0": none)
+    held_through: str | None = None  # "line 12 scans public.orders": later work its lock is held through
+    brief: bool = False  # lock held for a catalog update only, under a lock_timeout: does not fail
 
     @property
     def location(self) -> str:
         return f"{self.path}:{self.line}"
+
+    @property
+    def severity(self) -> str:
+        """``"blocking"`` (fails the ``::locks`` item and the CLI) or ``"brief"`` (reported only)."""
+        return BRIEF if self.brief else BLOCKING
+
+    @property
+    def long_work(self) -> bool:
+        """The lock is held while rows are read or written: for as long as the table is big (a
+        sequence is rewritten in constant time)."""
+        return self.rewrites_rows or self.scan or self.held_through is not None
+
+    @property
+    def rewrites_rows(self) -> bool:
+        return self.rewrite and self.relation.kind != "sequence"
 
     @property
     def effective_mode(self) -> str:
@@ -205,7 +229,8 @@ class TraceFinding:
 
     @property
     def catalogue_gap(self) -> bool:
-        return self.static_available and not self.static_codes
+        """No static rule flags a statement that needs one (a brief finding needs none)."""
+        return self.static_available and not self.static_codes and not self.brief
 
     def message(self) -> str:
         what = []
@@ -220,17 +245,32 @@ class TraceFinding:
         elif not self.mode:
             what[-1] += f" (blocks {self.blocks})"
         text = f"{self.location}: `{self.statement}` " + " and ".join(what)
+        if self.held_through:
+            text += f", held while {self.held_through}"
         if self.held_seconds is not None:
             text += f"; held {format_seconds(self.held_seconds)} until commit"
+        text += f"; {self.verdict()}"
         if not self.static_available:
             text += "; static rule: unknown (linter not available)"
         elif self.static_codes:
             text += f"; static rule: {', '.join(self.static_codes)}"
-        else:
+        elif not self.brief:
             text += "; no static rule flags this statement (catalogue gap)"
         if self.suppressed:
             text += " [suppressed]"
         return text
+
+    def verdict(self) -> str:
+        """Why the finding blocks (fails) or is brief (reported only), in a few words."""
+        if self.brief:
+            return f"brief: a catalog update under lock_timeout {self.lock_timeout}"
+        if self.rewrites_rows:
+            return "blocking: held for the whole rewrite"
+        if self.scan:
+            return "blocking: held for the whole scan"
+        if self.held_through:
+            return "blocking: held through later work of its transaction"
+        return "blocking: no lock_timeout, so while it waits for the lock every later query on the table waits too"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -248,6 +288,9 @@ class TraceFinding:
             "static_rules": list(self.static_codes) if self.static_available else None,
             "catalogue_gap": self.catalogue_gap,
             "suppressed": self.suppressed,
+            "severity": self.severity,
+            "lock_timeout": self.lock_timeout,
+            "held_through": self.held_through,
         }
 
 
@@ -275,11 +318,18 @@ class MigrationTrace:
     static_available: bool = False
     error: str | None = None  # "path:line: message" when the migration failed to apply
     seconds: float = 0.0
+    lock_timeout: str | None = None  # the deploy's lock_timeout, set before the migration ran
+    untraceable: bool = False  # the tracer cannot run it (error says why); nothing was applied
+    depends_on: str | None = None  # not traced: this earlier migration failed (error says how)
 
     @property
     def blocking_findings(self) -> list[TraceFinding]:
-        """Findings not suppressed in the migration file: what fails a ``::locks`` item."""
-        return [finding for finding in self.findings if not finding.suppressed]
+        """Findings neither brief nor suppressed in the migration file: what fails a ``::locks`` item."""
+        return [finding for finding in self.findings if not finding.suppressed and not finding.brief]
+
+    @property
+    def brief_findings(self) -> list[TraceFinding]:
+        return [finding for finding in self.findings if finding.brief and not finding.suppressed]
 
     @property
     def harmless_static(self) -> list[tuple[StatementTrace, StaticFinding]]:

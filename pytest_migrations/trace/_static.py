@@ -36,7 +36,10 @@ def static_findings(
 
     try:
         rules = [cls() for cls in all_rule_classes() if not cls.opt_in]
-        linter = UnsuppressedLinter(rules, pg_version=pg_version)
+        # The tracer runs a transactional migration in one transaction, as a runner does; a
+        # loose file (no version) is linted as run that way too, not as psql -f would.
+        in_transaction = migration.transactional and not migration.up.manages_transaction
+        linter = UnsuppressedLinter(rules, pg_version=pg_version, assume_in_transaction=in_transaction)
         findings = linter.lint_migrations([*history, migration], only=[migration])
     except Exception:  # a linter bug must not stop a trace; the report says the rules are unknown
         return None
@@ -86,6 +89,21 @@ _CONCERNS = {
 
 def concern(rule_name: str) -> str:
     return _CONCERNS.get(rule_name, LOCK)
+
+
+# Rules about waiting for a lock (a missing lock_timeout): they cover a lock that is held only
+# for a catalog update, whose one harm is the queue it makes while it waits, and nothing else.
+_ABOUT_WAITING = frozenset({"require-lock-timeout"})
+# Rules about holding a lock through later work of the transaction.
+_ABOUT_WORK_UNDER_LOCK = frozenset({"work-after-exclusive-lock"})
+
+
+def about_waiting(rule_name: str) -> bool:
+    return rule_name in _ABOUT_WAITING
+
+
+def about_work_under_lock(rule_name: str) -> bool:
+    return rule_name in _ABOUT_WORK_UNDER_LOCK
 
 
 def covers(lock: str | None) -> bool:

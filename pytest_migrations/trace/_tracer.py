@@ -112,6 +112,7 @@ def trace_migration(
     trace_rows: int = 0,
     static: bool = True,
     history: Sequence[Migration] = (),
+    lock_timeout: str | None = None,
     connect: Callable[[str], psycopg.Connection[Any]] | None = None,
 ) -> MigrationTrace:
     """Apply ``migration``'s UP to the database at ``dsn`` (at the schema of all earlier
@@ -122,6 +123,8 @@ def trace_migration(
     rows, so that the trace measures how long each lock is held. ``static`` asks the linter
     which rules flag each statement (to tell a covered finding from a catalogue gap);
     ``history``, the migrations before this one, gives the linter their schema as context.
+    ``lock_timeout`` is the one the deploy sets for the migration (the ``migrations`` runner
+    does, unless the file sets its own): it is set on the session first, as the runner would.
     """
     from ._findings import attach_static, draw_findings
     from ._seed import seed_tables
@@ -130,14 +133,18 @@ def trace_migration(
     open_connection = connect or _connect
     with open_connection(dsn) as conn:
         server_version = (conn.info.server_version or 0) // 10000
-        trace = MigrationTrace(migration=migration, server_version=server_version)
+        trace = MigrationTrace(migration=migration, server_version=server_version, lock_timeout=lock_timeout)
         try:
             statements = traced_statements(migration)
         except TraceError as exc:
             trace.error = str(exc)
+            trace.untraceable = True
             return trace
         if trace_rows > 0:
             trace.seeded = seed_tables(conn, trace_rows)
+        if lock_timeout is not None:
+            # A session setting, so that a SET in the file wins, as with the runner.
+            conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(lock_timeout)))
         before = _catalog.read_state(conn)
         names = _Names(pre_existing=frozenset(before.relations))
         names.learn(before)

@@ -19,11 +19,20 @@ class TraceWalker:
     the one that failed.
     """
 
-    def __init__(self, dsn: str, migrations: Sequence[Migration], *, trace_rows: int = 0, static: bool = True) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        migrations: Sequence[Migration],
+        *,
+        trace_rows: int = 0,
+        static: bool = True,
+        lock_timeout: str | None = None,
+    ) -> None:
         self.dsn = dsn
         self.migrations = list(migrations)
         self.trace_rows = trace_rows
         self.static = static
+        self.lock_timeout = lock_timeout
         self._traces: list[MigrationTrace] = []
         self._broken: MigrationTrace | None = None
 
@@ -53,6 +62,7 @@ class TraceWalker:
         if self._broken is not None:
             trace = MigrationTrace(migration=migration, server_version=self._broken.server_version)
             trace.error = f"not traced: migration {self._broken.migration.id} before it failed ({self._broken.error})"
+            trace.depends_on = self._broken.migration.id
             self._traces.append(trace)
             return
         trace = trace_migration(
@@ -61,6 +71,7 @@ class TraceWalker:
             trace_rows=self.trace_rows,
             static=self.static,
             history=self.migrations[:index],
+            lock_timeout=self.lock_timeout,
         )
         if trace.error:
             self._broken = trace

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from migration_lint.locks import table_locks  # noqa: E402
 from migration_lint.model import load_file  # noqa: E402
 from pytest_migrations.trace import blocks  # noqa: E402
-from pytest_migrations.trace._static import covers, rule_lock, static_findings  # noqa: E402
-from test_statement_kinds import CATALOGUE_GAPS, HARMLESS_STATIC, _blocks  # noqa: E402
+from pytest_migrations.trace._static import about_waiting, covers, rule_lock, static_findings  # noqa: E402
+from test_statement_kinds import CATALOGUE_GAPS, HARMLESS_STATIC, _blocks, long_work  # noqa: E402
 from trace_cases import CASES, Case  # noqa: E402
 from trace_harness import SCHEMA  # noqa: E402
 
@@ -36,8 +36,9 @@ def _static_rules(case: Case, directory: Path) -> dict[int, list[str]]:
     found = {}
     for version in case.versions:
         by_statement = static_findings(migration, version, history) or {}
+        # A rule about waiting for the lock (ML010) covers a lock held for a catalog update only.
         codes = sorted({finding.code for findings in by_statement.values() for finding in findings
-                        if covers(rule_lock(finding.code))})
+                        if covers(rule_lock(finding.code)) or (about_waiting(finding.rule) and not long_work(case))})
         found[version] = codes
     return found
 
@@ -67,8 +68,19 @@ def _static_disagrees(case: Case, static_blocking: list[str]) -> bool:
     )
 
 
+def _blocking(case: Case) -> bool:
+    return any(_blocks(name, mode) for name, mode in case.locks.items()) or bool(case.rewritten - _INDEXES)
+
+
+def _severity(case: Case) -> str:
+    """What a finding of the case is when the statement runs under a lock_timeout."""
+    if not _blocking(case):
+        return "-"
+    return "blocking" if long_work(case) else "brief"
+
+
 def _verdict(case: Case, rules: list[str]) -> str:
-    blocking = any(_blocks(name, mode) for name, mode in case.locks.items()) or bool(case.rewritten - _INDEXES)
+    blocking = _blocking(case)
     harmless = HARMLESS_STATIC.get(case.id)
     if harmless:
         return f"static {', '.join(sorted(harmless))} harmless here"
@@ -81,8 +93,9 @@ def _verdict(case: Case, rules: list[str]) -> str:
 
 def render_table() -> str:
     lines = [
-        "| case | statement | PG | traced lock | rewrite | scan / validated | static lock model | static rules | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| case | statement | PG | traced lock | rewrite | scan / validated | with a lock_timeout | static lock model"
+        " | static rules | verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
@@ -102,6 +115,7 @@ def render_table() -> str:
                     _traced_lock(case),
                     ", ".join(sorted(case.rewritten)) or "-",
                     "; ".join(scan) or "-",
+                    _severity(case),
                     static_lock + mark,
                     rule_text,
                     _verdict(case, [code for codes in rules.values() for code in codes]),

@@ -30,9 +30,33 @@ def test_text_report_and_exit_code(migrations: Path, pg_server, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 1
     assert "002_index.up.sql:1: `CREATE INDEX item_name ON item (name)` takes SHARE on table public.item" in out
-    assert "static rule: ML001" in out
-    assert "003_column.up.sql:1:" in out and "catalogue gap" in out
-    assert out.rstrip().splitlines()[-1].startswith("3 migrations traced on PostgreSQL 18: 2 findings (1 catalogue gap(s)")
+    assert "static rule: ML001" in out and "blocking: held for the whole scan" in out
+    assert "003_column.up.sql:1:" in out and "blocking: no lock_timeout" in out and "static rule: ML010" in out
+    assert out.rstrip().splitlines()[-1].startswith(
+        "3 migrations traced on PostgreSQL 18: 2 findings (2 blocking, 0 brief, 0 suppressed; 0 catalogue gap(s))"
+    )
+
+
+def test_lock_timeout_makes_a_catalog_only_lock_brief(migrations: Path, pg_server, capsys) -> None:
+    code = main(["--dir", str(migrations), "--lock-timeout", "3s", "--format", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1 and document["summary"]["blocking"] == 1 and document["summary"]["brief"] == 1
+    index, column = (m["findings"][0] for m in document["migrations"][1:])
+    assert (index["severity"], index["scan"]) == ("blocking", True)  # an index build is never brief
+    assert (column["severity"], column["lock_timeout"]) == ("brief", "3s")
+
+
+def test_the_runner_lock_timeout_applies_when_pyproject_configures_the_runner(
+    migrations: Path, pg_server, capsys
+) -> None:
+    pyproject = migrations.parent / "pyproject.toml"
+    pyproject.write_text('[tool.pytest-migrations]\nlock_timeout = "2s"\n')
+    main(["--dir", str(migrations), "--config", str(pyproject)])
+    out = capsys.readouterr().out
+    assert "brief: a catalog update under lock_timeout 2s" in out and "lock_timeout 2s unless a file sets its own" in out
+    pyproject.write_text('[tool.pytest-migrations]\nlock_timeout = "soon"\n')
+    assert main(["--dir", str(migrations), "--config", str(pyproject)]) == 2
+    assert "[tool.pytest-migrations] lock_timeout: expected a lock_timeout" in capsys.readouterr().err
 
 
 def test_to_stops_at_a_version_and_json_is_one_document(migrations: Path, pg_server, capsys) -> None:
@@ -165,10 +189,11 @@ def test_the_walker_traces_lazily_and_stops_after_a_failure(tmp_path: Path, pg_s
         second = walker.result_for("002_b")
         assert len(walker._traces) == 2 and not second.ok
         assert [f.relation.name for f in second.blocking_findings] == ["public.a"]
-        assert "catalogue gap" in second.format()
+        assert "blocking: no lock_timeout" in second.format()
         traces = walker.walk()
         assert [t.error is None for t in traces] == [True, True, False, False]
         assert traces[3].error.startswith("not traced: migration 003_c before it failed (")
+        assert (traces[2].depends_on, traces[3].depends_on) == (None, "003_c")
         assert walker.result_for(migrations[1]) is second
 
 

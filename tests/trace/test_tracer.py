@@ -133,12 +133,52 @@ def test_suppression_by_trace_name_or_by_the_covering_rule(sandbox, tmp_path) ->
 
 
 def test_covered_findings_name_the_rule_and_gaps_say_so(sandbox, tmp_path) -> None:
-    _, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int;\nCREATE INDEX child_note ON child (note)")
-    gap, covered = result.findings
-    assert gap.catalogue_gap and "no static rule flags this statement (catalogue gap)" in gap.message()
+    _, column = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int")
+    (waits,) = column.findings
+    # ML010 (no lock_timeout) is about waiting: it covers a lock held for a catalog update only ...
+    assert waits.static_codes == ("ML010",) and not waits.catalogue_gap
+    _, index = trace(sandbox, tmp_path, "CREATE INDEX child_note ON child (note)")
+    (covered,) = index.findings
+    # ... but not one held for a scan, which only a rule about the scan covers.
+    assert {s.code for s in index.statements[0].static} >= {"ML001", "ML010"}
     assert covered.static_codes == ("ML001",) and "static rule: ML001" in covered.message()
-    # ML010 (no lock_timeout) flags both, but it is about waiting, not about what the lock blocks.
-    assert {s.code for s in result.statements[0].static} >= {"ML010"}
+    _, gap = trace(sandbox, tmp_path, "SET lock_timeout = '1s';\nCREATE RULE child_quiet AS ON DELETE TO child DO INSTEAD NOTHING;\nUPDATE parent SET name = 'x'")
+    (finding,) = gap.findings
+    assert (finding.line, finding.held_through) == (2, f"line 3 scans {finding.relation.name.split('.')[0]}.parent")
+    assert finding.catalogue_gap and "no static rule flags this statement (catalogue gap)" in finding.message()
+
+
+def test_a_catalog_only_lock_under_a_lock_timeout_is_brief(sandbox, tmp_path) -> None:
+    _, result = trace(sandbox, tmp_path, "SET lock_timeout = '2s';\nALTER TABLE child ADD COLUMN a int")
+    (finding,) = result.findings
+    assert (finding.brief, finding.severity, finding.lock_timeout) == (True, "brief", "2s")
+    assert result.ok and result.blocking_findings == [] and result.brief_findings == [finding]
+    assert not finding.catalogue_gap and "brief: a catalog update under lock_timeout 2s" in finding.message()
+    assert "(0 blocking, 1 brief)" in result.format()
+    # The deploy's lock_timeout counts as well: set on the session, a SET in the file wins over it.
+    _, deployed = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int", lock_timeout="3s")
+    assert [(f.brief, f.lock_timeout) for f in deployed.findings] == [(True, "3s")]
+    _, overridden = trace(sandbox, tmp_path, "SET lock_timeout = 0;\nALTER TABLE child ADD COLUMN a int", lock_timeout="3s")
+    assert [(f.brief, f.lock_timeout) for f in overridden.findings] == [(False, "0")]
+    assert not overridden.ok and "blocking: no lock_timeout" in overridden.findings[0].message()
+
+
+def test_a_rewrite_a_scan_or_later_work_is_never_brief(sandbox, tmp_path) -> None:
+    _, rewrite = trace(sandbox, tmp_path, "ALTER TABLE child ALTER COLUMN id TYPE bigint", lock_timeout="2s")
+    assert [(f.brief, f.rewrite) for f in rewrite.findings] == [(False, True)]
+    assert "blocking: held for the whole rewrite" in rewrite.findings[0].message()
+    _, scan = trace(sandbox, tmp_path, "CREATE INDEX child_note ON child (note)", lock_timeout="2s")
+    assert [(f.brief, f.scan) for f in scan.findings] == [(False, True)] and not scan.ok
+    schema, later = trace(
+        sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int;\nUPDATE loose SET v = v + 1", lock_timeout="2s"
+    )
+    (held,) = later.findings
+    assert (held.line, held.brief, held.held_through) == (1, False, f"line 2 scans {schema}.loose")
+    assert held.static_codes == ("ML031",)  # work-after-exclusive-lock flags the UPDATE
+    assert "held while line 2 scans" in held.message() and "blocking: held through later work" in held.message()
+    # A sequence is rewritten in constant time: ALTER SEQUENCE ... RESTART is a catalog update.
+    _, sequence = trace(sandbox, tmp_path, "ALTER SEQUENCE counter RESTART WITH 100", lock_timeout="2s")
+    assert [(f.rewrite, f.brief) for f in sequence.findings] == [(True, True)]
 
 
 def test_without_the_linter_findings_say_the_rule_is_unknown(sandbox, tmp_path) -> None:
@@ -209,11 +249,11 @@ def test_a_failing_commit_keeps_the_statements_traced_so_far(sandbox, tmp_path) 
 
 
 def test_a_static_finding_the_trace_contradicts_is_reported_harmless(sandbox, tmp_path) -> None:
-    _, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN twice int GENERATED ALWAYS AS (qty * 2) VIRTUAL")
+    _, result = trace(sandbox, tmp_path, "ALTER TABLE child SET LOGGED")
     ((statement, static),) = result.harmless_static
-    assert static.code == "ML023" and "rewrote no existing table" in static.harmless
-    assert "static ML023 (adding-rewriting-column) is harmless here" in result.format()
+    assert static.code == "ML028" and "rewrote no existing table" in static.harmless
+    assert "static ML028 (table-rewriting-alter) is harmless here" in result.format()
     assert result.to_json()["harmless_static"] == [
-        {"path": str(statement.path), "line": 1, "code": "ML023", "rule": "adding-rewriting-column",
+        {"path": str(statement.path), "line": 1, "code": "ML028", "rule": "table-rewriting-alter",
          "reason": static.harmless}
     ]
