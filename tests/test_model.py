@@ -260,6 +260,15 @@ def test_unreadable_file_is_refused(tmp_path: Path) -> None:  # pragma: no cover
         discover(tmp_path)
 
 
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
+def test_file_that_fails_to_read_is_refused_even_as_root(tmp_path: Path) -> None:
+    # Root reads past permissions; /proc/self/mem fails with EIO for anyone.
+    (tmp_path / "001_broken.sql").symlink_to("/proc/self/mem")
+    with pytest.raises(MigrationFileError) as raised:
+        discover(tmp_path)
+    assert str(raised.value) == f"{tmp_path / '001_broken.sql'}: cannot be read: Input/output error"
+
+
 def test_unreadable_entry_is_refused_even_as_root(tmp_path: Path) -> None:
     (tmp_path / "001_dir.sql").mkdir()
     with pytest.raises(MigrationFileError, match="001_dir.sql: is a directory"):
