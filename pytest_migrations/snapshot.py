@@ -5,7 +5,7 @@ the schema before its UP, object for object and attribute for attribute.
 
 A :data:`Snapshot` is a plain dict, ``"<object type> <qualified name>"`` -> attributes, built from
 JSON values only, so it can be stored, compared with ``==`` and read back with :mod:`json`. It is
-read from the system catalogs with one query (no ``pg_dump``): schemas, tables, columns,
+read from the system catalogs with SQL (no ``pg_dump``): schemas, tables, columns,
 constraints, indexes, sequences, views, materialized views, functions, procedures, aggregates,
 triggers, event triggers, rules, types (enum, composite, range, base), domains and their
 constraints, extensions, policies and row-level security, partitions, statistics objects, casts,
@@ -14,8 +14,9 @@ servers and user mappings (passwords hidden), conversions, access methods, publi
 privileges, comments and privileges. ``tests/test_snapshot.py`` checks it against ``pg_dump
 --schema-only`` over a catalogue of changes and over the real migration corpus.
 
-It runs as one prepared statement per session: a few milliseconds for a schema of some hundreds
-of objects (``bench/bench_snapshot.py``).
+It takes two round trips: a census of the catalogs that hold anything made after initdb, then
+one prepared query per kind of object found (``bench/bench_snapshot.py``: a few milliseconds for
+a schema of some hundreds of objects, a fraction of one for an empty database).
 
 Owners are left out, and privileges are normalised so that the role taking the snapshot does not
 matter: the owner appears as ``<owner>`` in grants. System schemas and objects that belong to an
@@ -29,12 +30,14 @@ extension (except the extension itself) are left out.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import sql
@@ -64,53 +67,147 @@ def take_snapshot(
     with everything that hangs on them: columns, constraints, indexes, triggers, policies, rules
     and owned sequences.
 
-    The query runs in its own transaction, or in a savepoint rolled back when ``conn`` is in a
-    transaction: a snapshot changes nothing but one prepared statement per session (planning
-    the query costs more than running it).
+    Two round trips: a census of the catalogs that hold objects made after initdb, then the
+    queries of the kinds of objects found there, in one transaction (or in a savepoint rolled
+    back when ``conn`` is in a transaction). The queries are prepared statements, made once per
+    session: planning them costs more than running them. Nothing else changes.
     """
-    query = _snapshot_query(conn.info.server_version)
-    statement = "pytest_migrations_snapshot_" + hashlib.sha256(query.encode()).hexdigest()[:12]
+    if not conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        with conn.transaction():  # psycopg would leave the transaction it opens open
+            return take_snapshot(conn, exclude_schemas=exclude_schemas, exclude_tables=exclude_tables)
+    queries = _queries(conn.info.server_version)
     tables = [name if "." in name else f"public.{name}" for name in exclude_tables]
-    # A ROLLBACK would make psycopg forget its own prepared statements: only roll back the
-    # savepoint when inside the caller's transaction, so that our settings do not leak into it.
+    arguments = sql.SQL("({}, {})").format(sql.Literal(list(exclude_schemas)), sql.Literal(tables))
+    try:
+        return _read_snapshot(conn, queries, arguments)
+    except psycopg.errors.InvalidSqlStatementName:
+        # Our statements were deallocated (DEALLOCATE, DISCARD ALL): learn which are left.
+        prepared = _prepared_statements(conn)
+        prepared.clear()
+        rows = conn.execute(
+            "SELECT name FROM pg_catalog.pg_prepared_statements WHERE starts_with(name, %s)",
+            [_Statement.PREFIX], prepare=False,
+        )  # fmt: skip
+        prepared.update(name for (name,) in rows)
+        return _read_snapshot(conn, queries, arguments)
+
+
+def _read_snapshot(conn: psycopg.Connection[Any], queries: _Queries, arguments: sql.Composable) -> Snapshot:
+    prepared = _prepared_statements(conn)
     in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-    with conn.transaction(force_rollback=in_transaction), conn.cursor() as cursor:
-        # The pg_get_*def functions and regclass qualify names by the search_path, and constants
-        # in expressions print by DateStyle and TimeZone: pin them so that snapshots compare.
-        cursor.execute(
-            """SELECT set_config('search_path', 'pg_catalog', true),
-                      set_config('datestyle', 'ISO, YMD', true),
-                      set_config('intervalstyle', 'postgres', true),
-                      set_config('timezone', 'UTC', true),
-                      set_config('extra_float_digits', '3', true),
-                      set_config('plan_cache_mode', 'force_generic_plan', true),
-                      EXISTS (SELECT FROM pg_prepared_statements WHERE name = %s)""",
-            [statement],
-            prepare=False,
-        )
-        prepared = cursor.fetchone()
-        if not (prepared and prepared[-1]):
-            # PREPARE is not transactional: the statement outlives this transaction, and DDL
-            # does not invalidate a plan over the catalogs.
-            cursor.execute(
-                sql.SQL("PREPARE {} (text[], text[]) AS ").format(sql.Identifier(statement))
-                + sql.SQL(query)
-            )
-        cursor.execute(
-            sql.SQL("EXECUTE {} ({}, {})").format(
-                sql.Identifier(statement), sql.Literal(list(exclude_schemas)), sql.Literal(tables)
-            ),
-            prepare=False,
-        )
-        row = cursor.fetchone()
-    assert row is not None
-    objects = row[0]
-    if isinstance(objects, str):  # when the caller's connection does not load json
-        objects = json.loads(objects)
-    return dict(sorted((objects or {}).items()))
+    # Inside the caller's transaction a savepoint keeps our settings from leaking into it. A
+    # ROLLBACK would make psycopg forget its own prepared statements: only roll back the savepoint.
+    begin = [sql.SQL("SAVEPOINT pytest_migrations_snapshot")] if in_transaction else []
+    end = [sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_snapshot; RELEASE SAVEPOINT pytest_migrations_snapshot")]
+    try:
+        census = _execute_script(conn, [*begin, *_prepare(queries.census, prepared), _execute(queries.census)])
+        present = {catalog for catalog, found in zip(queries.catalogs, census[0][0]) if found}
+        parts = [part for part in queries.parts if part.gate is None or part.gate in present]
+        script = [_SETTINGS]
+        for part in parts:
+            script.extend(_prepare(part, prepared))
+            script.append(_execute(part, arguments))
+        rows = _execute_script(conn, script + (end if in_transaction else []))
+    except BaseException:
+        if in_transaction and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(end[0], prepare=False)
+        raise
+    objects: dict[str, Any] = {}
+    for (part_objects,) in rows[1:]:  # after the settings' row
+        if isinstance(part_objects, str):  # when the caller's connection does not load json
+            part_objects = json.loads(part_objects)
+        objects.update(part_objects or {})
+    return dict(sorted(objects.items()))
 
 
-# -- the catalog query -------------------------------------------------------------------------
+# The pg_get_*def functions and regclass qualify names by the search_path, and constants in
+# expressions print by DateStyle and TimeZone: pin them so that snapshots compare.
+_SETTINGS = sql.SQL(
+    """SELECT set_config('search_path', 'pg_catalog', true), set_config('datestyle', 'ISO, YMD', true),
+       set_config('intervalstyle', 'postgres', true), set_config('timezone', 'UTC', true),
+       set_config('extra_float_digits', '3', true), set_config('plan_cache_mode', 'force_generic_plan', true)"""
+)
+
+
+def _execute_script(conn: psycopg.Connection[Any], statements: list[sql.Composable]) -> list[tuple[Any, ...]]:
+    """Run ``statements`` as one simple query (one round trip); the first row of each result."""
+    rows = []
+    with conn.cursor() as cursor:
+        cursor.execute(sql.SQL(";\n").join(statements), prepare=False)
+        while True:
+            if cursor.description is not None:
+                row = cursor.fetchone()
+                assert row is not None
+                rows.append(row)
+            if not cursor.nextset():
+                return rows
+
+
+_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], tuple[int, set[str]]] = weakref.WeakKeyDictionary()
+
+
+def _prepared_statements(conn: psycopg.Connection[Any]) -> set[str]:
+    """The names of our statements prepared in the session behind ``conn``."""
+    pid = conn.info.backend_pid
+    known = _PREPARED.get(conn)
+    if known is None or known[0] != pid:
+        known = _PREPARED[conn] = (pid, set())
+    return known[1]
+
+
+def _prepare(statement: _Statement, prepared: set[str]) -> list[sql.Composable]:
+    """``PREPARE`` for ``statement`` unless the session has it: not transactional, it outlives
+    the transaction, and DDL does not invalidate a plan over the catalogs."""
+    if statement.name in prepared:
+        return []
+    prepared.add(statement.name)  # if the script fails before it, EXECUTE fails next time (26000)
+    parameters = sql.SQL(" (text[], text[])") if statement.takes_arguments else sql.SQL("")
+    return [sql.SQL("PREPARE {}{} AS ").format(sql.Identifier(statement.name), parameters) + sql.SQL(statement.query)]
+
+
+def _execute(statement: _Statement, arguments: sql.Composable | None = None) -> sql.Composable:
+    return sql.SQL("EXECUTE {}{}").format(sql.Identifier(statement.name), arguments or sql.SQL(""))
+
+
+# -- the catalog queries -----------------------------------------------------------------------
+
+# FirstNormalObjectId: every object made after initdb, in this database or in its template, has
+# an oid from here on. Objects in the schemas a snapshot reads (all but the system ones) are all
+# such objects, the public schema itself excepted, so scans start at this oid (an index range
+# scan of each catalog instead of reading all its built-in rows), and a catalog without any
+# such row holds nothing to read.
+_FIRST_USER_OID = 16384
+
+
+@dataclass(frozen=True)
+class _Statement:
+    query: str
+    takes_arguments: bool = True  # the excluded schemas ($1) and tables ($2)
+
+    PREFIX: ClassVar[str] = "pytest_migrations_snapshot_"
+
+    @property
+    def name(self) -> str:
+        return self.PREFIX + hashlib.sha256(self.query.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class _Part(_Statement):
+    """The query of one or a few kinds of objects, and the catalog that tells whether to run it.
+
+    ``gate`` is ``"catalog"`` or ``"catalog.column"``: whenever the query finds anything, that
+    catalog holds a row whose oid (in that column) is at least ``_FIRST_USER_OID``; ``None``
+    means always run.
+    """
+
+    gate: str | None = None
+
+
+@dataclass(frozen=True)
+class _Queries:
+    census: _Statement  # one boolean per catalog: does it hold objects made after initdb
+    catalogs: tuple[str, ...]
+    parts: tuple[_Part, ...]
 
 
 def _acl(acl: str, object_type: str, owner: str, *, default: bool = True) -> str:
@@ -118,8 +215,16 @@ def _acl(acl: str, object_type: str, owner: str, *, default: bool = True) -> str
 
     A NULL ACL means the built-in default, which a GRANT then REVOKE can also leave behind
     spelled out: expanding NULL to ``acldefault()`` makes the two compare equal, as pg_dump does.
+    Rendered owner-independent, the default is the same for every object of a type, so it is
+    computed once per query (an uncorrelated subquery), for a stand-in owner.
     """
-    effective = f"coalesce({acl}, acldefault('{object_type}', {owner}))" if default else acl
+    if not default:
+        return f"CASE WHEN {acl} IS NOT NULL THEN {_acl_items(acl, owner)} END"
+    stand_in = f"acldefault('{object_type}', 10)"  # 10: the bootstrap superuser
+    return f"CASE WHEN {acl} IS NULL THEN {_acl_items(stand_in, '10')} ELSE {_acl_items(acl, owner)} END"
+
+
+def _acl_items(acl: str, owner: str) -> str:
     return f"""(SELECT json_agg(p ORDER BY p) FROM (
         SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' WHEN a.grantee = {owner} THEN '<owner>'
                     ELSE quote_ident(pg_get_userbyid(a.grantee)) END
@@ -127,7 +232,7 @@ def _acl(acl: str, object_type: str, owner: str, *, default: bool = True) -> str
                || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
                || CASE WHEN a.grantor = {owner} THEN ''
                        ELSE ' GRANTED BY ' || quote_ident(pg_get_userbyid(a.grantor)) END AS p
-        FROM aclexplode({effective}) a) acl)"""
+        FROM aclexplode({acl}) a) acl)"""
 
 
 def _comment(oid: str, catalog: str, subid: str = "0") -> str:
@@ -139,7 +244,7 @@ def _comment(oid: str, catalog: str, subid: str = "0") -> str:
 
 
 def _options(array: str) -> str:
-    return f"(SELECT json_agg(o ORDER BY o) FROM unnest({array}) o)"
+    return f"CASE WHEN {array} IS NOT NULL THEN (SELECT json_agg(o ORDER BY o) FROM unnest({array}) o) END"
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
@@ -149,7 +254,19 @@ def _not_extension_member(catalog: str, oid: str) -> str:
     )
 
 
-def _snapshot_query(server_version: int) -> str:
+@functools.cache
+def _queries(server_version: int) -> _Queries:
+    parts = _parts(server_version)
+    catalogs = tuple(sorted({part.gate for part in parts if part.gate is not None}))
+    checks = []
+    for gate in catalogs:
+        catalog, _, column = gate.partition(".")
+        checks.append(f"EXISTS (SELECT FROM pg_catalog.{catalog} WHERE {column or 'oid'} >= {_FIRST_USER_OID})")
+    census = _Statement("SELECT ARRAY[" + ", ".join(checks) + "]", takes_arguments=False)
+    return _Queries(census, catalogs, parts)
+
+
+def _parts(server_version: int) -> tuple[_Part, ...]:
     pg14 = server_version >= 140000
     pg18 = server_version >= 180000
     compression = "NULLIF(a.attcompression::text, '')" if pg14 else "NULL::text"
@@ -179,20 +296,20 @@ def _snapshot_query(server_version: int) -> str:
 
     # Each part yields (object type, qualified name, attributes); nulls are stripped so that a
     # missing attribute and a NULL one compare equal, and snapshots stay small.
-    parts = [
+    parts = (
         # schemas
-        f"""SELECT 'schema', quote_ident(n.nspname), json_build_object(
+        (None, f"""SELECT 'schema', quote_ident(n.nspname), json_build_object(
                 'comment', {_comment('n.oid', 'pg_namespace')},
                 'privileges', {_acl('n.nspacl', 'n', 'n.nspowner')})
-            FROM ns n WHERE {_not_extension_member('pg_namespace', 'n.oid')}""",
+            FROM ns n WHERE {_not_extension_member('pg_namespace', 'n.oid')}"""),
         # extensions
-        f"""SELECT 'extension', quote_ident(x.extname), json_build_object(
+        (None, f"""SELECT 'extension', quote_ident(x.extname), json_build_object(
                 'version', x.extversion,
                 'schema', quote_ident(xn.nspname),
                 'comment', {_comment('x.oid', 'pg_extension')})
-            FROM pg_extension x JOIN pg_namespace xn ON xn.oid = x.extnamespace""",
+            FROM pg_extension x JOIN pg_namespace xn ON xn.oid = x.extnamespace"""),
         # tables, partitioned tables, foreign tables
-        f"""SELECT 'table', r.qname, json_build_object(
+        ('pg_class', f"""SELECT 'table', r.qname, json_build_object(
                 'kind', CASE r.relkind WHEN 'p' THEN 'partitioned' WHEN 'f' THEN 'foreign' END,
                 'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
                             WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
@@ -205,24 +322,24 @@ def _snapshot_query(server_version: int) -> str:
                 'replica_identity', CASE r.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
                                     WHEN 'i' THEN 'index' END,
                 'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
-                'partition_of', (SELECT i.inhparent::regclass::text FROM pg_inherits i
-                                 WHERE i.inhrelid = r.oid AND r.relispartition),
+                'partition_of', CASE WHEN r.relispartition THEN (SELECT i.inhparent::regclass::text FROM pg_inherits i
+                                 WHERE i.inhrelid = r.oid) END,
                 'partition_bound', CASE WHEN r.relispartition THEN pg_get_expr(r.relpartbound, r.oid) END,
                 'inherits', (SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno) FROM pg_inherits i
                              WHERE i.inhrelid = r.oid AND NOT r.relispartition),
                 'of_type', CASE WHEN r.reloftype <> 0 THEN format_type(r.reloftype, NULL) END,
-                'foreign_server', (SELECT quote_ident(s.srvname) FROM pg_foreign_table ft
-                                   JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = r.oid),
-                'foreign_options', (SELECT {_options('ft.ftoptions')} FROM pg_foreign_table ft
-                                    WHERE ft.ftrelid = r.oid),
+                'foreign_server', CASE WHEN r.relkind = 'f' THEN (SELECT quote_ident(s.srvname) FROM pg_foreign_table ft
+                                   JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = r.oid) END,
+                'foreign_options', CASE WHEN r.relkind = 'f' THEN (SELECT {_options('ft.ftoptions')} FROM pg_foreign_table ft
+                                    WHERE ft.ftrelid = r.oid) END,
                 'comment', {_comment('r.oid', 'pg_class')},
                 'privileges', {_acl('r.relacl', 'r', 'r.relowner')})
             FROM rel r
             LEFT JOIN pg_am am ON am.oid = r.relam
             LEFT JOIN pg_tablespace ts ON ts.oid = r.reltablespace
-            WHERE r.relkind IN ('r', 'p', 'f')""",
+            WHERE r.relkind IN ('r', 'p', 'f')"""),
         # columns of tables, views and materialized views
-        f"""SELECT 'column', r.qname || '.' || quote_ident(a.attname), json_build_object(
+        ('pg_class', f"""SELECT 'column', r.qname || '.' || quote_ident(a.attname), json_build_object(
                 'type', format_type(a.atttypid, a.atttypmod),
                 'not_null', a.attnotnull,
                 'not_null_constraint', {not_null_extra},
@@ -235,8 +352,8 @@ def _snapshot_query(server_version: int) -> str:
                 'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
                 'compression', {compression},
                 'statistics', NULLIF(a.attstattarget, -1),
-                'options', (SELECT json_agg(o ORDER BY o) FROM unnest(a.attoptions) o
-                            WHERE o NOT LIKE 'pg\\_%'),  -- internal options some builds add
+                'options', CASE WHEN a.attoptions IS NOT NULL THEN (SELECT json_agg(o ORDER BY o) FROM unnest(a.attoptions) o
+                            WHERE o NOT LIKE 'pg\\_%') END,  -- internal options some builds add
                 'foreign_options', {_options('a.attfdwoptions')},
                 'local', CASE WHEN a.attinhcount > 0 THEN a.attislocal END,
                 'comment', {_comment('a.attrelid', 'pg_class', 'a.attnum')},
@@ -248,9 +365,9 @@ def _snapshot_query(server_version: int) -> str:
             LEFT JOIN pg_collation co ON co.oid = a.attcollation
             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
             {not_null_join}
-            WHERE r.relkind IN ('r', 'p', 'f', 'v', 'm')""",
+            WHERE r.relkind IN ('r', 'p', 'f', 'v', 'm')"""),
         # table constraints
-        f"""SELECT 'constraint', r.qname || '.' || quote_ident(c.conname), json_build_object(
+        ('pg_constraint', f"""SELECT 'constraint', r.qname || '.' || quote_ident(c.conname), json_build_object(
                 'type', CASE c.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
                         WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion'
                         WHEN 't' THEN 'trigger' ELSE c.contype::text END,
@@ -261,9 +378,9 @@ def _snapshot_query(server_version: int) -> str:
                 'local', CASE WHEN c.coninhcount > 0 THEN c.conislocal END,
                 'comment', {_comment('c.oid', 'pg_constraint')})
             FROM pg_constraint c JOIN rel r ON r.oid = c.conrelid
-            WHERE {not_null_constraints}""",
+            WHERE c.oid >= {_FIRST_USER_OID} AND {not_null_constraints}"""),
         # indexes, on tables and materialized views
-        f"""SELECT 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), json_build_object(
+        ('pg_index.indexrelid', f"""SELECT 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), json_build_object(
                 'table', r.qname,
                 'definition', pg_get_indexdef(i.indexrelid),
                 'valid', i.indisvalid AND i.indisready,
@@ -283,9 +400,10 @@ def _snapshot_query(server_version: int) -> str:
                 'comment', {_comment('i.indexrelid', 'pg_class')})
             FROM pg_index i JOIN rel r ON r.oid = i.indrelid
             JOIN pg_class ic ON ic.oid = i.indexrelid
-            LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace""",
+            LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
+            WHERE i.indexrelid >= {_FIRST_USER_OID}"""),
         # sequences
-        f"""SELECT 'sequence', r.qname, json_build_object(
+        ('pg_sequence.seqrelid', f"""SELECT 'sequence', r.qname, json_build_object(
                 'type', format_type(s.seqtypid, NULL),
                 'start', s.seqstart, 'increment', s.seqincrement,
                 'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
@@ -299,9 +417,9 @@ def _snapshot_query(server_version: int) -> str:
                 'comment', {_comment('r.oid', 'pg_class')},
                 'privileges', {_acl('r.relacl', 's', 'r.relowner')})
             FROM rel r JOIN pg_sequence s ON s.seqrelid = r.oid
-            WHERE r.relkind = 'S'""",
+            WHERE r.relkind = 'S'"""),
         # views and materialized views
-        f"""SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized-view' END, r.qname,
+        ('pg_rewrite', f"""SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized-view' END, r.qname,
               json_build_object(
                 'definition', pg_get_viewdef(r.oid),
                 'options', {_options('r.reloptions')},
@@ -312,16 +430,16 @@ def _snapshot_query(server_version: int) -> str:
             FROM rel r
             LEFT JOIN pg_am am ON am.oid = r.relam
             LEFT JOIN pg_tablespace ts ON ts.oid = r.reltablespace
-            WHERE r.relkind IN ('v', 'm')""",
+            WHERE r.relkind IN ('v', 'm')"""),
         # rules other than the ones that make views
-        f"""SELECT 'rule', r.qname || '.' || quote_ident(w.rulename), json_build_object(
+        ('pg_rewrite', f"""SELECT 'rule', r.qname || '.' || quote_ident(w.rulename), json_build_object(
                 'definition', pg_get_ruledef(w.oid),
                 'enabled', w.ev_enabled,
                 'comment', {_comment('w.oid', 'pg_rewrite')})
             FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class
-            WHERE w.rulename <> '_RETURN'""",
+            WHERE w.oid >= {_FIRST_USER_OID} AND w.rulename <> '_RETURN'"""),
         # functions and procedures
-        f"""SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+        ('pg_proc', f"""SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
                 quote_ident(n.nspname) || '.' || quote_ident(p.proname)
                     || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                 json_build_object(
@@ -329,9 +447,9 @@ def _snapshot_query(server_version: int) -> str:
                 'comment', {_comment('p.oid', 'pg_proc')},
                 'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
-            WHERE p.prokind <> 'a' AND {_not_extension_member('pg_proc', 'p.oid')}""",
+            WHERE p.oid >= {_FIRST_USER_OID} AND p.prokind <> 'a' AND {_not_extension_member('pg_proc', 'p.oid')}"""),
         # aggregates
-        f"""SELECT 'aggregate', quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+        ('pg_aggregate.aggfnoid', f"""SELECT 'aggregate', quote_ident(n.nspname) || '.' || quote_ident(p.proname)
                     || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                 json_build_object(
                 'result', pg_get_function_result(p.oid),
@@ -350,26 +468,26 @@ def _snapshot_query(server_version: int) -> str:
                 'comment', {_comment('p.oid', 'pg_proc')},
                 'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace JOIN pg_aggregate g ON g.aggfnoid = p.oid
-            WHERE {_not_extension_member('pg_proc', 'p.oid')}""",
+            WHERE p.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_proc', 'p.oid')}"""),
         # triggers
-        f"""SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), json_build_object(
+        ('pg_trigger', f"""SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), json_build_object(
                 'definition', pg_get_triggerdef(t.oid),
                 'enabled', CASE t.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
                            WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
                 'comment', {_comment('t.oid', 'pg_trigger')})
             FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
-            WHERE NOT t.tgisinternal""",
+            WHERE t.oid >= {_FIRST_USER_OID} AND NOT t.tgisinternal"""),
         # event triggers
-        f"""SELECT 'event-trigger', quote_ident(v.evtname), json_build_object(
+        ('pg_event_trigger', f"""SELECT 'event-trigger', quote_ident(v.evtname), json_build_object(
                 'event', v.evtevent,
                 'function', v.evtfoid::regprocedure::text,
                 'tags', (SELECT json_agg(tag ORDER BY tag) FROM unnest(v.evttags) tag),
                 'enabled', CASE v.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
                            WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
                 'comment', {_comment('v.oid', 'pg_event_trigger')})
-            FROM pg_event_trigger v WHERE {_not_extension_member('pg_event_trigger', 'v.oid')}""",
+            FROM pg_event_trigger v WHERE {_not_extension_member('pg_event_trigger', 'v.oid')}"""),
         # types: enum, composite, range, base; domains
-        f"""SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
+        ('pg_type', f"""SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
                 quote_ident(n.nspname) || '.' || quote_ident(t.typname),
                 json_build_object(
                 'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite'
@@ -413,13 +531,13 @@ def _snapshot_query(server_version: int) -> str:
             LEFT JOIN pg_range rg ON rg.rngtypid = t.oid
             LEFT JOIN pg_collation co ON co.oid = t.typcollation
             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-            WHERE t.typtype IN ('e', 'c', 'd', 'r', 'b')
+            WHERE t.oid >= {_FIRST_USER_OID} AND t.typtype IN ('e', 'c', 'd', 'r', 'b')
             AND (t.typtype <> 'c' OR (SELECT k.relkind FROM pg_class k WHERE k.oid = t.typrelid) = 'c')
             AND NOT (t.typtype = 'b' AND EXISTS (SELECT FROM pg_type el
                                                  WHERE el.oid = t.typelem AND el.typarray = t.oid))
-            AND {_not_extension_member('pg_type', 't.oid')}""",
+            AND {_not_extension_member('pg_type', 't.oid')}"""),
         # domain constraints
-        f"""SELECT 'domain-constraint',
+        ('pg_constraint', f"""SELECT 'domain-constraint',
                 quote_ident(n.nspname) || '.' || quote_ident(t.typname) || '.' || quote_ident(c.conname),
                 json_build_object(
                 'definition', pg_get_constraintdef(c.oid),
@@ -427,9 +545,9 @@ def _snapshot_query(server_version: int) -> str:
                 'comment', {_comment('c.oid', 'pg_constraint')})
             FROM pg_constraint c JOIN pg_type t ON t.oid = c.contypid
             JOIN ns n ON n.oid = t.typnamespace
-            WHERE {_not_extension_member('pg_type', 't.oid')}""",
+            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_type', 't.oid')}"""),
         # row-level security policies
-        f"""SELECT 'policy', r.qname || '.' || quote_ident(p.polname), json_build_object(
+        ('pg_policy', f"""SELECT 'policy', r.qname || '.' || quote_ident(p.polname), json_build_object(
                 'command', CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
                            WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END,
                 'permissive', p.polpermissive,
@@ -439,24 +557,24 @@ def _snapshot_query(server_version: int) -> str:
                 'using', pg_get_expr(p.polqual, p.polrelid),
                 'with_check', pg_get_expr(p.polwithcheck, p.polrelid),
                 'comment', {_comment('p.oid', 'pg_policy')})
-            FROM pg_policy p JOIN rel r ON r.oid = p.polrelid""",
+            FROM pg_policy p JOIN rel r ON r.oid = p.polrelid"""),
         # extended statistics
-        f"""SELECT 'statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), json_build_object(
+        ('pg_statistic_ext', f"""SELECT 'statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), json_build_object(
                 'definition', pg_get_statisticsobjdef(s.oid),
                 'target', NULLIF(s.stxstattarget, -1),
                 'comment', {_comment('s.oid', 'pg_statistic_ext')})
             FROM pg_statistic_ext s JOIN ns n ON n.oid = s.stxnamespace
-            JOIN rel r ON r.oid = s.stxrelid""",
+            JOIN rel r ON r.oid = s.stxrelid"""),
         # casts, as pg_dump finds them: made after initdb and not by an extension
-        f"""SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')',
+        ('pg_cast', f"""SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')',
                 json_build_object(
                 'function', NULLIF(c.castfunc, 0)::regprocedure::text,
                 'context', c.castcontext,
                 'method', c.castmethod,
                 'comment', {_comment('c.oid', 'pg_cast')})
-            FROM pg_cast c WHERE c.oid >= 16384 AND {_not_extension_member('pg_cast', 'c.oid')}""",
+            FROM pg_cast c WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_cast', 'c.oid')}"""),
         # operators
-        f"""SELECT 'operator', quote_ident(n.nspname) || '.' || o.oprname || '('
+        ('pg_operator', f"""SELECT 'operator', quote_ident(n.nspname) || '.' || o.oprname || '('
                 || coalesce(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', '
                 || coalesce(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')',
                 json_build_object(
@@ -469,17 +587,17 @@ def _snapshot_query(server_version: int) -> str:
                 'hashes', o.oprcanhash, 'merges', o.oprcanmerge,
                 'comment', {_comment('o.oid', 'pg_operator')})
             FROM pg_operator o JOIN ns n ON n.oid = o.oprnamespace
-            WHERE {_not_extension_member('pg_operator', 'o.oid')}""",
+            WHERE o.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_operator', 'o.oid')}"""),
         # collations
-        f"""SELECT 'collation', quote_ident(n.nspname) || '.' || quote_ident(c.collname), json_build_object(
+        ('pg_collation', f"""SELECT 'collation', quote_ident(n.nspname) || '.' || quote_ident(c.collname), json_build_object(
                 'provider', c.collprovider,
                 'deterministic', c.collisdeterministic,
                 'collate', c.collcollate, 'ctype', c.collctype,
                 'comment', {_comment('c.oid', 'pg_collation')})
             FROM pg_collation c JOIN ns n ON n.oid = c.collnamespace
-            WHERE {_not_extension_member('pg_collation', 'c.oid')}""",
+            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_collation', 'c.oid')}"""),
         # publications
-        f"""SELECT 'publication', quote_ident(b.pubname), json_build_object(
+        ('pg_publication', f"""SELECT 'publication', quote_ident(b.pubname), json_build_object(
                 'all_tables', b.puballtables,
                 'operations', concat_ws(',', CASE WHEN b.pubinsert THEN 'insert' END,
                     CASE WHEN b.pubupdate THEN 'update' END, CASE WHEN b.pubdelete THEN 'delete' END,
@@ -490,9 +608,9 @@ def _snapshot_query(server_version: int) -> str:
                            FROM pg_publication_rel pr WHERE pr.prpubid = b.oid) tables),
                 'schemas', {publication_schemas},
                 'comment', {_comment('b.oid', 'pg_publication')})
-            FROM pg_publication b""",
+            FROM pg_publication b"""),
         # text search configurations, dictionaries, parsers and templates
-        f"""SELECT 'text-search-configuration', quote_ident(n.nspname) || '.' || quote_ident(c.cfgname),
+        ('pg_ts_config', f"""SELECT 'text-search-configuration', quote_ident(n.nspname) || '.' || quote_ident(c.cfgname),
                 json_build_object(
                 'parser', (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.prsname) FROM pg_ts_parser p
                            JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = c.cfgparser),
@@ -500,67 +618,67 @@ def _snapshot_query(server_version: int) -> str:
                              ORDER BY m.maptokentype, m.mapseqno) FROM pg_ts_config_map m WHERE m.mapcfg = c.oid),
                 'comment', {_comment('c.oid', 'pg_ts_config')})
             FROM pg_ts_config c JOIN ns n ON n.oid = c.cfgnamespace
-            WHERE {_not_extension_member('pg_ts_config', 'c.oid')}""",
-        f"""SELECT 'text-search-dictionary', quote_ident(n.nspname) || '.' || quote_ident(d.dictname),
+            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_config', 'c.oid')}"""),
+        ('pg_ts_dict', f"""SELECT 'text-search-dictionary', quote_ident(n.nspname) || '.' || quote_ident(d.dictname),
                 json_build_object(
                 'template', (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.tmplname) FROM pg_ts_template t
                              JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate),
                 'options', d.dictinitoption,
                 'comment', {_comment('d.oid', 'pg_ts_dict')})
             FROM pg_ts_dict d JOIN ns n ON n.oid = d.dictnamespace
-            WHERE {_not_extension_member('pg_ts_dict', 'd.oid')}""",
-        f"""SELECT 'text-search-parser', quote_ident(n.nspname) || '.' || quote_ident(p.prsname),
+            WHERE d.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_dict', 'd.oid')}"""),
+        ('pg_ts_parser', f"""SELECT 'text-search-parser', quote_ident(n.nspname) || '.' || quote_ident(p.prsname),
                 json_build_object(
                 'functions', concat_ws(', ', p.prsstart::oid::regprocedure, p.prstoken::oid::regprocedure,
                     p.prsend::oid::regprocedure, NULLIF(p.prsheadline::oid, 0)::regprocedure,
                     p.prslextype::oid::regprocedure),
                 'comment', {_comment('p.oid', 'pg_ts_parser')})
             FROM pg_ts_parser p JOIN ns n ON n.oid = p.prsnamespace
-            WHERE {_not_extension_member('pg_ts_parser', 'p.oid')}""",
-        f"""SELECT 'text-search-template', quote_ident(n.nspname) || '.' || quote_ident(t.tmplname),
+            WHERE p.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_parser', 'p.oid')}"""),
+        ('pg_ts_template', f"""SELECT 'text-search-template', quote_ident(n.nspname) || '.' || quote_ident(t.tmplname),
                 json_build_object(
                 'functions', concat_ws(', ', NULLIF(t.tmplinit::oid, 0)::regprocedure,
                     t.tmpllexize::oid::regprocedure),
                 'comment', {_comment('t.oid', 'pg_ts_template')})
             FROM pg_ts_template t JOIN ns n ON n.oid = t.tmplnamespace
-            WHERE {_not_extension_member('pg_ts_template', 't.oid')}""",
+            WHERE t.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_template', 't.oid')}"""),
         # foreign-data wrappers, servers, user mappings (passwords left out)
-        f"""SELECT 'foreign-data-wrapper', quote_ident(w.fdwname), json_build_object(
+        ('pg_foreign_data_wrapper', f"""SELECT 'foreign-data-wrapper', quote_ident(w.fdwname), json_build_object(
                 'handler', NULLIF(w.fdwhandler, 0)::regprocedure::text,
                 'validator', NULLIF(w.fdwvalidator, 0)::regprocedure::text,
                 'options', {_options('w.fdwoptions')},
                 'comment', {_comment('w.oid', 'pg_foreign_data_wrapper')},
                 'privileges', {_acl('w.fdwacl', 'F', 'w.fdwowner')})
             FROM pg_foreign_data_wrapper w
-            WHERE {_not_extension_member('pg_foreign_data_wrapper', 'w.oid')}""",
-        f"""SELECT 'foreign-server', quote_ident(v.srvname), json_build_object(
+            WHERE {_not_extension_member('pg_foreign_data_wrapper', 'w.oid')}"""),
+        ('pg_foreign_server', f"""SELECT 'foreign-server', quote_ident(v.srvname), json_build_object(
                 'wrapper', (SELECT quote_ident(w.fdwname) FROM pg_foreign_data_wrapper w WHERE w.oid = v.srvfdw),
                 'type', v.srvtype, 'version', v.srvversion,
                 'options', {_options('v.srvoptions')},
                 'comment', {_comment('v.oid', 'pg_foreign_server')},
                 'privileges', {_acl('v.srvacl', 'S', 'v.srvowner')})
             FROM pg_foreign_server v
-            WHERE {_not_extension_member('pg_foreign_server', 'v.oid')}""",
-        """SELECT 'user-mapping',
+            WHERE {_not_extension_member('pg_foreign_server', 'v.oid')}"""),
+        ('pg_user_mapping', """SELECT 'user-mapping',
                 CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(u.umuser)) END
                 || ' on ' || quote_ident(v.srvname),
                 json_build_object('options', (SELECT json_agg(o ORDER BY o) FROM (
                     SELECT CASE WHEN split_part(option, '=', 1) ILIKE '%password%'
                            THEN split_part(option, '=', 1) || '=<hidden>' ELSE option END AS o
                     FROM unnest(u.umoptions) option) options))
-            FROM pg_user_mapping u JOIN pg_foreign_server v ON v.oid = u.umserver""",
+            FROM pg_user_mapping u JOIN pg_foreign_server v ON v.oid = u.umserver"""),
         # conversions, access methods, operator classes and families
-        f"""SELECT 'conversion', quote_ident(n.nspname) || '.' || quote_ident(c.conname), json_build_object(
+        ('pg_conversion', f"""SELECT 'conversion', quote_ident(n.nspname) || '.' || quote_ident(c.conname), json_build_object(
                 'from', pg_encoding_to_char(c.conforencoding), 'to', pg_encoding_to_char(c.contoencoding),
                 'function', c.conproc::oid::regprocedure::text, 'default', c.condefault,
                 'comment', {_comment('c.oid', 'pg_conversion')})
             FROM pg_conversion c JOIN ns n ON n.oid = c.connamespace
-            WHERE {_not_extension_member('pg_conversion', 'c.oid')}""",
-        f"""SELECT 'access-method', quote_ident(a.amname), json_build_object(
+            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_conversion', 'c.oid')}"""),
+        ('pg_am', f"""SELECT 'access-method', quote_ident(a.amname), json_build_object(
                 'type', a.amtype, 'handler', a.amhandler::oid::regprocedure::text,
                 'comment', {_comment('a.oid', 'pg_am')})
-            FROM pg_am a WHERE a.oid >= 16384 AND {_not_extension_member('pg_am', 'a.oid')}""",
-        f"""SELECT 'operator-class', quote_ident(n.nspname) || '.' || quote_ident(c.opcname)
+            FROM pg_am a WHERE a.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_am', 'a.oid')}"""),
+        ('pg_opclass', f"""SELECT 'operator-class', quote_ident(n.nspname) || '.' || quote_ident(c.opcname)
                     || ' using ' || quote_ident(am.amname),
                 json_build_object(
                 'type', format_type(c.opcintype, NULL), 'default', c.opcdefault,
@@ -569,8 +687,8 @@ def _snapshot_query(server_version: int) -> str:
                 'storage', NULLIF(c.opckeytype, 0)::regtype::text,
                 'comment', {_comment('c.oid', 'pg_opclass')})
             FROM pg_opclass c JOIN ns n ON n.oid = c.opcnamespace JOIN pg_am am ON am.oid = c.opcmethod
-            WHERE {_not_extension_member('pg_opclass', 'c.oid')}""",
-        f"""SELECT 'operator-family', quote_ident(n.nspname) || '.' || quote_ident(f.opfname)
+            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_opclass', 'c.oid')}"""),
+        ('pg_opfamily', f"""SELECT 'operator-family', quote_ident(n.nspname) || '.' || quote_ident(f.opfname)
                     || ' using ' || quote_ident(am.amname),
                 json_build_object(
                 'operators', (SELECT json_agg(m ORDER BY m) FROM (
@@ -583,9 +701,9 @@ def _snapshot_query(server_version: int) -> str:
                     FROM pg_amproc p WHERE p.amprocfamily = f.oid) members),
                 'comment', {_comment('f.oid', 'pg_opfamily')})
             FROM pg_opfamily f JOIN ns n ON n.oid = f.opfnamespace JOIN pg_am am ON am.oid = f.opfmethod
-            WHERE {_not_extension_member('pg_opfamily', 'f.oid')}""",
+            WHERE f.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_opfamily', 'f.oid')}"""),
         # default privileges (ALTER DEFAULT PRIVILEGES)
-        f"""SELECT 'default-privileges',
+        ('pg_default_acl', f"""SELECT 'default-privileges',
                 CASE WHEN da.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
                      THEN '<current user>' ELSE quote_ident(pg_get_userbyid(da.defaclrole)) END
                 || coalesce(' in ' || quote_ident(dn.nspname), '')
@@ -593,9 +711,13 @@ def _snapshot_query(server_version: int) -> str:
                              WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas'
                              ELSE da.defaclobjtype::text END,
                 json_build_object('privileges', {_acl('da.defaclacl', 'r', 'da.defaclrole', default=False)})
-            FROM pg_default_acl da LEFT JOIN pg_namespace dn ON dn.oid = da.defaclnamespace""",
-    ]
-    union = "\n        UNION ALL\n        ".join(f"({part})" for part in parts)
+            FROM pg_default_acl da LEFT JOIN pg_namespace dn ON dn.oid = da.defaclnamespace"""),
+    )
+    return tuple(_Part(_with_context(query), gate=gate) for gate, query in parts)
+
+
+def _with_context(part: str) -> str:
+    """A part as a statement: the names it may use defined, its objects as one JSON object."""
     return f"""
     WITH ns AS (
         SELECT n.oid, n.nspname, n.nspacl, n.nspowner FROM pg_namespace n
@@ -605,23 +727,20 @@ def _snapshot_query(server_version: int) -> str:
     ),
     excluded_table AS (
         SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
-        WHERE cn.nspname || '.' || c.relname = ANY ($2)
+        WHERE c.oid >= {_FIRST_USER_OID} AND cn.nspname || '.' || c.relname = ANY ($2)
     ),
     rel AS (
         SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
         FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+        WHERE c.oid >= {_FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
           AND c.oid NOT IN (SELECT oid FROM excluded_table)
           AND {_not_extension_member('pg_class', 'c.oid')}
           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                           AND d.objid = c.oid AND d.deptype IN ('a', 'i')
                           AND d.refobjid IN (SELECT oid FROM excluded_table))
-    ),
-    objects (object_type, name, attributes) AS (
-        {union}
     )
     SELECT json_object_agg(object_type || ' ' || name, json_strip_nulls(attributes))
-    FROM objects
+    FROM ({part}) objects (object_type, name, attributes)
     """
 
 
