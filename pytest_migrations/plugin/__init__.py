@@ -1,11 +1,12 @@
 """pytest glue for pytest-migrations: ``pytest --migrations`` and the ``migrations_db`` fixtures.
 
 Thin wrappers over the core modules: :mod:`pytest_migrations.roundtrip` does the walk,
-:mod:`pytest_migrations.database` the servers, :mod:`migration_lint` the model and the lint.
+:mod:`pytest_migrations.trace` the lock trace, :mod:`pytest_migrations.database` the servers,
+:mod:`migration_lint` the model and the lint.
 
 - :mod:`.options`: flags, ini twins, environment variables, precedence;
-- :mod:`.state`: what a session shares (server, migrations, chain walkers) on ``config.stash``;
-- :mod:`.items`: the directory and file collectors and the ``::roundtrip`` / ``::lint`` items;
+- :mod:`.state`: what a session shares (server, migrations, chain and trace walkers) on ``config.stash``;
+- :mod:`.items`: the directory and file collectors and the ``::roundtrip`` / ``::lint`` / ``::locks`` items;
 - :mod:`.fixtures`: ``migrations_db`` and ``migrate_to`` for users' own tests.
 
 The :class:`MigrationsPlugin` object that collects items is registered only with ``--migrations``

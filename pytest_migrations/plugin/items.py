@@ -1,4 +1,5 @@
-"""Collectors and test items: one file node per migration, with ``::roundtrip`` and ``::lint``.
+"""Collectors and test items: one file node per migration, with ``::roundtrip``, ``::lint`` and
+``::locks``.
 
 Node ids are the migration's UP file relative to the rootdir, so ``-k 012``, ``--lf`` and
 copying ``migrations/012_add_orders.sql::roundtrip`` from a failure all work.
@@ -17,11 +18,12 @@ from migration_lint.model import Migration, MigrationFileError
 
 from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
+from ..trace import TRACE_RULE_NAME, MigrationTrace
 from .lint import LintUnavailable
 from .options import SettingsError
 from .state import STATE_KEY, MigrationsState
 
-__all__ = ["LintItem", "MigrationFile", "MigrationsDirectory", "RoundTripFailed", "RoundTripItem"]
+__all__ = ["LintItem", "LocksFailed", "LocksItem", "MigrationFile", "MigrationsDirectory", "RoundTripFailed", "RoundTripItem"]
 
 
 WARNING_PROPERTY = "pytest-migrations warning"
@@ -97,6 +99,10 @@ class MigrationFile(pytest.File):
             lint = LintItem.from_parent(self, name="lint", migration=self.migration)
             lint.add_marker(group)
             yield lint
+        if state.settings.locks:
+            locks = LocksItem.from_parent(self, name="locks", migration=self.migration)
+            locks.add_marker(group)
+            yield locks
 
 
 class _MigrationItem(pytest.Item):
@@ -175,3 +181,53 @@ class LintItem(_MigrationItem):
 
 class MigrationsLintFailed(Exception):
     """migration-lint found errors in a migration."""
+
+
+class LocksFailed(Exception):
+    """The trace of a migration found a blocking lock, rewrite or scan, or the migration failed."""
+
+    def __init__(self, trace: MigrationTrace) -> None:
+        super().__init__(trace.format())
+        self.trace = trace
+
+
+class LocksItem(_MigrationItem):
+    """The migration applied on a real server, statement by statement, with what each one locked,
+    rewrote and scanned (:mod:`pytest_migrations.trace`). Fails on a blocking finding that the
+    file does not suppress: a lock that blocks reads or writes of a table that existed before,
+    taken without a lock_timeout or held through a rewrite or a scan (see docs/lock-tracing.md).
+    Brief findings (a catalog update under a lock_timeout) go to the report's ``locks`` section."""
+
+    def runtest(self) -> None:
+        state = _state(self)
+        try:
+            walker = state.trace_walker(self.directory)
+        except ServerUnavailable as error:
+            _skip_here(str(error))
+        trace = walker.result_for(self.migration)
+        if trace.depends_on is not None:
+            _skip_here(f"depends on {trace.depends_on} which failed")
+        if trace.untraceable:
+            _skip_here(f"cannot trace: {trace.error}")
+        if not trace.ok:
+            raise LocksFailed(trace)
+        if trace.findings:  # brief or suppressed: shown with -rP
+            self.add_report_section("call", "locks", trace.format())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, LocksFailed):
+            return _locks_failure(excinfo.value.trace)
+        return super().repr_failure(excinfo, style=style)
+
+
+def _locks_failure(trace: MigrationTrace) -> str:
+    """The trace's report, then what to do about a blocking finding."""
+    text = trace.format()
+    if trace.blocking_findings:
+        text += (
+            "\nA blocking finding fails this test. Set a lock_timeout (or --migrations-lock-timeout, if your"
+            " deploy sets one) for a lock held only for a catalog update; avoid the rewrite or scan (the"
+            " static rule named says how); or, if the table is small or the migration runs while nothing"
+            f" uses it, add `-- migration-lint: ignore[{TRACE_RULE_NAME}] <reason>` above the statement."
+        )
+    return text

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from ..config import ConfigError
 from ..database import DSN_ENV_VAR, redact_dsn
+from ..trace._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 
 __all__ = ["AUTO_DIRS", "OPTIONS", "Option", "Settings", "add_options", "resolve_settings"]
 
@@ -38,7 +40,7 @@ class Option:
 
 OPTIONS = (
     Option("enabled", "--migrations", "migrations", None,
-           "collect an up/down/up round-trip test (and a lint test) for every migration", True),
+           "collect an up/down/up round-trip test (and a lint and a lock test) for every migration", True),
     Option("dir", "--migrations-dir", "migrations_dir", "MIGRATIONS_DIR",
            "directory of the migrations; default: the first of " + ", ".join(f"{d}/" for d in AUTO_DIRS)
            + " under the rootdir", metavar="PATH"),
@@ -64,6 +66,16 @@ OPTIONS = (
            "MIGRATIONS_NO_DATA_CHECK", "do not seed rows to check that they survive UP and DOWN", True),
     Option("no_lint", "--migrations-no-lint", "migrations_no_lint", "MIGRATIONS_NO_LINT",
            "do not collect the ::lint test of each migration", True),
+    Option("no_locks", "--migrations-no-locks", "migrations_no_locks", "MIGRATIONS_NO_LOCKS",
+           "do not collect the ::locks test of each migration (the lock and rewrite trace)", True),
+    Option("trace_rows", "--migrations-trace-rows", "migrations_trace_rows", "MIGRATIONS_TRACE_ROWS",
+           "fill every empty table with N generated rows before each ::locks trace, so that findings say"
+           " how long each lock was held (default 0: no rows)", metavar="N"),
+    Option("lock_timeout", "--migrations-lock-timeout", "migrations_lock_timeout", "MIGRATIONS_LOCK_TIMEOUT",
+           "the lock_timeout your deploy sets for a migration that sets none, e.g. 10s, or 0 for none;"
+           " ::locks passes a lock held for a catalog update only when one is in force. Default: the"
+           " migrations runner's ([tool.pytest-migrations] lock_timeout, 10s) when pyproject.toml configures"
+           " it, else 0", metavar="DURATION"),
 )  # fmt: skip
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -106,6 +118,9 @@ class Settings:
     strict_column_order: bool = False
     no_data_check: bool = False
     no_lint: bool = False
+    no_locks: bool = False
+    trace_rows: int = 0
+    lock_timeout: str = "0"
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -115,6 +130,10 @@ class Settings:
     @property
     def lint(self) -> bool:
         return not self.no_lint
+
+    @property
+    def locks(self) -> bool:
+        return not self.no_locks
 
     def read_setup_sql(self) -> str | None:
         if self.setup_sql is None:
@@ -138,9 +157,13 @@ class Settings:
             parts.append(f"pg-version={self.pg_version} ({self.sources['pg_version']})")
         if self.setup_sql is not None:
             parts.append(f"setup-sql={self.setup_sql} ({self.sources['setup_sql']})")
-        for name in ("allow_missing_down", "strict_column_order", "no_data_check", "no_lint"):
+        for name in ("allow_missing_down", "strict_column_order", "no_data_check", "no_lint", "no_locks"):
             if getattr(self, name):
                 parts.append(f"{name.replace('_', '-')} ({self.sources[name]})")
+        if self.locks:
+            if self.trace_rows:
+                parts.append(f"trace-rows={self.trace_rows} ({self.sources['trace_rows']})")
+            parts.append(f"lock-timeout={self.lock_timeout} ({self.sources.get('lock_timeout', 'default: none')})")
         return ["migrations: " + ", ".join(parts)]
 
 
@@ -186,6 +209,16 @@ def resolve_settings(config: pytest.Config) -> Settings:
         elif option.name in ("dir", "setup_sql"):
             path = Path(os.path.expanduser(str(value)))
             values[option.name] = path if path.is_absolute() else base_dir / path
+        elif option.name == "trace_rows":
+            text = str(value).strip()
+            if not text.isdigit():
+                raise SettingsError(f"{source}: expected a number of rows (0 or more), got {value!r}")
+            values[option.name] = int(text)
+        elif option.name == "lock_timeout":
+            try:
+                values[option.name] = check_lock_timeout(str(value))
+            except LockTimeoutError as error:
+                raise SettingsError(f"{source}: {error}") from None
         elif option.name == "pg_version":
             text = str(value).strip()
             if not text.isdigit() or not 9 <= int(text) <= 99:
@@ -201,6 +234,13 @@ def resolve_settings(config: pytest.Config) -> Settings:
                 values["dir"] = path
                 sources["dir"] = "auto-detected"
                 break
+    if "lock_timeout" not in values:
+        try:
+            found = runner_lock_timeout(start=config.rootpath)
+        except (ConfigError, LockTimeoutError) as error:
+            raise SettingsError(str(error)) from None
+        if found is not None:
+            values["lock_timeout"], sources["lock_timeout"] = found
     setup_sql = values.get("setup_sql")
     if setup_sql is not None and not setup_sql.is_file():
         raise SettingsError(f"{sources['setup_sql']}: set-up SQL file {setup_sql} does not exist")

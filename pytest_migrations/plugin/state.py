@@ -1,4 +1,5 @@
-"""What one pytest session (or xdist worker) shares: the server, the migrations, the chain walkers.
+"""What one pytest session (or xdist worker) shares: the server, the migrations, the chain and
+trace walkers.
 
 Everything is made on first use, so ``pytest --migrations --collect-only`` starts no server and a
 run that selects no migration item starts none either.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -18,6 +19,9 @@ from ..database import DatabaseError, Server, open_server
 from ..roundtrip import ChainWalker, make_base_database
 from .lint import LintReport, LintUnavailable, lint_directory
 from .options import Settings
+
+if TYPE_CHECKING:
+    from ..trace import TraceWalker
 
 __all__ = ["MigrationsState", "SETTINGS_ERROR_KEY", "STATE_KEY"]
 
@@ -35,6 +39,8 @@ class MigrationsState:
         self._walkers: dict[Path, ChainWalker] = {}
         self._base: str | None = None
         self._lint: dict[Path, Any] = {}
+        self._trace_walkers: dict[Path, TraceWalker] = {}
+        self._trace_databases: list[str] = []
 
     # -- migrations ----------------------------------------------------------------------------
 
@@ -104,11 +110,35 @@ class MigrationsState:
             )
         return self._walkers[directory]
 
+    def trace_walker(self, directory: Path) -> TraceWalker:
+        """The ``::locks`` items' walk: each migration traced, and applied for good, on a database
+        of its own (the round trip's database goes up and down, this one only up)."""
+        directory = directory.resolve()
+        if directory not in self._trace_walkers:
+            from ..trace import TraceWalker
+
+            database = make_base_database(self.server, self.settings.read_setup_sql(), self.settings.setup_sql)
+            self._trace_databases.append(database)
+            self._trace_walkers[directory] = TraceWalker(
+                self.server.dsn(database),
+                self.migrations(directory),
+                trace_rows=self.settings.trace_rows,
+                lock_timeout=self.settings.lock_timeout,
+            )
+        return self._trace_walkers[directory]
+
     def close(self) -> None:
         for walker in self._walkers.values():
             walker.close()
         self._walkers.clear()
+        self._trace_walkers.clear()
         if self._server is not None:
+            for database in self._trace_databases:
+                try:
+                    self._server.drop_database(database)
+                except DatabaseError as error:
+                    logger.warning("%s", error)
+            self._trace_databases.clear()
             if self._base is not None:
                 try:
                     self._server.drop_database(self._base)

@@ -43,7 +43,7 @@ def runner_lock_timeout(path: Path | None = None, *, start: Path | None = None) 
         return None
     configured = config.get_str("lock_timeout")
     if configured is None:
-        return DEFAULT_LOCK_TIMEOUT, f"the runner's default ({config.path} has [tool.{TOOL_TABLE}])"
+        return DEFAULT_LOCK_TIMEOUT, f"runner default, {config.path} has [tool.{TOOL_TABLE}]"
     try:
         value = check_lock_timeout(configured) if configured.strip() else "0"
     except LockTimeoutError as error:

@@ -26,7 +26,8 @@ BASE_ARGS = ("-p", "no:randomly", "-W", "ignore::DeprecationWarning", "-W", "ign
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, pytester: pytest.Pytester) -> None:
     for name in ("MIGRATIONS_DATABASE_URL", "MIGRATIONS_DIR", "MIGRATIONS_IMAGE", "MIGRATIONS_PG_VERSION",
-                 "MIGRATIONS_SETUP_SQL", "MIGRATIONS_NO_DATA_CHECK", "MIGRATIONS_NO_LINT"):  # fmt: skip
+                 "MIGRATIONS_SETUP_SQL", "MIGRATIONS_NO_DATA_CHECK", "MIGRATIONS_NO_LINT", "MIGRATIONS_NO_LOCKS",
+                 "MIGRATIONS_TRACE_ROWS", "MIGRATIONS_LOCK_TIMEOUT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     pytester.makeini("[pytest]\n")  # the rootdir is the pytester directory
 
@@ -43,6 +44,10 @@ def copy_set(source: Path, root: Path, directory: str = "migrations") -> Path:
     target = root / directory
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.md", "*.txt"))
     return target
+
+
+# Tests about the round trip leave the ::lint and ::locks items out.
+ROUNDTRIP_ONLY = ("--migrations-no-lint", "--migrations-no-locks")
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -157,7 +162,7 @@ EXPECTED_BROKEN = {
 
 def test_broken_downs_fail_with_the_diff_of_what_they_forgot(pytester: pytest.Pytester) -> None:
     write_migrations(pytester.path, BROKEN_CHAIN)
-    result = run(pytester, "--migrations-no-lint", "-rA")
+    result = run(pytester, *ROUNDTRIP_ONLY, "-rA")
     outcomes = outcomes_by_item(result)
     assert {item: outcome for item, outcome in outcomes.items() if outcome != "PASSED"} == {
         f"{migration_id}.sql::roundtrip": "FAILED" for migration_id in EXPECTED_BROKEN
@@ -205,7 +210,7 @@ DATA_CHAIN = {
 
 def test_a_down_that_loses_rows_fails_naming_the_table_and_rows(pytester: pytest.Pytester) -> None:
     write_migrations(pytester.path, DATA_CHAIN)
-    result = run(pytester, "--migrations-no-lint", "-rA")
+    result = run(pytester, *ROUNDTRIP_ONLY, "-rA")
     assert outcomes_by_item(result) == {
         "001_customers.sql::roundtrip": "PASSED",
         "002_customers_email.sql::roundtrip": "FAILED",
@@ -220,26 +225,26 @@ def test_a_down_that_loses_rows_fails_naming_the_table_and_rows(pytester: pytest
     changed = failure_text(result, "003_shout_names::roundtrip")
     assert "table customers: row (id=" in changed and "changed: name" in changed
 
-    result = run(pytester, "--migrations-no-lint", "--migrations-no-data-check")
+    result = run(pytester, *ROUNDTRIP_ONLY, "--migrations-no-data-check")
     result.assert_outcomes(passed=4)
 
 
 def test_k_selects_one_migration_and_applies_its_predecessors(pytester: pytest.Pytester) -> None:
     write_migrations(pytester.path, BROKEN_CHAIN)
-    result = run(pytester, "--migrations-no-lint", "-rA", "-k", "009")
+    result = run(pytester, *ROUNDTRIP_ONLY, "-rA", "-k", "009")
     assert outcomes_by_item(result) == {"009_add_shipped_at.sql::roundtrip": "PASSED"}
     result.assert_outcomes(passed=1, deselected=8)
 
-    result = run(pytester, "--migrations-no-lint", "-rA", "-k", "003")
+    result = run(pytester, *ROUNDTRIP_ONLY, "-rA", "-k", "003")
     assert outcomes_by_item(result) == {"003_status_default_pending.sql::roundtrip": "FAILED"}
     result.stdout.fnmatch_lines(["*column orders.status: default 'new'::text -> (none)*"])
 
 
 def test_last_failed_reruns_only_the_failed_migrations(pytester: pytest.Pytester) -> None:
     write_migrations(pytester.path, {k: v for k, v in BROKEN_CHAIN.items() if k < "004"})
-    first = run(pytester, "--migrations-no-lint")
+    first = run(pytester, *ROUNDTRIP_ONLY)
     first.assert_outcomes(passed=1, failed=2)
-    again = run(pytester, "--migrations-no-lint", "--lf", "-rA")
+    again = run(pytester, *ROUNDTRIP_ONLY, "--lf", "-rA")
     assert outcomes_by_item(again) == {
         "002_add_note_and_index.sql::roundtrip": "FAILED",
         "003_status_default_pending.sql::roundtrip": "FAILED",
@@ -253,7 +258,7 @@ def test_a_failing_up_skips_the_migrations_after_it(pytester: pytest.Pytester) -
         "002_b.sql": "-- UP\nALTER TABLE missing ADD COLUMN x int;\n-- DOWN\nSELECT 1;\n",
         "003_c.sql": "-- UP\nCREATE TABLE c (id int);\n-- DOWN\nDROP TABLE c;\n",
     })  # fmt: skip
-    result = run(pytester, "--migrations-no-lint", "-rA")
+    result = run(pytester, *ROUNDTRIP_ONLY, "-rA")
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*UP of 002_b failed*", "SKIPPED * migrations/003_c.sql:1: depends on 002_b which failed"])
     assert '002_b.sql:2: relation "missing" does not exist [42P01]' in result.stdout.str()
@@ -265,11 +270,11 @@ def test_missing_down_fails_or_xfails_with_the_flag(pytester: pytest.Pytester) -
         "002_b.sql": "CREATE TABLE b (id int);\n",
         "003_c.sql": "-- UP\nCREATE TABLE c (id int);\n-- DOWN\nDROP TABLE c;\n",
     })  # fmt: skip
-    result = run(pytester, "--migrations-no-lint")
+    result = run(pytester, *ROUNDTRIP_ONLY)
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*002_b has no DOWN: it cannot be rolled back*"])
 
-    result = run(pytester, "--migrations-no-lint", "--migrations-allow-missing-down", "-rA")
+    result = run(pytester, *ROUNDTRIP_ONLY, "--migrations-allow-missing-down", "-rA")
     result.assert_outcomes(passed=2, xfailed=1)
     result.stdout.fnmatch_lines(["XFAIL*002_b.sql::roundtrip*has no DOWN*"])
 
@@ -279,7 +284,11 @@ def test_without_the_flag_nothing_is_collected(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest_inprocess(*BASE_ARGS, "--co")
     assert "roundtrip" not in result.stdout.str()
     result = run(pytester, "--co", "-q")
-    result.stdout.fnmatch_lines(["migrations/001_create_orders.sql::roundtrip", "migrations/001_create_orders.sql::lint"])
+    result.stdout.fnmatch_lines([
+        "migrations/001_create_orders.sql::roundtrip",
+        "migrations/001_create_orders.sql::lint",
+        "migrations/001_create_orders.sql::locks",
+    ])  # fmt: skip
 
 
 def test_a_bad_migrations_directory_is_one_collection_error(pytester: pytest.Pytester) -> None:
@@ -287,7 +296,7 @@ def test_a_bad_migrations_directory_is_one_collection_error(pytester: pytest.Pyt
         "001_a.sql": "-- UP\nCREATE TABLE a (id int);\n",
         "1_again.sql": "-- UP\nCREATE TABLE b (id int);\n",
     })  # fmt: skip
-    result = run(pytester, "--migrations-no-lint")
+    result = run(pytester, *ROUNDTRIP_ONLY)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*1_again.sql: duplicate version 1: also used by 001_a.sql*", "*1 error*"])
     assert "Traceback" not in result.stdout.str()
@@ -332,14 +341,14 @@ def test_header_reports_settings_and_precedence_without_passwords(
     pytester.makeini("[pytest]\nmigrations_dir = nowhere\nmigrations_dsn = postgresql://ini:inisecret@127.0.0.1:1/x\n")
     monkeypatch.setenv("MIGRATIONS_DIR", "db")
     monkeypatch.setenv("MIGRATIONS_DATABASE_URL", "postgresql://postgres:envsecret@127.0.0.1:5432/postgres")
-    result = run(pytester, "--co", "--migrations-no-lint")
+    result = run(pytester, "--co", *ROUNDTRIP_ONLY)
     header = result.stdout.str()
     assert "dir=db (environment MIGRATIONS_DIR)" in header
     assert "environment MIGRATIONS_DATABASE_URL" in header
     assert "envsecret" not in header and "inisecret" not in header
     assert "<MigrationFile 001_b.sql>" in header and "<MigrationsDirectory db>" in header
 
-    result = run(pytester, "--co", "--migrations-no-lint", "--migrations-dir", "migrations")
+    result = run(pytester, "--co", *ROUNDTRIP_ONLY, "--migrations-dir", "migrations")
     result.stdout.fnmatch_lines(["*dir=migrations (command line --migrations-dir)*", "*<MigrationFile 001_a.sql>*"])
 
 
@@ -348,16 +357,16 @@ def test_setup_sql_runs_before_the_first_migration(pytester: pytest.Pytester) ->
         "001_a.sql": "-- UP\nCREATE TABLE a (name text COLLATE \"C\", CHECK (similarity(name, 'x') >= 0));\n"
                      "-- DOWN\nDROP TABLE a;\n",
     })  # fmt: skip
-    result = run(pytester, "--migrations-no-lint")
+    result = run(pytester, *ROUNDTRIP_ONLY)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*function similarity(text, unknown) does not exist*"])
     setup = pytester.path / "setup.sql"
     setup.write_text("CREATE EXTENSION pg_trgm;\n")
-    result = run(pytester, "--migrations-no-lint", f"--migrations-setup-sql={setup}")
+    result = run(pytester, *ROUNDTRIP_ONLY, f"--migrations-setup-sql={setup}")
     result.assert_outcomes(passed=1)
 
     setup.write_text("CREATE EXTENSION no_such_extension;\n")
-    result = run(pytester, "--migrations-no-lint", f"--migrations-setup-sql={setup}")
+    result = run(pytester, *ROUNDTRIP_ONLY, f"--migrations-setup-sql={setup}")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"*{setup}: extension \"no_such_extension\" is not available*"])
 
@@ -366,10 +375,13 @@ def test_setup_sql_runs_before_the_first_migration(pytester: pytest.Pytester) ->
 
 
 def test_examples_all_pass(pytester: pytest.Pytester) -> None:
-    """Round trip, data check and lint: the reference example is clean."""
+    """Round trip, data check, lint and lock trace: the reference example is clean."""
     copy_set(EXAMPLES, pytester.path)
-    result = run(pytester)
-    result.assert_outcomes(passed=38)
+    result = run(pytester, "-rP")
+    result.assert_outcomes(passed=57)
+    # Its locks taken for a catalog update are brief (every file sets a lock_timeout), and shown.
+    result.stdout.fnmatch_lines(["*007_add_orders_shipped_at.sql:5: `ALTER TABLE orders ADD COLUMN shipped_at*"
+                                 "ACCESS EXCLUSIVE*brief: a catalog update under lock_timeout 5s*"])
 
 
 # Real defects in the corpus sets, found by the round trip on PostgreSQL 18: what each failure must
@@ -424,7 +436,7 @@ def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, n
 
     target = copy_set(CORPUS / name, pytester.path)
     ids = {migration.path.name: migration.id for migration in discover(target)}
-    args = ["--migrations-no-lint", "-rA"]
+    args = [*ROUNDTRIP_ONLY, "-rA"]
     if name == "docsrs":  # the project creates fuzzystrmatch outside its migrations
         setup = pytester.path / "setup.sql"
         setup.write_text("CREATE EXTENSION fuzzystrmatch;\n")
@@ -448,7 +460,7 @@ def test_quickwit_deferred_runs_on_top_of_the_main_track(pytester: pytest.Pytest
     copy_set(CORPUS / "quickwit-postgresql-deferred", pytester.path)
     setup = pytester.path / "setup.sql"
     setup.write_text("\n;\n".join(m.up_sql for m in discover(CORPUS / "quickwit-postgresql")))
-    result = run(pytester, "--migrations-no-lint", f"--migrations-setup-sql={setup}")
+    result = run(pytester, *ROUNDTRIP_ONLY, f"--migrations-setup-sql={setup}")
     result.assert_outcomes(passed=1)
 
 
@@ -460,11 +472,11 @@ def test_dsn_server_runs_the_examples(pytester: pytest.Pytester, system_pg_serve
     copy_set(EXAMPLES, pytester.path)
     dsn = SYSTEM_PG_DSN.replace("postgres@", "postgres:not-shown@")
     result = run(pytester, "--migrations-no-lint", f"--migrations-dsn={dsn}", "--migrations-pg-version=15")
-    result.assert_outcomes(passed=19)
+    result.assert_outcomes(passed=38)  # round trip and lock trace on PostgreSQL 15
     result.stdout.fnmatch_lines(["migrations: *server=postgresql://postgres:***@127.0.0.1:5432/postgres*"])
     assert "not-shown" not in result.stdout.str()
 
-    result = run(pytester, "--migrations-no-lint", f"--migrations-dsn={dsn}", "--migrations-pg-version=16", "-k", "001")
+    result = run(pytester, *ROUNDTRIP_ONLY, f"--migrations-dsn={dsn}", "--migrations-pg-version=16", "-k", "001")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*is PostgreSQL 15, but command line --migrations-pg-version asks for 16*"])
 
@@ -475,7 +487,7 @@ def test_docker_image_without_docker_skips_with_the_reason(pytester: pytest.Pyte
     if docker_unavailable_reason() is None:
         pytest.skip("a Docker engine runs here")
     write_migrations(pytester.path, {"001_a.sql": "-- UP\nCREATE TABLE a (id int);\n-- DOWN\nDROP TABLE a;\n"})
-    result = run(pytester, "--migrations-no-lint", "--migrations-image=postgres:16", "-rs")
+    result = run(pytester, *ROUNDTRIP_ONLY, "--migrations-image=postgres:16", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED*cannot start postgres:16*"])
 
@@ -483,7 +495,7 @@ def test_docker_image_without_docker_skips_with_the_reason(pytester: pytest.Pyte
 def test_xdist_keeps_one_directory_on_one_worker(pytester: pytest.Pytester) -> None:
     write_migrations(pytester.path, BROKEN_CHAIN)
     result = pytester.runpytest_subprocess(
-        "--migrations", *BASE_ARGS, "--migrations-no-lint", "-n", "2", "--dist", "loadgroup", "-rA"
+        "--migrations", *BASE_ARGS, *ROUNDTRIP_ONLY, "-n", "2", "--dist", "loadgroup", "-rA"
     )
     result.assert_outcomes(passed=len(BROKEN_CHAIN) - len(EXPECTED_BROKEN), failed=len(EXPECTED_BROKEN))
     result.stdout.fnmatch_lines([
@@ -553,7 +565,7 @@ def test_lint_items_fail_on_errors_and_list_warnings_in_the_summary(pytester: py
             ALTER TABLE orders DROP COLUMN note;
         """,
     })  # fmt: skip
-    result = run(pytester, "-rA")
+    result = run(pytester, "-rA", "--migrations-no-locks")
     outcomes = outcomes_by_item(result)
     assert outcomes == {
         "001_orders.sql::roundtrip": "PASSED",
@@ -569,4 +581,4 @@ def test_lint_items_fail_on_errors_and_list_warnings_in_the_summary(pytester: py
     assert "003_note.sql:6:1: ML016" in warnings
 
     result = run(pytester, "--migrations-no-lint", "--co", "-q")
-    assert "::lint" not in result.stdout.str()
+    assert "::lint" not in result.stdout.str() and "::locks" in result.stdout.str()
