@@ -70,8 +70,23 @@ def alter_command_lock(command: dict) -> str:
     return ACCESS_EXCLUSIVE
 
 
-def table_locks(kind: str | None, node: dict[str, Any]) -> list[tuple[str, str]]:
-    """``[(table, lock level)]`` the statement takes on existing relations."""
+# The last statement asked about and its answer: the engine and several rules ask about the same
+# statement one after the other. Holding the node keeps its id from being reused.
+_last: tuple[Any, str | None, tuple[tuple[str, str], ...]] = (None, None, ())
+
+
+def table_locks(kind: str | None, node: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``((table, lock level), ...)`` the statement takes on existing relations."""
+    global _last
+    last_node, last_kind, locks = _last
+    if node is last_node and kind == last_kind:
+        return locks
+    locks = tuple(_table_locks(kind, node))
+    _last = (node, kind, locks)
+    return locks
+
+
+def _table_locks(kind: str | None, node: dict[str, Any]) -> list[tuple[str, str]]:
     if kind == "AlterTableStmt":
         table = qualified_name(node.get("relation"))
         found: list[tuple[str, str]] = []

@@ -27,6 +27,24 @@ class ParseFailure:
     offset: int  # character offset in the section text
 
 
+class _computed_once:
+    """Like ``functools.cached_property`` without its lock (Python 3.11 takes one per first read,
+    which costs more than the value): the engine and the rules ask each statement for its kind
+    and node tens of times. The value lands in the instance's ``__dict__``, which shadows this
+    descriptor from then on."""
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._compute(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Statement:
     """One SQL statement of a section, with its place in the file."""
@@ -41,14 +59,14 @@ class Statement:
     tree: Node | None = field(default=None, compare=False, repr=False)
     error: ParseFailure | None = None
 
-    @property
+    @_computed_once
     def kind(self) -> str | None:
         """The parse node type, e.g. ``IndexStmt``; ``None`` when the statement does not parse."""
         if self.tree is None:
             return None
         return next(iter(self.tree))
 
-    @property
+    @_computed_once
     def node(self) -> Node:
         """The statement's own node (the value under :attr:`kind`)."""
         if self.tree is None:

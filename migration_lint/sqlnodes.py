@@ -13,12 +13,13 @@ Node = dict[str, Any]
 
 def unwrap(node: Any) -> tuple[str | None, Node]:
     """``{"A_Const": {...}}`` -> ``("A_Const", {...})``; a bare dict -> ``(None, dict)``."""
+    # Called for nearly every list item rules look at: kept to the fewest operations.
     if type(node) is not dict:
         return None, {}
     if len(node) == 1:
-        for key, value in node.items():
-            if type(value) is dict and key[:1].isupper():
-                return key, value
+        ((key, value),) = node.items()
+        if type(value) is dict and key[:1].isupper():
+            return key, value
     return None, node
 
 
