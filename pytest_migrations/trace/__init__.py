@@ -20,62 +20,70 @@ in ``docs/lock-tracing.md``.
 
 from __future__ import annotations
 
-from ._cli import UsageError, add_trace_arguments, run_trace_command, trace_directory
-from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
-from ._modes import MODES, blocks, mode_name
-from ._report import format_run, run_json
-from ._results import (
-    BLOCKING,
-    BRIEF,
-    HELD,
-    POLLED,
-    QUEUED,
-    IN_TRANSACTION,
-    OWN_TRANSACTION,
-    SAMPLED,
-    LockFact,
-    MigrationTrace,
-    SeedResult,
-    StatementTrace,
-    StaticFinding,
-    TracedRelation,
-    TraceFinding,
-)
-from ._static import TRACE_RULE_NAME
-from ._tracer import TraceError, trace_migration, traced_statements
-from ._walker import TraceWalker
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "BLOCKING",
-    "BRIEF",
-    "HELD",
-    "POLLED",
-    "QUEUED",
-    "IN_TRANSACTION",
-    "MODES",
-    "OWN_TRANSACTION",
-    "SAMPLED",
-    "TRACE_RULE_NAME",
-    "LockFact",
-    "LockTimeoutError",
-    "MigrationTrace",
-    "SeedResult",
-    "StatementTrace",
-    "StaticFinding",
-    "TraceError",
-    "TraceFinding",
-    "TraceWalker",
-    "TracedRelation",
-    "UsageError",
-    "add_trace_arguments",
-    "blocks",
-    "check_lock_timeout",
-    "format_run",
-    "mode_name",
-    "run_json",
-    "run_trace_command",
-    "runner_lock_timeout",
-    "trace_directory",
-    "trace_migration",
-    "traced_statements",
-]
+if TYPE_CHECKING:
+    from ._cli import UsageError, add_trace_arguments, run_trace_command, trace_directory
+    from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
+    from ._modes import MODES, blocks, mode_name
+    from ._report import format_run, run_json
+    from ._results import (
+        BLOCKING, BRIEF, HELD, IN_TRANSACTION, OWN_TRANSACTION, POLLED, QUEUED, SAMPLED, LockFact, MigrationTrace,
+        SeedResult, StatementTrace, StaticFinding, TracedRelation, TraceFinding,
+    )  # fmt: skip
+    from ._static import TRACE_RULE_NAME
+    from ._tracer import TraceError, trace_migration, traced_statements
+    from ._walker import TraceWalker
+
+# name -> module: the pytest plugin loads this package in every pytest run, so a name is
+# imported from its module only when first used.
+_EXPORTS = {
+    "UsageError": "_cli",
+    "add_trace_arguments": "_cli",
+    "run_trace_command": "_cli",
+    "trace_directory": "_cli",
+    "LockTimeoutError": "_deploy",
+    "check_lock_timeout": "_deploy",
+    "runner_lock_timeout": "_deploy",
+    "MODES": "_modes",
+    "blocks": "_modes",
+    "mode_name": "_modes",
+    "format_run": "_report",
+    "run_json": "_report",
+    "BLOCKING": "_results",
+    "BRIEF": "_results",
+    "HELD": "_results",
+    "POLLED": "_results",
+    "QUEUED": "_results",
+    "IN_TRANSACTION": "_results",
+    "OWN_TRANSACTION": "_results",
+    "SAMPLED": "_results",
+    "LockFact": "_results",
+    "MigrationTrace": "_results",
+    "SeedResult": "_results",
+    "StatementTrace": "_results",
+    "StaticFinding": "_results",
+    "TracedRelation": "_results",
+    "TraceFinding": "_results",
+    "TRACE_RULE_NAME": "_static",
+    "TraceError": "_tracer",
+    "trace_migration": "_tracer",
+    "traced_statements": "_tracer",
+    "TraceWalker": "_walker",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
