@@ -97,6 +97,10 @@ def _table_locks(kind: str | None, node: dict[str, Any]) -> list[tuple[str, str]
             _, definition = unwrap(command.get("def"))
             if command.get("subtype") == "AT_AddConstraint" and definition.get("pktable"):
                 found.append((qualified_name(definition["pktable"]), SHARE_ROW_EXCLUSIVE))
+            if command.get("subtype") in ("AT_AttachPartition", "AT_DetachPartition") and definition.get("name"):
+                # The partition is locked too: ACCESS EXCLUSIVE, SHARE UPDATE EXCLUSIVE to detach concurrently.
+                partition_level = SHARE_UPDATE_EXCLUSIVE if definition.get("concurrent") else ACCESS_EXCLUSIVE
+                found.append((qualified_name(definition["name"]), partition_level))
         level = strongest(levels)
         return ([(table, level)] if level else []) + found
     if kind == "IndexStmt":
@@ -117,8 +121,17 @@ def _table_locks(kind: str | None, node: dict[str, Any]) -> list[tuple[str, str]
         return []
     if kind == "RenameStmt":
         if node.get("relation"):
-            return [(qualified_name(node["relation"]), ACCESS_EXCLUSIVE)]
+            # Renaming an index takes SHARE UPDATE EXCLUSIVE on it since PostgreSQL 12.
+            level = SHARE_UPDATE_EXCLUSIVE if node.get("renameType") == "OBJECT_INDEX" else ACCESS_EXCLUSIVE
+            return [(qualified_name(node["relation"]), level)]
         return []
+    if kind in ("CreatePolicyStmt", "AlterPolicyStmt"):
+        return [(qualified_name(node.get("table")), ACCESS_EXCLUSIVE)]
+    if kind == "RuleStmt":
+        return [(qualified_name(node.get("relation")), ACCESS_EXCLUSIVE)]
+    if kind == "AlterSeqStmt":
+        # Blocks nextval(), so every INSERT that draws from the sequence.
+        return [(qualified_name(node.get("sequence")), SHARE_ROW_EXCLUSIVE)]
     if kind == "TruncateStmt":
         return [(qualified_name(unwrap(r)[1]), ACCESS_EXCLUSIVE) for r in node.get("relations", ())]
     if kind == "CreateTrigStmt":

@@ -45,6 +45,20 @@ def _no_rewrite(old: tuple[str, tuple, bool], new: tuple[str, tuple, bool], pg_v
     return False
 
 
+def _plain_using(expression: dict, column: str, new: tuple[str, tuple, bool]) -> bool:
+    """``USING col`` or ``USING col::new_type``: the conversion PostgreSQL makes without ``USING``."""
+    kind, inner = unwrap(expression)
+    if kind == "TypeCast":
+        cast = inner.get("typeName") or {}
+        if (type_name(cast), tuple(type_modifiers(cast)), is_array_type(cast)) != new:
+            return False
+        kind, inner = unwrap(inner.get("arg"))
+    if kind != "ColumnRef":
+        return False
+    fields = [unwrap(field) for field in inner.get("fields", ())]
+    return bool(fields) and fields[-1][0] == "String" and fields[-1][1].get("sval") == column
+
+
 class ChangingColumnType(Rule):
     """`ALTER COLUMN ... TYPE` rewrites the table and its indexes under an exclusive lock.
 
@@ -55,7 +69,8 @@ class ChangingColumnType(Rule):
     `varchar`; `numeric(p,s)` to `numeric(q,s)` with q ≥ p, or to `numeric`; `varbit(n)`
     widening; a higher precision for `timestamp`, `time` and `interval`; `cidr` to `inet`;
     `timestamp` to `timestamptz` on PostgreSQL 12+ when the migration sets `TimeZone` to UTC.
-    A `USING` clause always rewrites.
+    A `USING` clause rewrites, unless it is the column itself or the column cast to the new type
+    (`USING label::varchar(20)`), which PostgreSQL treats like no `USING` at all.
 
     ## Why is this bad?
     A rewrite copies the whole table and rebuilds every index while holding an ACCESS EXCLUSIVE
@@ -95,7 +110,8 @@ class ChangingColumnType(Rule):
             new = (type_name(type_node), tuple(type_modifiers(type_node)), is_array_type(type_node))
             old = ctx.schema.column_type(table, column)
             shown = type_name(type_node) + (f"({', '.join(str(m) for m in new[1])})" if new[1] else "")
-            if definition.get("raw_default") is not None:
+            using = definition.get("raw_default")
+            if using is not None and not _plain_using(using, column, new):
                 message = f"ALTER COLUMN {column} TYPE {shown} USING ... rewrites {qualified_name(node.get('relation'))!r}"
             elif old is None:
                 message = (f"ALTER COLUMN {column} TYPE {shown} on {table!r} rewrites the table unless it only "

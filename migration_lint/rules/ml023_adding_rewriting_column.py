@@ -13,7 +13,9 @@ class AddingRewritingColumn(Rule):
 
     ## What it does
     Flags `ALTER TABLE ... ADD COLUMN` on an existing table when the column is `serial`/
-    `bigserial`, `GENERATED ... AS IDENTITY`, or `GENERATED ALWAYS AS (expr) STORED`.
+    `bigserial`, `GENERATED ... AS IDENTITY`, or `GENERATED ALWAYS AS (expr) STORED`. A
+    `VIRTUAL` generated column (PostgreSQL 18+, where it is the default without `STORED`) is
+    computed when read and rewrites nothing, so it is not flagged.
 
     ## Why is this bad?
     Every existing row needs its own value, so PostgreSQL rewrites the whole table under an
@@ -30,7 +32,10 @@ class AddingRewritingColumn(Rule):
     ## Use instead
     Add a plain nullable column, attach a sequence default to it, backfill existing rows in
     batches, then add the constraints; for a generated column, compute it in a view or fill a
-    plain column by trigger and backfill.
+    plain column by trigger and backfill, or on PostgreSQL 18+ make it `VIRTUAL`.
+
+    ## Safe on PostgreSQL ≥ 18
+    `GENERATED ALWAYS AS (expr) VIRTUAL` (or without `STORED`): nothing is rewritten.
     """
 
     severity = ERROR
@@ -52,6 +57,9 @@ class AddingRewritingColumn(Rule):
                 if constraint.get("contype") == "CONSTR_IDENTITY":
                     kind = "identity"
                 elif constraint.get("contype") == "CONSTR_GENERATED":
+                    # VIRTUAL (PostgreSQL 18+, the default there without STORED) is computed on read.
+                    if constraint.get("generated_kind") == "v" and ctx.pg_version >= 18:
+                        continue
                     kind = "GENERATED ... STORED"
             if kind:
                 yield self.violation(

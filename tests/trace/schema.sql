@@ -28,3 +28,4 @@ CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW;
 CREATE TRIGGER child_touch BEFORE UPDATE ON child FOR EACH ROW EXECUTE FUNCTION touch();
 CREATE SEQUENCE counter;
 CREATE TABLE remark (id int PRIMARY KEY, parent_id int REFERENCES parent (id));
+CREATE VIEW parent_names AS SELECT id, name FROM parent;

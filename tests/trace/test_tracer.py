@@ -142,9 +142,9 @@ def test_covered_findings_name_the_rule_and_gaps_say_so(sandbox, tmp_path) -> No
     # ... but not one held for a scan, which only a rule about the scan covers.
     assert {s.code for s in index.statements[0].static} >= {"ML001", "ML010"}
     assert covered.static_codes == ("ML001",) and "static rule: ML001" in covered.message()
-    _, gap = trace(sandbox, tmp_path, "SET lock_timeout = '1s';\nCREATE RULE child_quiet AS ON DELETE TO child DO INSTEAD NOTHING;\nUPDATE parent SET name = 'x'")
+    # CREATE RULE takes ACCESS EXCLUSIVE on its table, and no rule (ML010 included) looks at it.
+    _, gap = trace(sandbox, tmp_path, "CREATE RULE child_quiet AS ON DELETE TO child DO INSTEAD NOTHING")
     (finding,) = gap.findings
-    assert (finding.line, finding.held_through) == (2, f"line 3 scans {finding.relation.name.split('.')[0]}.parent")
     assert finding.catalogue_gap and "no static rule flags this statement (catalogue gap)" in finding.message()
 
 

@@ -192,6 +192,10 @@ CASES = [
     case("grant-18", "GRANT SELECT ON child TO PUBLIC", {"child": AS}, versions=(18,)),
     # -- new objects on existing ones, data, sequences -------------------------------------------------------
     case("create-view", "CREATE VIEW child_view AS SELECT id, qty FROM child", {"child": AS}),
+    # Replacing a view locks it against its readers; a rule is a catalog change on its table.
+    case("replace-view", "CREATE OR REPLACE VIEW parent_names AS SELECT id, name, 1 AS one FROM parent",
+         {"parent_names": AE, "parent": AS}),
+    case("create-rule", "CREATE RULE child_quiet AS ON DELETE TO child DO INSTEAD NOTHING", {"child": AE}),
     case("create-table-with-foreign-key", "CREATE TABLE grandchild (id int PRIMARY KEY, child_id int REFERENCES child (id))",
          {"child": SRE}, index_locks={"child_pkey": AS}),
     case("lock-table-share", "LOCK TABLE child IN SHARE MODE", {"child": SH}),

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..sqlnodes import relation_name
+from .base import ERROR, Edit, Option, Rule, Violation
+
+
+class AlterSequenceWithoutLockTimeout(Rule):
+    """`ALTER SEQUENCE` on an existing sequence without a `lock_timeout`: inserts wait behind it.
+
+    ## What it does
+    Flags `ALTER SEQUENCE` (`RESTART`, `INCREMENT`, `AS`, `OWNED BY` ...) on a sequence that was
+    not created earlier in the same migration when no `SET lock_timeout` to a non-zero value
+    came before it in the file.
+
+    ## Why is this bad?
+    `ALTER SEQUENCE` takes a SHARE ROW EXCLUSIVE lock on the sequence (seen by `migrations
+    trace`; `RESTART` also gives it a new file), and `nextval()` needs ROW EXCLUSIVE on it: while
+    the statement waits for its lock behind a transaction that drew from the sequence, every
+    INSERT into a table whose key comes from it waits too. `require-lock-timeout` (ML010) does
+    not see this lock.
+
+    ## Lock taken
+    SHARE ROW EXCLUSIVE on the sequence (blocks `nextval`), until the transaction commits.
+
+    ## Example
+    ```sql
+    ALTER SEQUENCE orders_id_seq RESTART WITH 1000000;
+    ```
+
+    ## Use instead
+    ```sql
+    SET lock_timeout = '5s';
+    ALTER SEQUENCE orders_id_seq RESTART WITH 1000000;
+    ```
+    or `SELECT setval('orders_id_seq', 1000000)`, which takes no lock that waits for others.
+
+    ## Fix
+    Inserts `SET lock_timeout = '<timeout>';` before the statement.
+
+    ## Options
+    - `timeout`: the value the fix sets (default `5s`).
+    """
+
+    severity = ERROR
+    lock = "SHARE ROW EXCLUSIVE"
+    node_types = frozenset({"AlterSeqStmt", "CreateSeqStmt"})
+    fixable = True
+    options = (Option("timeout", "5s", "the lock_timeout the fix sets"),)
+
+    def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
+        statement = ctx.statement
+        if ctx.in_plpgsql or statement is None or statement.node is not node:
+            return
+        name = relation_name(node.get("sequence"))
+        created = ctx.scratch.setdefault(f"{self.name}:created", set())
+        if node_type == "CreateSeqStmt":
+            created.add(name)
+            return
+        if name in created or ctx.has_timeout("lock_timeout") or ctx.scratch.get(self.name):
+            return
+        ctx.scratch[self.name] = True  # once per section: the fix sets it for everything after
+        yield self.violation(
+            f"ALTER SEQUENCE takes a SHARE ROW EXCLUSIVE lock on {name!r} without a lock_timeout:"
+            " waiting for the lock blocks every INSERT that draws from the sequence",
+            fix_title="SET lock_timeout before the statement",
+            edits=(Edit(0, 0, f"SET lock_timeout = '{self.settings['timeout']}';\n"),),
+        )
