@@ -343,12 +343,15 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
                 'type', format_type(a.atttypid, a.atttypmod),
                 'not_null', a.attnotnull,
                 'not_null_constraint', {not_null_extra},
-                'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END,
+                -- a default cannot name a column: deparsed without its table, which is not opened
+                'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0) END,
                 'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid)
                              || CASE a.attgenerated WHEN 's' THEN ' STORED' ELSE ' VIRTUAL' END END,
                 'identity', CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END,
-                'collation', CASE WHEN a.attcollation <> t.typcollation
-                             THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
+                'collation', CASE WHEN a.attcollation <> t.typcollation THEN (
+                    SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                    FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                    WHERE co.oid = a.attcollation) END,
                 'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
                 'compression', {compression},
                 'statistics', NULLIF(a.attstattarget, -1),
@@ -362,8 +365,6 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
             JOIN pg_type t ON t.oid = a.atttypid
             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-            LEFT JOIN pg_collation co ON co.oid = a.attcollation
-            LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
             {not_null_join}
             WHERE r.relkind IN ('r', 'p', 'f', 'v', 'm')"""),
         # table constraints
@@ -386,16 +387,17 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
                 'valid', i.indisvalid AND i.indisready,
                 'unique', i.indisunique,
                 'primary', i.indisprimary,
-                'constraint', (SELECT quote_ident(c.conname) FROM pg_constraint c
-                               WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
-                               AND c.contype IN ('p', 'u', 'x')),
+                'constraint', CASE WHEN i.indisunique OR i.indisexclusion THEN (
+                    SELECT quote_ident(c.conname) FROM pg_constraint c
+                    WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')) END,
                 'clustered', i.indisclustered,
                 'replica_identity', i.indisreplident,
-                'parent_index', (SELECT h.inhparent::regclass::text FROM pg_inherits h
-                                 WHERE h.inhrelid = i.indexrelid),
-                'statistics', (SELECT json_agg(a.attnum || ': ' || a.attstattarget ORDER BY a.attnum)
-                               FROM pg_attribute a WHERE a.attrelid = i.indexrelid
-                               AND NULLIF(a.attstattarget, -1) IS NOT NULL),
+                'parent_index', CASE WHEN ic.relispartition THEN (SELECT h.inhparent::regclass::text
+                    FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) END,
+                -- only expression columns take a statistics target
+                'statistics', CASE WHEN i.indexprs IS NOT NULL THEN (
+                    SELECT json_agg(a.attnum || ': ' || a.attstattarget ORDER BY a.attnum)
+                    FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND NULLIF(a.attstattarget, -1) IS NOT NULL) END,
                 'tablespace', ts.spcname,
                 'comment', {_comment('i.indexrelid', 'pg_class')})
             FROM pg_index i JOIN rel r ON r.oid = i.indrelid
