@@ -216,6 +216,9 @@ class ChainWalker:
         # Set-up SQL runs on each new chain database; a template would cost a second CREATE DATABASE.
         self._database = make_base_database(self.server, self.setup_sql, self.setup_sql_path)
         self._conn = self.server.connect(self._database, autocommit=True)
+        # psycopg forgets the statements it prepared itself, with a DEALLOCATE ALL, whenever a
+        # script DROPs or ALTERs something: that would take the snapshot's statements with them.
+        self._conn.prepare_threshold = None
         self._position = -1
         self._snapshot = None
         self._broken_at = None
@@ -456,11 +459,17 @@ def plan_section(section: Section | None, migration: Migration) -> _Plan:
 
 
 def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *, nested: bool = False) -> None:
-    """Execute ``section`` on ``conn`` (autocommit) as ``plan`` says; raise :class:`ScriptError`."""
+    """Execute ``section`` on ``conn`` (autocommit) as ``plan`` says; raise :class:`ScriptError`.
+
+    A wrapped section goes to the server as one script, in one round trip; only when it fails is
+    it run again statement by statement, to name the statement that fails.
+    """
     if section.is_empty:
         return
     if plan.wrap:
         statements = [s for s in section.statements if transaction_control(s) not in ("begin", "commit")]
+        if _run_script(conn, [statement.text for statement in statements], nested=nested):
+            return
         if not nested:
             conn.execute("BEGIN")
         try:
@@ -484,6 +493,33 @@ def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *,
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             # The script failed (or stopped) inside a BEGIN of its own.
             conn.execute("ROLLBACK")
+
+
+_SECTION_SAVEPOINT = "pytest_migrations_section"
+
+
+def _run_script(conn: psycopg.Connection[Any], texts: list[str], *, nested: bool) -> bool:
+    """Run ``texts`` as one script in a transaction (a savepoint when ``nested``); whether it
+    succeeded. A failure leaves no trace: the transaction or the savepoint is rolled back."""
+    if nested:
+        # A script that does not parse aborts the transaction before any of it runs: the
+        # savepoint must exist before the script is sent.
+        conn.execute(f"SAVEPOINT {_SECTION_SAVEPOINT}", prepare=False)
+        end, undo = (f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}",
+                     f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}")  # fmt: skip
+        script = [*texts, end]
+    else:
+        undo = "ROLLBACK"
+        script = ["BEGIN", *texts, "COMMIT"]
+    try:
+        # No parameters: the text goes to the server as written (no placeholder parsing). A
+        # newline before each semicolon: a statement may end in a -- comment.
+        conn.execute("\n;\n".join(script).encode("utf-8"), prepare=False)
+    except psycopg.Error:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(undo, prepare=False)
+        return False
+    return True
 
 
 def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: int) -> None:
