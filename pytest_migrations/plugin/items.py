@@ -221,13 +221,20 @@ class LocksItem(_MigrationItem):
 
 
 def _locks_failure(trace: MigrationTrace) -> str:
-    """The trace's report, then what to do about a blocking finding."""
+    """The trace's report, then what to do about its kinds of blocking finding."""
     text = trace.format()
-    if trace.blocking_findings:
-        text += (
-            "\nA blocking finding fails this test. Set a lock_timeout (or --migrations-lock-timeout, if your"
-            " deploy sets one) for a lock held only for a catalog update; avoid the rewrite or scan (the"
-            " static rule named says how); or, if the table is small or the migration runs while nothing"
-            f" uses it, add `-- migration-lint: ignore[{TRACE_RULE_NAME}] <reason>` above the statement."
-        )
-    return text
+    blocking = trace.blocking_findings
+    if not blocking:
+        return text
+    advice = []
+    if any(not f.long_work for f in blocking):
+        advice.append("set a lock_timeout in the file (or pass --migrations-lock-timeout if your deploy sets one)")
+    if any(f.rewrites_rows or f.scan for f in blocking):
+        advice.append("avoid the rewrite or scan (the static rule named says how)")
+    if any(f.held_through and not (f.rewrites_rows or f.scan) for f in blocking):
+        advice.append("end the transaction before the later work (or move it to a migration of its own)")
+    advice.append(
+        f"if the table is small or unused while this runs, put `-- migration-lint: ignore[{TRACE_RULE_NAME}] <reason>`"
+        " above the statement"
+    )
+    return text + "\nTo pass: " + "; ".join(advice) + "."
