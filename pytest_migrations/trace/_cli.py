@@ -130,8 +130,8 @@ def _lock_timeout(args: argparse.Namespace) -> str:
 
     given = getattr(args, "lock_timeout", None)
     try:
-        if given is not None:
-            return check_lock_timeout(given)
+        if given is not None:  # '' is the runner's "none"
+            return check_lock_timeout(given) if str(given).strip() else "0"
         found = runner_lock_timeout(getattr(args, "config", None))
     except LockTimeoutError as error:
         raise UsageError(f"--lock-timeout: {error}" if given is not None else str(error)) from None

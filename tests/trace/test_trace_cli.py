@@ -54,6 +54,8 @@ def test_the_runner_lock_timeout_applies_when_pyproject_configures_the_runner(
     main(["--dir", str(migrations), "--config", str(pyproject)])
     out = capsys.readouterr().out
     assert "brief: a catalog update under lock_timeout 2s" in out and "lock_timeout 2s unless a file sets its own" in out
+    main(["--dir", str(migrations), "--config", str(pyproject), "--lock-timeout", ""])  # the runner's "none"
+    assert "blocking: no lock_timeout" in capsys.readouterr().out
     pyproject.write_text('[tool.pytest-migrations]\nlock_timeout = "soon"\n')
     assert main(["--dir", str(migrations), "--config", str(pyproject)]) == 2
     assert "[tool.pytest-migrations] lock_timeout: expected a lock_timeout" in capsys.readouterr().err
