@@ -42,6 +42,7 @@ def draw_findings(trace: MigrationTrace) -> list[TraceFinding]:
     }
     suppressed = _static.suppressed_statements(trace.migration, codes_by_line)
     later_work = _later_work(trace.statements)
+    work_rules = _work_rules_by_transaction(trace.statements)
     findings = []
     held: dict[int, str] = {}  # relation oid -> strongest mode the open transaction holds
     wait_rules: tuple[str, ...] = ()  # rules about waiting for locks seen so far in the section
@@ -60,8 +61,10 @@ def draw_findings(trace: MigrationTrace) -> list[TraceFinding]:
             codes = covering
             if not long_work and not has_timeout(timeout):
                 codes = tuple(dict.fromkeys([*codes, *wait_rules]))
-            elif through is not None:
-                codes = tuple(dict.fromkeys([*codes, *through[1]]))
+            elif through is not None or (scan and relation.oid in held):
+                # Held through later work, or scanning under a lock taken earlier: what the rules
+                # about work after a lock warn of (once per section, for the whole transaction).
+                codes = tuple(dict.fromkeys([*codes, *work_rules.get(index, ())]))
             findings.append(
                 TraceFinding(
                     migration_id=trace.migration.id,
@@ -78,7 +81,7 @@ def draw_findings(trace: MigrationTrace) -> list[TraceFinding]:
                     suppressed=statement_trace.line in suppressed,
                     held_mode=held.get(relation.oid),
                     lock_timeout=timeout,
-                    held_through=through[0] if through is not None else None,
+                    held_through=through,
                     brief=not long_work and has_timeout(timeout),
                 )
             )
@@ -93,11 +96,11 @@ def has_timeout(lock_timeout: str) -> bool:
     return lock_timeout.strip() not in ("", "0")
 
 
-def _later_work(statements: Sequence[StatementTrace]) -> dict[int, tuple[str, tuple[str, ...]]]:
+def _later_work(statements: Sequence[StatementTrace]) -> dict[int, str]:
     """For each statement of a transaction, the first later statement of that transaction that
-    rewrites or scans a pre-existing table: a lock taken before it is held while it runs. With
-    it, the codes of the rules that flag that later statement for holding a lock over work."""
-    found: dict[int, tuple[str, tuple[str, ...]]] = {}
+    rewrites or scans a pre-existing table (``"line 12 scans public.orders"``): a lock taken
+    before it is held while it runs."""
+    found: dict[int, str] = {}
     pending: list[int] = []
     for index, statement in enumerate(statements):
         if statement.method != IN_TRANSACTION:
@@ -106,12 +109,21 @@ def _later_work(statements: Sequence[StatementTrace]) -> dict[int, tuple[str, tu
         rewritten = [r for r in statement.rewritten if r.kind != "sequence"]
         work, verb = (rewritten, "rewrites") if rewritten else (list(statement.scanned), "scans")
         if work and pending:
-            codes = tuple(f.code for f in statement.static if _static.about_work_under_lock(f.name))
             for earlier in pending:
-                found[earlier] = (f"line {statement.line} {verb} {work[0].name}", codes)
+                found[earlier] = f"line {statement.line} {verb} {work[0].name}"
             pending = []
         pending.append(index)
     return found
+
+
+def _work_rules_by_transaction(statements: Sequence[StatementTrace]) -> dict[int, tuple[str, ...]]:
+    """For each statement run in the migration's one transaction, the codes of the rules about
+    work after a lock that flag any statement of that transaction."""
+    in_transaction = [index for index, statement in enumerate(statements) if statement.method == IN_TRANSACTION]
+    codes = tuple(dict.fromkeys(
+        f.code for index in in_transaction for f in statements[index].static if _static.about_work_under_lock(f.name)
+    ))  # fmt: skip
+    return {index: codes for index in in_transaction}
 
 
 def _blocking_relations(trace: StatementTrace, held: dict[int, str]) -> list[tuple[TracedRelation, str | None]]:

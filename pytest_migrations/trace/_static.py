@@ -95,7 +95,7 @@ def concern(rule_name: str) -> str:
 # for a catalog update, whose one harm is the queue it makes while it waits, and nothing else.
 _ABOUT_WAITING = frozenset({"require-lock-timeout"})
 # Rules about holding a lock through later work of the transaction.
-_ABOUT_WORK_UNDER_LOCK = frozenset({"work-after-exclusive-lock"})
+_ABOUT_WORK_UNDER_LOCK = frozenset({"work-after-exclusive-lock", "work-after-write-blocking-lock"})
 
 
 def about_waiting(rule_name: str) -> bool:

@@ -20,7 +20,7 @@ from pytest_migrations.trace import (
     trace_migration,
     traced_statements,
 )
-from trace_harness import Sandbox
+from trace_harness import SCHEMA, Sandbox
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +257,17 @@ def test_a_static_finding_the_trace_contradicts_is_reported_harmless(sandbox, tm
         {"path": str(statement.path), "line": 1, "code": "ML028", "rule": "table-rewriting-alter",
          "reason": static.harmless}
     ]
+
+
+def test_a_type_change_without_rewrite_still_rebuilds_an_expression_index(sandbox, tmp_path) -> None:
+    """Found in the corpus (docsrs): varchar to text is binary coercible, so ML006 stays silent,
+    but an index whose expression uses the column is built anew, reading the table under ACCESS
+    EXCLUSIVE. A known catalogue gap (docs/lock-tracing.md)."""
+    schema, dsn = sandbox.new_schema()
+    with sandbox.server.connect(sandbox.database) as conn:
+        conn.execute(sql.SQL("CREATE INDEX child_label_lower ON {} (lower(label))").format(sql.Identifier(schema, "child")))
+    result = trace_migration(dsn, _file(tmp_path, "001_text.sql", "ALTER TABLE child ALTER COLUMN label TYPE text"),
+                             lock_timeout="2s", history=[load_file(SCHEMA)])
+    (finding,) = result.findings
+    assert (finding.mode, finding.scan, finding.rewrite, finding.brief) == ("ACCESS EXCLUSIVE", True, False, False)
+    assert finding.catalogue_gap
