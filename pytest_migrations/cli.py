@@ -116,7 +116,7 @@ def _common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--schema", default=default, help="schema of the tracking tables (default: public)")
     parser.add_argument("--table", default=default, help="current-state table (default: applied_migrations)")
     parser.add_argument("--history-table", default=default, help="history table (default: migration_history)")
-    parser.add_argument("--lock-timeout", default=default, help="lock_timeout per migration unless the file sets one (default: 10s; '' for none)")
+    parser.add_argument("--lock-timeout", default=default, help="lock_timeout per migration unless the file sets one (default: 10s; for trace, the deploy's: that of [tool.pytest-migrations] if present, else none; '' for none)")
     parser.add_argument("--statement-timeout", default=default, help="statement_timeout per migration unless the file sets one (default: none)")
     parser.add_argument("--lock-wait", type=float, default=default, help="seconds to wait for another runner's lock (default: 300)")
     parser.add_argument("--config", type=Path, default=default, help="pyproject.toml to read (default: nearest one)")
