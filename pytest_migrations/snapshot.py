@@ -35,7 +35,7 @@ import hashlib
 import json
 import re
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -67,57 +67,66 @@ def take_snapshot(
     with everything that hangs on them: columns, constraints, indexes, triggers, policies, rules
     and owned sequences.
 
-    Two round trips: a census of the catalogs that hold objects made after initdb, then the
-    queries of the kinds of objects found there, in one transaction (or in a savepoint rolled
-    back when ``conn`` is in a transaction). The queries are prepared statements, made once per
-    session: planning them costs more than running them. Nothing else changes.
+    Two round trips (:func:`read_catalog`): a census of the catalogs that hold objects made
+    after initdb, then the queries of the kinds of objects found there. Nothing changes.
     """
-    if not conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-        with conn.transaction():  # psycopg would leave the transaction it opens open
-            return take_snapshot(conn, exclude_schemas=exclude_schemas, exclude_tables=exclude_tables)
     queries = _queries(conn.info.server_version)
     tables = [name if "." in name else f"public.{name}" for name in exclude_tables]
     arguments = sql.SQL("({}, {})").format(sql.Literal(list(exclude_schemas)), sql.Literal(tables))
+    [[(census,)]] = read_catalog(conn, [(queries.census, None)])
+    present = {catalog for catalog, found in zip(queries.catalogs, census) if found}
+    parts = [part for part in queries.parts if part.gate is None or part.gate in present]
+    objects: dict[str, Any] = {}
+    for [(part_objects,)] in read_catalog(conn, [(part, arguments) for part in parts]):
+        if isinstance(part_objects, str):  # when the caller's connection does not load json
+            part_objects = json.loads(part_objects)
+        objects.update(part_objects or {})
+    return dict(sorted(objects.items()))
+
+
+# -- reading the catalogs: prepared statements, one round trip -----------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    """A query of the catalogs, prepared once per session, under a name made from its text."""
+
+    query: str
+    parameter_types: str = ""  # e.g. "(text[], text[])"
+
+    PREFIX: ClassVar[str] = "pytest_migrations_"
+
+    @property
+    def name(self) -> str:
+        return self.PREFIX + hashlib.sha256(self.query.encode()).hexdigest()[:16]
+
+
+def read_catalog(
+    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]]
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of each query, run with its arguments (``(value, ...)``) in one round trip.
+
+    The queries run with the settings that make the catalogs' text functions print the same
+    everywhere, in a transaction of their own or, when ``conn`` is in one, in a savepoint rolled
+    back: nothing changes. The statements are prepared in the same round trip the first time:
+    planning them costs more than running them. PREPARE is not transactional, so they outlive
+    the transaction, and DDL does not invalidate a plan over the catalogs.
+    """
+    if not conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        with conn.transaction():  # psycopg would leave the transaction it opens open
+            return read_catalog(conn, queries)
     try:
-        return _read_snapshot(conn, queries, arguments)
+        return _read_catalog(conn, queries)
     except psycopg.errors.InvalidSqlStatementName:
         # Our statements were deallocated (DEALLOCATE, DISCARD ALL): learn which are left.
         prepared = _prepared_statements(conn)
         prepared.clear()
         rows = conn.execute(
             "SELECT name FROM pg_catalog.pg_prepared_statements WHERE starts_with(name, %s)",
-            [_Statement.PREFIX], prepare=False,
+            [CatalogQuery.PREFIX], prepare=False,
         )  # fmt: skip
         prepared.update(name for (name,) in rows)
-        return _read_snapshot(conn, queries, arguments)
-
-
-def _read_snapshot(conn: psycopg.Connection[Any], queries: _Queries, arguments: sql.Composable) -> Snapshot:
-    prepared = _prepared_statements(conn)
-    in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-    # Inside the caller's transaction a savepoint keeps our settings from leaking into it. A
-    # ROLLBACK would make psycopg forget its own prepared statements: only roll back the savepoint.
-    begin = [sql.SQL("SAVEPOINT pytest_migrations_snapshot")] if in_transaction else []
-    end = [sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_snapshot; RELEASE SAVEPOINT pytest_migrations_snapshot")]
-    try:
-        census = _execute_script(conn, [*begin, *_prepare(queries.census, prepared), _execute(queries.census)])
-        present = {catalog for catalog, found in zip(queries.catalogs, census[0][0]) if found}
-        parts = [part for part in queries.parts if part.gate is None or part.gate in present]
-        script = [_SETTINGS]
-        for part in parts:
-            script.extend(_prepare(part, prepared))
-            script.append(_execute(part, arguments))
-        rows = _execute_script(conn, script + (end if in_transaction else []))
-    except BaseException:
-        if in_transaction and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            conn.execute(end[0], prepare=False)
-        raise
-    objects: dict[str, Any] = {}
-    for (part_objects,) in rows[1:]:  # after the settings' row
-        if isinstance(part_objects, str):  # when the caller's connection does not load json
-            part_objects = json.loads(part_objects)
-        objects.update(part_objects or {})
-    return dict(sorted(objects.items()))
+        return _read_catalog(conn, queries)
 
 
 # The pg_get_*def functions and regclass qualify names by the search_path, and constants in
@@ -127,20 +136,47 @@ _SETTINGS = sql.SQL(
        set_config('intervalstyle', 'postgres', true), set_config('timezone', 'UTC', true),
        set_config('extra_float_digits', '3', true), set_config('plan_cache_mode', 'force_generic_plan', true)"""
 )
+# A ROLLBACK would make psycopg forget its own prepared statements: only a savepoint is rolled back.
+_BEGIN = sql.SQL("SAVEPOINT pytest_migrations_catalog")
+_END = sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_catalog; RELEASE SAVEPOINT pytest_migrations_catalog")
 
 
-def _execute_script(conn: psycopg.Connection[Any], statements: list[sql.Composable]) -> list[tuple[Any, ...]]:
-    """Run ``statements`` as one simple query (one round trip); the first row of each result."""
-    rows = []
+def _read_catalog(
+    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]]
+) -> list[list[tuple[Any, ...]]]:
+    prepared = _prepared_statements(conn)
+    in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+    # Outside a transaction, the script is one: the settings end with it.
+    script = [_BEGIN, _SETTINGS] if in_transaction else [_SETTINGS]
+    for query, arguments in queries:
+        if query.name not in prepared:
+            prepared.add(query.name)  # if the script fails before it, EXECUTE fails next time (26000)
+            script.append(
+                sql.SQL("PREPARE {} {} AS ").format(sql.Identifier(query.name), sql.SQL(query.parameter_types))
+                + sql.SQL(query.query)
+            )
+        script.append(sql.SQL("EXECUTE {} {}").format(sql.Identifier(query.name), arguments or sql.SQL("")))
+    if in_transaction:
+        script.append(_END)
+    try:
+        results = run_script(conn, script)
+    except BaseException:
+        if in_transaction and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(_END, prepare=False)
+        raise
+    return results[1:]  # after the settings' row
+
+
+def run_script(conn: psycopg.Connection[Any], statements: Sequence[sql.Composable]) -> list[list[tuple[Any, ...]]]:
+    """Run ``statements`` as one script, in one round trip; the rows of each that returns rows."""
+    results = []
     with conn.cursor() as cursor:
         cursor.execute(sql.SQL(";\n").join(statements), prepare=False)
         while True:
             if cursor.description is not None:
-                row = cursor.fetchone()
-                assert row is not None
-                rows.append(row)
+                results.append(cursor.fetchall())
             if not cursor.nextset():
-                return rows
+                return results
 
 
 _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], tuple[int, set[str]]] = weakref.WeakKeyDictionary()
@@ -155,20 +191,6 @@ def _prepared_statements(conn: psycopg.Connection[Any]) -> set[str]:
     return known[1]
 
 
-def _prepare(statement: _Statement, prepared: set[str]) -> list[sql.Composable]:
-    """``PREPARE`` for ``statement`` unless the session has it: not transactional, it outlives
-    the transaction, and DDL does not invalidate a plan over the catalogs."""
-    if statement.name in prepared:
-        return []
-    prepared.add(statement.name)  # if the script fails before it, EXECUTE fails next time (26000)
-    parameters = sql.SQL(" (text[], text[])") if statement.takes_arguments else sql.SQL("")
-    return [sql.SQL("PREPARE {}{} AS ").format(sql.Identifier(statement.name), parameters) + sql.SQL(statement.query)]
-
-
-def _execute(statement: _Statement, arguments: sql.Composable | None = None) -> sql.Composable:
-    return sql.SQL("EXECUTE {}{}").format(sql.Identifier(statement.name), arguments or sql.SQL(""))
-
-
 # -- the catalog queries -----------------------------------------------------------------------
 
 # FirstNormalObjectId: every object made after initdb, in this database or in its template, has
@@ -180,32 +202,21 @@ _FIRST_USER_OID = 16384
 
 
 @dataclass(frozen=True)
-class _Statement:
-    query: str
-    takes_arguments: bool = True  # the excluded schemas ($1) and tables ($2)
-
-    PREFIX: ClassVar[str] = "pytest_migrations_snapshot_"
-
-    @property
-    def name(self) -> str:
-        return self.PREFIX + hashlib.sha256(self.query.encode()).hexdigest()[:12]
-
-
-@dataclass(frozen=True)
-class _Part(_Statement):
+class _Part(CatalogQuery):
     """The query of one or a few kinds of objects, and the catalog that tells whether to run it.
 
     ``gate`` is ``"catalog"`` or ``"catalog.column"``: whenever the query finds anything, that
     catalog holds a row whose oid (in that column) is at least ``_FIRST_USER_OID``; ``None``
-    means always run.
+    means always run. The query takes the excluded schemas and tables.
     """
 
+    parameter_types: str = "(text[], text[])"
     gate: str | None = None
 
 
 @dataclass(frozen=True)
 class _Queries:
-    census: _Statement  # one boolean per catalog: does it hold objects made after initdb
+    census: CatalogQuery  # one boolean per catalog: does it hold objects made after initdb
     catalogs: tuple[str, ...]
     parts: tuple[_Part, ...]
 
@@ -262,7 +273,7 @@ def _queries(server_version: int) -> _Queries:
     for gate in catalogs:
         catalog, _, column = gate.partition(".")
         checks.append(f"EXISTS (SELECT FROM pg_catalog.{catalog} WHERE {column or 'oid'} >= {_FIRST_USER_OID})")
-    census = _Statement("SELECT ARRAY[" + ", ".join(checks) + "]", takes_arguments=False)
+    census = CatalogQuery("SELECT ARRAY[" + ", ".join(checks) + "]")
     return _Queries(census, catalogs, parts)
 
 
