@@ -26,6 +26,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .snapshot import CatalogQuery, read_catalog, run_script
+
 __all__ = ["Seeded", "SeededTable", "remove_rows", "seed_rows", "verify_rows"]
 
 Row = dict[str, "str | None"]
@@ -94,9 +96,12 @@ def verify_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
     Rows are matched on their key columns; rows that the migrations added are ignored.
     """
     problems: list[str] = []
-    for table in seeded.tables.values():
+    tables = list(seeded.tables.values())
+    present_columns = _existing_columns(conn, tables)
+    present_rows = _read_rows(conn, [(table, present_columns[table.name]) for table in tables])
+    for table in tables:
         display = _display(table.name)
-        present = _existing_columns(conn, table.schema, table.table)
+        present = present_columns[table.name]
         if present is None:
             problems.append(f"table {display}: missing ({_rows(len(table.rows))} lost)")
             continue
@@ -106,7 +111,7 @@ def verify_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
         columns = [column for column in table.columns if column in present]
         key = [column for column in table.key if column in present] or columns
         current: dict[tuple[str | None, ...], list[Row]] = {}
-        for row in _read_rows(conn, table.schema, table.table, columns):
+        for row in present_rows[table.name]:
             current.setdefault(tuple(row[column] for column in key), []).append(row)
         for seeded_row in table.rows:
             identity = tuple(seeded_row[column] for column in key)
@@ -137,8 +142,10 @@ def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
     """
     problems: list[str] = []
     with conn.transaction():
-        for table in reversed(list(seeded.tables.values())):
-            present = _existing_columns(conn, table.schema, table.table)
+        tables = list(seeded.tables.values())
+        present_columns = _existing_columns(conn, tables)
+        for table in reversed(tables):
+            present = present_columns[table.name]
             if present is None:
                 continue
             key = [column for column in table.key if column in present]
@@ -228,7 +235,20 @@ class _Type:
     checks: list[str]  # domain CHECK definitions
 
 
-_TABLES_QUERY = """
+# The tables a seed can fill: ordinary and partitioned, outside the system schemas, $1 and
+# extensions. Made after initdb, they have oids from 16384 (FirstNormalObjectId) on.
+_CANDIDATES = """
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+  AND n.nspname <> ALL ($1)
+  AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid
+                  AND e.deptype = 'e')
+"""
+
+_TABLES = CatalogQuery(
+    f"""
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname, c.relname,
        c.relispartition,
        (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition),
@@ -245,17 +265,29 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname
                    (SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum)))
         FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c'))
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'
-  AND n.nspname <> ALL (%(excluded)s::text[])
-  AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid
-                  AND e.deptype = 'e')
+{_CANDIDATES}
 ORDER BY 2
-"""
+""",
+    "(text[])",
+)
 
-_TYPES_QUERY = """
+# The types of the candidates' columns, and the types those are made of, to any depth.
+_TYPES = CatalogQuery(
+    f"""
+WITH RECURSIVE needed (oid) AS (
+    SELECT a.atttypid FROM pg_attribute a
+    WHERE a.attrelid IN (SELECT c.oid {_CANDIDATES}) AND a.attnum > 0 AND NOT a.attisdropped
+    UNION
+    -- OFFSET 0 and ANY (ARRAY ...): look each type up by oid (the planner would read all of pg_type)
+    SELECT part.oid FROM needed, LATERAL (SELECT * FROM pg_type t WHERE t.oid = needed.oid OFFSET 0) t,
+    LATERAL (SELECT CASE WHEN t.typlen = -1 AND t.typcategory = 'A' THEN t.typelem ELSE 0 END
+             UNION ALL SELECT t.typbasetype
+             UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+             UNION ALL SELECT a.atttypid FROM pg_attribute a
+                       WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+    ) part (oid)
+    WHERE part.oid <> 0
+)
 SELECT t.oid, format_type(t.oid, NULL), t.typtype, t.typcategory,
        CASE WHEN t.typlen = -1 AND t.typcategory = 'A' THEN t.typelem ELSE 0 END,
        t.typbasetype, t.typtypmod,
@@ -266,8 +298,10 @@ SELECT t.oid, format_type(t.oid, NULL), t.typtype, t.typcategory,
        coalesce((SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid), 0),
        (SELECT json_agg(pg_get_constraintdef(k.oid)) FROM pg_constraint k
         WHERE k.contypid = t.oid AND k.contype = 'c')
-FROM pg_type t WHERE t.oid = ANY (%s)
-"""
+FROM pg_type t WHERE t.oid = ANY (ARRAY(SELECT oid FROM needed))
+""",
+    "(text[])",
+)
 
 
 @dataclass
@@ -277,38 +311,24 @@ class _Catalog:
 
     @classmethod
     def read(cls, conn: psycopg.Connection[Any], excluded_schemas: list[str]) -> _Catalog:
-        in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         # Read with a bare search_path so every type name comes qualified, usable anywhere;
         # the INSERTs then run with the session's own path (triggers and defaults rely on it).
-        with conn.transaction(force_rollback=in_transaction), conn.cursor() as cursor:
-            cursor.execute("SELECT set_config('search_path', 'pg_catalog', true)")
-            cursor.execute(_TABLES_QUERY, {"excluded": excluded_schemas})
-            tables = {}
-            for oid, name, schema, relname, is_partition, parent, columns, constraints in cursor.fetchall():
-                tables[oid] = _Table(
-                    oid, name, schema, relname, is_partition, parent,
-                    [_Column(*column) for column in columns or []],
-                    [_Constraint(kind, cname, cols or [], definition, ref, ref_cols or [])
-                     for kind, cname, cols, definition, ref, ref_cols in constraints or []],
-                )  # fmt: skip
-            types: dict[int, _Type] = {}
-            wanted = {column.type_oid for table in tables.values() for column in table.columns}
-            asked: set[int] = set()
-            while wanted:
-                asked |= wanted
-                cursor.execute(_TYPES_QUERY, [list(wanted)])
-                for row in cursor.fetchall():
-                    oid, name, kind, category, element, base, base_typmod, labels, attributes, subtype, checks = row
-                    types[oid] = _Type(
-                        oid, name, kind, category, element, base, base_typmod, labels or [],
-                        [tuple(attribute) for attribute in attributes or []], subtype, checks or [],
-                    )  # fmt: skip
-                referenced = {
-                    oid
-                    for info in types.values()
-                    for oid in (info.element, info.base, info.subtype, *(a[1] for a in info.attributes))
-                }
-                wanted = {oid for oid in referenced if oid and oid not in asked}
+        arguments = sql.SQL("({})").format(sql.Literal(excluded_schemas))
+        table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)])
+        tables = {}
+        for oid, name, schema, relname, is_partition, parent, columns, constraints in table_rows:
+            tables[oid] = _Table(
+                oid, name, schema, relname, is_partition, parent,
+                [_Column(*column) for column in columns or []],
+                [_Constraint(kind, cname, cols or [], definition, ref, ref_cols or [])
+                 for kind, cname, cols, definition, ref, ref_cols in constraints or []],
+            )  # fmt: skip
+        types: dict[int, _Type] = {}
+        for oid, name, kind, category, element, base, base_typmod, labels, attributes, subtype, checks in type_rows:
+            types[oid] = _Type(
+                oid, name, kind, category, element, base, base_typmod, labels or [],
+                [tuple(attribute) for attribute in attributes or []], subtype, checks or [],
+            )  # fmt: skip
         return cls(tables, types)
 
 
@@ -355,8 +375,7 @@ def _seed_table(
         except _Unfillable as error:
             return str(error)
         try:
-            with conn.transaction():
-                inserted = _insert(conn, table, values, rows)
+            inserted = _insert(conn, table, values, rows)
         except psycopg.Error as error:
             reason = _first_line(error)
             continue
@@ -436,31 +455,40 @@ def _parent_rows(parent: _Table, catalog: _Catalog, seeded: Seeded) -> list[Row]
     return []
 
 
+_SAVEPOINT = sql.SQL("SAVEPOINT pytest_migrations_seed")
+_RELEASE = sql.SQL("RELEASE SAVEPOINT pytest_migrations_seed")
+_ROLLBACK = sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_seed; RELEASE SAVEPOINT pytest_migrations_seed")
+
+
 def _insert(
     conn: psycopg.Connection[Any], table: _Table, values: list[dict[str, sql.Composable]], rows: int
 ) -> list[Row]:
+    """Insert the rows in a savepoint of their own, in one round trip; the rows as inserted."""
     target = sql.Identifier(table.schema, table.relname)
     returning = sql.SQL(", ").join(
         sql.SQL("{}::text").format(sql.Identifier(column.name)) for column in table.columns
     )
     names = [column.name for column in table.columns if column.name in values[0]]
-    inserted: list[Row] = []
-    with conn.cursor() as cursor:
-        if not names:
-            for _ in range(rows):
-                cursor.execute(sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(target, returning))
-                inserted.extend(_as_rows(table, cursor.fetchall()))
-            return inserted
-        statement = sql.SQL("INSERT INTO {} ({}) VALUES {} RETURNING {}").format(
-            target,
-            sql.SQL(", ").join(sql.Identifier(name) for name in names),
-            sql.SQL(", ").join(
-                sql.SQL("({})").format(sql.SQL(", ").join(row[name] for name in names)) for row in values
-            ),
-            returning,
-        )
-        cursor.execute(statement)
-        return _as_rows(table, cursor.fetchall())
+    if names:
+        statements = [
+            sql.SQL("INSERT INTO {} ({}) VALUES {} RETURNING {}").format(
+                target,
+                sql.SQL(", ").join(sql.Identifier(name) for name in names),
+                sql.SQL(", ").join(
+                    sql.SQL("({})").format(sql.SQL(", ").join(row[name] for name in names)) for row in values
+                ),
+                returning,
+            )
+        ]
+    else:
+        statements = [sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(target, returning)] * rows
+    try:
+        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE])
+    except psycopg.Error:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(_ROLLBACK, prepare=False)
+        raise
+    return [row for records in results for row in _as_rows(table, records)]
 
 
 def _as_rows(table: _Table, records: list[tuple[Any, ...]]) -> list[Row]:
@@ -476,7 +504,11 @@ def _cast(text: str | None, type_name: str) -> sql.Composable | None:
     # for a type with its modifier (numeric(12,2))
     if text is None:
         return None
-    return sql.SQL("CAST({} AS {})").format(sql.Literal(text), sql.SQL(type_name))
+    # composed directly: SQL.format() parses its template on every call, for every value
+    return sql.Composed([_CAST, sql.Literal(text), _AS, sql.SQL(type_name), _CLOSE])
+
+
+_CAST, _AS, _CLOSE = sql.SQL("CAST("), sql.SQL(" AS "), sql.SQL(")")
 
 
 # CHECK ((status = ANY (ARRAY['new'::text, 'paid'::text]))), CHECK ((VALUE = ANY (...)))
@@ -654,27 +686,45 @@ def _scalar_text(info: _Type, type_name: str, index: int, column: str) -> str | 
 # -- reading back ------------------------------------------------------------------------------
 
 
-def _existing_columns(conn: psycopg.Connection[Any], schema: str, table: str) -> set[str] | None:
-    row = conn.execute(
-        """SELECT (SELECT array_agg(a.attname::text) FROM pg_attribute a
-                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')""",
-        [schema, table],
-    ).fetchone()
-    if row is None:
-        return None
-    return set(row[0] or [])
+_EXISTING_COLUMNS = CatalogQuery(
+    """SELECT w.schema, w.name, (SELECT array_agg(a.attname::text) FROM pg_attribute a
+                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+       FROM unnest($1, $2) AS w (schema, name)
+       JOIN pg_namespace n ON n.nspname = w.schema
+       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.name AND c.relkind IN ('r', 'p')""",
+    "(text[], text[])",
+)
 
 
-def _read_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: list[str]) -> list[Row]:
-    if not columns:
-        return []
-    query = sql.SQL("SELECT {} FROM {}").format(
-        sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
-        sql.Identifier(schema, table),
+def _existing_columns(conn: psycopg.Connection[Any], tables: list[SeededTable]) -> dict[str, set[str] | None]:
+    """Each table's columns now, or None for a table gone; one round trip."""
+    arguments = sql.SQL("({}, {})").format(
+        sql.Literal([table.schema for table in tables]), sql.Literal([table.table for table in tables])
     )
-    return [dict(zip(columns, record)) for record in conn.execute(query).fetchall()]
+    [rows] = read_catalog(conn, [(_EXISTING_COLUMNS, arguments)])
+    found = {(schema, name): set(columns or []) for schema, name, columns in rows}
+    return {table.name: found.get((table.schema, table.table)) for table in tables}
+
+
+def _read_rows(
+    conn: psycopg.Connection[Any], tables: list[tuple[SeededTable, set[str] | None]]
+) -> dict[str, list[Row]]:
+    """The rows of each table, in the columns it still has, as text; one round trip. Read with
+    the session's settings, as the seeded rows were returned."""
+    reads = [(table, [c for c in table.columns if c in present]) for table, present in tables if present]
+    reads = [(table, columns) for table, columns in reads if columns]
+    statements = [
+        sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
+            sql.Identifier(table.schema, table.table),
+        )
+        for table, columns in reads
+    ]
+    results = run_script(conn, statements) if statements else []
+    rows: dict[str, list[Row]] = {table.name: [] for table, _ in tables}
+    for (table, columns), records in zip(reads, results):
+        rows[table.name] = [dict(zip(columns, record)) for record in records]
+    return rows
 
 
 def _qualify(name: str) -> str:
