@@ -120,6 +120,15 @@ class _Plan:
     reason: str = ""  # why it cannot be wrapped
 
 
+@dataclass
+class _OverRows:
+    """What the round trip over seeded rows found (see :meth:`ChainWalker._round_trip_over_rows`)."""
+
+    note: str | None = None  # why the data check was skipped, said unless the plain round trip fails alike
+    round_trip: StepResult | None = None  # the schema's problems and warnings, when it ran to the end
+    again: Any = None  # the schema UP again made, to compare with S(k)
+
+
 class ChainWalker:
     """Walks a chain of migrations on one database of ``server``, lazily, in order.
 
@@ -243,11 +252,12 @@ class ChainWalker:
         result = StepResult(migration, PASSED)
         up_plan = self._plan(migration.up, migration)
         down_plan = self._plan(migration.down, migration) if migration.down is not None else None
+        wrapped = down_plan is not None and up_plan.wrap and down_plan.wrap
 
-        data_note: str | None = None  # a data-check failure, said unless the plain round trip fails alike
+        over_rows = _OverRows()
         if self.check_data and down_plan is not None:
-            if up_plan.wrap and down_plan.wrap:
-                data_note = self._check_data(migration, before, result)
+            if wrapped:
+                over_rows = self._round_trip_over_rows(migration, up_plan, before, result)
             else:
                 reason = up_plan.reason if not up_plan.wrap else down_plan.reason
                 result.warnings.append(
@@ -277,7 +287,12 @@ class ChainWalker:
             return result
 
         assert migration.down is not None
-        if up_plan.wrap and down_plan.wrap:
+        if over_rows.round_trip is not None:
+            result.problems.extend(over_rows.round_trip.problems)
+            result.warnings.extend(over_rows.round_trip.warnings)
+            if over_rows.again is not None:
+                self._compare_again(migration, after, over_rows.again, result)
+        elif wrapped:
             conn.execute("BEGIN")
             try:
                 self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=True)
@@ -287,9 +302,10 @@ class ChainWalker:
             exact = self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=False)
             if not exact:
                 self._rebuild(index)
-        if data_note and not any(p.headline.startswith(("DOWN of", "UP of")) and "failed" in p.headline
-                                 for p in result.problems):  # fmt: skip
-            result.warnings.append(data_note)
+        note = over_rows.note
+        if note and not any(p.headline.startswith(("DOWN of", "UP of")) and "failed" in p.headline
+                            for p in result.problems):  # fmt: skip
+            result.warnings.append(note)
         result.problems.sort(key=lambda problem: "lost or changed rows" in problem.headline)  # schema first
         if result.problems:
             result.outcome = FAILED
@@ -313,6 +329,16 @@ class ChainWalker:
         except ScriptError as error:
             result.problems.append(Problem(f"DOWN of {migration.id} failed", (str(error),)))
             return False
+        ran_again, again = self._restored_and_up_again(migration, up_plan, before, result, nested=nested)
+        if not ran_again:
+            return False
+        return again is None or self._compare_again(migration, after, again, result)
+
+    def _restored_and_up_again(
+        self, migration: Migration, up_plan: _Plan, before: Any, result: StepResult, *, nested: bool
+    ) -> tuple[bool, Any]:
+        """After DOWN: compare with S(k-1), then UP again. Whether UP ran, and the schema it made,
+        unless it needs no comparison with S(k)."""
         restored = self._take_snapshot()
         errors, warnings = self._compare(before, restored)
         if errors:
@@ -324,13 +350,16 @@ class ChainWalker:
             self._run(migration.up, up_plan, nested=nested)
         except ScriptError as error:
             result.problems.append(Problem(f"UP of {migration.id} failed after its DOWN", (str(error),)))
-            return False
+            return False, None
         if nested and restored == before:
             # UP ran again on exactly the schema it first ran on, and what it made is rolled back:
             # that it ran is the check. Only data could make it build another schema (a DO block
             # deciding by rows), and no migration of the corpus or the examples does.
-            return True
-        again = self._take_snapshot()
+            return True, None
+        return True, self._take_snapshot()
+
+    def _compare_again(self, migration: Migration, after: Any, again: Any, result: StepResult) -> bool:
+        """Whether UP again made S(k), as the first UP did."""
         errors, warnings = self._compare(after, again)
         if errors:
             result.problems.append(
@@ -351,34 +380,36 @@ class ChainWalker:
 
     # -- data check ----------------------------------------------------------------------------
 
-    def _check_data(self, migration: Migration, before: Any, result: StepResult) -> str | None:
-        """Seed rows at S(k-1), run UP and DOWN over them, check they survived; roll it all back.
+    def _round_trip_over_rows(self, migration: Migration, up_plan: _Plan, before: Any, result: StepResult) -> _OverRows:
+        """The round trip over seeded rows, in one transaction rolled back: rows at S(k-1), UP,
+        DOWN, the rows must have survived and the schema must be S(k-1) again, UP again.
 
-        Returns the note to show if UP or DOWN failed over the rows (the caller drops it when the
-        script fails without rows too: that failure is reported already).
+        Problems with the rows go to ``result``; the schema's are kept in the outcome, for the
+        caller to report once UP is applied for good, unless the round trip cannot be told from
+        the rows: then the caller runs it again without them.
         """
         try:
             from . import seed_data
         except ImportError:
             result.warnings.append("data check unavailable: pytest_migrations.seed_data cannot be imported")
-            return None
+            return _OverRows()
 
         tables = tables_at_risk(migration, before)
         if tables == []:
-            return None  # nothing that existed before can lose a row
+            return _OverRows()  # nothing that existed before can lose a row
         conn = self._connection
         conn.execute("BEGIN")
         try:
             try:
                 seeded = seed_data.seed_rows(conn, tables)
             except psycopg.Error as error:
-                return f"{migration.id}: data check skipped: seeding failed: {error}"
+                return _OverRows(f"{migration.id}: data check skipped: seeding failed: {error}")
             for table, reason in seeded.skipped.items():
                 if table not in self._unseedable:
                     self._unseedable.add(table)
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
-                return None
+                return _OverRows()
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for label, section in (("UP", migration.up), ("DOWN", migration.down)):
                 assert section is not None
@@ -389,13 +420,17 @@ class ChainWalker:
                         reason = f"{label} uses an enum value UP adds, which works only once UP is committed"
                     else:
                         reason = f"{label} fails when the tables hold rows: {error}"
-                    return f"{migration.id}: data check skipped: {reason}"
+                    return _OverRows(f"{migration.id}: data check skipped: {reason}")
             losses = seed_data.verify_rows(conn, seeded)
             if losses:
                 result.problems.append(
                     Problem(f"DOWN of {migration.id} lost or changed rows that existed before its UP", tuple(losses))
                 )
-            return None
+            round_trip = StepResult(migration, PASSED)
+            ran_again, again = self._restored_and_up_again(migration, up_plan, before, round_trip, nested=True)
+            if not ran_again:
+                return _OverRows()  # the rows may be why: the plain round trip says
+            return _OverRows(round_trip=round_trip, again=again)
         finally:
             conn.execute("ROLLBACK")
 
