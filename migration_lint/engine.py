@@ -69,6 +69,8 @@ class LintContext:
     # -- questions rules ask ------------------------------------------------------------------
     def is_new_table(self, relation: dict | str | None) -> bool:
         """Whether the table was created earlier in this migration (so nobody else uses it yet)."""
+        if not self.created_tables:  # most migrations alter tables they did not create
+            return False
         name = relation if isinstance(relation, str) else relation_name(relation)
         return bool(name) and name.rsplit(".", 1)[-1] in self.created_tables
 
@@ -153,7 +155,7 @@ class Linter:
         self._sources: dict[Path, str] = dict(sources or {})
         # Per (section, inside PL/pgSQL): statement-level dispatch ("*Stmt" types and "*", which
         # means every statement) and nested dispatch (any other node type, found by a walk).
-        self._by_type: dict[tuple[str, bool], tuple[dict[str, list[Rule]], dict[str, list[Rule]]]] = {}
+        self._by_type: dict[tuple[str, bool], _Dispatch] = {}
         for section_name in ("up", "down"):
             for plpgsql in (False, True):
                 top: dict[str, list[Rule]] = {}
@@ -164,7 +166,11 @@ class Linter:
                     for node_type in rule.node_types:
                         table = top if node_type == "*" or node_type.endswith("Stmt") else nested
                         table.setdefault(node_type, []).append(rule)
-                self._by_type[(section_name, plpgsql)] = (top, nested)
+                # One list per statement type, its own rules then the "*" ones, made once here
+                # rather than looked up twice for each of thousands of statements.
+                every = top.pop("*", [])
+                by_kind = {kind: rules + every for kind, rules in top.items()}
+                self._by_type[(section_name, plpgsql)] = _Dispatch(by_kind, every, nested)
         from .rules.base import Rule as _Base
 
         self._section_enders = [r for r in self.rules if type(r).end_section is not _Base.end_section]
@@ -243,7 +249,7 @@ class Linter:
             wrapped=wrapped, schema=schema, assume_in_transaction=self.assume_in_transaction,
         )
         dispatch = self._by_type[(section_name, False)]
-        plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else ({}, {})
+        plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else _NO_DISPATCH
         for index, statement in enumerate(section.statements):
             ctx.statement, ctx.index = statement, index
             ctx.in_transaction = wrapped or ctx.explicit_depth > 0
@@ -251,7 +257,7 @@ class Linter:
             if tree is None:
                 continue
             self._dispatch(tree, dispatch, ctx, out)
-            if (plpgsql_dispatch[0] or plpgsql_dispatch[1]) and statement.kind in ("DoStmt", "CreateFunctionStmt"):
+            if plpgsql_dispatch.wants_any and statement.kind in ("DoStmt", "CreateFunctionStmt"):
                 self._walk_plpgsql(statement, plpgsql_dispatch, ctx, out)
             self._advance(statement, ctx)
         ctx.statement = None
@@ -261,17 +267,24 @@ class Linter:
                     out.append((rule, violation, ctx))
         return ctx
 
-    def _dispatch(self, tree: dict, dispatch: tuple[dict[str, list[Rule]], dict[str, list[Rule]]], ctx: LintContext, out: list) -> None:
+    def _dispatch(self, tree: dict, dispatch: _Dispatch, ctx: LintContext, out: list) -> None:
         """Hand one statement to the rules: its own node to statement-level rules, then (only
         when some rule wants a nested node type) every nested node by one walk of the tree."""
-        top, nested = dispatch
         kind, node = next(iter(tree.items()))
-        for rules in (top.get(kind), top.get("*")):
-            if rules:
-                for rule in rules:
-                    self._call(rule, kind, node, ctx, out)
-        if nested:
-            self._walk(node, nested, ctx, out)
+        # The body of _call, inlined: this loop runs once per rule per statement.
+        for rule in dispatch.by_kind.get(kind, dispatch.every):
+            try:
+                found = rule.check(kind, node, ctx)
+                if found:
+                    snapshot = None
+                    for violation in found:
+                        if snapshot is None:
+                            snapshot = _Snapshot.of(ctx, ctx.statement)
+                        out.append((rule, violation, snapshot))
+            except Exception as error:  # a rule bug must not hide the other rules' findings
+                out.append((rule, _internal_error(rule, error), _Snapshot.of(ctx, ctx.statement)))
+        if dispatch.nested:
+            self._walk(node, dispatch.nested, ctx, out)
 
     def _call(self, rule: Rule, kind: str, node: dict, ctx: LintContext, out: list) -> None:
         try:
@@ -304,7 +317,7 @@ class Linter:
             elif type(current) is list:
                 stack.extend(current)
 
-    def _walk_plpgsql(self, statement: Statement, dispatch: tuple, ctx: LintContext, out: list) -> None:
+    def _walk_plpgsql(self, statement: Statement, dispatch: _Dispatch, ctx: LintContext, out: list) -> None:
         from .parse import Statement as _Statement, parse_plpgsql
         from pglast import parser as _pg
 
@@ -497,6 +510,20 @@ class Linter:
                                          f"unused suppression: {'; '.join(problems)}",
                                          "Remove the suppression comment"))
         return found
+
+
+class _Dispatch:
+    """Which rules see a statement of each type (``every``: types no rule names) and which see
+    nested nodes (by node type)."""
+
+    __slots__ = ("by_kind", "every", "nested", "wants_any")
+
+    def __init__(self, by_kind: dict[str, list[Rule]], every: list[Rule], nested: dict[str, list[Rule]]) -> None:
+        self.by_kind, self.every, self.nested = by_kind, every, nested
+        self.wants_any = bool(by_kind or every or nested)
+
+
+_NO_DISPATCH = _Dispatch({}, [], {})
 
 
 def _internal_error(rule: Rule, error: Exception) -> Violation:

@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from pglast import parser as _pg
+from ._pglast import parser as _pg
 
 Node = dict[str, Any]
 
