@@ -68,6 +68,8 @@ class Config:
             return path.as_posix()
 
     def is_excluded(self, path: Path) -> bool:
+        if not self.exclude:  # asked for every file; resolving each path costs system calls
+            return False
         relative = self._relative(path)
         return any(
             fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern)
