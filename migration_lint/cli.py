@@ -231,13 +231,11 @@ def _cold_directories(run: _Run, directories: list[Path]) -> list[Path]:
     """Take the directories the cache has whole; return the others."""
     if run.cache is None:
         return directories
-    from .cache import directory_listing_key
     from .finding import Finding
 
     missing = []
     for directory in directories:
-        key = directory_listing_key(directory)
-        cached = run.cache.get(key) if key is not None else None
+        cached = run.cache.get_directory(directory)
         if cached is None:
             missing.append(directory)
         else:
@@ -356,7 +354,6 @@ def _lint_directories_in_parallel(run: _Run, directories: list[Path], jobs: int)
 
 
 def _collect_results(run: _Run, directories: list[Path], results: list[tuple[int, list, list[str]]]) -> None:
-    from .cache import directory_listing_key
     from .finding import Finding
 
     for directory, (files, rows, errors) in zip(directories, results):
@@ -364,9 +361,7 @@ def _collect_results(run: _Run, directories: list[Path], results: list[tuple[int
         run.findings.extend(map(Finding.from_row, rows))
         run.input_errors.extend(errors)
         if run.cache is not None and not errors:
-            key = directory_listing_key(directory)
-            if key is not None:
-                run.cache.put(key, {"files": files, "findings": rows})
+            run.cache.put_directory(directory, files, rows)
 
 
 def _sorted_findings(run: _Run, config: Any) -> list:
@@ -419,17 +414,7 @@ def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
 
 
 def _lint_directory(run: _Run, directory: Path) -> None:
-    from .cache import directory_listing_key
-
-    listing_key = directory_listing_key(directory) if run.cache is not None else None
-    if listing_key is not None:
-        cached = run.cache.get(listing_key)
-        if cached is not None:
-            from .finding import Finding
-
-            run.findings.extend(map(Finding.from_row, cached["findings"]))
-            run.files_checked += cached["files"]
-            return
+    """Lint one directory (the cache, if any, was asked for it by ``_cold_directories``)."""
     from .model import MigrationFileError, discover
 
     try:
@@ -452,8 +437,8 @@ def _lint_directory(run: _Run, directory: Path) -> None:
     files = sum(len(m.paths) for m in wanted)
     run.files_checked += files
     run.findings.extend(found)
-    if listing_key is not None:
-        run.cache.put(listing_key, {"files": files, "findings": [f.to_row() for f in found]})
+    if run.cache is not None:
+        run.cache.put_directory(directory, files, [f.to_row() for f in found])
 
 
 def _migration_keys(migrations: Sequence[Any]) -> dict[int, str]:

@@ -6,5 +6,5 @@ from typing import IO, Sequence
 
 
 def render(findings: Sequence, stream: IO[str], context: object) -> None:
-    for f in findings:
-        stream.write(f"{f.path}:{f.line}:{f.column}: {f.severity}: [{f.rule}] {f.message}\n")
+    # One write: thousands of small writes cost more than the text.
+    stream.write("".join([f"{f.path}:{f.line}:{f.column}: {f.severity}: [{f.rule}] {f.message}\n" for f in findings]))
