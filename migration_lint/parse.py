@@ -10,7 +10,6 @@ linter.
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -75,19 +74,26 @@ class Statement:
 
 
 class _LineIndex:
-    """Maps character offsets of a section to 1-based (line, column) in its file."""
+    """Maps character offsets of a section to 1-based (line, column) in its file.
+
+    Statements are located in order, so it counts the newlines since the offset asked last
+    (``str.count``, in C) rather than indexing every line of the text first.
+    """
 
     def __init__(self, text: str, first_line: int) -> None:
-        self._starts = [0]
-        newline = text.find("\n")
-        while newline >= 0:
-            self._starts.append(newline + 1)
-            newline = text.find("\n", newline + 1)
+        self._text = text
         self._first_line = first_line
+        self._offset = 0
+        self._line = first_line
 
     def locate(self, offset: int) -> tuple[int, int]:
-        row = bisect_right(self._starts, offset) - 1
-        return self._first_line + row, offset - self._starts[row] + 1
+        text = self._text
+        if offset >= self._offset:
+            self._line += text.count("\n", self._offset, offset)
+        else:
+            self._line = self._first_line + text.count("\n", 0, offset)
+        self._offset = offset
+        return self._line, offset - text.rfind("\n", 0, offset)
 
 
 def _byte_to_char(text: str, encoded: bytes) -> Any:
