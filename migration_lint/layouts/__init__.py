@@ -16,6 +16,7 @@ A directory holds one layout; mixing two is an error that names a file of each.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..model import Migration, MigrationFileError, check_order
@@ -33,18 +34,28 @@ def _claims(directory: Path) -> dict[str, list[Path]]:
     if not directory.is_dir():
         raise MigrationFileError(directory, "is not a directory")
     try:
-        entries = sorted(directory.iterdir())
+        # The listing says which entries are files or folders: no system call per entry.
+        with os.scandir(directory) as scanned:
+            listing = sorted((entry.name, _kind(entry)) for entry in scanned)
     except OSError as error:
         raise MigrationFileError(directory, f"cannot be listed: {error.strerror or error}") from None
     claimed: dict[str, list[Path]] = {}
-    for entry in entries:
-        if entry.name.startswith("."):
+    for name, kind in listing:
+        if name.startswith("."):
             continue
+        entry = directory / name
         for layout in LAYOUTS:
-            if layout.claims(entry):
+            if layout.claims(entry, kind):
                 claimed.setdefault(layout.NAME, []).append(entry)
                 break
     return claimed
+
+
+def _kind(entry: os.DirEntry) -> str:
+    try:
+        return "dir" if entry.is_dir() else "file" if entry.is_file() else "other"
+    except OSError:
+        return "other"
 
 
 def detect_layout(directory: Path) -> str | None:

@@ -7,6 +7,12 @@ from pathlib import Path
 from ..model import MigrationFileError, Version
 
 
+def is_file(entry: Path, kind: str | None) -> bool:
+    """Whether ``entry`` is a file: ``kind`` is what a directory listing said (``"file"``,
+    ``"dir"``, ``"other"``), ``None`` to ask the file system."""
+    return entry.is_file() if kind is None else kind == "file"
+
+
 def version_of(text: str, path: Path) -> Version:
     try:
         return Version.parse(text)

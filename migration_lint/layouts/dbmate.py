@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from ..model import Migration, MigrationFileError, Section, read_sql_file
-from ._naming import version_of
+from ._naming import is_file, version_of
 
 NAME = "dbmate"
 
@@ -17,8 +17,8 @@ FILE_NAME = re.compile(r"^(?P<version>\d+)(?:_(?P<name>.*))?\.sql$")
 _MARKER = re.compile(r"^--\s*migrate:(?P<direction>up|down)\b(?P<options>.*)$", re.MULTILINE)
 
 
-def claims(entry: Path) -> bool:
-    if not (entry.is_file() and entry.suffix == ".sql"):
+def claims(entry: Path, kind: str | None = None) -> bool:
+    if not (entry.suffix == ".sql" and is_file(entry, kind)):
         return False
     try:
         head = entry.read_bytes()

@@ -10,15 +10,15 @@ import re
 from pathlib import Path
 
 from ..model import Migration, MigrationFileError, Section
-from ._naming import version_of
+from ._naming import is_file, version_of
 
 NAME = "flyway"
 
 FILE_NAME = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d+(?:[._]\d+)*)?__(?P<name>.+)\.sql$")
 
 
-def claims(entry: Path) -> bool:
-    return entry.is_file() and FILE_NAME.match(entry.name) is not None
+def claims(entry: Path, kind: str | None = None) -> bool:
+    return FILE_NAME.match(entry.name) is not None and is_file(entry, kind)
 
 
 def load(entries: list[Path]) -> list[Migration]:

@@ -24,8 +24,9 @@ NAME = "folders"
 DIRECTORY_NAME = re.compile(r"^(?P<version>\d[\d-]*?)(?:_(?P<name>.*))?$")
 
 
-def claims(entry: Path) -> bool:
-    return entry.is_dir() and ((entry / "up.sql").exists() or (entry / "down.sql").exists())
+def claims(entry: Path, kind: str | None = None) -> bool:
+    is_dir = entry.is_dir() if kind is None else kind == "dir"
+    return is_dir and ((entry / "up.sql").exists() or (entry / "down.sql").exists())
 
 
 def load(entries: list[Path]) -> list[Migration]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..model import UNVERSIONED, Migration, MigrationFileError, Section, read_sql_file
 from ..parse import parses
-from ._naming import version_of
+from ._naming import is_file, version_of
 
 NAME = "onefile"
 
@@ -30,8 +30,8 @@ _TOOL_MARKER = re.compile(
 _GOOSE_NO_TRANSACTION = re.compile(r"^--\s*\+goose\s+no\s+transaction\s*$", re.IGNORECASE | re.MULTILINE)
 
 
-def claims(entry: Path) -> bool:
-    return entry.is_file() and entry.suffix.lower() == ".sql"
+def claims(entry: Path, kind: str | None = None) -> bool:
+    return entry.suffix.lower() == ".sql" and is_file(entry, kind)
 
 
 def load(entries: list[Path]) -> list[Migration]:

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from ..model import Migration, MigrationFileError, Section, read_sql_file
-from ._naming import version_of
+from ._naming import is_file, version_of
 
 NAME = "paired"
 
@@ -22,8 +22,8 @@ FILE_NAME = re.compile(
 _NO_TRANSACTION = re.compile(r"^\s*--\s*no-transaction\s*$", re.IGNORECASE)
 
 
-def claims(entry: Path) -> bool:
-    return entry.is_file() and FILE_NAME.match(entry.name) is not None
+def claims(entry: Path, kind: str | None = None) -> bool:
+    return FILE_NAME.match(entry.name) is not None and is_file(entry, kind)
 
 
 def has_no_transaction_marker(text: str) -> bool:
