@@ -9,7 +9,6 @@ import argparse
 import gc
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -123,15 +122,17 @@ def _configure(args: argparse.Namespace) -> Any:
     return config
 
 
-@dataclass
 class _Run:
-    config: Any
-    cache: Any
-    linter: Any = None
-    findings: list = field(default_factory=list)
-    input_errors: list[str] = field(default_factory=list)
-    sources: dict[Path, str] = field(default_factory=dict)
-    files_checked: int = 0
+    """What one run has gathered so far (a plain class: a dataclass costs start-up time)."""
+
+    def __init__(self, config: Any, cache: Any, linter: Any = None) -> None:
+        self.config = config
+        self.cache = cache
+        self.linter = linter
+        self.findings: list = []
+        self.input_errors: list[str] = []
+        self.sources: dict[Path, str] = {}
+        self.files_checked = 0
 
     def get_linter(self) -> Any:
         if self.linter is None:
@@ -212,8 +213,9 @@ def _lint_all(args: argparse.Namespace, config: Any) -> _Run:
     directories = [path for kind, path in units if kind == "dir"]
     fresh = _cold_directories(run, directories)
     jobs = args.jobs or os.cpu_count() or 1
-    if jobs > 1 and _worth_forking(fresh):
-        _lint_directories_in_parallel(run, fresh, jobs)
+    weights = _parallel_weights(fresh) if jobs > 1 else None
+    if weights is not None:
+        _lint_directories_in_parallel(run, fresh, weights, jobs)
     else:
         for directory in fresh:
             _lint_directory(run, directory)
@@ -247,36 +249,31 @@ def _cold_directories(run: _Run, directories: list[Path]) -> list[Path]:
 _PARALLEL_MIN_FILES = 300
 
 
-def _directory_weights(directories: list[Path]) -> list[int]:
-    """Bytes of SQL (and other files) in each directory and its subfolders one level down: how
-    long it takes to lint, near enough to share the work out."""
+def _parallel_weights(directories: list[Path]) -> list[int] | None:
+    """Bytes in each directory (and its subfolders one level down), a measure of how long it
+    takes to lint; ``None`` when forking is not worth it (a small run, one core, no fork)."""
+    if len(directories) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return None
     weights = []
+    files = 0
     for directory in directories:
         total = 0
         try:
             with os.scandir(directory) as entries:
                 for entry in entries:
                     if entry.is_file():
+                        files += 1
                         total += entry.stat().st_size
                     elif entry.is_dir() and not entry.name.startswith("."):
                         with os.scandir(entry.path) as inner:
-                            total += sum(child.stat().st_size for child in inner if child.is_file())
+                            for child in inner:
+                                if child.is_file():
+                                    files += 1
+                                    total += child.stat().st_size
         except OSError:
             pass
         weights.append(total)
-    return weights
-
-
-def _worth_forking(directories: list[Path]) -> bool:
-    if len(directories) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return False
-    files = 0
-    for directory in directories:
-        try:
-            files += sum(1 for _ in os.scandir(directory))
-        except OSError:
-            pass
-    return files >= _PARALLEL_MIN_FILES
+    return weights if files >= _PARALLEL_MIN_FILES else None
 
 
 def _share_out(weights: list[int], workers: int) -> list[list[int]]:
@@ -293,28 +290,30 @@ def _share_out(weights: list[int], workers: int) -> list[list[int]]:
 
 
 def _lint_group(run: _Run, directories: list[Path], group: list[int]) -> list[tuple[int, list, list[str]]]:
-    """``(files, findings as rows, input errors)`` of each directory of ``group``, linted on its own."""
+    """``(files, findings, input errors)`` of each directory of ``group``, linted on its own."""
     results = []
     for index in group:
         worker = _Run(run.config, None, linter=run.linter)
         _lint_directory(worker, directories[index])
-        results.append((worker.files_checked, [f.to_row() for f in worker.findings], worker.input_errors))
+        results.append((worker.files_checked, worker.findings, worker.input_errors))
     return results
 
 
-def _lint_directories_in_parallel(run: _Run, directories: list[Path], jobs: int) -> None:
+def _lint_directories_in_parallel(run: _Run, directories: list[Path], weights: list[int], jobs: int) -> None:
     """Lint whole directories in ``jobs`` processes: this one and ``jobs - 1`` forked children.
 
     Plain ``os.fork`` and a pipe per child rather than a ``multiprocessing`` pool: the pool's
     imports and start-up cost more than a child's share of a thousand files takes to lint, and
     the parent would sit idle while the pool works. The linter (every rule imported) is built
-    before forking, so children share it. A child sends its results back as ``marshal`` data
-    (plain lists and strings, same interpreter on both ends: the fastest way across). If a child
+    before forking, so children share it. A child sends its findings back as ``marshal`` data
+    (rows of plain values, same interpreter on both ends: the fastest way across). If a child
     fails, this process lints its share itself.
     """
     import marshal
 
-    groups = _share_out(_directory_weights(directories), jobs)
+    from .finding import Finding
+
+    groups = _share_out(weights, jobs)
     run.get_linter()
     children = []
     for group in groups[1:]:
@@ -330,7 +329,8 @@ def _lint_directories_in_parallel(run: _Run, directories: list[Path], jobs: int)
             status = 1
             try:
                 os.close(read_end)
-                payload = marshal.dumps(_lint_group(run, directories, group))
+                results = _lint_group(run, directories, group)
+                payload = marshal.dumps([(files, [f.to_row() for f in found], errors) for files, found, errors in results])
                 with os.fdopen(write_end, "wb") as pipe:
                     pipe.write(payload)
                 status = 0
@@ -347,21 +347,20 @@ def _lint_directories_in_parallel(run: _Run, directories: list[Path], jobs: int)
             received = marshal.loads(payload) if status == 0 else None
         except (EOFError, ValueError, TypeError):
             received = None
-        if received is None or len(received) != len(group):
-            received = _lint_group(run, directories, group)
-        results.update(zip(group, received))
-    _collect_results(run, directories, [results[index] for index in range(len(directories))])
-
-
-def _collect_results(run: _Run, directories: list[Path], results: list[tuple[int, list, list[str]]]) -> None:
-    from .finding import Finding
-
-    for directory, (files, rows, errors) in zip(directories, results):
+        if received is not None and len(received) == len(group):
+            results.update(
+                (index, (files, list(map(Finding.from_row, rows)), errors))
+                for index, (files, rows, errors) in zip(group, received)
+            )
+        else:
+            results.update(zip(group, _lint_group(run, directories, group)))
+    for index, directory in enumerate(directories):
+        files, found, errors = results[index]
         run.files_checked += files
-        run.findings.extend(map(Finding.from_row, rows))
+        run.findings.extend(found)
         run.input_errors.extend(errors)
         if run.cache is not None and not errors:
-            run.cache.put_directory(directory, files, rows)
+            run.cache.put_directory(directory, files, [f.to_row() for f in found])
 
 
 def _sorted_findings(run: _Run, config: Any) -> list:

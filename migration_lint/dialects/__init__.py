@@ -19,13 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from .split import DialectParseError, DialectStatement, split_statements
-
 if TYPE_CHECKING:
     from ..config import Config
     from ..engine import Finding
     from ..model import Migration, Section
     from .rules import DialectRule
+    from .split import DialectParseError, DialectStatement, split_statements
 
 __all__ = [
     "DIALECTS",
@@ -37,6 +36,16 @@ __all__ = [
     "make_linter",
     "split_statements",
 ]
+
+def __getattr__(name: str) -> Any:
+    # The sqlglot splitter is imported when first used: a PostgreSQL run comes here only for
+    # make_linter and must not pay for it.
+    if name in ("DialectParseError", "DialectStatement", "split_statements"):
+        from . import split
+
+        return getattr(split, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # ``postgres`` is listed so a CLI can offer one ``--dialect`` choice list; it means "not here".
 DIALECTS = ("postgres", "mysql", "sqlite")
@@ -166,6 +175,8 @@ class DialectLinter:
         return self._suppress(migration, findings, spans)
 
     def statements(self, section: Section) -> list[DialectStatement]:
+        from .split import split_statements
+
         return split_statements(section.sql, self.dialect, section.path, section.first_line)
 
     # -- findings --------------------------------------------------------------------------------
