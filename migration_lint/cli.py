@@ -21,9 +21,32 @@ class UsageError(Exception):
     """Bad input on the command line or in a file: one line, exit status 2."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal width the way ``shutil.get_terminal_size`` finds
+    it: argparse makes a formatter for every argument it adds, and left to itself each one
+    imports ``shutil`` (with its compression modules) to ask."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _terminal_columns() - 2 if width is None else width)
+
+
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="migration-lint",
+        formatter_class=_HelpFormatter,
         description="Find dangerous operations in PostgreSQL migrations written in plain SQL.",
         epilog="Exit status: 0 clean, 1 findings at error severity, 2 usage or input error.",
     )

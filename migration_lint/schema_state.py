@@ -8,7 +8,6 @@ later migration makes ``SET NOT NULL`` cheap on PostgreSQL 12+, and a unique ind
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +44,8 @@ class SchemaState:
     validated_unknown: set[tuple[str, str]] = field(default_factory=set)
 
     def copy(self) -> SchemaState:
+        import copy
+
         return copy.deepcopy(self)
 
     # -- questions rules ask -----------------------------------------------------------------

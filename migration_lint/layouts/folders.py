@@ -14,11 +14,6 @@ from pathlib import Path
 from ..model import Migration, MigrationFileError, Section, read_sql_file
 from ._naming import version_of
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 NAME = "folders"
 
 DIRECTORY_NAME = re.compile(r"^(?P<version>\d[\d-]*?)(?:_(?P<name>.*))?$")
@@ -65,6 +60,11 @@ def _sourcegraph_says_concurrent(metadata: Path) -> bool:
 def _diesel_says_no_transaction(metadata: Path) -> bool:
     if not metadata.exists():
         return False
+    # Imported here: only Diesel's metadata.toml needs it, and it costs start-up time.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         settings = tomllib.loads(read_sql_file(metadata))
     except tomllib.TOMLDecodeError as error:
