@@ -35,8 +35,9 @@ class SchemaState:
     indexes: dict[str, tuple[str, tuple[str, ...], bool, bool]] = field(default_factory=dict)
     # table -> column lists covered by an index (including primary keys and unique constraints)
     indexed_columns: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
-    # table -> column -> (type name, type modifiers, is array), as far as migrations declared them
-    columns: dict[str, dict[str, tuple[str, tuple, bool]]] = field(default_factory=dict)
+    # table -> column -> its TypeName node, as far as migrations declared them (read through
+    # column_type: most columns are never asked about, so their types are not worked out early)
+    columns: dict[str, dict[str, dict]] = field(default_factory=dict)
     # tables with a validated CHECK constraint (any), for ATTACH PARTITION
     checked_tables: set[str] = field(default_factory=set)
     # (table, constraint name) validated though we never saw it added (an earlier history we
@@ -57,7 +58,11 @@ class SchemaState:
         return found if found and found[2] else None
 
     def column_type(self, table: str, column: str) -> tuple[str, tuple, bool] | None:
-        return self.columns.get(table, {}).get(column)
+        """(type name, type modifiers, is array) of the column as migrations declared it."""
+        type_node = self.columns.get(table, {}).get(column)
+        if type_node is None:
+            return None
+        return type_name(type_node), tuple(type_modifiers(type_node)), is_array_type(type_node)
 
     def has_index_on(self, table: str, columns: tuple[str, ...]) -> bool:
         """Whether an index of ``table`` starts with ``columns`` (in any order)."""
@@ -116,9 +121,7 @@ def _table_constraint(state: SchemaState, table: str, constraint: dict) -> None:
 def _record_column(state: SchemaState, table: str, column_def: dict) -> None:
     type_node = column_def.get("typeName")
     if type_node and column_def.get("colname"):
-        state.columns.setdefault(table, {})[column_def["colname"]] = (
-            type_name(type_node), tuple(type_modifiers(type_node)), is_array_type(type_node)
-        )
+        state.columns.setdefault(table, {})[column_def["colname"]] = type_node
 
 
 def _create_index(state: SchemaState, node: dict) -> None:
