@@ -29,6 +29,7 @@ extension (except the extension itself) are left out.
 
 from __future__ import annotations
 
+import concurrent.futures
 import difflib
 import functools
 import hashlib
@@ -41,6 +42,7 @@ from typing import Any, ClassVar
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import JsonLoader
 
 __all__ = [
     "Difference",
@@ -59,6 +61,7 @@ def take_snapshot(
     *,
     exclude_schemas: Iterable[str] = (),
     exclude_tables: Iterable[str] = (),
+    helper: psycopg.Connection[Any] | None = None,
 ) -> Snapshot:
     """Read the schema of the database behind ``conn``.
 
@@ -69,6 +72,10 @@ def take_snapshot(
 
     Two round trips (:func:`read_catalog`): a census of the catalogs that hold objects made
     after initdb, then the queries of the kinds of objects found there. Nothing changes.
+
+    ``helper``, a second connection to the same database, reads the columns and indexes
+    meanwhile, in another server process, when neither connection is in a transaction (both
+    must see the same schema: the last one committed).
     """
     queries = _queries(conn.info.server_version)
     tables = [name if "." in name else f"public.{name}" for name in exclude_tables]
@@ -76,11 +83,21 @@ def take_snapshot(
     [[(census,)]] = read_catalog(conn, [(queries.census, None)])
     present = {catalog for catalog, found in zip(queries.catalogs, census) if found}
     parts = [part for part in queries.parts if part.gate is None or part.gate in present]
+    idle = psycopg.pq.TransactionStatus.IDLE
+    helped = helper is not None and conn.info.transaction_status == helper.info.transaction_status == idle
+    theirs = [part for part in parts if helped and part.kind in _HELPER_KINDS]
+    ours = [part for part in parts if part not in theirs]
+    their_rows = _HELPER_THREAD.submit(read_catalog, helper, [(part, arguments) for part in theirs]) if theirs else None
+    results = list(zip(ours, read_catalog(conn, [(part, arguments) for part in ours])))
+    if their_rows is not None:
+        results.extend(zip(theirs, their_rows.result()))
     objects: dict[str, Any] = {}
-    for [(part_objects,)] in read_catalog(conn, [(part, arguments) for part in parts]):
-        if isinstance(part_objects, str):  # when the caller's connection does not load json
-            part_objects = json.loads(part_objects)
-        objects.update(part_objects or {})
+    for part, rows in results:
+        for object_type, name, *values in rows:
+            # a missing attribute and a NULL one compare equal, and snapshots stay small
+            objects[f"{object_type} {name}"] = {
+                attribute: value for attribute, value in zip(part.attributes, values) if value is not None
+            }
     return dict(sorted(objects.items()))
 
 
@@ -96,7 +113,7 @@ class CatalogQuery:
 
     PREFIX: ClassVar[str] = "pytest_migrations_"
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return self.PREFIX + hashlib.sha256(self.query.encode()).hexdigest()[:16]
 
@@ -117,8 +134,9 @@ def read_catalog(
             return read_catalog(conn, queries)
     try:
         return _read_catalog(conn, queries)
-    except psycopg.errors.InvalidSqlStatementName:
-        # Our statements were deallocated (DEALLOCATE, DISCARD ALL): learn which are left.
+    except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
+        # Our statements were deallocated (DEALLOCATE, DISCARD ALL), or prepared by another
+        # copy of this module: learn which the session has.
         prepared = _prepared_statements(conn)
         prepared.clear()
         rows = conn.execute(
@@ -171,9 +189,10 @@ def run_script(conn: psycopg.Connection[Any], statements: Sequence[sql.Composabl
     """Run ``statements`` as one script, in one round trip; the rows of each that returns rows."""
     results = []
     with conn.cursor() as cursor:
+        cursor.adapters.register_loader("json", JsonLoader)  # whatever the caller's connection loads
         cursor.execute(sql.SQL(";\n").join(statements), prepare=False)
         while True:
-            if cursor.description is not None:
+            if cursor.pgresult is not None and cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK:
                 results.append(cursor.fetchall())
             if not cursor.nextset():
                 return results
@@ -212,6 +231,13 @@ class _Part(CatalogQuery):
 
     parameter_types: str = "(text[], text[])"
     gate: str | None = None
+    kind: str = ""  # the type of object it reads (the last one its object type names)
+    attributes: tuple[str, ...] = ()  # the names of the columns after object type and name
+
+
+# The kinds of objects a helper connection reads: about half the work, for most schemas.
+_HELPER_KINDS = {"column", "index"}
+_HELPER_THREAD = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pytest_migrations_snapshot")
 
 
 @dataclass(frozen=True)
@@ -259,9 +285,11 @@ def _options(array: str) -> str:
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
+    # the members of all extensions, read once by the index on what they depend on (hashed), not
+    # looked up object by object
     return (
-        f"NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = '{catalog}'::regclass"
-        f" AND e.objid = {oid} AND e.deptype = 'e')"
+        f"{oid} NOT IN (SELECT e.objid FROM pg_depend e WHERE e.refclassid = 'pg_extension'::regclass"
+        f" AND e.classid = '{catalog}'::regclass AND e.deptype = 'e')"
     )
 
 
@@ -305,73 +333,77 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
         not_null_extra = "NULL::text"
         not_null_constraints = "true"
 
-    # Each part yields (object type, qualified name, attributes); nulls are stripped so that a
-    # missing attribute and a NULL one compare equal, and snapshots stay small.
+    # Each part yields rows of object type, qualified name and attributes (see _part).
     parts = (
         # schemas
-        (None, f"""SELECT 'schema', quote_ident(n.nspname), json_build_object(
-                'comment', {_comment('n.oid', 'pg_namespace')},
-                'privileges', {_acl('n.nspacl', 'n', 'n.nspowner')})
+        _part(None, "'schema'", "quote_ident(n.nspname)", {
+            "comment": _comment('n.oid', 'pg_namespace'),
+            "privileges": _acl('n.nspacl', 'n', 'n.nspowner'),
+        }, f"""
             FROM ns n WHERE {_not_extension_member('pg_namespace', 'n.oid')}"""),
         # extensions
-        (None, f"""SELECT 'extension', quote_ident(x.extname), json_build_object(
-                'version', x.extversion,
-                'schema', quote_ident(xn.nspname),
-                'comment', {_comment('x.oid', 'pg_extension')})
+        _part(None, "'extension'", "quote_ident(x.extname)", {
+            "version": "x.extversion",
+            "schema": "quote_ident(xn.nspname)",
+            "comment": _comment('x.oid', 'pg_extension'),
+        }, """
             FROM pg_extension x JOIN pg_namespace xn ON xn.oid = x.extnamespace"""),
         # tables, partitioned tables, foreign tables
-        ('pg_class', f"""SELECT 'table', r.qname, json_build_object(
-                'kind', CASE r.relkind WHEN 'p' THEN 'partitioned' WHEN 'f' THEN 'foreign' END,
-                'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
-                            WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
-                'persistence', CASE r.relpersistence WHEN 'u' THEN 'unlogged' END,
-                'access_method', am.amname,
-                'options', {_options('r.reloptions')},
-                'tablespace', ts.spcname,
-                'row_security', r.relrowsecurity,
-                'force_row_security', r.relforcerowsecurity,
-                'replica_identity', CASE r.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
-                                    WHEN 'i' THEN 'index' END,
-                'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
-                'partition_of', CASE WHEN r.relispartition THEN (SELECT i.inhparent::regclass::text FROM pg_inherits i
-                                 WHERE i.inhrelid = r.oid) END,
-                'partition_bound', CASE WHEN r.relispartition THEN pg_get_expr(r.relpartbound, r.oid) END,
-                'inherits', (SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno) FROM pg_inherits i
-                             WHERE i.inhrelid = r.oid AND NOT r.relispartition),
-                'of_type', CASE WHEN r.reloftype <> 0 THEN format_type(r.reloftype, NULL) END,
-                'foreign_server', CASE WHEN r.relkind = 'f' THEN (SELECT quote_ident(s.srvname) FROM pg_foreign_table ft
-                                   JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = r.oid) END,
-                'foreign_options', CASE WHEN r.relkind = 'f' THEN (SELECT {_options('ft.ftoptions')} FROM pg_foreign_table ft
-                                    WHERE ft.ftrelid = r.oid) END,
-                'comment', {_comment('r.oid', 'pg_class')},
-                'privileges', {_acl('r.relacl', 'r', 'r.relowner')})
+        _part('pg_class', "'table'", "r.qname", {
+            "kind": "CASE r.relkind WHEN 'p' THEN 'partitioned' WHEN 'f' THEN 'foreign' END",
+            "columns": """(SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped)""",
+            "persistence": "CASE r.relpersistence WHEN 'u' THEN 'unlogged' END",
+            "access_method": "am.amname",
+            "options": _options('r.reloptions'),
+            "tablespace": "ts.spcname",
+            "row_security": "r.relrowsecurity",
+            "force_row_security": "r.relforcerowsecurity",
+            "replica_identity": """CASE r.relreplident WHEN 'n' THEN 'nothing' WHEN 'f' THEN 'full'
+                WHEN 'i' THEN 'index' END""",
+            "partition_key": "CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END",
+            "partition_of": """CASE WHEN r.relispartition THEN (SELECT i.inhparent::regclass::text FROM pg_inherits i
+                WHERE i.inhrelid = r.oid) END""",
+            "partition_bound": "CASE WHEN r.relispartition THEN pg_get_expr(r.relpartbound, r.oid) END",
+            "inherits": """(SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno) FROM pg_inherits i
+                WHERE i.inhrelid = r.oid AND NOT r.relispartition)""",
+            "of_type": "CASE WHEN r.reloftype <> 0 THEN format_type(r.reloftype, NULL) END",
+            "foreign_server": """CASE WHEN r.relkind = 'f' THEN (SELECT quote_ident(s.srvname) FROM pg_foreign_table ft
+                JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = r.oid) END""",
+            "foreign_options": f"""CASE WHEN r.relkind = 'f' THEN (SELECT {_options('ft.ftoptions')} FROM pg_foreign_table ft
+                WHERE ft.ftrelid = r.oid) END""",
+            "comment": _comment('r.oid', 'pg_class'),
+            "privileges": _acl('r.relacl', 'r', 'r.relowner'),
+        }, """
             FROM rel r
             LEFT JOIN pg_am am ON am.oid = r.relam
             LEFT JOIN pg_tablespace ts ON ts.oid = r.reltablespace
             WHERE r.relkind IN ('r', 'p', 'f')"""),
         # columns of tables, views and materialized views
-        ('pg_class', f"""SELECT 'column', r.qname || '.' || quote_ident(a.attname), json_build_object(
-                'type', format_type(a.atttypid, a.atttypmod),
-                'not_null', a.attnotnull,
-                'not_null_constraint', {not_null_extra},
-                -- a default cannot name a column: deparsed without its table, which is not opened
-                'default', CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0) END,
-                'generated', CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid)
-                             || CASE a.attgenerated WHEN 's' THEN ' STORED' ELSE ' VIRTUAL' END END,
-                'identity', CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END,
-                'collation', CASE WHEN a.attcollation <> t.typcollation THEN (
-                    SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
-                    FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
-                    WHERE co.oid = a.attcollation) END,
-                'storage', CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END,
-                'compression', {compression},
-                'statistics', NULLIF(a.attstattarget, -1),
-                'options', CASE WHEN a.attoptions IS NOT NULL THEN (SELECT json_agg(o ORDER BY o) FROM unnest(a.attoptions) o
-                            WHERE o NOT LIKE 'pg\\_%') END,  -- internal options some builds add
-                'foreign_options', {_options('a.attfdwoptions')},
-                'local', CASE WHEN a.attinhcount > 0 THEN a.attislocal END,
-                'comment', {_comment('a.attrelid', 'pg_class', 'a.attnum')},
-                'privileges', {_acl('a.attacl', 'c', 'r.relowner', default=False)})
+        _part('pg_class', "'column'", "r.qname || '.' || quote_ident(a.attname)", {
+            "type": "format_type(a.atttypid, a.atttypmod)",
+            "not_null": "a.attnotnull",
+            "not_null_constraint": not_null_extra,
+            # a default cannot name a column: deparsed without its table, which is not opened
+            "default": "CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, 0) END",
+            "generated": """CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid)
+                || CASE a.attgenerated WHEN 's' THEN ' STORED' ELSE ' VIRTUAL' END END""",
+            "identity": "CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END",
+            "collation": """CASE WHEN a.attcollation <> t.typcollation THEN (
+                SELECT quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                WHERE co.oid = a.attcollation) END""",
+            "storage": "CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage::text END",
+            "compression": compression,
+            "statistics": "NULLIF(a.attstattarget, -1)",
+            # less internal options some builds add
+            "options": """CASE WHEN a.attoptions IS NOT NULL THEN (SELECT json_agg(o ORDER BY o) FROM unnest(a.attoptions) o
+                WHERE o NOT LIKE 'pg\\_%') END""",
+            "foreign_options": _options('a.attfdwoptions'),
+            "local": "CASE WHEN a.attinhcount > 0 THEN a.attislocal END",
+            "comment": _comment('a.attrelid', 'pg_class', 'a.attnum'),
+            "privileges": _acl('a.attacl', 'c', 'r.relowner', default=False),
+        }, f"""
             FROM rel r
             JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
             JOIN pg_type t ON t.oid = a.atttypid
@@ -379,166 +411,175 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             {not_null_join}
             WHERE r.relkind IN ('r', 'p', 'f', 'v', 'm')"""),
         # table constraints
-        ('pg_constraint', f"""SELECT 'constraint', r.qname || '.' || quote_ident(c.conname), json_build_object(
-                'type', CASE c.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
-                        WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion'
-                        WHEN 't' THEN 'trigger' ELSE c.contype::text END,
-                'definition', CASE WHEN c.contype <> 't' THEN pg_get_constraintdef(c.oid) END,
-                'validated', c.convalidated,
-                'deferrable', c.condeferrable,
-                'deferred', c.condeferred,
-                'local', CASE WHEN c.coninhcount > 0 THEN c.conislocal END,
-                'comment', {_comment('c.oid', 'pg_constraint')})
+        _part('pg_constraint', "'constraint'", "r.qname || '.' || quote_ident(c.conname)", {
+            "type": """CASE c.contype WHEN 'c' THEN 'check' WHEN 'f' THEN 'foreign key'
+                WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion'
+                WHEN 't' THEN 'trigger' ELSE c.contype::text END""",
+            "definition": "CASE WHEN c.contype <> 't' THEN pg_get_constraintdef(c.oid) END",
+            "validated": "c.convalidated",
+            "deferrable": "c.condeferrable",
+            "deferred": "c.condeferred",
+            "local": "CASE WHEN c.coninhcount > 0 THEN c.conislocal END",
+            "comment": _comment('c.oid', 'pg_constraint'),
+        }, f"""
             FROM pg_constraint c JOIN rel r ON r.oid = c.conrelid
             WHERE c.oid >= {_FIRST_USER_OID} AND {not_null_constraints}"""),
         # indexes, on tables and materialized views
-        ('pg_index.indexrelid', f"""SELECT 'index', quote_ident(r.nspname) || '.' || quote_ident(ic.relname), json_build_object(
-                'table', r.qname,
-                'definition', pg_get_indexdef(i.indexrelid),
-                'valid', i.indisvalid AND i.indisready,
-                'unique', i.indisunique,
-                'primary', i.indisprimary,
-                'constraint', CASE WHEN i.indisunique OR i.indisexclusion THEN (
-                    SELECT quote_ident(c.conname) FROM pg_constraint c
-                    WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')) END,
-                'clustered', i.indisclustered,
-                'replica_identity', i.indisreplident,
-                'parent_index', CASE WHEN ic.relispartition THEN (SELECT h.inhparent::regclass::text
-                    FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) END,
-                -- only expression columns take a statistics target
-                'statistics', CASE WHEN i.indexprs IS NOT NULL THEN (
-                    SELECT json_agg(a.attnum || ': ' || a.attstattarget ORDER BY a.attnum)
-                    FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND NULLIF(a.attstattarget, -1) IS NOT NULL) END,
-                'tablespace', ts.spcname,
-                'comment', {_comment('i.indexrelid', 'pg_class')})
+        _part('pg_index.indexrelid', "'index'", "quote_ident(r.nspname) || '.' || quote_ident(ic.relname)", {
+            "table": "r.qname",
+            "definition": "pg_get_indexdef(i.indexrelid)",
+            "valid": "i.indisvalid AND i.indisready",
+            "unique": "i.indisunique",
+            "primary": "i.indisprimary",
+            "constraint": """CASE WHEN i.indisunique OR i.indisexclusion THEN (
+                SELECT quote_ident(c.conname) FROM pg_constraint c
+                WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')) END""",
+            "clustered": "i.indisclustered",
+            "replica_identity": "i.indisreplident",
+            "parent_index": """CASE WHEN ic.relispartition THEN (SELECT h.inhparent::regclass::text
+                FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) END""",
+            # only expression columns take a statistics target
+            "statistics": """CASE WHEN i.indexprs IS NOT NULL THEN (
+                SELECT json_agg(a.attnum || ': ' || a.attstattarget ORDER BY a.attnum)
+                FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND NULLIF(a.attstattarget, -1) IS NOT NULL) END""",
+            "tablespace": "ts.spcname",
+            "comment": _comment('i.indexrelid', 'pg_class'),
+        }, f"""
             FROM pg_index i JOIN rel r ON r.oid = i.indrelid
             JOIN pg_class ic ON ic.oid = i.indexrelid
             LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
             WHERE i.indexrelid >= {_FIRST_USER_OID}"""),
         # sequences
-        ('pg_sequence.seqrelid', f"""SELECT 'sequence', r.qname, json_build_object(
-                'type', format_type(s.seqtypid, NULL),
-                'start', s.seqstart, 'increment', s.seqincrement,
-                'min', s.seqmin, 'max', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle,
-                'owned_by', (SELECT d.refobjid::regclass::text || '.' || quote_ident(oa.attname) FROM pg_depend d
-                             JOIN pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid
-                             WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
-                             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')),
-                'identity', EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                                    AND d.objid = r.oid AND d.deptype = 'i'),
-                'persistence', CASE r.relpersistence WHEN 'u' THEN 'unlogged' END,
-                'comment', {_comment('r.oid', 'pg_class')},
-                'privileges', {_acl('r.relacl', 's', 'r.relowner')})
+        _part('pg_sequence.seqrelid', "'sequence'", "r.qname", {
+            "type": "format_type(s.seqtypid, NULL)",
+            "start": "s.seqstart",
+            "increment": "s.seqincrement",
+            "min": "s.seqmin",
+            "max": "s.seqmax",
+            "cache": "s.seqcache",
+            "cycle": "s.seqcycle",
+            "owned_by": """(SELECT d.refobjid::regclass::text || '.' || quote_ident(oa.attname) FROM pg_depend d
+                JOIN pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
+                AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))""",
+            "identity": """EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                AND d.objid = r.oid AND d.deptype = 'i')""",
+            "persistence": "CASE r.relpersistence WHEN 'u' THEN 'unlogged' END",
+            "comment": _comment('r.oid', 'pg_class'),
+            "privileges": _acl('r.relacl', 's', 'r.relowner'),
+        }, """
             FROM rel r JOIN pg_sequence s ON s.seqrelid = r.oid
             WHERE r.relkind = 'S'"""),
         # views and materialized views
-        ('pg_rewrite', f"""SELECT CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized-view' END, r.qname,
-              json_build_object(
-                'definition', pg_get_viewdef(r.oid),
-                'options', {_options('r.reloptions')},
-                'access_method', am.amname,
-                'tablespace', ts.spcname,
-                'comment', {_comment('r.oid', 'pg_class')},
-                'privileges', {_acl('r.relacl', 'r', 'r.relowner')})
+        _part('pg_rewrite', "CASE r.relkind WHEN 'v' THEN 'view' ELSE 'materialized-view' END", "r.qname", {
+            "definition": "pg_get_viewdef(r.oid)",
+            "options": _options('r.reloptions'),
+            "access_method": "am.amname",
+            "tablespace": "ts.spcname",
+            "comment": _comment('r.oid', 'pg_class'),
+            "privileges": _acl('r.relacl', 'r', 'r.relowner'),
+        }, """
             FROM rel r
             LEFT JOIN pg_am am ON am.oid = r.relam
             LEFT JOIN pg_tablespace ts ON ts.oid = r.reltablespace
             WHERE r.relkind IN ('v', 'm')"""),
         # rules other than the ones that make views
-        ('pg_rewrite', f"""SELECT 'rule', r.qname || '.' || quote_ident(w.rulename), json_build_object(
-                'definition', pg_get_ruledef(w.oid),
-                'enabled', w.ev_enabled,
-                'comment', {_comment('w.oid', 'pg_rewrite')})
+        _part('pg_rewrite', "'rule'", "r.qname || '.' || quote_ident(w.rulename)", {
+            "definition": "pg_get_ruledef(w.oid)",
+            "enabled": "w.ev_enabled",
+            "comment": _comment('w.oid', 'pg_rewrite'),
+        }, f"""
             FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class
             WHERE w.oid >= {_FIRST_USER_OID} AND w.rulename <> '_RETURN'"""),
         # functions and procedures
-        ('pg_proc', f"""SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
-                quote_ident(n.nspname) || '.' || quote_ident(p.proname)
-                    || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-                json_build_object(
-                'definition', pg_get_functiondef(p.oid),
-                'comment', {_comment('p.oid', 'pg_proc')},
-                'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
+        _part('pg_proc', "CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END", """quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+                || '(' || pg_get_function_identity_arguments(p.oid) || ')'""", {
+            "definition": "pg_get_functiondef(p.oid)",
+            "comment": _comment('p.oid', 'pg_proc'),
+            "privileges": _acl('p.proacl', 'f', 'p.proowner'),
+        }, f"""
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
             WHERE p.oid >= {_FIRST_USER_OID} AND p.prokind <> 'a' AND {_not_extension_member('pg_proc', 'p.oid')}"""),
         # aggregates
-        ('pg_aggregate.aggfnoid', f"""SELECT 'aggregate', quote_ident(n.nspname) || '.' || quote_ident(p.proname)
-                    || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-                json_build_object(
-                'result', pg_get_function_result(p.oid),
-                'kind', CASE g.aggkind WHEN 'n' THEN 'normal' WHEN 'o' THEN 'ordered-set'
-                        WHEN 'h' THEN 'hypothetical-set' END,
-                'transition', g.aggtransfn::oid::regprocedure::text,
-                'state_type', format_type(g.aggtranstype, NULL),
-                'initial', g.agginitval,
-                'final', NULLIF(g.aggfinalfn::oid, 0)::regprocedure::text,
-                'combine', NULLIF(g.aggcombinefn::oid, 0)::regprocedure::text,
-                'serial', NULLIF(g.aggserialfn::oid, 0)::regprocedure::text,
-                'deserial', NULLIF(g.aggdeserialfn::oid, 0)::regprocedure::text,
-                'moving', NULLIF(g.aggmtransfn::oid, 0)::regprocedure::text,
-                'sort_operator', NULLIF(g.aggsortop, 0)::regoperator::text,
-                'parallel', p.proparallel, 'strict', p.proisstrict,
-                'comment', {_comment('p.oid', 'pg_proc')},
-                'privileges', {_acl('p.proacl', 'f', 'p.proowner')})
+        _part('pg_aggregate.aggfnoid', "'aggregate'", """quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+                || '(' || pg_get_function_identity_arguments(p.oid) || ')'""", {
+            "result": "pg_get_function_result(p.oid)",
+            "kind": """CASE g.aggkind WHEN 'n' THEN 'normal' WHEN 'o' THEN 'ordered-set'
+                WHEN 'h' THEN 'hypothetical-set' END""",
+            "transition": "g.aggtransfn::oid::regprocedure::text",
+            "state_type": "format_type(g.aggtranstype, NULL)",
+            "initial": "g.agginitval",
+            "final": "NULLIF(g.aggfinalfn::oid, 0)::regprocedure::text",
+            "combine": "NULLIF(g.aggcombinefn::oid, 0)::regprocedure::text",
+            "serial": "NULLIF(g.aggserialfn::oid, 0)::regprocedure::text",
+            "deserial": "NULLIF(g.aggdeserialfn::oid, 0)::regprocedure::text",
+            "moving": "NULLIF(g.aggmtransfn::oid, 0)::regprocedure::text",
+            "sort_operator": "NULLIF(g.aggsortop, 0)::regoperator::text",
+            "parallel": "p.proparallel",
+            "strict": "p.proisstrict",
+            "comment": _comment('p.oid', 'pg_proc'),
+            "privileges": _acl('p.proacl', 'f', 'p.proowner'),
+        }, f"""
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace JOIN pg_aggregate g ON g.aggfnoid = p.oid
             WHERE p.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_proc', 'p.oid')}"""),
         # triggers
-        ('pg_trigger', f"""SELECT 'trigger', r.qname || '.' || quote_ident(t.tgname), json_build_object(
-                'definition', pg_get_triggerdef(t.oid),
-                'enabled', CASE t.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
-                           WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
-                'comment', {_comment('t.oid', 'pg_trigger')})
+        _part('pg_trigger', "'trigger'", "r.qname || '.' || quote_ident(t.tgname)", {
+            "definition": "pg_get_triggerdef(t.oid)",
+            "enabled": """CASE t.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
+                WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END""",
+            "comment": _comment('t.oid', 'pg_trigger'),
+        }, f"""
             FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
             WHERE t.oid >= {_FIRST_USER_OID} AND NOT t.tgisinternal"""),
         # event triggers
-        ('pg_event_trigger', f"""SELECT 'event-trigger', quote_ident(v.evtname), json_build_object(
-                'event', v.evtevent,
-                'function', v.evtfoid::regprocedure::text,
-                'tags', (SELECT json_agg(tag ORDER BY tag) FROM unnest(v.evttags) tag),
-                'enabled', CASE v.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
-                           WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
-                'comment', {_comment('v.oid', 'pg_event_trigger')})
+        _part('pg_event_trigger', "'event-trigger'", "quote_ident(v.evtname)", {
+            "event": "v.evtevent",
+            "function": "v.evtfoid::regprocedure::text",
+            "tags": "(SELECT json_agg(tag ORDER BY tag) FROM unnest(v.evttags) tag)",
+            "enabled": """CASE v.evtenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
+                WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END""",
+            "comment": _comment('v.oid', 'pg_event_trigger'),
+        }, f"""
             FROM pg_event_trigger v WHERE {_not_extension_member('pg_event_trigger', 'v.oid')}"""),
         # types: enum, composite, range, base; domains
-        ('pg_type', f"""SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
-                quote_ident(n.nspname) || '.' || quote_ident(t.typname),
-                json_build_object(
-                'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite'
-                        WHEN 'r' THEN 'range' WHEN 'b' THEN 'base' WHEN 'p' THEN 'pseudo' END,
-                'values', CASE WHEN t.typtype = 'e' THEN (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder)
-                          FROM pg_enum e WHERE e.enumtypid = t.oid) END,
-                'attributes', CASE WHEN t.typtype = 'c' THEN (SELECT json_agg(
-                        quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
-                        || CASE WHEN a.attcollation <> at.typcollation
-                           THEN ' COLLATE ' || quote_ident(acn.nspname) || '.' || quote_ident(aco.collname) ELSE '' END
-                        || coalesce(' -- ' || {_comment('a.attrelid', 'pg_class', 'a.attnum')}, '')
-                        ORDER BY a.attnum)
-                    FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
-                    LEFT JOIN pg_collation aco ON aco.oid = a.attcollation
-                    LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
-                    WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END,
-                'base_type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
-                'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
-                'default', t.typdefault,
-                'collation', CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation
-                             THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
-                'subtype', format_type(rg.rngsubtype, NULL),
-                'subtype_collation', NULLIF(rg.rngcollation, 0)::regcollation::text,
-                'subtype_operator_class', (SELECT quote_ident(on_.nspname) || '.' || quote_ident(oc.opcname)
-                                           FROM pg_opclass oc JOIN pg_namespace on_ ON on_.oid = oc.opcnamespace
-                                           WHERE oc.oid = rg.rngsubopc),
-                'canonical', NULLIF(rg.rngcanonical::oid, 0)::regprocedure::text,
-                'subtype_diff', NULLIF(rg.rngsubdiff::oid, 0)::regprocedure::text,
-                'multirange', {multirange},
-                'base', CASE WHEN t.typtype = 'b' THEN json_build_object(
-                    'input', t.typinput::oid::regprocedure::text, 'output', t.typoutput::oid::regprocedure::text,
-                    'receive', NULLIF(t.typreceive::oid, 0)::regprocedure::text,
-                    'send', NULLIF(t.typsend::oid, 0)::regprocedure::text,
-                    'length', t.typlen, 'by_value', t.typbyval, 'alignment', t.typalign,
-                    'storage', t.typstorage, 'category', t.typcategory, 'preferred', t.typispreferred,
-                    'delimiter', t.typdelim, 'element', NULLIF(t.typelem, 0)::regtype::text) END,
-                'comment', {_comment('t.oid', 'pg_type')},
-                'privileges', {_acl('t.typacl', 'T', 't.typowner')})
+        _part('pg_type', "CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END", "quote_ident(n.nspname) || '.' || quote_ident(t.typname)", {
+            "kind": """CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite'
+                WHEN 'r' THEN 'range' WHEN 'b' THEN 'base' WHEN 'p' THEN 'pseudo' END""",
+            "values": """CASE WHEN t.typtype = 'e' THEN (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder)
+                FROM pg_enum e WHERE e.enumtypid = t.oid) END""",
+            "attributes": f"""CASE WHEN t.typtype = 'c' THEN (SELECT json_agg(
+                    quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+                    || CASE WHEN a.attcollation <> at.typcollation
+                       THEN ' COLLATE ' || quote_ident(acn.nspname) || '.' || quote_ident(aco.collname) ELSE '' END
+                    || coalesce(' -- ' || {_comment('a.attrelid', 'pg_class', 'a.attnum')}, '')
+                    ORDER BY a.attnum)
+                FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+                LEFT JOIN pg_collation aco ON aco.oid = a.attcollation
+                LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
+                WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END""",
+            "base_type": "CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END",
+            "not_null": "CASE WHEN t.typtype = 'd' THEN t.typnotnull END",
+            "default": "t.typdefault",
+            "collation": """CASE WHEN t.typtype = 'd' AND t.typcollation <> bt.typcollation
+                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END""",
+            "subtype": "format_type(rg.rngsubtype, NULL)",
+            "subtype_collation": "NULLIF(rg.rngcollation, 0)::regcollation::text",
+            "subtype_operator_class": """(SELECT quote_ident(on_.nspname) || '.' || quote_ident(oc.opcname)
+                FROM pg_opclass oc JOIN pg_namespace on_ ON on_.oid = oc.opcnamespace
+                WHERE oc.oid = rg.rngsubopc)""",
+            "canonical": "NULLIF(rg.rngcanonical::oid, 0)::regprocedure::text",
+            "subtype_diff": "NULLIF(rg.rngsubdiff::oid, 0)::regprocedure::text",
+            "multirange": multirange,
+            "base": """CASE WHEN t.typtype = 'b' THEN json_strip_nulls(json_build_object(
+                'input', t.typinput::oid::regprocedure::text, 'output', t.typoutput::oid::regprocedure::text,
+                'receive', NULLIF(t.typreceive::oid, 0)::regprocedure::text,
+                'send', NULLIF(t.typsend::oid, 0)::regprocedure::text,
+                'length', t.typlen, 'by_value', t.typbyval, 'alignment', t.typalign,
+                'storage', t.typstorage, 'category', t.typcategory, 'preferred', t.typispreferred,
+                'delimiter', t.typdelim, 'element', NULLIF(t.typelem, 0)::regtype::text)) END""",
+            "comment": _comment('t.oid', 'pg_type'),
+            "privileges": _acl('t.typacl', 'T', 't.typowner'),
+        }, f"""
             FROM pg_type t JOIN ns n ON n.oid = t.typnamespace
             LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
             LEFT JOIN pg_range rg ON rg.rngtypid = t.oid
@@ -550,187 +591,213 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
                                                  WHERE el.oid = t.typelem AND el.typarray = t.oid))
             AND {_not_extension_member('pg_type', 't.oid')}"""),
         # domain constraints
-        ('pg_constraint', f"""SELECT 'domain-constraint',
-                quote_ident(n.nspname) || '.' || quote_ident(t.typname) || '.' || quote_ident(c.conname),
-                json_build_object(
-                'definition', pg_get_constraintdef(c.oid),
-                'validated', c.convalidated,
-                'comment', {_comment('c.oid', 'pg_constraint')})
+        _part('pg_constraint', "'domain-constraint'", "quote_ident(n.nspname) || '.' || quote_ident(t.typname) || '.' || quote_ident(c.conname)", {
+            "definition": "pg_get_constraintdef(c.oid)",
+            "validated": "c.convalidated",
+            "comment": _comment('c.oid', 'pg_constraint'),
+        }, f"""
             FROM pg_constraint c JOIN pg_type t ON t.oid = c.contypid
             JOIN ns n ON n.oid = t.typnamespace
             WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_type', 't.oid')}"""),
         # row-level security policies
-        ('pg_policy', f"""SELECT 'policy', r.qname || '.' || quote_ident(p.polname), json_build_object(
-                'command', CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
-                           WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END,
-                'permissive', p.polpermissive,
-                'roles', (SELECT json_agg(g ORDER BY g) FROM (
-                    SELECT CASE WHEN role = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(role)) END AS g
-                    FROM unnest(p.polroles) role) roles),
-                'using', pg_get_expr(p.polqual, p.polrelid),
-                'with_check', pg_get_expr(p.polwithcheck, p.polrelid),
-                'comment', {_comment('p.oid', 'pg_policy')})
+        _part('pg_policy', "'policy'", "r.qname || '.' || quote_ident(p.polname)", {
+            "command": """CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END""",
+            "permissive": "p.polpermissive",
+            "roles": """(SELECT json_agg(g ORDER BY g) FROM (
+                SELECT CASE WHEN role = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(role)) END AS g
+                FROM unnest(p.polroles) role) roles)""",
+            "using": "pg_get_expr(p.polqual, p.polrelid)",
+            "with_check": "pg_get_expr(p.polwithcheck, p.polrelid)",
+            "comment": _comment('p.oid', 'pg_policy'),
+        }, """
             FROM pg_policy p JOIN rel r ON r.oid = p.polrelid"""),
         # extended statistics
-        ('pg_statistic_ext', f"""SELECT 'statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), json_build_object(
-                'definition', pg_get_statisticsobjdef(s.oid),
-                'target', NULLIF(s.stxstattarget, -1),
-                'comment', {_comment('s.oid', 'pg_statistic_ext')})
+        _part('pg_statistic_ext', "'statistics'", "quote_ident(n.nspname) || '.' || quote_ident(s.stxname)", {
+            "definition": "pg_get_statisticsobjdef(s.oid)",
+            "target": "NULLIF(s.stxstattarget, -1)",
+            "comment": _comment('s.oid', 'pg_statistic_ext'),
+        }, """
             FROM pg_statistic_ext s JOIN ns n ON n.oid = s.stxnamespace
             JOIN rel r ON r.oid = s.stxrelid"""),
         # casts, as pg_dump finds them: made after initdb and not by an extension
-        ('pg_cast', f"""SELECT 'cast', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')',
-                json_build_object(
-                'function', NULLIF(c.castfunc, 0)::regprocedure::text,
-                'context', c.castcontext,
-                'method', c.castmethod,
-                'comment', {_comment('c.oid', 'pg_cast')})
+        _part('pg_cast', "'cast'", "'(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')'", {
+            "function": "NULLIF(c.castfunc, 0)::regprocedure::text",
+            "context": "c.castcontext",
+            "method": "c.castmethod",
+            "comment": _comment('c.oid', 'pg_cast'),
+        }, f"""
             FROM pg_cast c WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_cast', 'c.oid')}"""),
         # operators
-        ('pg_operator', f"""SELECT 'operator', quote_ident(n.nspname) || '.' || o.oprname || '('
+        _part('pg_operator', "'operator'", """quote_ident(n.nspname) || '.' || o.oprname || '('
                 || coalesce(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', '
-                || coalesce(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')',
-                json_build_object(
-                'function', o.oprcode::oid::regprocedure::text,
-                'result', format_type(o.oprresult, NULL),
-                'commutator', NULLIF(o.oprcom, 0)::regoperator::text,
-                'negator', NULLIF(o.oprnegate, 0)::regoperator::text,
-                'restrict', NULLIF(o.oprrest::oid, 0)::regprocedure::text,
-                'join', NULLIF(o.oprjoin::oid, 0)::regprocedure::text,
-                'hashes', o.oprcanhash, 'merges', o.oprcanmerge,
-                'comment', {_comment('o.oid', 'pg_operator')})
+                || coalesce(format_type(NULLIF(o.oprright, 0), NULL), 'NONE') || ')'""", {
+            "function": "o.oprcode::oid::regprocedure::text",
+            "result": "format_type(o.oprresult, NULL)",
+            "commutator": "NULLIF(o.oprcom, 0)::regoperator::text",
+            "negator": "NULLIF(o.oprnegate, 0)::regoperator::text",
+            "restrict": "NULLIF(o.oprrest::oid, 0)::regprocedure::text",
+            "join": "NULLIF(o.oprjoin::oid, 0)::regprocedure::text",
+            "hashes": "o.oprcanhash",
+            "merges": "o.oprcanmerge",
+            "comment": _comment('o.oid', 'pg_operator'),
+        }, f"""
             FROM pg_operator o JOIN ns n ON n.oid = o.oprnamespace
             WHERE o.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_operator', 'o.oid')}"""),
         # collations
-        ('pg_collation', f"""SELECT 'collation', quote_ident(n.nspname) || '.' || quote_ident(c.collname), json_build_object(
-                'provider', c.collprovider,
-                'deterministic', c.collisdeterministic,
-                'collate', c.collcollate, 'ctype', c.collctype,
-                'comment', {_comment('c.oid', 'pg_collation')})
+        _part('pg_collation', "'collation'", "quote_ident(n.nspname) || '.' || quote_ident(c.collname)", {
+            "provider": "c.collprovider",
+            "deterministic": "c.collisdeterministic",
+            "collate": "c.collcollate",
+            "ctype": "c.collctype",
+            "comment": _comment('c.oid', 'pg_collation'),
+        }, f"""
             FROM pg_collation c JOIN ns n ON n.oid = c.collnamespace
             WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_collation', 'c.oid')}"""),
         # publications
-        ('pg_publication', f"""SELECT 'publication', quote_ident(b.pubname), json_build_object(
-                'all_tables', b.puballtables,
-                'operations', concat_ws(',', CASE WHEN b.pubinsert THEN 'insert' END,
-                    CASE WHEN b.pubupdate THEN 'update' END, CASE WHEN b.pubdelete THEN 'delete' END,
-                    CASE WHEN b.pubtruncate THEN 'truncate' END),
-                'via_root', b.pubviaroot,
-                'tables', (SELECT json_agg(t ORDER BY t) FROM (
-                           SELECT pr.prrelid::regclass::text || {publication_table_detail} AS t
-                           FROM pg_publication_rel pr WHERE pr.prpubid = b.oid) tables),
-                'schemas', {publication_schemas},
-                'comment', {_comment('b.oid', 'pg_publication')})
+        _part('pg_publication', "'publication'", "quote_ident(b.pubname)", {
+            "all_tables": "b.puballtables",
+            "operations": """concat_ws(',', CASE WHEN b.pubinsert THEN 'insert' END,
+                CASE WHEN b.pubupdate THEN 'update' END, CASE WHEN b.pubdelete THEN 'delete' END,
+                CASE WHEN b.pubtruncate THEN 'truncate' END)""",
+            "via_root": "b.pubviaroot",
+            "tables": f"""(SELECT json_agg(t ORDER BY t) FROM (
+                SELECT pr.prrelid::regclass::text || {publication_table_detail} AS t
+                FROM pg_publication_rel pr WHERE pr.prpubid = b.oid) tables)""",
+            "schemas": publication_schemas,
+            "comment": _comment('b.oid', 'pg_publication'),
+        }, """
             FROM pg_publication b"""),
         # text search configurations, dictionaries, parsers and templates
-        ('pg_ts_config', f"""SELECT 'text-search-configuration', quote_ident(n.nspname) || '.' || quote_ident(c.cfgname),
-                json_build_object(
-                'parser', (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.prsname) FROM pg_ts_parser p
-                           JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = c.cfgparser),
-                'mappings', (SELECT json_agg(m.maptokentype || ': ' || m.mapdict::regdictionary::text
-                             ORDER BY m.maptokentype, m.mapseqno) FROM pg_ts_config_map m WHERE m.mapcfg = c.oid),
-                'comment', {_comment('c.oid', 'pg_ts_config')})
+        _part('pg_ts_config', "'text-search-configuration'", "quote_ident(n.nspname) || '.' || quote_ident(c.cfgname)", {
+            "parser": """(SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.prsname) FROM pg_ts_parser p
+                JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = c.cfgparser)""",
+            "mappings": """(SELECT json_agg(m.maptokentype || ': ' || m.mapdict::regdictionary::text
+                ORDER BY m.maptokentype, m.mapseqno) FROM pg_ts_config_map m WHERE m.mapcfg = c.oid)""",
+            "comment": _comment('c.oid', 'pg_ts_config'),
+        }, f"""
             FROM pg_ts_config c JOIN ns n ON n.oid = c.cfgnamespace
             WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_config', 'c.oid')}"""),
-        ('pg_ts_dict', f"""SELECT 'text-search-dictionary', quote_ident(n.nspname) || '.' || quote_ident(d.dictname),
-                json_build_object(
-                'template', (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.tmplname) FROM pg_ts_template t
-                             JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate),
-                'options', d.dictinitoption,
-                'comment', {_comment('d.oid', 'pg_ts_dict')})
+        _part('pg_ts_dict', "'text-search-dictionary'", "quote_ident(n.nspname) || '.' || quote_ident(d.dictname)", {
+            "template": """(SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.tmplname) FROM pg_ts_template t
+                JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate)""",
+            "options": "d.dictinitoption",
+            "comment": _comment('d.oid', 'pg_ts_dict'),
+        }, f"""
             FROM pg_ts_dict d JOIN ns n ON n.oid = d.dictnamespace
             WHERE d.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_dict', 'd.oid')}"""),
-        ('pg_ts_parser', f"""SELECT 'text-search-parser', quote_ident(n.nspname) || '.' || quote_ident(p.prsname),
-                json_build_object(
-                'functions', concat_ws(', ', p.prsstart::oid::regprocedure, p.prstoken::oid::regprocedure,
-                    p.prsend::oid::regprocedure, NULLIF(p.prsheadline::oid, 0)::regprocedure,
-                    p.prslextype::oid::regprocedure),
-                'comment', {_comment('p.oid', 'pg_ts_parser')})
+        _part('pg_ts_parser', "'text-search-parser'", "quote_ident(n.nspname) || '.' || quote_ident(p.prsname)", {
+            "functions": """concat_ws(', ', p.prsstart::oid::regprocedure, p.prstoken::oid::regprocedure,
+                p.prsend::oid::regprocedure, NULLIF(p.prsheadline::oid, 0)::regprocedure,
+                p.prslextype::oid::regprocedure)""",
+            "comment": _comment('p.oid', 'pg_ts_parser'),
+        }, f"""
             FROM pg_ts_parser p JOIN ns n ON n.oid = p.prsnamespace
             WHERE p.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_parser', 'p.oid')}"""),
-        ('pg_ts_template', f"""SELECT 'text-search-template', quote_ident(n.nspname) || '.' || quote_ident(t.tmplname),
-                json_build_object(
-                'functions', concat_ws(', ', NULLIF(t.tmplinit::oid, 0)::regprocedure,
-                    t.tmpllexize::oid::regprocedure),
-                'comment', {_comment('t.oid', 'pg_ts_template')})
+        _part('pg_ts_template', "'text-search-template'", "quote_ident(n.nspname) || '.' || quote_ident(t.tmplname)", {
+            "functions": """concat_ws(', ', NULLIF(t.tmplinit::oid, 0)::regprocedure,
+                t.tmpllexize::oid::regprocedure)""",
+            "comment": _comment('t.oid', 'pg_ts_template'),
+        }, f"""
             FROM pg_ts_template t JOIN ns n ON n.oid = t.tmplnamespace
             WHERE t.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_template', 't.oid')}"""),
         # foreign-data wrappers, servers, user mappings (passwords left out)
-        ('pg_foreign_data_wrapper', f"""SELECT 'foreign-data-wrapper', quote_ident(w.fdwname), json_build_object(
-                'handler', NULLIF(w.fdwhandler, 0)::regprocedure::text,
-                'validator', NULLIF(w.fdwvalidator, 0)::regprocedure::text,
-                'options', {_options('w.fdwoptions')},
-                'comment', {_comment('w.oid', 'pg_foreign_data_wrapper')},
-                'privileges', {_acl('w.fdwacl', 'F', 'w.fdwowner')})
+        _part('pg_foreign_data_wrapper', "'foreign-data-wrapper'", "quote_ident(w.fdwname)", {
+            "handler": "NULLIF(w.fdwhandler, 0)::regprocedure::text",
+            "validator": "NULLIF(w.fdwvalidator, 0)::regprocedure::text",
+            "options": _options('w.fdwoptions'),
+            "comment": _comment('w.oid', 'pg_foreign_data_wrapper'),
+            "privileges": _acl('w.fdwacl', 'F', 'w.fdwowner'),
+        }, f"""
             FROM pg_foreign_data_wrapper w
             WHERE {_not_extension_member('pg_foreign_data_wrapper', 'w.oid')}"""),
-        ('pg_foreign_server', f"""SELECT 'foreign-server', quote_ident(v.srvname), json_build_object(
-                'wrapper', (SELECT quote_ident(w.fdwname) FROM pg_foreign_data_wrapper w WHERE w.oid = v.srvfdw),
-                'type', v.srvtype, 'version', v.srvversion,
-                'options', {_options('v.srvoptions')},
-                'comment', {_comment('v.oid', 'pg_foreign_server')},
-                'privileges', {_acl('v.srvacl', 'S', 'v.srvowner')})
+        _part('pg_foreign_server', "'foreign-server'", "quote_ident(v.srvname)", {
+            "wrapper": "(SELECT quote_ident(w.fdwname) FROM pg_foreign_data_wrapper w WHERE w.oid = v.srvfdw)",
+            "type": "v.srvtype",
+            "version": "v.srvversion",
+            "options": _options('v.srvoptions'),
+            "comment": _comment('v.oid', 'pg_foreign_server'),
+            "privileges": _acl('v.srvacl', 'S', 'v.srvowner'),
+        }, f"""
             FROM pg_foreign_server v
             WHERE {_not_extension_member('pg_foreign_server', 'v.oid')}"""),
-        ('pg_user_mapping', """SELECT 'user-mapping',
-                CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(u.umuser)) END
-                || ' on ' || quote_ident(v.srvname),
-                json_build_object('options', (SELECT json_agg(o ORDER BY o) FROM (
-                    SELECT CASE WHEN split_part(option, '=', 1) ILIKE '%password%'
-                           THEN split_part(option, '=', 1) || '=<hidden>' ELSE option END AS o
-                    FROM unnest(u.umoptions) option) options))
+        _part('pg_user_mapping', "'user-mapping'", """CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(u.umuser)) END
+                || ' on ' || quote_ident(v.srvname)""", {
+            "options": """(SELECT json_agg(o ORDER BY o) FROM (
+                SELECT CASE WHEN split_part(option, '=', 1) ILIKE '%password%'
+                       THEN split_part(option, '=', 1) || '=<hidden>' ELSE option END AS o
+                FROM unnest(u.umoptions) option) options)""",
+        }, """
             FROM pg_user_mapping u JOIN pg_foreign_server v ON v.oid = u.umserver"""),
         # conversions, access methods, operator classes and families
-        ('pg_conversion', f"""SELECT 'conversion', quote_ident(n.nspname) || '.' || quote_ident(c.conname), json_build_object(
-                'from', pg_encoding_to_char(c.conforencoding), 'to', pg_encoding_to_char(c.contoencoding),
-                'function', c.conproc::oid::regprocedure::text, 'default', c.condefault,
-                'comment', {_comment('c.oid', 'pg_conversion')})
+        _part('pg_conversion', "'conversion'", "quote_ident(n.nspname) || '.' || quote_ident(c.conname)", {
+            "from": "pg_encoding_to_char(c.conforencoding)",
+            "to": "pg_encoding_to_char(c.contoencoding)",
+            "function": "c.conproc::oid::regprocedure::text",
+            "default": "c.condefault",
+            "comment": _comment('c.oid', 'pg_conversion'),
+        }, f"""
             FROM pg_conversion c JOIN ns n ON n.oid = c.connamespace
             WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_conversion', 'c.oid')}"""),
-        ('pg_am', f"""SELECT 'access-method', quote_ident(a.amname), json_build_object(
-                'type', a.amtype, 'handler', a.amhandler::oid::regprocedure::text,
-                'comment', {_comment('a.oid', 'pg_am')})
+        _part('pg_am', "'access-method'", "quote_ident(a.amname)", {
+            "type": "a.amtype",
+            "handler": "a.amhandler::oid::regprocedure::text",
+            "comment": _comment('a.oid', 'pg_am'),
+        }, f"""
             FROM pg_am a WHERE a.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_am', 'a.oid')}"""),
-        ('pg_opclass', f"""SELECT 'operator-class', quote_ident(n.nspname) || '.' || quote_ident(c.opcname)
-                    || ' using ' || quote_ident(am.amname),
-                json_build_object(
-                'type', format_type(c.opcintype, NULL), 'default', c.opcdefault,
-                'family', (SELECT quote_ident(fn.nspname) || '.' || quote_ident(f.opfname) FROM pg_opfamily f
-                           JOIN pg_namespace fn ON fn.oid = f.opfnamespace WHERE f.oid = c.opcfamily),
-                'storage', NULLIF(c.opckeytype, 0)::regtype::text,
-                'comment', {_comment('c.oid', 'pg_opclass')})
+        _part('pg_opclass', "'operator-class'", """quote_ident(n.nspname) || '.' || quote_ident(c.opcname)
+                || ' using ' || quote_ident(am.amname)""", {
+            "type": "format_type(c.opcintype, NULL)",
+            "default": "c.opcdefault",
+            "family": """(SELECT quote_ident(fn.nspname) || '.' || quote_ident(f.opfname) FROM pg_opfamily f
+                JOIN pg_namespace fn ON fn.oid = f.opfnamespace WHERE f.oid = c.opcfamily)""",
+            "storage": "NULLIF(c.opckeytype, 0)::regtype::text",
+            "comment": _comment('c.oid', 'pg_opclass'),
+        }, f"""
             FROM pg_opclass c JOIN ns n ON n.oid = c.opcnamespace JOIN pg_am am ON am.oid = c.opcmethod
             WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_opclass', 'c.oid')}"""),
-        ('pg_opfamily', f"""SELECT 'operator-family', quote_ident(n.nspname) || '.' || quote_ident(f.opfname)
-                    || ' using ' || quote_ident(am.amname),
-                json_build_object(
-                'operators', (SELECT json_agg(m ORDER BY m) FROM (
-                    SELECT o.amopstrategy || ' ' || o.amopopr::regoperator::text
-                           || CASE o.amoppurpose WHEN 'o' THEN ' FOR ORDER BY ' || o.amopsortfamily::text ELSE '' END AS m
-                    FROM pg_amop o WHERE o.amopfamily = f.oid) members),
-                'functions', (SELECT json_agg(m ORDER BY m) FROM (
-                    SELECT p.amprocnum || ' (' || format_type(p.amproclefttype, NULL) || ', '
-                           || format_type(p.amprocrighttype, NULL) || ') ' || p.amproc::oid::regprocedure::text AS m
-                    FROM pg_amproc p WHERE p.amprocfamily = f.oid) members),
-                'comment', {_comment('f.oid', 'pg_opfamily')})
+        _part('pg_opfamily', "'operator-family'", """quote_ident(n.nspname) || '.' || quote_ident(f.opfname)
+                || ' using ' || quote_ident(am.amname)""", {
+            "operators": """(SELECT json_agg(m ORDER BY m) FROM (
+                SELECT o.amopstrategy || ' ' || o.amopopr::regoperator::text
+                       || CASE o.amoppurpose WHEN 'o' THEN ' FOR ORDER BY ' || o.amopsortfamily::text ELSE '' END AS m
+                FROM pg_amop o WHERE o.amopfamily = f.oid) members)""",
+            "functions": """(SELECT json_agg(m ORDER BY m) FROM (
+                SELECT p.amprocnum || ' (' || format_type(p.amproclefttype, NULL) || ', '
+                       || format_type(p.amprocrighttype, NULL) || ') ' || p.amproc::oid::regprocedure::text AS m
+                FROM pg_amproc p WHERE p.amprocfamily = f.oid) members)""",
+            "comment": _comment('f.oid', 'pg_opfamily'),
+        }, f"""
             FROM pg_opfamily f JOIN ns n ON n.oid = f.opfnamespace JOIN pg_am am ON am.oid = f.opfmethod
             WHERE f.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_opfamily', 'f.oid')}"""),
         # default privileges (ALTER DEFAULT PRIVILEGES)
-        ('pg_default_acl', f"""SELECT 'default-privileges',
-                CASE WHEN da.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+        _part('pg_default_acl', "'default-privileges'", """CASE WHEN da.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
                      THEN '<current user>' ELSE quote_ident(pg_get_userbyid(da.defaclrole)) END
                 || coalesce(' in ' || quote_ident(dn.nspname), '')
                 || ' on ' || CASE da.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences'
                              WHEN 'f' THEN 'functions' WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas'
-                             ELSE da.defaclobjtype::text END,
-                json_build_object('privileges', {_acl('da.defaclacl', 'r', 'da.defaclrole', default=False)})
+                             ELSE da.defaclobjtype::text END""", {
+            "privileges": _acl('da.defaclacl', 'r', 'da.defaclrole', default=False),
+        }, """
             FROM pg_default_acl da LEFT JOIN pg_namespace dn ON dn.oid = da.defaclnamespace"""),
+
     )
-    return tuple(_Part(_with_context(query), gate=gate) for gate, query in parts)
+    return parts
+
+
+def _part(gate: str | None, object_type: str, name: str, attributes: dict[str, str], source: str) -> _Part:
+    """The query ``SELECT object_type, name, attribute... source`` of one kind of objects.
+
+    Attributes come as plain columns, not as a JSON object built by the server for each object
+    (which costs more than computing them); :func:`take_snapshot` names them.
+    """
+    select = ",\n                ".join([object_type, name, *attributes.values()])
+    kind = re.findall(r"'([\w-]+)'", object_type)[-1]
+    return _Part(_with_context(f"SELECT {select}{source}"), gate=gate, kind=kind, attributes=tuple(attributes))
 
 
 def _with_context(part: str) -> str:
-    """A part as a statement: the names it may use defined, its objects as one JSON object."""
+    """A part as a statement: the names it may use defined."""
     return f"""
     WITH ns AS (
         SELECT n.oid, n.nspname, n.nspacl, n.nspowner FROM pg_namespace n
@@ -748,12 +815,12 @@ def _with_context(part: str) -> str:
         WHERE c.oid >= {_FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
           AND c.oid NOT IN (SELECT oid FROM excluded_table)
           AND {_not_extension_member('pg_class', 'c.oid')}
-          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                          AND d.objid = c.oid AND d.deptype IN ('a', 'i')
-                          AND d.refobjid IN (SELECT oid FROM excluded_table))
+          AND (cardinality($2) = 0  -- then nothing depends on an excluded table
+               OR NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                              AND d.objid = c.oid AND d.deptype IN ('a', 'i')
+                              AND d.refobjid IN (SELECT oid FROM excluded_table)))
     )
-    SELECT json_object_agg(object_type || ' ' || name, json_strip_nulls(attributes))
-    FROM ({part}) objects (object_type, name, attributes)
+    {part}
     """
 
 
