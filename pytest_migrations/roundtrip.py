@@ -156,6 +156,7 @@ class ChainWalker:
         self._results: dict[str, StepResult] = {}
         self._database: str | None = None
         self._conn: psycopg.Connection[Any] | None = None
+        self._helper: psycopg.Connection[Any] | None = None  # shares the snapshots' reading
         self._position = -1  # index of the last migration applied to the chain database
         self._snapshot: Any = None  # snapshot at _position, when taken
         self._broken_at: Migration | None = None
@@ -225,6 +226,7 @@ class ChainWalker:
         # Set-up SQL runs on each new chain database; a template would cost a second CREATE DATABASE.
         self._database = make_base_database(self.server, self.setup_sql, self.setup_sql_path)
         self._conn = self.server.connect(self._database, autocommit=True)
+        self._helper = self.server.connect(self._database, autocommit=True)
         # psycopg forgets the statements it prepared itself, with a DEALLOCATE ALL, whenever a
         # script DROPs or ALTERs something: that would take the snapshot's statements with them.
         self._conn.prepare_threshold = None
@@ -444,9 +446,10 @@ class ChainWalker:
         return self._conn
 
     def _close_connection(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        for conn in (self._conn, self._helper):
+            if conn is not None:
+                conn.close()
+        self._conn = self._helper = None
 
     @staticmethod
     def _plan(section: Section | None, migration: Migration) -> _Plan:
@@ -459,9 +462,11 @@ class ChainWalker:
         run_section(self._connection, section, plan, nested=nested)
 
     def _take_snapshot(self) -> Any:
+        """The schema as the chain's connection sees it; the last one committed is read by two
+        connections at once (two server processes, on two cores where there are two)."""
         from .snapshot import take_snapshot
 
-        return take_snapshot(self._connection)
+        return take_snapshot(self._connection, helper=self._helper)
 
     def _compare(self, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
         return compare_snapshots(expected, actual, strict_column_order=self.strict_column_order)
