@@ -275,7 +275,7 @@ _PARALLEL_MIN_FILES = 300
 def _parallel_weights(directories: list[Path]) -> list[int] | None:
     """Bytes in each directory (and its subfolders one level down), a measure of how long it
     takes to lint; ``None`` when forking is not worth it (a small run, one core, no fork)."""
-    if len(directories) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    if not directories or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         return None
     weights = []
     files = 0
@@ -299,31 +299,75 @@ def _parallel_weights(directories: list[Path]) -> list[int] | None:
     return weights if files >= _PARALLEL_MIN_FILES else None
 
 
-def _share_out(weights: list[int], workers: int) -> list[list[int]]:
-    """Indices of the directories for each worker, heaviest first to the least loaded worker, so
-    that all finish at about the same time (a directory is linted whole: its migrations are each
-    other's context)."""
-    groups: list[list[int]] = [[] for _ in range(min(workers, len(weights)))]
-    loads = [0] * len(groups)
-    for index in sorted(range(len(weights)), key=lambda i: -weights[i]):
+# The share of a migration's linting that a worker spends on it when it only reads it as context
+# for later ones (reading the file, parsing its UP, replaying it): measured on the corpus.
+_CONTEXT_COST = 0.4
+
+_Unit = tuple  # (directory index, part, parts): one part of a directory's migrations
+
+
+def _plan(weights: list[int], workers: int) -> list[list[_Unit]]:
+    """The units of work of each worker: heaviest first to the least loaded worker, so that all
+    finish at about the same time.
+
+    A directory heavier than a worker's fair share is cut into consecutive parts (a project
+    usually keeps all its migrations in one directory). A part's worker also reads the
+    migrations before it for context, which costs; :func:`_part_bounds` sizes the parts so that
+    each costs the same, the first being the largest.
+    """
+    fair = max(sum(weights) / workers, 1)
+    units: list[tuple[float, _Unit]] = []
+    for index, weight in enumerate(weights):
+        parts = max(1, min(workers, round(weight / fair)))
+        cost = weight * _part_share(parts)
+        units.extend((cost, (index, part, parts)) for part in range(parts))
+    groups: list[list[_Unit]] = [[] for _ in range(min(workers, len(units)))]
+    loads = [0.0] * len(groups)
+    for cost, unit in sorted(units, key=lambda item: -item[0]):
         lightest = loads.index(min(loads))
-        groups[lightest].append(index)
-        loads[lightest] += weights[index] + 1
+        groups[lightest].append(unit)
+        loads[lightest] += cost + 1
     return [sorted(group) for group in groups if group]
 
 
-def _lint_group(run: _Run, directories: list[Path], group: list[int]) -> list[tuple[int, list, list[str]]]:
-    """``(files, findings, input errors)`` of each directory of ``group``, linted on its own."""
+def _part_share(parts: int) -> float:
+    """The share of its directory's work that each of ``parts`` equal-cost parts takes."""
+    if parts == 1:
+        return 1.0
+    return _CONTEXT_COST / (1 - (1 - _CONTEXT_COST) ** parts)
+
+
+def _part_bounds(sizes: list[int], parts: int) -> list[int]:
+    """Where ``parts`` consecutive parts of migrations of these ``sizes`` begin and end, so that
+    each part's own size plus the context cost of the migrations before it are the same."""
+    total = sum(sizes) or 1
+    share = _part_share(parts)
+    bounds = [0]
+    done = 0.0
+    cumulative = 0
+    index = 0
+    for _ in range(parts - 1):
+        done = done * (1 - _CONTEXT_COST) + share  # fraction covered once this part ends
+        while index < len(sizes) and cumulative + sizes[index] / 2 < done * total:
+            cumulative += sizes[index]
+            index += 1
+        bounds.append(index)
+    bounds.append(len(sizes))
+    return bounds
+
+
+def _lint_units(run: _Run, directories: list[Path], units: list[_Unit]) -> list[tuple[int, list, list[str]]]:
+    """``(files, findings, input errors)`` of each unit, each linted on its own."""
     results = []
-    for index in group:
+    for index, part, parts in units:
         worker = _Run(run.config, None, linter=run.linter)
-        _lint_directory(worker, directories[index])
+        _lint_directory(worker, directories[index], part, parts)
         results.append((worker.files_checked, worker.findings, worker.input_errors))
     return results
 
 
 def _lint_directories_in_parallel(run: _Run, directories: list[Path], weights: list[int], jobs: int) -> None:
-    """Lint whole directories in ``jobs`` processes: this one and ``jobs - 1`` forked children.
+    """Lint directories in ``jobs`` processes: this one and ``jobs - 1`` forked children.
 
     Plain ``os.fork`` and a pipe per child rather than a ``multiprocessing`` pool: the pool's
     imports and start-up cost more than a child's share of a thousand files takes to lint, and
@@ -336,7 +380,7 @@ def _lint_directories_in_parallel(run: _Run, directories: list[Path], weights: l
 
     from .finding import Finding
 
-    groups = _share_out(weights, jobs)
+    groups = _plan(weights, jobs)
     run.get_linter()
     children = []
     for group in groups[1:]:
@@ -352,7 +396,7 @@ def _lint_directories_in_parallel(run: _Run, directories: list[Path], weights: l
             status = 1
             try:
                 os.close(read_end)
-                results = _lint_group(run, directories, group)
+                results = _lint_units(run, directories, group)
                 payload = marshal.dumps([(files, [f.to_row() for f in found], errors) for files, found, errors in results])
                 with os.fdopen(write_end, "wb") as pipe:
                     pipe.write(payload)
@@ -361,7 +405,7 @@ def _lint_directories_in_parallel(run: _Run, directories: list[Path], weights: l
                 os._exit(status)
         os.close(write_end)
         children.append((pid, read_end, group))
-    results = dict(zip(groups[0], _lint_group(run, directories, groups[0])))
+    results = dict(zip(groups[0], _lint_units(run, directories, groups[0])))
     for pid, read_end, group in children:
         with os.fdopen(read_end, "rb") as pipe:
             payload = pipe.read()
@@ -372,13 +416,17 @@ def _lint_directories_in_parallel(run: _Run, directories: list[Path], weights: l
             received = None
         if received is not None and len(received) == len(group):
             results.update(
-                (index, (files, list(map(Finding.from_row, rows)), errors))
-                for index, (files, rows, errors) in zip(group, received)
+                (unit, (files, list(map(Finding.from_row, rows)), errors))
+                for unit, (files, rows, errors) in zip(group, received)
             )
         else:
-            results.update(zip(group, _lint_group(run, directories, group)))
+            results.update(zip(group, _lint_units(run, directories, group)))
+    # Put the parts back together in order: the findings come out as one process would list them.
     for index, directory in enumerate(directories):
-        files, found, errors = results[index]
+        parts = [results[unit] for unit in sorted(unit for unit in results if unit[0] == index)]
+        files = sum(part[0] for part in parts)
+        found = [finding for part in parts for finding in part[1]]
+        errors = [error for part in parts for error in part[2]]
         run.files_checked += files
         run.findings.extend(found)
         run.input_errors.extend(errors)
@@ -435,13 +483,16 @@ def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
     return found
 
 
-def _lint_directory(run: _Run, directory: Path) -> None:
-    """Lint one directory (the cache, if any, was asked for it by ``_cold_directories``)."""
+def _lint_directory(run: _Run, directory: Path, part: int = 0, parts: int = 1) -> None:
+    """Lint one directory, or with ``parts`` > 1 its ``part``-th share of migrations (the ones
+    before it are read for context). The cache, if any, was asked by ``_cold_directories``."""
     from .model import MigrationFileError, discover
 
     try:
         migrations = discover(directory)
     except MigrationFileError as error:
+        if part:
+            return  # the first part reports the directory's problems
         if "no version number" not in error.message:
             run.input_errors.append(str(error))
             return
@@ -451,6 +502,12 @@ def _lint_directory(run: _Run, directory: Path) -> None:
                 _lint_file(run, path, with_directory=False)
         return
     wanted = [m for m in migrations if not any(run.config.is_excluded(p) for p in m.paths)]
+    if parts > 1:
+        sizes = [len(m.up.sql) + (len(m.down.sql) if m.down is not None else 0) for m in migrations]
+        bounds = _part_bounds(sizes, parts)
+        mine = {id(m) for m in migrations[bounds[part] : bounds[part + 1]]}
+        migrations = migrations[: bounds[part + 1]]
+        wanted = [m for m in wanted if id(m) in mine]
     try:
         found = _lint_with_cache(run, migrations, wanted)
     except MigrationFileError as error:  # SQL that sqlglot cannot parse (--dialect mysql|sqlite)
