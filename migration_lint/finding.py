@@ -57,7 +57,8 @@ class Finding:
     def to_row(self) -> list[Any]:
         """The fields in declaration order (edits as ``[start, end, replacement]`` lists): JSON
         and pickle handle a list of plain values several times faster than a dict per finding."""
-        row = list(self.__dict__.values())
+        values = self.__dict__
+        row = [values[name] for name in _FIELDS]
         row[_EDITS] = [[e.start, e.end, e.replacement] for e in self.edits]
         return row
 
