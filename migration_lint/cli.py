@@ -199,16 +199,24 @@ def _run(args: argparse.Namespace) -> int:
 
     from .report import ReportContext, render
 
-    def source_of(path: str) -> str:
-        key = Path(path)
-        if key not in run.sources:
-            from .model import read_sql_file
+    # Texts already read: given on stdin, or read by this process's linter.
+    known = [run.sources] + ([run.linter._sources] if run.linter is not None else [])
+    texts: dict[str, str] = {}
 
-            try:
-                run.sources[key] = read_sql_file(key)
-            except Exception:
-                run.sources[key] = ""
-        return run.sources[key]
+    def source_of(path: str) -> str:
+        text = texts.get(path)
+        if text is None:
+            key = Path(path)
+            text = next((sources[key] for sources in known if key in sources), None)
+            if text is None:
+                from .model import read_sql_file
+
+                try:
+                    text = read_sql_file(key)
+                except Exception:
+                    text = ""
+            texts[path] = run.sources[key] = text
+        return text
 
     color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     rule_classes: list = []

@@ -15,33 +15,33 @@ def render(findings: Sequence, stream: IO[str], context) -> None:
         return f"{_STYLES[style]}{text}{_RESET}" if context.color else text
 
     out: list[str] = []  # one write at the end: thousands of small writes cost more than the text
+    append = out.append
     lines_of: dict[str, list[str]] = {}  # findings come sorted by file: split each file once
+    bar, help_word, plus = paint("gutter", "|"), paint("help", "help"), paint("help", "+")
+    severity_of = {level: paint(level, level) for level in ("error", "warning")}
     for f in findings:
-        out.append(
-            f"{paint('path', f'{f.path}:{f.line}:{f.column}')}: {paint(f.severity, f.severity)} "
-            f"{paint('code', f.code)} [{f.rule}] {f.message}\n"
-        )
-        if f.path not in lines_of:
-            lines_of[f.path] = context.sources(f.path).split("\n")
-        lines = lines_of[f.path]
+        severity = severity_of.get(f.severity) or paint(f.severity, f.severity)
+        append(f"{paint('path', f'{f.path}:{f.line}:{f.column}')}: {severity} {paint('code', f.code)} [{f.rule}] {f.message}\n")
+        lines = lines_of.get(f.path)
+        if lines is None:
+            lines = lines_of[f.path] = context.sources(f.path).split("\n")
         if 1 <= f.line <= len(lines):
             last = min(max(f.end_line, f.line), len(lines), f.line + _MAX_EXCERPT_LINES - 1)
             width = len(str(last))
             for number in range(f.line, last + 1):
-                text = lines[number - 1].expandtabs(4)
-                out.append(f"{paint('gutter', f'{number:>{width}} |')} {text}\n")
+                append(f"{paint('gutter', str(number).rjust(width) + ' |')} {lines[number - 1].expandtabs(4)}\n")
                 if f.end_line == f.line == number:
                     start = max(f.column - 1, 0)
                     end = max(f.end_column - 1, start + 1) if f.end_column > f.column else start + 1
-                    out.append(f"{' ' * width} {paint('gutter', '|')} {' ' * start}{paint(f.severity, '^' * (end - start))}\n")
+                    append(f"{' ' * width} {bar} {' ' * start}{paint(f.severity, '^' * (end - start))}\n")
             if last < f.end_line:
-                out.append(f"{' ' * width} {paint('gutter', '|')} ...\n")
+                append(f"{' ' * width} {bar} ...\n")
         if f.fix_title:
-            out.append(f"  {paint('help', 'help')}: {f.fix_title}\n")
+            append(f"  {help_word}: {f.fix_title}\n")
         if f.suggestion:
             for line in f.suggestion.split("\n"):
-                out.append(f"  {paint('help', '+')} {line}\n")
-        out.append("\n")
+                append(f"  {plus} {line}\n")
+        append("\n")
     errors = sum(1 for f in findings if f.severity == "error")
     warnings = len(findings) - errors
     fixable = sum(1 for f in findings if f.edits)
