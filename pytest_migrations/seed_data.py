@@ -73,7 +73,7 @@ def seed_rows(
     """
     wanted = None if tables is None else {_qualify(name) for name in tables}
     excluded = {_qualify(name) for name in exclude_tables}
-    catalog = _Catalog.read(conn, list(exclude_schemas))
+    catalog = _Catalog.read(conn, list(exclude_schemas), wanted)
     seeded = Seeded()
     candidates = [
         table
@@ -235,20 +235,32 @@ class _Type:
     checks: list[str]  # domain CHECK definitions
 
 
-# The tables a seed can fill: ordinary and partitioned, outside the system schemas, $1 and
-# extensions. Made after initdb, they have oids from 16384 (FirstNormalObjectId) on.
-_CANDIDATES = """
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-  AND n.nspname <> ALL ($1)
-  AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid
-                  AND e.deptype = 'e')
-"""
+# The tables a seed reads: those named in $2 (all when NULL) and, to any depth, the tables they
+# reference and the partitioned tables they are partitions of; all of them ordinary or
+# partitioned, outside the system schemas, $1 and extensions. Made after initdb, they have oids
+# from 16384 (FirstNormalObjectId) on.
+_CHOSEN = """
+candidate AS (
+    SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+      AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+      AND n.nspname <> ALL ($1)
+      AND c.oid NOT IN (SELECT e.objid FROM pg_depend e WHERE e.refclassid = 'pg_extension'::regclass
+                        AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+),
+chosen (oid) AS (
+    SELECT oid FROM candidate WHERE $2 IS NULL OR nspname || '.' || relname = ANY ($2)
+    UNION
+    SELECT needed.oid FROM chosen,
+    LATERAL (SELECT k.confrelid FROM pg_constraint k WHERE k.conrelid = chosen.oid AND k.contype = 'f'
+             UNION ALL SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = chosen.oid) needed (oid)
+    WHERE needed.oid IN (SELECT oid FROM candidate)
+)"""
 
 _TABLES = CatalogQuery(
     f"""
+WITH RECURSIVE {_CHOSEN}
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname, c.relname,
        c.relispartition,
        (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition),
@@ -265,20 +277,22 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname
                    (SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum)))
         FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c'))
-{_CANDIDATES}
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid IN (SELECT oid FROM chosen)
 ORDER BY 2
 """,
-    "(text[])",
+    "(text[], text[])",
 )
 
-# The types of the candidates' columns, and the types those are made of, to any depth.
+# The types of the chosen tables' columns, and the types those are made of, to any depth.
 _TYPES = CatalogQuery(
     f"""
-WITH RECURSIVE needed (oid) AS (
+WITH RECURSIVE {_CHOSEN},
+needed (oid) AS (
     SELECT a.atttypid FROM pg_attribute a
-    WHERE a.attrelid IN (SELECT c.oid {_CANDIDATES}) AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE a.attrelid = ANY (ARRAY(SELECT oid FROM chosen)) AND a.attnum > 0 AND NOT a.attisdropped
     UNION
-    -- OFFSET 0 and ANY (ARRAY ...): look each type up by oid (the planner would read all of pg_type)
+    -- OFFSET 0 and ANY (ARRAY ...): look rows up by oid (the planner would read whole catalogs)
     SELECT part.oid FROM needed, LATERAL (SELECT * FROM pg_type t WHERE t.oid = needed.oid OFFSET 0) t,
     LATERAL (SELECT CASE WHEN t.typlen = -1 AND t.typcategory = 'A' THEN t.typelem ELSE 0 END
              UNION ALL SELECT t.typbasetype
@@ -300,7 +314,7 @@ SELECT t.oid, format_type(t.oid, NULL), t.typtype, t.typcategory,
         WHERE k.contypid = t.oid AND k.contype = 'c')
 FROM pg_type t WHERE t.oid = ANY (ARRAY(SELECT oid FROM needed))
 """,
-    "(text[])",
+    "(text[], text[])",
 )
 
 
@@ -310,10 +324,13 @@ class _Catalog:
     types: dict[int, _Type]
 
     @classmethod
-    def read(cls, conn: psycopg.Connection[Any], excluded_schemas: list[str]) -> _Catalog:
+    def read(cls, conn: psycopg.Connection[Any], excluded_schemas: list[str], wanted: set[str] | None) -> _Catalog:
+        """The ``wanted`` tables (``"schema.name"``; all when None), the tables they need filled
+        first and their partitioned parents, and all their columns' types."""
         # Read with a bare search_path so every type name comes qualified, usable anywhere;
         # the INSERTs then run with the session's own path (triggers and defaults rely on it).
-        arguments = sql.SQL("({})").format(sql.Literal(excluded_schemas))
+        names = sql.SQL("NULL") if wanted is None else sql.Literal(sorted(wanted))
+        arguments = sql.SQL("({}, {}::text[])").format(sql.Literal(excluded_schemas), names)
         table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)])
         tables = {}
         for oid, name, schema, relname, is_partition, parent, columns, constraints in table_rows:
