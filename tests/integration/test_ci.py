@@ -213,7 +213,7 @@ def test_action_round_trip_runs_on_the_given_server(tmp_path: Path) -> None:
     assert names == ["lint", "Annotate findings", "Round-trip migrations (pytest --migrations)"]
     name, status, output = ran[-1]
     assert status == 0, output
-    assert "2 passed" in output
+    assert "4 passed" in output  # two migrations, each a ::roundtrip and a ::locks item
     assert "migrations: dir=migrations" in output and "environment MIGRATIONS_DATABASE_URL" in output
 
 
