@@ -337,11 +337,13 @@ class ChainWalker:
         return again is None or self._compare_again(migration, after, again, result)
 
     def _restored_and_up_again(
-        self, migration: Migration, up_plan: _Plan, before: Any, result: StepResult, *, nested: bool
+        self, migration: Migration, up_plan: _Plan, before: Any, result: StepResult, *, nested: bool,
+        restored: Any = None,
     ) -> tuple[bool, Any]:
-        """After DOWN: compare with S(k-1), then UP again. Whether UP ran, and the schema it made,
-        unless it needs no comparison with S(k)."""
-        restored = self._take_snapshot()
+        """After DOWN: compare with S(k-1) (``restored``, the schema after DOWN, if taken), then
+        UP again. Whether UP ran, and the schema it made, unless it needs no comparison with S(k)."""
+        if restored is None:
+            restored = self._take_snapshot()
         errors, warnings = self._compare(before, restored)
         if errors:
             result.problems.append(
@@ -400,7 +402,9 @@ class ChainWalker:
         if tables == []:
             return _OverRows()  # nothing that existed before can lose a row
         conn = self._connection
-        conn.execute("BEGIN")
+        # Constraints checked at once: a row that breaks a deferred one is not seeded, and a
+        # script that breaks one over the rows fails (the transaction never commits).
+        conn.execute("BEGIN; SET CONSTRAINTS ALL IMMEDIATE")
         try:
             try:
                 seeded = seed_data.seed_rows(conn, tables)
@@ -412,7 +416,6 @@ class ChainWalker:
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
                 return _OverRows()
-            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for label, section in (("UP", migration.up), ("DOWN", migration.down)):
                 assert section is not None
                 try:
@@ -423,13 +426,16 @@ class ChainWalker:
                     else:
                         reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}")
-            losses = seed_data.verify_rows(conn, seeded)
+            restored = self._take_snapshot()
+            losses = seed_data.verify_rows(conn, seeded, restored)
             if losses:
                 result.problems.append(
                     Problem(f"DOWN of {migration.id} lost or changed rows that existed before its UP", tuple(losses))
                 )
             round_trip = StepResult(migration, PASSED)
-            ran_again, again = self._restored_and_up_again(migration, up_plan, before, round_trip, nested=True)
+            ran_again, again = self._restored_and_up_again(
+                migration, up_plan, before, round_trip, nested=True, restored=restored
+            )
             if not ran_again:
                 return _OverRows()  # the rows may be why: the plain round trip says
             return _OverRows(round_trip=round_trip, again=again)
