@@ -175,3 +175,14 @@ def iter_alter_cmds(node: dict) -> Iterator[dict]:
         inner = command.get("AlterTableCmd")
         if inner is not None:
             yield inner
+
+
+def existing_table_cmds(node: dict, ctx: LintContext, *subtypes: str) -> Iterator[dict]:
+    """The ``AlterTableCmd`` dicts of an ``AlterTableStmt`` whose subtype is one of ``subtypes``
+    (all of them when none is named), and none when the table is created in the same migration:
+    such a table has no rows and no readers yet, so rewrites and long locks on it cost nothing."""
+    if ctx.is_new_table(node.get("relation")):
+        return
+    for command in iter_alter_cmds(node):
+        if not subtypes or command.get("subtype") in subtypes:
+            yield command

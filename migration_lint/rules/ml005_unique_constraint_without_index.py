@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import column_constraints, qualified_name, unwrap
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 
 class UniqueConstraintWithoutIndex(Rule):
@@ -41,10 +41,8 @@ class UniqueConstraintWithoutIndex(Rule):
     node_types = frozenset({"AlterTableStmt"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
         table = qualified_name(node.get("relation"))
-        for command in iter_alter_cmds(node):
+        for command in existing_table_cmds(node, ctx, "AT_AddConstraint", "AT_AddColumn"):
             subtype = command.get("subtype")
             kind, definition = unwrap(command.get("def"))
             if subtype == "AT_AddConstraint" and definition.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import is_array_type, qualified_name, relation_name, type_modifiers, type_name, unwrap
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 _VARCHAR = "varchar"
 _UNBOUNDED_TEXT = {"text", "varchar"}
@@ -97,13 +97,9 @@ class ChangingColumnType(Rule):
     node_types = frozenset({"AlterTableStmt"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
         table = relation_name(node.get("relation"))
         utc = (ctx.setting("timezone") or "").strip("'\"").lower() in ("utc", "etc/utc", "gmt", "z")
-        for command in iter_alter_cmds(node):
-            if command.get("subtype") != "AT_AlterColumnType":
-                continue
+        for command in existing_table_cmds(node, ctx, "AT_AlterColumnType"):
             column = command.get("name", "")
             _, definition = unwrap(command.get("def"))
             type_node = definition.get("typeName") or {}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 
 class SetNotNullRequiresCheck(Rule):
@@ -48,12 +48,8 @@ class SetNotNullRequiresCheck(Rule):
     node_types = frozenset({"AlterTableStmt"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
         table = relation_name(node.get("relation"))
-        for command in iter_alter_cmds(node):
-            if command.get("subtype") != "AT_SetNotNull":
-                continue
+        for command in existing_table_cmds(node, ctx, "AT_SetNotNull"):
             column = command.get("name", "")
             # A constraint validated just before, whose definition we never saw (it was added
             # in a history we do not have) and whose name names the column, is taken to be the

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import qualified_name
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 
 class BanDropColumn(Rule):
@@ -37,11 +37,8 @@ class BanDropColumn(Rule):
     plpgsql = True
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
-        for command in iter_alter_cmds(node):
-            if command.get("subtype") == "AT_DropColumn":
-                yield self.violation(
-                    f"DROP COLUMN {command.get('name')} of {qualified_name(node.get('relation'))!r} breaks code that still uses it",
-                    fix_title="Stop using the column in a deploy first, then drop it in a later migration",
-                )
+        for command in existing_table_cmds(node, ctx, "AT_DropColumn"):
+            yield self.violation(
+                f"DROP COLUMN {command.get('name')} of {qualified_name(node.get('relation'))!r} breaks code that still uses it",
+                fix_title="Stop using the column in a deploy first, then drop it in a later migration",
+            )

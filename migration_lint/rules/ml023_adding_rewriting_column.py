@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import column_constraints, qualified_name, type_name, unwrap
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 _SERIAL_TYPES = {"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"}
 
@@ -43,12 +43,8 @@ class AddingRewritingColumn(Rule):
     node_types = frozenset({"AlterTableStmt"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
         table = qualified_name(node.get("relation"))
-        for command in iter_alter_cmds(node):
-            if command.get("subtype") != "AT_AddColumn":
-                continue
+        for command in existing_table_cmds(node, ctx, "AT_AddColumn"):
             _, column = unwrap(command.get("def"))
             kind = None
             if type_name(column.get("typeName")) in _SERIAL_TYPES:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import qualified_name, unwrap
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 
 class RequireConcurrentDetachPartition(Rule):
@@ -40,11 +40,9 @@ class RequireConcurrentDetachPartition(Rule):
     node_types = frozenset({"AlterTableStmt"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.pg_version < 14 or ctx.is_new_table(node.get("relation")):
+        if ctx.pg_version < 14:
             return
-        for command in iter_alter_cmds(node):
-            if command.get("subtype") != "AT_DetachPartition":
-                continue
+        for command in existing_table_cmds(node, ctx, "AT_DetachPartition"):
             _, partition = unwrap(command.get("def"))
             if partition.get("concurrent"):
                 continue

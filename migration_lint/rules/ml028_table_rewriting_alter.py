@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import qualified_name
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 _REWRITES = {
     "AT_SetLogged": "SET LOGGED",
@@ -42,12 +42,8 @@ class TableRewritingAlter(Rule):
     node_types = frozenset({"AlterTableStmt"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
-        for command in iter_alter_cmds(node):
-            what = _REWRITES.get(command.get("subtype", ""))
-            if what:
-                yield self.violation(
-                    f"{what} rewrites {qualified_name(node.get('relation'))!r} under an ACCESS EXCLUSIVE lock",
-                    fix_title="Copy into a new table and swap, or use a maintenance window",
-                )
+        for command in existing_table_cmds(node, ctx, *_REWRITES):
+            yield self.violation(
+                f"{_REWRITES[command['subtype']]} rewrites {qualified_name(node.get('relation'))!r} under an ACCESS EXCLUSIVE lock",
+                fix_title="Copy into a new table and swap, or use a maintenance window",
+            )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import qualified_name, unwrap
-from .base import ERROR, Rule, Violation, iter_alter_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds
 
 
 class AddingExclusionConstraint(Rule):
@@ -34,11 +34,9 @@ class AddingExclusionConstraint(Rule):
     node_types = frozenset({"AlterTableStmt"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
-        for command in iter_alter_cmds(node):
+        for command in existing_table_cmds(node, ctx, "AT_AddConstraint"):
             _, constraint = unwrap(command.get("def"))
-            if command.get("subtype") == "AT_AddConstraint" and constraint.get("contype") == "CONSTR_EXCLUSION":
+            if constraint.get("contype") == "CONSTR_EXCLUSION":
                 yield self.violation(
                     f"ADD CONSTRAINT ... EXCLUDE on {qualified_name(node.get('relation'))!r} builds its index "
                     "and checks every row under an ACCESS EXCLUSIVE lock",

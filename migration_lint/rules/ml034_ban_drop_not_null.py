@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import qualified_name
-from .base import WARNING, Rule, Violation, iter_alter_cmds
+from .base import WARNING, Rule, Violation, existing_table_cmds
 
 
 class BanDropNotNull(Rule):
@@ -35,12 +35,9 @@ class BanDropNotNull(Rule):
     sections = frozenset({"up"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
-        if ctx.is_new_table(node.get("relation")):
-            return
-        for command in iter_alter_cmds(node):
-            if command.get("subtype") == "AT_DropNotNull":
-                yield self.violation(
-                    f"DROP NOT NULL on {qualified_name(node.get('relation'))}.{command.get('name')} lets NULLs reach "
-                    "code that assumes there are none",
-                    fix_title="Make readers handle NULL in an earlier deploy",
-                )
+        for command in existing_table_cmds(node, ctx, "AT_DropNotNull"):
+            yield self.violation(
+                f"DROP NOT NULL on {qualified_name(node.get('relation'))}.{command.get('name')} lets NULLs reach "
+                "code that assumes there are none",
+                fix_title="Make readers handle NULL in an earlier deploy",
+            )
