@@ -14,7 +14,9 @@ For the examples and the largest corpus set (docsrs, 33 migrations), on one serv
   Alembic environment whose revisions execute the same SQL files (up to head, then down to
   base), on the same server; the time of the test's call phase, and whether it passed.
 
-Prints the best of ``--repeat`` runs for each and the ratio to the floor (goal: within 3x).
+Prints the best of ``--repeat`` runs for each and the ratio to the floor (goals: within 3x, and
+no slower than pytest-alembic), and the machine's load average before and after: the walk uses a
+second server process for some snapshots, so it gains from a free core and loses from a busy one.
 """
 
 from __future__ import annotations
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alembic-python", default=None, help="python of a venv with pytest<9 and pytest-alembic")
     args = parser.parse_args(argv)
     server = open_server(dsn=args.dsn)
-    print(f"server: {server}")
+    print(f"server: {server}; {os.cpu_count()} cores, load average {_load()}")
     alembic_header = f" {'pytest-alembic':>24}" if args.alembic_python else ""
     print(f"{'set':10} {'migr.':>5} {'floor':>8} {'snapshot':>9} {'no data check':>20} {'with data check':>20}{alembic_header}")
     for label, (directory, setup_sql) in SETS.items():
@@ -240,8 +242,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{label:10} {len(migrations):5d} {floor_s:7.3f}s {snap_s * 1000:7.1f}ms"
             f" {lean_s:9.3f}s ({lean_s / floor_s:4.1f}x) {full_s:9.3f}s ({full_s / floor_s:4.1f}x){alembic}"
         )
+    print(f"load average after: {_load()}")
     server.close()
     return 0
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

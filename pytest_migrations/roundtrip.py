@@ -4,19 +4,28 @@ One database walks the whole chain, so the cost grows linearly with the number o
 
     S(k-1) ──UP k──▶ S(k) ──DOWN k──▶ must equal S(k-1) ──UP k──▶ must equal S(k)
 
-Before UP k is applied for good, and when both UP and DOWN can run inside a transaction, the
-tables of S(k-1) that UP or DOWN can reach get a few generated rows, UP k and DOWN k run over
-them, the rows must still be there unchanged, and the whole transaction is rolled back (the data
-check; :func:`tables_at_risk` says which tables, :mod:`pytest_migrations.seed_data` fills them).
+UP k is applied for good, and S(k) read, by itself. DOWN k and the UP again run inside one
+transaction that is always rolled back, so the chain goes on from the exact S(k) the first UP
+made, even when the DOWN of k is broken: one bad DOWN fails one migration, not every one after
+it. When the DOWN restored S(k-1) exactly, the UP again runs on the schema it first ran on, so it
+must succeed but is not snapshotted a third time.
 
-The DOWN and the UP again also run inside one transaction that is always rolled back, so the
-chain goes on from the exact S(k) the first UP made, even when the DOWN of k is broken: one bad
-DOWN fails one migration, not every one after it. When the DOWN restored S(k-1) exactly, the UP
-again runs on the schema it first ran on, so it must succeed but is not snapshotted a third time. Only a failing UP breaks the chain; the
-migrations after it are skipped as depending on it. Scripts that cannot run inside a
-transaction (``CREATE INDEX CONCURRENTLY``, a script with its own ``BEGIN``/``ROLLBACK`` ...)
-run statement by statement in autocommit mode; if their round trip fails, the database is
-rebuilt by replaying the UPs, so later migrations are still checked from the right state.
+When both UP and DOWN can run inside a transaction, that transaction also checks the data: it
+starts at S(k-1), gives the tables that UP or DOWN can reach a few generated rows, runs UP k and
+DOWN k over them, and the rows must still be there unchanged before the UP again (the data
+check; :func:`tables_at_risk` says which tables, :mod:`pytest_migrations.seed_data` fills
+them). If a script fails over the rows, the round trip is run again without them, to tell a
+failure of the script from one the rows cause (a warning).
+
+Only a failing UP breaks the chain; the migrations after it are skipped as depending on it.
+Scripts that cannot run inside a transaction (``CREATE INDEX CONCURRENTLY``, a script with its
+own ``BEGIN``/``ROLLBACK`` ...) run statement by statement in autocommit mode; if their round
+trip fails, the database is rebuilt by replaying the UPs, so later migrations are still checked
+from the right state.
+
+Costs: a snapshot takes a few milliseconds; the snapshot of a committed state is shared with a
+helper connection (another server process). A script that runs inside a transaction goes to the
+server in one round trip. ``bench/bench_roundtrip.py`` times the walk against its floor.
 
 :class:`ChainWalker` is lazy: :meth:`ChainWalker.result_for` walks only as far as the migration
 asked for, applying unchecked predecessors as set-up (``pytest -k 012`` round-trips one
