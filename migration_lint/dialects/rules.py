@@ -116,15 +116,17 @@ def is_alter_table(expression: Any) -> bool:
     return isinstance(expression, exp.Alter) and str(expression.args.get("kind") or "").upper() == "TABLE"
 
 
-def existing_table_alter(expression: Any, ctx: DialectContext) -> tuple[str, list[Any]] | None:
-    """``(table, actions)`` of an ALTER TABLE on a table that existed before this migration;
-    None otherwise, since a table created in the same migration has no rows or readers yet."""
+def existing_table_actions(expression: Any, ctx: DialectContext) -> Iterator[tuple[str, Any]]:
+    """``(table, action)`` for each action of an ALTER TABLE on a table that existed before this
+    migration; nothing otherwise, since a table created in the same migration has no rows or
+    readers yet."""
     if not is_alter_table(expression):
-        return None
+        return
     table = table_name(expression.this)
     if ctx.is_new_table(table):
-        return None
-    return table, alter_actions(expression)
+        return
+    for action in alter_actions(expression):
+        yield table, action
 
 
 _COMMAND_ALTER = re.compile(r"^\s*ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE\s+(?P<table>(?:`[^`]+`|\"[^\"]+\"|[\w$.]+)+)", re.IGNORECASE)
@@ -212,11 +214,7 @@ class DialectBanDropColumn(DialectRule):
 
     def check_statement(self, statement: DialectStatement, ctx: DialectContext) -> Iterable[Violation]:
         exp = _exp()
-        alter = existing_table_alter(statement.expression, ctx)
-        if alter is None:
-            return
-        table, actions = alter
-        for action in actions:
+        for table, action in existing_table_actions(statement.expression, ctx):
             if isinstance(action, exp.Drop) and str(action.args.get("kind") or "").upper() == "COLUMN":
                 columns = ", ".join(c.name for c in action.args.get("tables") or [action.this] if c is not None)
                 yield self.violation(
@@ -310,11 +308,7 @@ class DialectRenamingTable(DialectRule):
         exp = _exp()
         node = statement.expression
         if is_alter_table(node):
-            alter = existing_table_alter(node, ctx)
-            if alter is None:
-                return
-            table, actions = alter
-            for action in actions:
+            for table, action in existing_table_actions(node, ctx):
                 if isinstance(action, exp.AlterRename):
                     yield self.violation(
                         f"renaming table {table!r} to {table_name(action.this)!r} breaks code that still uses the old name",
@@ -362,11 +356,7 @@ class DialectRenamingColumn(DialectRule):
 
     def check_statement(self, statement: DialectStatement, ctx: DialectContext) -> Iterable[Violation]:
         exp = _exp()
-        alter = existing_table_alter(statement.expression, ctx)
-        if alter is None:
-            return
-        table, actions = alter
-        for action in actions:
+        for table, action in existing_table_actions(statement.expression, ctx):
             old = new = None
             if isinstance(action, exp.RenameColumn):
                 old, new = action.this.name, action.args["to"].name
