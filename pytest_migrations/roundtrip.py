@@ -34,6 +34,7 @@ migration). Nothing here imports pytest; the plugin is a thin layer over this mo
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import time
@@ -523,7 +524,7 @@ def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *,
         return
     if plan.wrap:
         statements = [s for s in section.statements if transaction_control(s) not in ("begin", "commit")]
-        if _run_script(conn, [statement.text for statement in statements], nested=nested):
+        if _run_script(conn, statements, section, nested=nested):
             return
         if not nested:
             conn.execute("BEGIN")
@@ -553,26 +554,35 @@ def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *,
 _SECTION_SAVEPOINT = "pytest_migrations_section"
 
 
-def _run_script(conn: psycopg.Connection[Any], texts: list[str], *, nested: bool) -> bool:
-    """Run ``texts`` as one script in a transaction (a savepoint when ``nested``); whether it
-    succeeded. A failure leaves no trace: the transaction or the savepoint is rolled back."""
+def _run_script(conn: psycopg.Connection[Any], statements: list[Any], section: Section, *, nested: bool) -> bool:
+    """Run ``statements`` as one script in a transaction (a savepoint when ``nested``); whether
+    it succeeded. A failure leaves no trace: the transaction or the savepoint is rolled back,
+    unless the script does not parse, which raises :class:`ScriptError` for its statement."""
     if nested:
-        # A script that does not parse aborts the transaction before any of it runs: the
-        # savepoint must exist before the script is sent.
-        conn.execute(f"SAVEPOINT {_SECTION_SAVEPOINT}", prepare=False)
-        end, undo = (f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}",
-                     f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}")  # fmt: skip
-        script = [*texts, end]
+        begin, end = f"SAVEPOINT {_SECTION_SAVEPOINT}", f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
+        undo = f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
     else:
-        undo = "ROLLBACK"
-        script = ["BEGIN", *texts, "COMMIT"]
+        begin, end, undo = "BEGIN", "COMMIT", "ROLLBACK"
+    # A newline before each semicolon: a statement may end in a -- comment.
+    separator = "\n;\n"
+    parts = [begin, *(statement.text for statement in statements), end]
     try:
-        # No parameters: the text goes to the server as written (no placeholder parsing). A
-        # newline before each semicolon: a statement may end in a -- comment.
-        conn.execute("\n;\n".join(script).encode("utf-8"), prepare=False)
-    except psycopg.Error:
+        # No parameters: the text goes to the server as written (no placeholder parsing).
+        conn.execute(separator.join(parts).encode("utf-8"), prepare=False)
+    except psycopg.Error as error:
         if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            conn.execute(undo, prepare=False)
+            try:
+                conn.execute(undo, prepare=False)
+            except psycopg.errors.InvalidSavepointSpecification:
+                # The script did not parse, so none of it ran, the savepoint neither, and the
+                # caller's transaction is aborted as by a failing statement: name the statement.
+                starts, offset = [], len(begin) + len(separator)
+                for statement in statements:
+                    starts.append(offset)
+                    offset += len(statement.text) + len(separator)
+                position = int(error.diag.statement_position or 1) - 1  # 1-based, in characters
+                failed = statements[max(0, bisect.bisect_right(starts, position) - 1)]
+                raise _script_error(error, failed.text, section, failed.line) from None
         return False
     return True
 
@@ -582,12 +592,16 @@ def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: i
         # No parameters: the text goes to the server as written (no placeholder parsing).
         conn.execute(text.encode("utf-8"))
     except psycopg.Error as error:
-        sqlstate = getattr(error, "sqlstate", None)
-        message = (error.diag.message_primary or str(error)).strip()
-        detail = f" ({error.diag.message_detail})" if error.diag.message_detail else ""
-        code = f" [{sqlstate}]" if sqlstate else ""
-        first_line = text.strip().splitlines()[0] if text.strip() else ""
-        raise ScriptError(f"{section.path}:{line}: {message}{detail}{code}, in: {_shorten(first_line)}", sqlstate) from None
+        raise _script_error(error, text, section, line) from None
+
+
+def _script_error(error: psycopg.Error, text: str, section: Section, line: int) -> ScriptError:
+    sqlstate = getattr(error, "sqlstate", None)
+    message = (error.diag.message_primary or str(error)).strip()
+    detail = f" ({error.diag.message_detail})" if error.diag.message_detail else ""
+    code = f" [{sqlstate}]" if sqlstate else ""
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    return ScriptError(f"{section.path}:{line}: {message}{detail}{code}, in: {_shorten(first_line)}", sqlstate)
 
 
 def _shorten(text: str, limit: int = 80) -> str:
