@@ -397,14 +397,7 @@ class Linter:
             return [_internal_error(rule, error)]
 
     def source(self, path: Path) -> str:
-        if path not in self._sources:
-            from .model import read_sql_file
-
-            try:
-                self._sources[path] = read_sql_file(path)
-            except Exception:
-                self._sources[path] = ""
-        return self._sources[path]
+        return cached_source(self._sources, path)
 
     def _finding(self, rule: Rule, violation: Violation, ctx: Any) -> Finding:
         statement = violation.statement or getattr(ctx, "statement", None)
@@ -425,13 +418,9 @@ class Linter:
         edits: tuple[FileEdit, ...] = ()
         suggestion = None
         if violation.edits:
-            rewritten = _apply_statement_edits(statement.text, violation.edits)
-            suggestion = rewritten
+            suggestion = apply_statement_edits(statement.text, violation.edits)
             if not section.commented_out and not getattr(ctx, "in_plpgsql", False):
-                text = self.source(section.path)
-                base = _offset_of(text, statement.line, statement.column)
-                if base is not None and text[base : base + len(statement.text)] == statement.text:
-                    edits = tuple(FileEdit(base + e.start, base + e.end, e.replacement) for e in violation.edits)
+                edits = file_edits(self.source(section.path), statement, violation.edits)
         return Finding(
             str(path), line, column, end_line, end_column, rule.code, rule.name, rule.severity,
             violation.message, violation.fix_title, edits, suggestion, ctx.section_name,
@@ -573,6 +562,19 @@ def _string_literal(expression: str) -> str | None:
     return None
 
 
+def cached_source(sources: dict[Path, str], path: Path) -> str:
+    """The text of ``path``, read once into ``sources``; an unreadable file reads as empty so that
+    a finding about it is still reported, only without file edits."""
+    if path not in sources:
+        from .model import read_sql_file
+
+        try:
+            sources[path] = read_sql_file(path)
+        except Exception:
+            sources[path] = ""
+    return sources[path]
+
+
 def _offset_of(text: str, line: int, column: int) -> int | None:
     position = 0
     for _ in range(line - 1):
@@ -583,10 +585,19 @@ def _offset_of(text: str, line: int, column: int) -> int | None:
     return position + column - 1
 
 
-def _apply_statement_edits(text: str, edits: Sequence[Any]) -> str:
+def apply_statement_edits(text: str, edits: Sequence[Any]) -> str:
     for edit in sorted(edits, key=lambda e: e.start, reverse=True):
         text = text[: edit.start] + edit.replacement + text[edit.end :]
     return text
+
+
+def file_edits(text: str, statement: Any, edits: Sequence[Any]) -> tuple[FileEdit, ...]:
+    """``edits`` (offsets in ``statement.text``) as offsets in the file ``text``; none when the
+    statement is not where its line and column say, as the file changed since it was parsed."""
+    base = _offset_of(text, statement.line, statement.column)
+    if base is None or text[base : base + len(statement.text)] != statement.text:
+        return ()
+    return tuple(FileEdit(base + e.start, base + e.end, e.replacement) for e in edits)
 
 
 def _locate(section: Section, statement: Statement, location: int, fragment_relative: bool) -> tuple[int, int] | None:

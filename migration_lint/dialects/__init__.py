@@ -181,17 +181,12 @@ class DialectLinter:
 
     # -- findings --------------------------------------------------------------------------------
     def source(self, path: Path) -> str:
-        if path not in self._sources:
-            from ..model import read_sql_file
+        from ..engine import cached_source
 
-            try:
-                self._sources[path] = read_sql_file(path)
-            except Exception:
-                self._sources[path] = ""
-        return self._sources[path]
+        return cached_source(self._sources, path)
 
     def _finding(self, rule: DialectRule, violation: Any, ctx: _Frozen) -> Finding:
-        from ..engine import FileEdit, Finding
+        from ..engine import FileEdit, Finding, apply_statement_edits, file_edits
 
         statement = violation.statement or ctx.statement
         if statement is None:
@@ -202,16 +197,9 @@ class DialectLinter:
         edits: tuple[FileEdit, ...] = ()
         suggestion = None
         if violation.edits:
-            suggestion = statement.text
-            for edit in sorted(violation.edits, key=lambda e: e.start, reverse=True):
-                suggestion = suggestion[: edit.start] + edit.replacement + suggestion[edit.end :]
+            suggestion = apply_statement_edits(statement.text, violation.edits)
             if not ctx.section.commented_out:
-                text = self.source(ctx.section.path)
-                base = _line_offset(text, statement.line)
-                if base is not None:
-                    base += statement.column - 1
-                    if text[base : base + len(statement.text)] == statement.text:
-                        edits = tuple(FileEdit(base + e.start, base + e.end, e.replacement) for e in violation.edits)
+                edits = file_edits(self.source(ctx.section.path), statement, violation.edits)
         return Finding(
             str(ctx.section.path), statement.line, statement.column, statement.end_line, statement.end_column,
             rule.code, rule.name, rule.severity, violation.message, violation.fix_title, edits, suggestion,
@@ -284,13 +272,3 @@ def _advance(statement: DialectStatement, ctx: Any) -> None:
     elif isinstance(node, exp.Set):
         for match in re.finditer(r"(?:@@(?:session\.)?|SESSION\s+)?(\w+)\s*=\s*'?(\w+)'?", statement.text[3:], re.IGNORECASE):
             ctx.settings[match[1].lower()] = match[2].upper()
-
-
-def _line_offset(text: str, line: int) -> int | None:
-    position = 0
-    for _ in range(line - 1):
-        position = text.find("\n", position)
-        if position < 0:
-            return None
-        position += 1
-    return position
