@@ -471,12 +471,9 @@ class Runner:
                 failure = self._failure(step, command, error)
                 self._rollback_quietly(conn)
                 retrying = failure.sqlstate in RETRYABLE_SQLSTATES and attempt < attempts
-                self._record_quietly(conn, [self.tracking.insert_history(
-                    version=step.migration.version.text, name=step.migration.name,
-                    direction=step.direction, checksum=step.migration.checksum, outcome="failed",
-                    message=failure.message + (" (will retry)" if retrying else ""),
-                    duration=sql.Literal(round((time.monotonic() - started) * 1000)),
-                )])
+                self._record_quietly(conn, [
+                    self._failed_history(step, failure.message + (" (will retry)" if retrying else ""), started),
+                ])
                 raise failure from None
 
     def _send_statement_by_statement(self, step: Step) -> None:
@@ -494,11 +491,7 @@ class Runner:
                 )
                 self._record_quietly(conn, [
                     self.tracking.mark_failed(version, where, failure.message),
-                    self.tracking.insert_history(
-                        version=version, name=step.migration.name, direction=step.direction,
-                        checksum=step.migration.checksum, outcome="failed", message=failure.message,
-                        duration=sql.Literal(round((time.monotonic() - started) * 1000)),
-                    ),
+                    self._failed_history(step, failure.message, started),
                 ])
                 failure.hint = (
                     "the migration ran outside a transaction and is now marked dirty; the database"
@@ -506,6 +499,14 @@ class Runner:
                     " fix it by hand, then run `migrations repair`"
                 )
                 raise failure from None
+
+    def _failed_history(self, step: Step, message: str, started: float) -> sql.Composable:
+        """The history row of a failed attempt at ``step`` that began at ``started`` (monotonic)."""
+        return self.tracking.insert_history(
+            version=step.migration.version.text, name=step.migration.name, direction=step.direction,
+            checksum=step.migration.checksum, outcome="failed", message=message,
+            duration=sql.Literal(round((time.monotonic() - started) * 1000)),
+        )
 
     def _failure(self, step: Step, command: Command, error: psycopg.Error) -> MigrationFailed:
         section_path = display_path(step.section.path)
