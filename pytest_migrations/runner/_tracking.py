@@ -221,10 +221,17 @@ class Tracking:
     def insert_applied(self, migration: Migration, *, dirty: bool, checksum: str | None = None) -> sql.Composable:
         """The row of an applied migration; ``dirty`` while a non-transactional one runs."""
         if dirty:
-            applied_at, duration = sql.SQL("clock_timestamp()"), sql.NULL
-            direction: sql.Composable = sql.Literal("up")
-        else:
-            applied_at, duration, direction = sql.SQL("now()"), self.transaction_duration(), sql.NULL
+            return self._insert_row(migration, checksum, sql.SQL("clock_timestamp()"), sql.NULL, True, sql.Literal("up"))
+        return self._insert_row(migration, checksum, sql.SQL("now()"), self.transaction_duration(), False, sql.NULL)
+
+    def insert_baselined(self, migration: Migration) -> sql.Composable:
+        # Nothing ran, so there is no duration to record.
+        return self._insert_row(migration, None, sql.SQL("now()"), sql.NULL, False, sql.NULL)
+
+    def _insert_row(
+        self, migration: Migration, checksum: str | None, applied_at: sql.Composable,
+        duration: sql.Composable, dirty: bool, direction: sql.Composable,
+    ) -> sql.Composable:
         return sql.SQL(
             "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms, dirty,"
             " dirty_direction) VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
@@ -238,18 +245,6 @@ class Tracking:
             duration,
             sql.Literal(dirty),
             direction,
-        )
-
-    def insert_baselined(self, migration: Migration) -> sql.Composable:
-        return sql.SQL(
-            "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms)"
-            " VALUES ({}, {}, {}, now(), {}, NULL)"
-        ).format(
-            self.table,
-            sql.Literal(migration.version.text),
-            sql.Literal(migration.name),
-            sql.Literal(migration.checksum),
-            sql.Literal(self.run_by),
         )
 
     def mark_clean_after_up(self, version: str) -> sql.Composable:
