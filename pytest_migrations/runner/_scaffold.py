@@ -80,41 +80,31 @@ def new_migration(directory: Path | str, name: str, now: datetime | None = None)
     version = next_version(_version_as_written(newest, layout) if newest else None, now)
     what = f"{clean}: write the migration here"
     body = _BODY.format(what=what)
+    undo = _BODY.format(what="undo it here")
+
+    def next_name(pattern: re.Pattern[str], template: str) -> str:
+        # discover() only found ``newest`` because its name matches its layout's pattern.
+        match = pattern.match(template)
+        assert match is not None
+        return _renamed(template, match, version, clean)
 
     if newest is None:
-        files = {directory / f"{version}_{clean}.sql": f"-- UP\n{body}\n-- DOWN\n{_BODY.format(what='undo it here')}"}
+        files = {directory / f"{version}_{clean}.sql": f"-- UP\n{body}\n-- DOWN\n{undo}"}
     elif layout == "onefile":
-        match = onefile.FILE_NAME.match(newest.path.name)
-        assert match is not None
         up_marker, down_marker = _onefile_markers(newest.path)
-        files = {
-            directory / _renamed(newest.path.name, match, version, clean):
-            f"{up_marker}\n{body}\n{down_marker}\n{_BODY.format(what='undo it here')}"
-        }
+        files = {directory / next_name(onefile.FILE_NAME, newest.path.name): f"{up_marker}\n{body}\n{down_marker}\n{undo}"}
     elif layout == "paired":
-        match = paired.FILE_NAME.match(newest.path.name)
-        assert match is not None
-        up_name = _renamed(newest.path.name, match, version, clean)
+        up_name = next_name(paired.FILE_NAME, newest.path.name)
         down_name = re.sub(r"\.up\.sql$", ".down.sql", up_name, flags=re.IGNORECASE)
-        files = {directory / up_name: body, directory / down_name: _BODY.format(what="undo it here")}
+        files = {directory / up_name: body, directory / down_name: undo}
     elif layout == "folders":
-        folder = newest.path.parent
-        match = folders.DIRECTORY_NAME.match(folder.name)
-        assert match is not None
-        target = directory / _renamed(folder.name, match, version, clean)
-        files = {target / "up.sql": body, target / "down.sql": _BODY.format(what="undo it here")}
+        target = directory / next_name(folders.DIRECTORY_NAME, newest.path.parent.name)
+        files = {target / "up.sql": body, target / "down.sql": undo}
     elif layout == "dbmate":
-        match = dbmate.FILE_NAME.match(newest.path.name)
-        assert match is not None
-        files = {
-            directory / _renamed(newest.path.name, match, version, clean):
-            f"-- migrate:up\n{body}\n-- migrate:down\n{_BODY.format(what='undo it here')}"
-        }
+        files = {directory / next_name(dbmate.FILE_NAME, newest.path.name): f"-- migrate:up\n{body}\n-- migrate:down\n{undo}"}
     elif layout == "flyway":
-        match = flyway.FILE_NAME.match(newest.path.name)
-        assert match is not None
-        up_name = _renamed(newest.path.name, match, version, clean)
-        files = {directory / up_name: body, directory / ("U" + up_name[1:]): _BODY.format(what="undo it here")}
+        up_name = next_name(flyway.FILE_NAME, newest.path.name)
+        files = {directory / up_name: body, directory / ("U" + up_name[1:]): undo}
     else:  # pragma: no cover - a new layout must be taught here
         raise InputError(f"{display_path(directory)}: cannot write a {layout} migration yet")
 
