@@ -449,7 +449,6 @@ class Linter:
     def _apply_suppressions(self, migration: Migration, findings: list[Finding]) -> list[Finding]:
         from .suppress import find_suppressions, resolve_ranges
 
-        kept: list[Finding] = []
         by_path: dict[str, list] = {}
         sections = [s for s in (migration.up, migration.down) if s is not None]
         for path in dict.fromkeys(s.path for s in sections):
@@ -462,14 +461,7 @@ class Linter:
             by_path[str(path)] = suppressions
         if not by_path:
             return findings
-        for finding in findings:
-            silenced = False
-            for suppression in by_path.get(finding.path, ()):
-                if suppression.kind != "enable" and suppression.covers(finding.line) and suppression.matches(finding.code, finding.rule):
-                    suppression.used.add(finding.rule)
-                    silenced = True
-            if not silenced:
-                kept.append(finding)
+        kept = unsuppressed(findings, by_path)
         if self.report_unused_suppressions:
             kept.extend(self._unused(by_path))
         return kept
@@ -560,6 +552,22 @@ def _string_literal(expression: str) -> str | None:
     if len(text) >= 2 and text[0] == "'" and text[-1] == "'" and "'" not in text[1:-1].replace("''", ""):
         return text[1:-1].replace("''", "'")
     return None
+
+
+def unsuppressed(findings: Iterable[Finding], by_path: dict[str, list]) -> list[Finding]:
+    """The findings that no suppression comment of ``by_path`` (path -> suppressions) covers.
+    Every suppression that silences a finding records the rule in ``used``, for the report of
+    unused suppressions, so all of them are tried even once one matched."""
+    kept = []
+    for finding in findings:
+        silenced = False
+        for suppression in by_path.get(finding.path, ()):
+            if suppression.kind != "enable" and suppression.covers(finding.line) and suppression.matches(finding.code, finding.rule):
+                suppression.used.add(finding.rule)
+                silenced = True
+        if not silenced:
+            kept.append(finding)
+    return kept
 
 
 def cached_source(sources: dict[Path, str], path: Path) -> str:

@@ -207,7 +207,7 @@ class DialectLinter:
         )
 
     def _suppress(self, migration: Migration, findings: list[Finding], spans: dict[Path, list[tuple[int, int]]]) -> list[Finding]:
-        from ..engine import Finding
+        from ..engine import Finding, unsuppressed
         from ..suppress import find_suppressions, resolve_ranges
 
         by_path = {}
@@ -219,15 +219,7 @@ class DialectLinter:
                 by_path[str(path)] = suppressions
         if not by_path:
             return findings
-        kept = []
-        for finding in findings:
-            silenced = False
-            for suppression in by_path.get(finding.path, ()):
-                if suppression.kind != "enable" and suppression.covers(finding.line) and suppression.matches(finding.code, finding.rule):
-                    suppression.used.add(finding.rule)
-                    silenced = True
-            if not silenced:
-                kept.append(finding)
+        kept = unsuppressed(findings, by_path)
         if self.report_unused_suppressions:
             known = {rule.name: rule for rule in self.rules} | {rule.code: rule for rule in self.rules}
             for path, suppressions in by_path.items():
