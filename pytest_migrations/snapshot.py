@@ -88,7 +88,11 @@ def take_snapshot(
     theirs = [part for part in parts if helped and part.kind in _HELPER_KINDS]
     ours = [part for part in parts if part not in theirs]
     their_rows = _HELPER_THREAD.submit(read_catalog, helper, [(part, arguments) for part in theirs]) if theirs else None
-    results = list(zip(ours, read_catalog(conn, [(part, arguments) for part in ours])))
+    try:
+        results = list(zip(ours, read_catalog(conn, [(part, arguments) for part in ours])))
+    finally:
+        if their_rows is not None:  # the helper is done with its connection before anything else
+            concurrent.futures.wait([their_rows])
     if their_rows is not None:
         results.extend(zip(theirs, their_rows.result()))
     objects: dict[str, Any] = {}
