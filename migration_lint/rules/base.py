@@ -186,3 +186,13 @@ def existing_table_cmds(node: dict, ctx: LintContext, *subtypes: str) -> Iterato
     for command in iter_alter_cmds(node):
         if not subtypes or command.get("subtype") in subtypes:
             yield command
+
+
+# The option and fix of the rules that want a lock_timeout set before a statement that waits for
+# a lock: one definition, so the fix inserts the same line whichever rule reports.
+LOCK_TIMEOUT_OPTION = Option("timeout", "5s", "the lock_timeout the fix sets")
+
+
+def set_lock_timeout_edits(rule: Rule) -> tuple[Edit, ...]:
+    """``SET lock_timeout = '<the rule's timeout option>';`` inserted before the statement."""
+    return (Edit(0, 0, f"SET lock_timeout = '{rule.settings['timeout']}';\n"),)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..locks import blocks_traffic, strongest, table_locks
-from .base import Edit, ERROR, Option, Rule, Violation
+from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, set_lock_timeout_edits
 
 
 class RequireLockTimeout(Rule):
@@ -48,7 +48,7 @@ class RequireLockTimeout(Rule):
         "VacuumStmt", "ClusterStmt", "RefreshMatViewStmt", "ReindexStmt", "LockStmt", "CreateStmt",
     })
     fixable = True
-    options = (Option("timeout", "5s", "the lock_timeout the fix sets"),)
+    options = (LOCK_TIMEOUT_OPTION,)
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         statement = ctx.statement
@@ -66,5 +66,5 @@ class RequireLockTimeout(Rule):
         yield self.violation(
             f"takes {'an' if level.startswith(('A', 'E')) else 'a'} {level} lock on {tables} without a lock_timeout: waiting for the lock blocks every query behind it",
             fix_title="SET lock_timeout before the first statement that takes a blocking lock",
-            edits=(Edit(0, 0, f"SET lock_timeout = '{self.settings['timeout']}';\n"),),
+            edits=set_lock_timeout_edits(self),
         )

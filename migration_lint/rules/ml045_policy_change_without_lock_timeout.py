@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name
-from .base import ERROR, Edit, Option, Rule, Violation
+from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, set_lock_timeout_edits
 
 
 class PolicyChangeWithoutLockTimeout(Rule):
@@ -45,7 +45,7 @@ class PolicyChangeWithoutLockTimeout(Rule):
     lock = "ACCESS EXCLUSIVE"
     node_types = frozenset({"CreatePolicyStmt", "AlterPolicyStmt"})
     fixable = True
-    options = (Option("timeout", "5s", "the lock_timeout the fix sets"),)
+    options = (LOCK_TIMEOUT_OPTION,)
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         statement = ctx.statement
@@ -60,5 +60,5 @@ class PolicyChangeWithoutLockTimeout(Rule):
             f"{verb} takes an ACCESS EXCLUSIVE lock on {relation_name(table)!r} without a lock_timeout:"
             " waiting for the lock blocks every query on the table behind it",
             fix_title="SET lock_timeout before the statement",
-            edits=(Edit(0, 0, f"SET lock_timeout = '{self.settings['timeout']}';\n"),),
+            edits=set_lock_timeout_edits(self),
         )

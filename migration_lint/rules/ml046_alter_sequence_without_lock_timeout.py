@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name
-from .base import ERROR, Edit, Option, Rule, Violation
+from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, set_lock_timeout_edits
 
 
 class AlterSequenceWithoutLockTimeout(Rule):
@@ -47,7 +47,7 @@ class AlterSequenceWithoutLockTimeout(Rule):
     lock = "SHARE ROW EXCLUSIVE"
     node_types = frozenset({"AlterSeqStmt", "CreateSeqStmt"})
     fixable = True
-    options = (Option("timeout", "5s", "the lock_timeout the fix sets"),)
+    options = (LOCK_TIMEOUT_OPTION,)
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         statement = ctx.statement
@@ -65,5 +65,5 @@ class AlterSequenceWithoutLockTimeout(Rule):
             f"ALTER SEQUENCE takes a SHARE ROW EXCLUSIVE lock on {name!r} without a lock_timeout:"
             " waiting for the lock blocks every INSERT that draws from the sequence",
             fix_title="SET lock_timeout before the statement",
-            edits=(Edit(0, 0, f"SET lock_timeout = '{self.settings['timeout']}';\n"),),
+            edits=set_lock_timeout_edits(self),
         )
