@@ -56,6 +56,7 @@ __all__ = [
 Snapshot = dict[str, dict[str, Any]]
 """Object key (``"column public.orders.status"``) -> its attributes (JSON values only)."""
 
+
 def take_snapshot(
     conn: psycopg.Connection[Any],
     *,
@@ -87,7 +88,9 @@ def take_snapshot(
     helped = helper is not None and conn.info.transaction_status == helper.info.transaction_status == idle
     theirs = [part for part in parts if helped and part.kind in _HELPER_KINDS]
     ours = [part for part in parts if part not in theirs]
-    their_rows = _HELPER_THREAD.submit(read_catalog, helper, [(part, arguments) for part in theirs]) if theirs else None
+    their_rows = None
+    if theirs:
+        their_rows = _HELPER_THREAD.submit(read_catalog, helper, [(part, arguments) for part in theirs])
     try:
         results = list(zip(ours, read_catalog(conn, [(part, arguments) for part in ours])))
     finally:
@@ -202,7 +205,9 @@ def run_script(conn: psycopg.Connection[Any], statements: Sequence[sql.Composabl
                 return results
 
 
-_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], tuple[int, set[str]]] = weakref.WeakKeyDictionary()
+# connection -> (its server process, the names of our statements prepared in it)
+_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], tuple[int, set[str]]]
+_PREPARED = weakref.WeakKeyDictionary()
 
 
 def _prepared_statements(conn: psycopg.Connection[Any]) -> set[str]:
@@ -241,7 +246,7 @@ class _Part(CatalogQuery):
 
 # The kinds of objects a helper connection reads: about half the work, for most schemas.
 _HELPER_KINDS = {"column", "index"}
-_HELPER_THREAD = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pytest_migrations_snapshot")
+_HELPER_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pytest_migrations_snapshot")
 
 
 @dataclass(frozen=True)
