@@ -224,7 +224,8 @@ def _run(args: argparse.Namespace) -> int:
         from .dialects.rules import rule_class_of
 
         rule_classes = [rule_class_of(code, config.dialect) for code in sorted({f.code for f in findings})]
-    render(fmt, findings, sys.stdout, ReportContext(source_of, color, run.files_checked, not args.fix, rule_classes))
+    render(fmt, findings, sys.stdout, ReportContext(source_of, color, run.files_checked, not args.fix, rule_classes,
+                                                     len(run.input_errors)))
     for message in run.input_errors:
         print(f"migration-lint: {message}", file=sys.stderr)
     if run.input_errors:

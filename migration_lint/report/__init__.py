@@ -22,6 +22,7 @@ class ReportContext:
     files_checked: int = 0
     fix_hint: bool = True
     rules: Sequence[object] = field(default_factory=tuple)  # rule classes run, for SARIF
+    input_errors: int = 0  # files that could not be read: a run with any did not pass
 
 
 def render(format_name: str, findings: Sequence, stream: IO[str], context: ReportContext) -> None:

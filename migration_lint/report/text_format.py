@@ -51,6 +51,6 @@ def render(findings: Sequence, stream: IO[str], context) -> None:
         if fixable and context.fix_hint:
             summary += f"; {fixable} fixable with --fix"
         out.append(summary + ".\n")
-    else:
+    elif not context.input_errors:
         out.append(f"All checks passed{files}.\n")
     stream.write("".join(out))

@@ -195,10 +195,11 @@ def test_project_root_finds_migration_directories(tmp_path, capsys):
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, content, expected):
     path = tmp_path / "bad.sql"
     path.write_bytes(content)
-    code, _, err = run(capsys, "--no-cache", str(path))
+    code, out, err = run(capsys, "--no-cache", str(path))
     assert code == 2
     assert expected in err and str(path) in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "passed" not in out  # a file that could not be read is not a clean run
 
 
 def test_missing_path_exit_2(tmp_path, capsys):
