@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -393,21 +393,31 @@ def _seed_table(
     # later attempts step past rows a previous seed (or the migrations) left in unique columns
     attempts = [(count, False, 1), (count, True, 1), (count, True, 1001), (1, True, 2001)]
     reason = "no attempt made"
+    # columns whose values were chosen to satisfy a CHECK, and the CHECKs tried: each at most once
+    chosen: dict[str, _Template] = {}
+    repaired: set[str] = set()
     for rows, fill_defaults, first in attempts:
-        try:
-            values = _row_values(catalog, table, seeded, rows, fill_defaults, unique, first)
-        except _Unfillable as error:
-            return str(error)
-        try:
-            inserted = _insert(conn, table, values, rows)
-        except psycopg.Error as error:
-            reason = _first_line(error)
-            continue
-        seeded.tables[table.name] = SeededTable(
-            table.name, table.schema, table.relname,
-            [column.name for column in table.columns], table.key(), inserted,
-        )  # fmt: skip
-        return None
+        while True:
+            try:
+                values = _row_values(catalog, table, seeded, rows, fill_defaults, unique, first, chosen)
+            except _Unfillable as error:
+                return str(error)
+            try:
+                inserted = _insert(conn, table, values, rows)
+            except psycopg.Error as error:
+                reason = _first_line(error)
+                check = _violated_check(table, error)
+                if check is None or check.name in repaired:
+                    break
+                repaired.add(check.name)
+                if not _satisfy_check(conn, catalog, table, check, values, first, chosen):
+                    return f"{reason}; no value tried satisfies it"
+                continue
+            seeded.tables[table.name] = SeededTable(
+                table.name, table.schema, table.relname,
+                [column.name for column in table.columns], table.key(), inserted,
+            )  # fmt: skip
+            return None
     return reason
 
 
@@ -423,6 +433,7 @@ def _row_values(
     fill_defaults: bool,
     unique: set[str],
     first: int = 1,
+    chosen: Mapping[str, _Template] | None = None,
 ) -> list[dict[str, sql.Composable]]:
     """For each row, column -> SQL expression; columns left out take their default."""
     foreign_values: dict[str, list[sql.Composable | None]] = {}
@@ -453,6 +464,11 @@ def _row_values(
             for index in range(rows):
                 value = foreign_values[column.name][index]
                 result[index][column.name] = value if value is not None else sql.SQL("NULL")
+            continue
+        if chosen and column.name in chosen:
+            # picked to satisfy a CHECK, which the column's default may not
+            for index in range(rows):
+                result[index][column.name] = _cast(chosen[column.name](first + index), column.type_name)  # type: ignore[assignment]
             continue
         if column.default is not None:
             # A sequence's value is left to it (an explicit one would collide later); another
@@ -705,6 +721,303 @@ def _scalar_text(info: _Type, type_name: str, index: int, column: str) -> str | 
     if info.category in ("S",):
         return f"{index}-{column}"
     return None
+
+
+# -- satisfying CHECK constraints -----------------------------------------------------------
+
+# a column's text value for row ``index`` (1-based)
+_Template = Callable[[int], str]
+
+_CANDIDATE_COLUMN = "pytest_migrations_candidate"
+_CHECK_EXPRESSION = sql.SQL(
+    "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint WHERE conrelid = %s AND conname = %s AND contype = 'c'"
+)
+
+
+def _violated_check(table: _Table, error: psycopg.Error) -> _Constraint | None:
+    """The table's own CHECK that ``error`` reports violated, if that is what it reports."""
+    if not isinstance(error, psycopg.errors.CheckViolation):
+        return None
+    name = error.diag.constraint_name
+    return next((c for c in table.constraints if c.kind == "c" and c.name == name and c.columns), None)
+
+
+def _satisfy_check(
+    conn: psycopg.Connection[Any],
+    catalog: _Catalog,
+    table: _Table,
+    check: _Constraint,
+    values: list[dict[str, sql.Composable]],
+    first: int,
+    chosen: dict[str, _Template],
+) -> bool:
+    """Find, for one column the CHECK names, values that make it hold for every row (the other
+    columns as they were); record them in ``chosen``. False if no candidate does."""
+    expression = conn.execute(_CHECK_EXPRESSION, (table.oid, check.name)).fetchone()
+    if expression is None or expression[0] is None:
+        return False
+    columns = [_column(table, name) for name in check.columns]
+    current = {column.name: [row.get(column.name) or _omitted(column) for row in values] for column in columns}
+    foreign = {name for foreign_key in table.foreign_keys for name in foreign_key.columns}
+    unique = table.unique_columns()
+    for column in columns:
+        if column.generated or column.identity or column.name in foreign:
+            continue
+        templates = [
+            template
+            for template in _candidates(catalog, column, check.definition)
+            # a unique column needs a value of its own in each row
+            if column.name not in unique or len({template(first + i) for i in range(len(values))}) == len(values)
+        ]
+        found = _first_passing(conn, expression[0], columns, current, column, templates, first)
+        if found is not None:
+            chosen[column.name] = found
+            return True
+    return False
+
+
+def _omitted(column: _Column) -> sql.Composable:
+    """What a column left out of the INSERT gets: its default (the catalog's own SQL) or NULL."""
+    if column.default is not None and not column.identity and not column.generated:
+        return sql.SQL("CAST(({}) AS {})").format(sql.SQL(column.default), sql.SQL(column.type_name))
+    return sql.SQL("CAST(NULL AS {})").format(sql.SQL(column.type_name))
+
+
+def _first_passing(
+    conn: psycopg.Connection[Any],
+    expression: str,
+    columns: list[_Column],
+    current: dict[str, list[sql.Composable]],
+    varied: _Column,
+    templates: list[_Template],
+    first: int,
+) -> _Template | None:
+    """The first template whose values make ``expression`` hold (true or NULL, as a CHECK) in
+    every row; all evaluated on the server in one query, or one by one if one of them errors."""
+    if not templates:
+        return None
+
+    def query(numbers: list[int]) -> sql.Composable:
+        rows = []
+        for number in numbers:
+            for index in range(len(current[varied.name])):
+                cells = [sql.Literal(number)]
+                for column in columns:
+                    if column.name == varied.name:
+                        cells.append(_cast(templates[number](first + index), column.type_name))  # type: ignore[arg-type]
+                    else:
+                        cells.append(current[column.name][index])
+                rows.append(sql.SQL("({})").format(sql.SQL(", ").join(cells)))
+        # the expression is the catalog's own SQL, over columns named as in the table
+        return sql.SQL(
+            "SELECT {candidate} FROM (VALUES {rows}) AS candidates ({candidate}, {names})"
+            " GROUP BY 1 HAVING bool_and(({expression}) IS NOT FALSE) ORDER BY 1 LIMIT 1"
+        ).format(
+            candidate=sql.Identifier(_CANDIDATE_COLUMN),
+            rows=sql.SQL(", ").join(rows),
+            names=sql.SQL(", ").join(sql.Identifier(column.name) for column in columns),
+            expression=sql.SQL(expression),
+        )
+
+    def evaluate(numbers: list[int]) -> int | None:
+        with conn.transaction():  # a savepoint: a value that does not cast fails only itself
+            found = conn.execute(query(numbers), prepare=False).fetchone()
+        return None if found is None else int(found[0])
+
+    try:
+        number = evaluate(list(range(len(templates))))
+    except psycopg.Error:
+        number = None
+        for single in range(len(templates)):
+            try:
+                number = evaluate([single])
+            except psycopg.Error:
+                continue
+            if number is not None:
+                break
+    return None if number is None else templates[number]
+
+
+def _candidates(catalog: _Catalog, column: _Column, definition: str) -> list[_Template]:
+    """Values of the column's type covering common CHECK shapes, those the CHECK's own
+    constants suggest first."""
+    info = catalog.types.get(column.type_oid)
+    while info is not None and info.kind == "d":
+        info = catalog.types.get(info.base)
+    if info is None:
+        return []
+    base = info.name.split("(")[0]
+    if info.category == "S":
+        return _text_candidates(definition)
+    if info.category == "N":
+        return _number_candidates(definition, decimals=base not in ("smallint", "integer", "bigint"))
+    if info.category == "B":
+        return [lambda index: "true", lambda index: "false"]
+    if info.category == "D":
+        clock = "" if base == "date" else " 12:00:00"
+        return [
+            lambda index, year=year: (datetime.date(year, 1, 1) + datetime.timedelta(days=index - 1)).isoformat() + clock
+            for year in (2000, 1990, 2099, 2024)  # past, long past, future
+        ]
+    if info.category == "T":
+        return [lambda index, unit=unit: f"{index} {unit}" for unit in ("minutes", "hours", "days", "seconds")]
+    return []
+
+
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+
+
+def _constants(definition: str) -> list[str]:
+    """The numbers written in a CHECK, outside its string literals."""
+    return list(dict.fromkeys(_NUMBER.findall(_QUOTED.sub("''", definition))))
+
+
+def _number_candidates(definition: str, decimals: bool) -> list[_Template]:
+    templates: list[_Template] = []
+    for constant in _constants(definition):
+        value = float(constant) if "." in constant else int(constant)
+        if isinstance(value, float) and not decimals:
+            continue
+        templates += [
+            lambda index, v=value: str(v + index),
+            lambda index, v=value: str(v - index),
+            lambda index, v=value: str(v),
+        ]
+    templates += [
+        lambda index: str(index),
+        lambda index: str(10 * index),
+        lambda index: str(100 * index),
+        lambda index: str(1000 + index),
+        lambda index: str(1_000_000 + index),
+        lambda index: str(-index),
+        lambda index: "0",
+    ]
+    if decimals:
+        templates += [lambda index: f"0.{index:02d}", lambda index: f"{index}.5"]
+    return templates
+
+
+def _text_candidates(definition: str) -> list[_Template]:
+    templates: list[_Template] = []
+    for literal in dict.fromkeys(item.replace("''", "'") for item in _QUOTED.findall(definition)):
+        templates.append(lambda index, text=literal: text)
+        if "%" in literal or "_" in literal:
+            templates.append(lambda index, pattern=literal: _like_example(pattern, index))
+        if _regex_example(literal, 1) is not None:
+            templates.append(lambda index, pattern=literal: _regex_example(pattern, index) or "")
+    templates += [
+        lambda index: f"user{index}@example.com",
+        lambda index: str(index),
+        lambda index: "seed" + _letters(index - 1, 2),
+        lambda index: "SEED" + _letters(index - 1, 2).upper(),
+        lambda index: "Seed" + _letters(index - 1, 2),
+        lambda index: f"https://example.com/{index}",
+        lambda index: f"Seed {index}",
+    ]
+    lengths = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 32, 64}
+    lengths |= {int(c) for c in _constants(definition) if c.isdigit() and 0 < int(c) <= 64}
+    for length in sorted(lengths):
+        templates += [
+            lambda index, n=length: _letters(index - 1, n),
+            lambda index, n=length: _letters(index - 1, n).upper(),
+            lambda index, n=length: str(index).zfill(n)[-n:],
+        ]
+    return templates
+
+
+def _letters(number: int, width: int) -> str:
+    """``number`` in base 26 as ``width`` lowercase letters (``aa``, ``ab``, ...)."""
+    letters = []
+    for _ in range(width):
+        number, digit = divmod(number, 26)
+        letters.append(chr(ord("a") + digit))
+    return "".join(reversed(letters))
+
+
+def _like_example(pattern: str, index: int) -> str:
+    """A string matching a LIKE pattern: ``%`` becomes the row number (then nothing), ``_`` a digit."""
+    out, escaped, numbered = [], False, False
+    for char in pattern:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "%":
+            out.append("" if numbered else str(index))
+            numbered = True
+        elif char == "_":
+            out.append(str(index % 10))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_CLASSES = {"d": "0123456789", "w": "abcdefghijklmnopqrstuvwxyz", "s": " "}
+_QUANTIFIER = re.compile(r"[+*?]|\{(\d+)(?:,(\d*))?\}")
+
+
+def _regex_example(pattern: str, index: int) -> str | None:
+    """A string matching a simple regular expression (literals, ``.``, ``\\d``, classes,
+    quantifiers, ``^``/``$``), distinct per ``index``; None for anything else (groups, ``|``)."""
+    choices: list[str] = []  # per output character, the characters it may be
+    position = 0
+    body = pattern[1:] if pattern.startswith("^") else pattern
+    body = body[:-1] if body.endswith("$") and not body.endswith("\\$") else body
+    if not body or any(char in body for char in "()|"):
+        return None
+    while position < len(body):
+        char = body[position]
+        if char == "\\" and position + 1 < len(body):
+            escaped = body[position + 1]
+            members = _CLASSES.get(escaped, escaped if not escaped.isalnum() else "")
+            position += 2
+        elif char == "[":
+            end = body.find("]", position + 2)
+            if end < 0 or body[position + 1] == "^":
+                return None
+            members = _class_members(body[position + 1 : end])
+            position = end + 1
+        elif char == ".":
+            members, position = "abcdefghijklmnopqrstuvwxyz", position + 1
+        elif char in "+*?{^$":
+            return None
+        else:
+            members, position = char, position + 1
+        if not members:
+            return None
+        repeat = 1
+        quantifier = _QUANTIFIER.match(body, position)
+        if quantifier:
+            position = quantifier.end()
+            if quantifier.group(0) == "?":
+                repeat = 0
+            elif quantifier.group(1) is not None:
+                repeat = int(quantifier.group(1))
+            if repeat > 64:
+                return None
+        choices += [members] * repeat
+    number, out = index - 1, []
+    for members in reversed(choices):  # the row number in mixed radix, last character fastest
+        number, digit = divmod(number, len(members))
+        out.append(members[digit])
+    return "".join(reversed(out))
+
+
+def _class_members(inside: str) -> str:
+    members, position = [], 0
+    while position < len(inside):
+        if inside[position] == "\\" and position + 1 < len(inside):
+            members.append(_CLASSES.get(inside[position + 1], inside[position + 1]))
+            position += 2
+        elif position + 2 < len(inside) and inside[position + 1] == "-":
+            start, stop = ord(inside[position]), ord(inside[position + 2])
+            members.append("".join(chr(code) for code in range(start, min(stop, start + 63) + 1)))
+            position += 3
+        else:
+            members.append(inside[position])
+            position += 1
+    return "".join(dict.fromkeys("".join(members)))
 
 
 # -- reading back ------------------------------------------------------------------------------

@@ -178,7 +178,7 @@ def test_a_type_round_trip_that_keeps_the_text_is_fine(conn: psycopg.Connection[
 
 def test_unfillable_tables_are_skipped_with_a_reason(conn: psycopg.Connection[Any]) -> None:
     conn.execute("""
-        CREATE TABLE impossible (x int NOT NULL UNIQUE CHECK (x < 0));
+        CREATE TABLE impossible (x int NOT NULL UNIQUE CHECK (x < 0 AND x > 0));
         CREATE TABLE child_of_impossible (id int, x int NOT NULL REFERENCES impossible (x));
         CREATE TABLE fine (id int);
     """)
@@ -267,3 +267,69 @@ def test_removed_rows_can_be_seeded_again(conn: psycopg.Connection[Any]) -> None
     second = seed_rows(conn)
     assert [row["code"] for row in second.tables["public.parents"].rows] == ["1-code", "2-code", "3-code"]
     assert verify_rows(conn, second) == []
+
+
+def test_an_email_check_on_a_unique_column_gets_distinct_valid_rows(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE,
+            CONSTRAINT users_email_has_at CHECK (position('@' IN email) > 1));
+        CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
+        CREATE TABLE orders (id serial PRIMARY KEY, user_id bigint NOT NULL REFERENCES users);
+    """)
+    seeded = seed_rows(conn)
+    assert seeded.skipped == {}
+    emails = [row["email"] for row in seeded.tables["public.users"].rows]
+    assert len(emails) == 3 and len({email.lower() for email in emails}) == 3
+    assert all(email.index("@") > 0 for email in emails)  # type: ignore[union-attr]
+    assert len(seeded.tables["public.orders"].rows) == 3
+    assert verify_rows(conn, seeded) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "holds"),
+    [
+        ("price numeric(8, 2) NOT NULL CHECK (price > 0)", lambda value: float(value) > 0),
+        ("price int NOT NULL UNIQUE DEFAULT 0 CHECK (price > 0)", lambda value: int(value) > 0),
+        ("amount int NOT NULL UNIQUE CHECK (amount BETWEEN 10 AND 20)", lambda value: 10 <= int(value) <= 20),
+        ("code varchar(10) NOT NULL UNIQUE CHECK (length(code) = 3)", lambda value: len(value) == 3),
+        ("code text NOT NULL UNIQUE CHECK (code ~ '^[A-Z]+$')", lambda value: value.isalpha() and value.isupper()),
+        ("sku text NOT NULL UNIQUE CHECK (sku ~ '^SKU-[0-9]{4}$')", lambda value: value.startswith("SKU-") and len(value) == 8),
+        ("slug text NOT NULL UNIQUE CHECK (slug LIKE 'p-%')", lambda value: value.startswith("p-")),
+        ("name text NOT NULL UNIQUE CHECK (name = lower(name) AND name <> '')", lambda value: value == value.lower() != ""),
+        ("ends_on date NOT NULL CHECK (ends_on > '2050-01-01')", lambda value: value > "2050-01-01"),
+    ],
+)
+def test_common_checks_are_satisfied(conn: psycopg.Connection[Any], column: str, holds: Any) -> None:
+    conn.execute(sql.SQL("CREATE TABLE t (id serial PRIMARY KEY, {})").format(sql.SQL(column)))
+    seeded = seed_rows(conn)
+    assert seeded.skipped == {}
+    name = column.split()[0]
+    values = [row[name] for row in seeded.tables["public.t"].rows]
+    assert len(values) == 3 and all(holds(value) for value in values)
+    if "UNIQUE" in column:
+        assert len(set(values)) == 3
+    assert verify_rows(conn, seeded) == []
+
+
+def test_a_check_across_two_columns_and_one_per_column(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE stays (id serial PRIMARY KEY, starts_on date NOT NULL, ends_on date NOT NULL,
+            code text NOT NULL CHECK (length(code) = 2), CHECK (ends_on > starts_on));
+    """)
+    seeded = seed_rows(conn)
+    assert seeded.skipped == {}
+    rows = seeded.tables["public.stays"].rows
+    assert all(row["ends_on"] > row["starts_on"] and len(row["code"]) == 2 for row in rows)  # type: ignore[operator,arg-type]
+
+
+def test_a_check_nothing_satisfies_is_skipped_with_its_reason(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("""
+        CREATE TABLE never (id serial PRIMARY KEY, code text NOT NULL CONSTRAINT never_code CHECK (md5(code) = 'x'));
+        CREATE TABLE fine (id int);
+    """)
+    seeded = seed_rows(conn)
+    assert set(seeded.tables) == {"public.fine"}
+    reason = seeded.skipped["public.never"]
+    assert 'violates check constraint "never_code"' in reason and "23514" in reason
+    assert "no value tried satisfies it" in reason
+    assert conn.execute("SELECT count(*) FROM never").fetchone() == (0,)
