@@ -2,9 +2,13 @@
 
 The up/down/up round trip proves more than the schema: after UP k then DOWN k, the rows that were
 there before must still be there, unchanged. :func:`seed_rows` fills each table with a few rows
-that satisfy its column types, NOT NULL, UNIQUE, foreign keys (parents first) and, where a simple
-pattern allows, CHECK constraints; a table that cannot be filled is skipped with PostgreSQL's
-reason. :func:`verify_rows` later reads the tables again and names every lost or changed row.
+that satisfy its column types, NOT NULL, UNIQUE, foreign keys (parents first) and CHECK
+constraints: ``col IN (...)`` is read from the definition; for any other CHECK an INSERT breaks,
+candidate values of the column's type (e-mail-like, digits, upper/lower case, several lengths,
+past/future dates, examples of the CHECK's own LIKE and regex patterns and constants) are
+evaluated on the server with the constraint's own expression, and the first that holds in every
+row is used. A table that cannot be filled is skipped with PostgreSQL's reason.
+:func:`verify_rows` later reads the tables again and names every lost or changed row.
 
 Values are compared in their text form, so a column whose type a migration changes and changes
 back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares equal.
@@ -468,7 +472,7 @@ def _row_values(
         if chosen and column.name in chosen:
             # picked to satisfy a CHECK, which the column's default may not
             for index in range(rows):
-                result[index][column.name] = _cast(chosen[column.name](first + index), column.type_name)  # type: ignore[assignment]
+                result[index][column.name] = _cast_text(chosen[column.name](first + index), column.type_name)
             continue
         if column.default is not None:
             # A sequence's value is left to it (an explicit one would collide later); another
@@ -545,6 +549,10 @@ def _cast(text: str | None, type_name: str) -> sql.Composable | None:
     if text is None:
         return None
     # composed directly: SQL.format() parses its template on every call, for every value
+    return sql.Composed([_CAST, sql.Literal(text), _AS, sql.SQL(type_name), _CLOSE])
+
+
+def _cast_text(text: str, type_name: str) -> sql.Composable:
     return sql.Composed([_CAST, sql.Literal(text), _AS, sql.SQL(type_name), _CLOSE])
 
 
@@ -753,11 +761,14 @@ def _satisfy_check(
 ) -> bool:
     """Find, for one column the CHECK names, values that make it hold for every row (the other
     columns as they were); record them in ``chosen``. False if no candidate does."""
-    expression = conn.execute(_CHECK_EXPRESSION, (table.oid, check.name)).fetchone()
+    expression = conn.execute(_CHECK_EXPRESSION, (table.oid, check.name), prepare=False).fetchone()
     if expression is None or expression[0] is None:
         return False
     columns = [_column(table, name) for name in check.columns]
-    current = {column.name: [row.get(column.name) or _omitted(column) for row in values] for column in columns}
+    current = {
+        column.name: [row[column.name] if column.name in row else _omitted(column) for row in values]
+        for column in columns
+    }
     foreign = {name for foreign_key in table.foreign_keys for name in foreign_key.columns}
     unique = table.unique_columns()
     for column in columns:
@@ -804,7 +815,7 @@ def _first_passing(
                 cells = [sql.Literal(number)]
                 for column in columns:
                     if column.name == varied.name:
-                        cells.append(_cast(templates[number](first + index), column.type_name))  # type: ignore[arg-type]
+                        cells.append(_cast_text(templates[number](first + index), column.type_name))
                     else:
                         cells.append(current[column.name][index])
                 rows.append(sql.SQL("({})").format(sql.SQL(", ").join(cells)))
@@ -856,12 +867,16 @@ def _candidates(catalog: _Catalog, column: _Column, definition: str) -> list[_Te
     if info.category == "D":
         clock = "" if base == "date" else " 12:00:00"
         return [
-            lambda index, year=year: (datetime.date(year, 1, 1) + datetime.timedelta(days=index - 1)).isoformat() + clock
+            lambda index, year=year: _day(year, index) + clock
             for year in (2000, 1990, 2099, 2024)  # past, long past, future
         ]
     if info.category == "T":
         return [lambda index, unit=unit: f"{index} {unit}" for unit in ("minutes", "hours", "days", "seconds")]
     return []
+
+
+def _day(year: int, index: int) -> str:
+    return (datetime.date(year, 1, 1) + datetime.timedelta(days=index - 1)).isoformat()
 
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
