@@ -196,3 +196,13 @@ LOCK_TIMEOUT_OPTION = Option("timeout", "5s", "the lock_timeout the fix sets")
 def set_lock_timeout_edits(rule: Rule) -> tuple[Edit, ...]:
     """``SET lock_timeout = '<the rule's timeout option>';`` inserted before the statement."""
     return (Edit(0, 0, f"SET lock_timeout = '{rule.settings['timeout']}';\n"),)
+
+
+def missing_lock_timeout(rule: Rule, ctx, message: str,
+                         fix_title: str = "SET lock_timeout before the statement") -> Iterator[Violation]:
+    """Report ``message`` unless a lock_timeout is in force; once per section, since the fix
+    (``SET lock_timeout`` before the statement) covers every statement after it."""
+    if ctx.has_timeout("lock_timeout") or ctx.scratch.get(rule.name):
+        return
+    ctx.scratch[rule.name] = True
+    yield rule.violation(message, fix_title=fix_title, edits=set_lock_timeout_edits(rule))

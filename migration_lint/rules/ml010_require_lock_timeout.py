@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..locks import blocks_traffic, strongest, table_locks
-from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, set_lock_timeout_edits
+from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, missing_lock_timeout
 
 
 class RequireLockTimeout(Rule):
@@ -53,18 +53,17 @@ class RequireLockTimeout(Rule):
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         statement = ctx.statement
         if ctx.in_plpgsql or statement is None or statement.node is not node or ctx.has_timeout("lock_timeout"):
-            return
+            return  # checked first: a statement under a lock_timeout needs no lock analysis
         if ctx.scratch.get(self.name):
-            return  # once per section: the fix sets it for everything after
+            return
         locks = [(table, level) for table, level in table_locks(node_type, node)
                  if blocks_traffic(level) and table and not ctx.is_new_table(table)]
         if not locks:
             return
-        ctx.scratch[self.name] = True
         level = strongest([level for _, level in locks])
         tables = ", ".join(dict.fromkeys(table for table, _ in locks))
-        yield self.violation(
+        yield from missing_lock_timeout(
+            self, ctx,
             f"takes {'an' if level.startswith(('A', 'E')) else 'a'} {level} lock on {tables} without a lock_timeout: waiting for the lock blocks every query behind it",
             fix_title="SET lock_timeout before the first statement that takes a blocking lock",
-            edits=set_lock_timeout_edits(self),
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name
-from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, set_lock_timeout_edits
+from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, missing_lock_timeout
 
 
 class PolicyChangeWithoutLockTimeout(Rule):
@@ -49,16 +49,14 @@ class PolicyChangeWithoutLockTimeout(Rule):
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         statement = ctx.statement
-        if ctx.in_plpgsql or statement is None or statement.node is not node or ctx.has_timeout("lock_timeout"):
+        if ctx.in_plpgsql or statement is None or statement.node is not node:
             return
         table = node.get("table")
-        if ctx.is_new_table(table) or ctx.scratch.get(self.name):
+        if ctx.is_new_table(table):
             return
-        ctx.scratch[self.name] = True  # once per section: the fix sets it for everything after
         verb = "CREATE POLICY" if node_type == "CreatePolicyStmt" else "ALTER POLICY"
-        yield self.violation(
+        yield from missing_lock_timeout(
+            self, ctx,
             f"{verb} takes an ACCESS EXCLUSIVE lock on {relation_name(table)!r} without a lock_timeout:"
             " waiting for the lock blocks every query on the table behind it",
-            fix_title="SET lock_timeout before the statement",
-            edits=set_lock_timeout_edits(self),
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name
-from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, set_lock_timeout_edits
+from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, missing_lock_timeout
 
 
 class ReplaceViewWithoutLockTimeout(Rule):
@@ -56,12 +56,10 @@ class ReplaceViewWithoutLockTimeout(Rule):
         if not node.get("replace"):
             created.add(name)
             return
-        if name in created or ctx.has_timeout("lock_timeout") or ctx.scratch.get(self.name):
+        if name in created:
             return
-        ctx.scratch[self.name] = True  # once per section: the fix sets it for everything after
-        yield self.violation(
+        yield from missing_lock_timeout(
+            self, ctx,
             f"CREATE OR REPLACE VIEW takes an ACCESS EXCLUSIVE lock on {name!r} without a lock_timeout:"
             " waiting for the lock blocks every query on the view behind it",
-            fix_title="SET lock_timeout before the statement",
-            edits=set_lock_timeout_edits(self),
         )
