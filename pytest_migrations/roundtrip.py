@@ -167,6 +167,7 @@ class ChainWalker:
         self._database: str | None = None
         self._conn: psycopg.Connection[Any] | None = None
         self._helper: psycopg.Connection[Any] | None = None  # shares the snapshots' reading
+        self._snapshot_cache: Any = None  # a SnapshotCache of the chain database
         self._position = -1  # index of the last migration applied to the chain database
         self._snapshot: Any = None  # snapshot at _position, when taken
         self._broken_at: Migration | None = None
@@ -242,6 +243,7 @@ class ChainWalker:
         self._conn.prepare_threshold = None
         self._position = -1
         self._snapshot = None
+        self._snapshot_cache = None
         self._broken_at = None
         self._broken_reason = ""
 
@@ -480,9 +482,11 @@ class ChainWalker:
     def _take_snapshot(self) -> Any:
         """The schema as the chain's connection sees it; the last one committed is read by two
         connections at once (two server processes, on two cores where there are two)."""
-        from .snapshot import take_snapshot
+        from .snapshot import SnapshotCache, take_snapshot
 
-        return take_snapshot(self._connection, helper=self._helper)
+        if self._snapshot_cache is None:
+            self._snapshot_cache = SnapshotCache()
+        return take_snapshot(self._connection, cache=self._snapshot_cache)
 
     def _compare(self, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
         return compare_snapshots(expected, actual, strict_column_order=self.strict_column_order)

@@ -37,7 +37,7 @@ import json
 import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import psycopg
@@ -47,6 +47,7 @@ from psycopg.types.json import JsonLoader
 __all__ = [
     "Difference",
     "Snapshot",
+    "SnapshotCache",
     "diff_snapshots",
     "errors",
     "format_diff",
@@ -63,6 +64,7 @@ def take_snapshot(
     exclude_schemas: Iterable[str] = (),
     exclude_tables: Iterable[str] = (),
     helper: psycopg.Connection[Any] | None = None,
+    cache: SnapshotCache | None = None,
 ) -> Snapshot:
     """Read the schema of the database behind ``conn``.
 
@@ -77,17 +79,22 @@ def take_snapshot(
     ``helper``, a second connection to the same database, reads the columns and indexes
     meanwhile, in another server process, when neither connection is in a transaction (both
     must see the same schema: the last one committed).
+
+    ``cache``, kept by the caller from one snapshot of a database to the next, makes the second
+    round trip read again only the relations whose catalog rows changed (see
+    :class:`SnapshotCache`); the result is the same.
     """
     queries = _queries(conn.info.server_version)
-    tables = [name if "." in name else f"public.{name}" for name in exclude_tables]
-    arguments = sql.SQL("({}, {})").format(sql.Literal(list(exclude_schemas)), sql.Literal(tables))
+    exclusions = (tuple(exclude_schemas), tuple(name if "." in name else f"public.{name}" for name in exclude_tables))
+    if cache is not None:
+        return cache.take(conn, queries, exclusions)
     [[(census,)]] = read_catalog(conn, [(queries.census, None)])
-    present = {catalog for catalog, found in zip(queries.catalogs, census) if found}
-    parts = [part for part in queries.parts if part.gate is None or part.gate in present]
+    parts = queries.present_parts(census)
     idle = psycopg.pq.TransactionStatus.IDLE
     helped = helper is not None and conn.info.transaction_status == helper.info.transaction_status == idle
     theirs = [part for part in parts if helped and part.kind in _HELPER_KINDS]
     ours = [part for part in parts if part not in theirs]
+    arguments = _arguments(exclusions, None)
     their_rows = None
     if theirs:
         their_rows = _HELPER_THREAD.submit(read_catalog, helper, [(part, arguments) for part in theirs])
@@ -100,12 +107,129 @@ def take_snapshot(
         results.extend(zip(theirs, their_rows.result()))
     objects: dict[str, Any] = {}
     for part, rows in results:
-        for object_type, name, *values in rows:
-            # a missing attribute and a NULL one compare equal, and snapshots stay small
-            objects[f"{object_type} {name}"] = {
-                attribute: value for attribute, value in zip(part.attributes, values) if value is not None
-            }
+        for _cluster, _identity, object_type, name, *values in rows:
+            objects[f"{object_type} {name}"] = _attributes(part, values)
     return dict(sorted(objects.items()))
+
+
+def _arguments(exclusions: tuple[tuple[str, ...], tuple[str, ...]], relations: Sequence[int] | None) -> sql.Composable:
+    schemas, tables = exclusions
+    return sql.SQL("({}, {}, {}::oid[])").format(
+        sql.Literal(list(schemas)), sql.Literal(list(tables)), sql.Literal(None if relations is None else list(relations))
+    )
+
+
+def _attributes(part: _Part, values: Sequence[Any]) -> dict[str, Any]:
+    # a missing attribute and a NULL one compare equal, and snapshots stay small
+    return {attribute: value for attribute, value in zip(part.attributes, values) if value is not None}
+
+
+@dataclass
+class _Objects:
+    """What one relation (or everything that hangs on none) contributes to a snapshot."""
+
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> attributes
+    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, identity) -> key
+
+
+class SnapshotCache:
+    """Lets consecutive snapshots of one database read only the relations that changed.
+
+    Most objects hang on a relation (a table, view or sequence): its columns, constraints,
+    indexes, triggers, policies, rules, comments. Each snapshot's first round trip also sums a
+    hash of the version (``xmin``, ``ctid``) of every catalog row that describes each relation;
+    PostgreSQL writes a new row version for every change, and a version never comes back once
+    it is gone, so an equal sum means the very rows already read. Relations whose sum is cached
+    are not read again; everything else (schemas, types, functions, ...) is, every time.
+
+    What the pg_get_*def functions print also names other objects: renaming one would change
+    the text of objects whose own rows did not change. A rename changes the renamed object's
+    rows, so it is read again and found under a new key for the same identity (its oid):
+    then the cache is dropped and everything is read afresh. Objects a snapshot does not show
+    (built-in ones, members of extensions, excluded schemas) are assumed not to be renamed
+    between snapshots; a changed extension drops the cache too.
+
+    Keep one per database and set of exclusions (it starts over when either changes).
+    ``tests/test_snapshot.py`` checks cached snapshots against full ones along the example
+    and corpus chains, DOWNs included.
+    """
+
+    _KEEP = 3  # snapshots whose relations stay cached: the walk goes back and forth between states
+
+    def __init__(self) -> None:
+        self._relations: dict[tuple[int, Any], _Objects] = {}
+        self._recent: list[set[tuple[int, Any]]] = []
+        self._names: dict[tuple[str, str], str] = {}
+        self._extensions: dict[str, Any] = {}
+        self._scope: tuple[Any, ...] | None = None
+
+    def clear(self) -> None:
+        self._relations.clear()
+        self._recent.clear()
+        self._names.clear()
+        self._extensions.clear()
+
+    def take(
+        self, conn: psycopg.Connection[Any], queries: _Queries, exclusions: tuple[tuple[str, ...], tuple[str, ...]]
+    ) -> Snapshot:
+        scope = (conn.info.host, conn.info.port, conn.info.dbname, conn.info.server_version, exclusions)
+        if scope != self._scope:
+            self.clear()
+            self._scope = scope
+        [[(census,)], versions] = read_catalog(conn, [(queries.census, None), (queries.relation_versions, None)])
+        snapshot, renamed = self._read(conn, queries, exclusions, census, dict(versions))
+        if renamed:
+            self.clear()
+            snapshot, _ = self._read(conn, queries, exclusions, census, dict(versions))
+        return snapshot
+
+    def _read(
+        self,
+        conn: psycopg.Connection[Any],
+        queries: _Queries,
+        exclusions: tuple[tuple[str, ...], tuple[str, ...]],
+        census: Sequence[bool],
+        versions: dict[int, Any],
+    ) -> tuple[Snapshot, bool]:
+        """(the snapshot, whether an object was renamed since the cached ones were read)."""
+        cached = {oid: self._relations[(oid, version)] for oid, version in versions.items() if (oid, version) in self._relations}
+        changed = [oid for oid in versions if oid not in cached]
+        parts = [part for part in queries.present_parts(census) if not part.cluster or changed]
+        every_relation = _arguments(exclusions, None)
+        some_relations = _arguments(exclusions, changed)
+        rows = read_catalog(conn, [(part, some_relations if part.cluster else every_relation) for part in parts])
+        fresh = {oid: _Objects() for oid in changed}
+        unattached = _Objects()
+        for part, part_rows in zip(parts, rows):
+            for cluster, identity, object_type, name, *values in part_rows:
+                into = unattached if cluster is None else fresh[cluster]
+                key = f"{object_type} {name}"
+                into.objects[key] = _attributes(part, values)
+                into.names[(part.kind, identity)] = key
+        extensions = {key: attributes for key, attributes in unattached.objects.items() if key.startswith("extension ")}
+        groups = [*cached.values(), *fresh.values(), unattached]
+        # Every cached relation was read under the names in self._names, kept for objects gone
+        # since (a rolled-back DOWN brings them back): a cached relation's own names are its
+        # rows', so any object, read again or not, under another name than that is a rename.
+        names = self._names
+        if any(names.get(identity, key) != key for group in groups for identity, key in group.names.items()):
+            return {}, True
+        if any(self._extensions.get(key, attributes) != attributes for key, attributes in extensions.items()):
+            return {}, True
+        objects: dict[str, dict[str, Any]] = {}
+        for group in groups:
+            objects.update(group.objects)
+            names.update(group.names)
+        self._extensions.update(extensions)
+        for oid in changed:
+            self._relations[(oid, versions[oid])] = fresh[oid]
+        self._recent.append({(oid, versions[oid]) for oid in versions})
+        if len(self._recent) > self._KEEP:
+            self._recent.pop(0)
+            keep = set().union(*self._recent)
+            for stale in [entry for entry in self._relations if entry not in keep]:
+                del self._relations[stale]
+        return dict(sorted(objects.items())), False
 
 
 # -- reading the catalogs: prepared statements, one round trip -----------------------------------
@@ -238,10 +362,14 @@ class _Part(CatalogQuery):
     means always run. The query takes the excluded schemas and tables.
     """
 
-    parameter_types: str = "(text[], text[])"
+    parameter_types: str = "(text[], text[], oid[])"
     gate: str | None = None
     kind: str = ""  # the type of object it reads (the last one its object type names)
     attributes: tuple[str, ...] = ()  # the names of the columns after object type and name
+    # Whether its objects hang on a relation (a table, view or sequence: the "cluster" of
+    # SnapshotCache), and then the query reads only the relations its third argument lists
+    # (NULL: all).
+    cluster: bool = False
 
 
 # The kinds of objects a helper connection reads: about half the work, for most schemas.
@@ -254,6 +382,12 @@ class _Queries:
     census: CatalogQuery  # one boolean per catalog: does it hold objects made after initdb
     catalogs: tuple[str, ...]
     parts: tuple[_Part, ...]
+    relation_versions: CatalogQuery  # (relation oid, sum of its catalog rows' version hashes)
+
+    def present_parts(self, census: Sequence[bool]) -> list[_Part]:
+        """The parts that can find anything, by the census."""
+        present = {catalog for catalog, found in zip(self.catalogs, census) if found}
+        return [part for part in self.parts if part.gate is None or part.gate in present]
 
 
 def _acl(acl: str, object_type: str, owner: str, *, default: bool = True) -> str:
@@ -311,7 +445,54 @@ def _queries(server_version: int) -> _Queries:
         catalog, _, column = gate.partition(".")
         checks.append(f"EXISTS (SELECT FROM pg_catalog.{catalog} WHERE {column or 'oid'} >= {_FIRST_USER_OID})")
     census = CatalogQuery("SELECT ARRAY[" + ", ".join(checks) + "]")
-    return _Queries(census, catalogs, parts)
+    return _Queries(census, catalogs, parts, _relation_versions(server_version))
+
+
+# The catalogs whose rows describe a relation and what hangs on it, and the column that names
+# the relation (or, for pg_class, pg_attribute, pg_inherits and pg_depend, also one of its
+# indexes, folded into its table below).
+_RELATION_ROWS = {
+    "pg_class": "oid", "pg_attribute": "attrelid", "pg_attrdef": "adrelid", "pg_constraint": "conrelid",
+    "pg_index": "indrelid", "pg_trigger": "tgrelid", "pg_policy": "polrelid", "pg_rewrite": "ev_class",
+    "pg_inherits": "inhrelid", "pg_partitioned_table": "partrelid", "pg_sequence": "seqrelid",
+    "pg_foreign_table": "ftrelid",
+}  # fmt: skip
+
+
+def _relation_versions(server_version: int) -> CatalogQuery:
+    """A query of (oid, version) for every relation a snapshot can show: the version is the sum
+    of a 64-bit hash of (xmin, ctid) over the catalog rows that describe it and its indexes,
+    constraints, triggers, policies, rules, dependencies (ownership, extension membership) and
+    comments (see :class:`SnapshotCache`)."""
+    if server_version >= 140000:
+        version = "hash_record_extended(row({0}xmin, {0}ctid), 0)"
+    else:
+        version = "hashtextextended({0}xmin::text || {0}ctid::text, 0)"
+    rows = [
+        f"SELECT {column}, {version.format('')} FROM pg_catalog.{catalog} WHERE {column} >= {_FIRST_USER_OID}"
+        for catalog, column in _RELATION_ROWS.items()
+    ]
+    rows.append(f"""SELECT objid, {version.format('')} FROM pg_depend
+        WHERE classid = 'pg_class'::regclass AND objid >= {_FIRST_USER_OID}""")
+    rows.append(f"""SELECT CASE ds.classoid
+            WHEN 'pg_class'::regclass THEN ds.objoid
+            WHEN 'pg_constraint'::regclass THEN (SELECT conrelid FROM pg_constraint WHERE oid = ds.objoid)
+            WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = ds.objoid)
+            WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = ds.objoid)
+            WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = ds.objoid) END,
+        {version.format('ds.')} FROM pg_description ds
+        WHERE ds.objoid >= {_FIRST_USER_OID} AND ds.classoid IN ('pg_class'::regclass, 'pg_constraint'::regclass,
+              'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_rewrite'::regclass)""")
+    union = "\n    UNION ALL ".join(rows)
+    return CatalogQuery(f"""
+    WITH version (unit, hash) AS (
+    {union}
+    ),
+    unit AS (SELECT unit, sum(hash) AS hash FROM version GROUP BY unit)
+    SELECT r.oid::int8, sum(u.hash)::text
+    FROM unit u LEFT JOIN pg_index i ON i.indexrelid = u.unit
+    JOIN pg_class r ON r.oid = coalesce(i.indrelid, u.unit) AND r.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+    GROUP BY r.oid""")
 
 
 def _parts(server_version: int) -> tuple[_Part, ...]:
@@ -795,14 +976,34 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
 
 
 def _part(gate: str | None, object_type: str, name: str, attributes: dict[str, str], source: str) -> _Part:
-    """The query ``SELECT object_type, name, attribute... source`` of one kind of objects.
+    """The query ``SELECT cluster, identity, object_type, name, attribute... source`` of one kind of objects.
 
-    Attributes come as plain columns, not as a JSON object built by the server for each object
-    (which costs more than computing them); :func:`take_snapshot` names them.
+    ``cluster`` is the oid of the relation the object hangs on (NULL for objects that do not);
+    ``identity`` names the object by oid, so that a rename shows as the same identity under a
+    new name (see :class:`SnapshotCache`). Attributes come as plain columns, not as a JSON
+    object built by the server for each object (which costs more than computing them);
+    :func:`take_snapshot` names them.
     """
-    select = ",\n                ".join([object_type, name, *attributes.values()])
     kind = re.findall(r"'([\w-]+)'", object_type)[-1]
-    return _Part(_with_context(f"SELECT {select}{source}"), gate=gate, kind=kind, attributes=tuple(attributes))
+    cluster = kind in _CLUSTER_KINDS
+    alias = re.search(r"FROM\s+\w+\s+(\w+)", source)
+    assert alias is not None, source
+    identity = _IDENTITIES.get(kind, f"{alias.group(1)}.oid")
+    select = ",\n                ".join(
+        ["r.oid" if cluster else "NULL::oid", f"({identity})::text", object_type, name, *attributes.values()]
+    )
+    return _Part(
+        _with_context(f"SELECT {select}{source}"), gate=gate, kind=kind, attributes=tuple(attributes), cluster=cluster
+    )
+
+
+# The kinds of objects that hang on a relation (alias ``r`` in their query): they are read again
+# only for the relations whose catalog rows changed.
+_CLUSTER_KINDS = frozenset(
+    {"table", "column", "constraint", "index", "sequence", "materialized-view", "rule", "trigger", "policy"}
+)
+# The identity of an object, where it is not the oid of the first catalog its query reads.
+_IDENTITIES = {"column": "r.oid::text || '.' || a.attnum", "index": "i.indexrelid"}
 
 
 def _with_context(part: str) -> str:
@@ -816,12 +1017,14 @@ def _with_context(part: str) -> str:
     ),
     excluded_table AS (
         SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
-        WHERE c.oid >= {_FIRST_USER_OID} AND cn.nspname || '.' || c.relname = ANY ($2)
+        WHERE cardinality($2) > 0  -- a one-time filter: no scan when nothing is excluded
+          AND c.oid >= {_FIRST_USER_OID} AND cn.nspname || '.' || c.relname = ANY ($2)
     ),
-    rel AS (
+    rel AS MATERIALIZED (
         SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
         FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
         WHERE c.oid >= {_FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+          AND ($3::oid[] IS NULL OR c.oid = ANY ($3))
           AND c.oid NOT IN (SELECT oid FROM excluded_table)
           AND {_not_extension_member('pg_class', 'c.oid')}
           AND (cardinality($2) = 0  -- then nothing depends on an excluded table

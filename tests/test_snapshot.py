@@ -19,6 +19,7 @@ import pytest
 from psycopg import sql
 
 from pytest_migrations.snapshot import (
+    SnapshotCache,
     Difference,
     diff_snapshots,
     errors,
@@ -755,3 +756,79 @@ def test_quoted_names_keep_children_with_their_table() -> None:
     }
     after = {'column public.other."Order.Items"': {"type": "text", "not_null": False}}
     assert format_diff(diff_snapshots(before, after)) == """table "Order.Items": missing (was: columns ['Status'])"""
+
+
+# -- cached snapshots: SnapshotCache reads only what changed, and must read the same -------------------
+
+
+def _cached_equals_full(conn: psycopg.Connection[Any], cache: SnapshotCache, label: str) -> None:
+    cached, full = take_snapshot(conn, cache=cache), take_snapshot(conn)
+    assert cached == full, f"{label}:\n{format_diff(diff_snapshots(full, cached))}"
+
+
+def test_cached_snapshots_follow_the_catalogue_of_changes(databases: Databases) -> None:
+    """Every change of the catalogue, first rolled back, then committed: the cached snapshot
+    is the full one each time (renames of tables, columns and indexes included)."""
+    conn = databases.new(SHOP)
+    major = conn.info.server_version // 10000
+    cache = SnapshotCache()
+    _cached_equals_full(conn, cache, "start")
+    applied = 0
+    for minimum, statement in CATALOGUE:
+        if major < minimum:
+            continue
+        conn.execute("BEGIN")
+        try:
+            conn.execute(statement)
+        except psycopg.errors.ActiveSqlTransaction:  # ALTER TYPE ... ADD VALUE before PG 12 style
+            conn.execute("ROLLBACK")
+        else:
+            _cached_equals_full(conn, cache, f"in a transaction: {statement}")
+            conn.execute("ROLLBACK")
+            _cached_equals_full(conn, cache, f"rolled back: {statement}")
+        conn.execute(statement)
+        applied += 1
+        _cached_equals_full(conn, cache, statement)
+    assert applied > 100
+
+
+RENAMES = [
+    # (set-up, a rename that changes the text of objects whose own rows it does not touch)
+    ("CREATE TABLE t (id serial PRIMARY KEY)", "ALTER TABLE t RENAME TO t_old"),
+    ("CREATE TABLE t (id serial PRIMARY KEY)", "ALTER TABLE t RENAME COLUMN id TO ident"),
+    ("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int REFERENCES p)", "ALTER TABLE p RENAME TO parent"),
+    ("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int REFERENCES p)", "ALTER TABLE p RENAME id TO pid"),
+    ("CREATE SEQUENCE s; CREATE TABLE t (id int DEFAULT nextval('s'))", "ALTER SEQUENCE s RENAME TO s2"),
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TABLE t (id int DEFAULT f())",
+     "ALTER FUNCTION f() RENAME TO g"),
+    ("CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+     " CREATE TABLE t (id int); CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()",
+     "ALTER FUNCTION f() RENAME TO g"),
+    ("CREATE TYPE e AS ENUM ('a'); CREATE TABLE t (v e)", "ALTER TYPE e RENAME TO e2"),
+    ("CREATE TABLE t (a int); CREATE VIEW v AS SELECT a FROM t", "ALTER TABLE t RENAME a TO b"),
+    ("CREATE SCHEMA s; CREATE TABLE s.t (id int PRIMARY KEY); CREATE TABLE c (id int REFERENCES s.t)",
+     "ALTER SCHEMA s RENAME TO s2"),
+    ("CREATE SCHEMA s; CREATE TABLE t (id serial)", "ALTER TABLE t SET SCHEMA s"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("setup", "rename"), RENAMES, ids=[rename for _, rename in RENAMES])
+def test_cached_snapshots_see_renames_in_dependent_objects(databases: Databases, setup: str, rename: str) -> None:
+    conn = databases.new(setup)
+    cache = SnapshotCache()
+    _cached_equals_full(conn, cache, "before")
+    # renamed inside a transaction rolled back, the old names come back with the old rows
+    conn.execute("BEGIN")
+    conn.execute(rename)
+    _cached_equals_full(conn, cache, "renamed in a transaction")
+    conn.execute("ROLLBACK")
+    _cached_equals_full(conn, cache, "rolled back")
+    conn.execute(rename)
+    _cached_equals_full(conn, cache, "renamed")
+    # the authelia V0002 pattern: the renamed table is dropped in a transaction, rolled back,
+    # and a later change touches something else
+    conn.execute("BEGIN")
+    conn.execute("CREATE TABLE unrelated (x int)")
+    _cached_equals_full(conn, cache, "then something else")
+    conn.execute("ROLLBACK")
+    _cached_equals_full(conn, cache, "rolled back again")

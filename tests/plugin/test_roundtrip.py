@@ -155,3 +155,43 @@ def test_tables_at_risk(tmp_path: Path, up: str, down: str, expected: list[str] 
     (tmp_path / "001_x.sql").write_text(f"-- UP\n{up};\n-- DOWN\n{down};\n")
     (migration,) = discover(tmp_path)
     assert tables_at_risk(migration, SNAPSHOT) == expected
+
+
+class CheckedWalker(ChainWalker):
+    """A walker whose every (cached) snapshot is checked against a full one of the same state."""
+
+    checked = 0
+
+    def _take_snapshot(self):  # type: ignore[no-untyped-def]
+        from pytest_migrations.snapshot import diff_snapshots, format_diff, take_snapshot
+
+        cached = super()._take_snapshot()
+        full = take_snapshot(self._connection)
+        assert cached == full, format_diff(diff_snapshots(full, cached))
+        CheckedWalker.checked += 1
+        return cached
+
+
+REPO = Path(__file__).resolve().parents[2]
+WALKED_SETS = {
+    "examples": (REPO / "examples" / "migrations", None),
+    "authelia-postgres": (REPO.parent / "shared" / "corpus" / "authelia-postgres", None),
+    "quickwit-postgresql": (REPO.parent / "shared" / "corpus" / "quickwit-postgresql", None),
+    "docsrs": (REPO.parent / "shared" / "corpus" / "docsrs", "CREATE EXTENSION fuzzystrmatch"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WALKED_SETS))
+def test_cached_snapshots_of_the_walk_are_full_ones(pg_server: Server, name: str) -> None:
+    """The walk reads only what changed since its last snapshots (SnapshotCache): over real
+    chains, DOWNs in rolled-back transactions and renames included, it reads what a full
+    snapshot reads."""
+    directory, setup_sql = WALKED_SETS[name]
+    if not directory.is_dir():
+        pytest.skip(f"no corpus at {directory}")
+    migrations = discover(directory)
+    CheckedWalker.checked = 0
+    with CheckedWalker(pg_server, migrations, setup_sql=setup_sql) as walker:
+        outcomes = [result.outcome for result in walker.walk()]
+    assert CheckedWalker.checked >= 2 * len(migrations) - outcomes.count("skipped") * 2
+    assert "passed" in outcomes
