@@ -162,6 +162,7 @@ class SnapshotCache:
         self._names: dict[tuple[str, str], str] = {}
         self._extensions: dict[str, Any] = {}
         self._scope: tuple[Any, ...] | None = None
+        self._roles: Any = None  # the version of the roles' names
 
     def clear(self) -> None:
         self._relations.clear()
@@ -176,38 +177,45 @@ class SnapshotCache:
         if scope != self._scope:
             self.clear()
             self._scope = scope
-        [[(census,)], versions] = read_catalog(conn, [(queries.census, None), (queries.relation_versions, None)])
-        snapshot, renamed = self._read(conn, queries, exclusions, census, dict(versions))
-        if renamed:
+        while True:
+            # First round trip: the census and the versions. Second: the parts of the relations
+            # whose versions the cache lacks, and those of everything else if its version changed.
+            [[(census,)], version_rows] = read_catalog(conn, [(queries.census, None), (queries.relation_versions, None)])
+            versions = dict(version_rows)
+            roles = versions.pop(-1)
+            if self._roles is not None and roles != self._roles:
+                self.clear()  # a role renamed, or made: privileges print roles by name
+            self._roles = roles
+            changed = {oid for oid, version in versions.items() if (oid, version) not in self._relations}
+            parts = [
+                part for part in queries.present_parts(census)
+                if (changed - {0} if part.cluster else 0 in changed)
+            ]  # fmt: skip
+            relations = _arguments(exclusions, sorted(changed - {0}))
+            everything = _arguments(exclusions, None)
+            rows = read_catalog(conn, [(part, relations if part.cluster else everything) for part in parts]) if parts else []
+            snapshot, renamed = self._assemble(parts, rows, versions)
+            if not renamed:
+                return snapshot
             self.clear()
-            snapshot, _ = self._read(conn, queries, exclusions, census, dict(versions))
-        return snapshot
 
-    def _read(
-        self,
-        conn: psycopg.Connection[Any],
-        queries: _Queries,
-        exclusions: tuple[tuple[str, ...], tuple[str, ...]],
-        census: Sequence[bool],
-        versions: dict[int, Any],
+    def _assemble(
+        self, parts: Sequence[_Part], rows: Sequence[Sequence[tuple[Any, ...]]], versions: dict[int, Any]
     ) -> tuple[Snapshot, bool]:
         """(the snapshot, whether an object was renamed since the cached ones were read)."""
         cached = {oid: self._relations[(oid, version)] for oid, version in versions.items() if (oid, version) in self._relations}
         changed = [oid for oid in versions if oid not in cached]
-        parts = [part for part in queries.present_parts(census) if not part.cluster or changed]
-        every_relation = _arguments(exclusions, None)
-        some_relations = _arguments(exclusions, changed)
-        rows = read_catalog(conn, [(part, some_relations if part.cluster else every_relation) for part in parts])
         fresh = {oid: _Objects() for oid in changed}
-        unattached = _Objects()
         for part, part_rows in zip(parts, rows):
             for cluster, identity, object_type, name, *values in part_rows:
-                into = unattached if cluster is None else fresh[cluster]
+                into = fresh[0 if cluster is None else cluster]  # 0: what hangs on no relation
                 key = f"{object_type} {name}"
                 into.objects[key] = _attributes(part, values)
                 into.names[(part.kind, identity)] = key
-        extensions = {key: attributes for key, attributes in unattached.objects.items() if key.startswith("extension ")}
-        groups = [*cached.values(), *fresh.values(), unattached]
+        extensions = {}
+        if 0 in fresh:
+            extensions = {key: value for key, value in fresh[0].objects.items() if key.startswith("extension ")}
+        groups = [*cached.values(), *fresh.values()]
         # Every cached relation was read under the names in self._names, kept for objects gone
         # since (a rolled-back DOWN brings them back): a cached relation's own names are its
         # rows', so any object, read again or not, under another name than that is a rename.
@@ -459,40 +467,81 @@ _RELATION_ROWS = {
 }  # fmt: skip
 
 
+# The catalogs (and the column holding a user object's oid) whose rows describe the objects
+# that hang on no relation: schemas, extensions, functions, types, ... Their versions add up to
+# one, of the pseudo-relation 0 (see SnapshotCache). pg_namespace and pg_extension are read
+# whole: the public schema and plpgsql are made by initdb.
+_UNATTACHED_ROWS = {
+    "pg_namespace": None, "pg_extension": None, "pg_language": "oid", "pg_proc": "oid",
+    "pg_aggregate": "aggfnoid", "pg_enum": "enumtypid", "pg_range": "rngtypid", "pg_statistic_ext": "oid",
+    "pg_event_trigger": "oid", "pg_cast": "oid", "pg_operator": "oid", "pg_collation": "oid",
+    "pg_opclass": "oid", "pg_opfamily": "oid", "pg_amop": "oid", "pg_amproc": "oid", "pg_am": "oid",
+    "pg_conversion": "oid", "pg_ts_config": "oid", "pg_ts_config_map": "mapcfg", "pg_ts_dict": "oid",
+    "pg_ts_parser": "oid", "pg_ts_template": "oid", "pg_foreign_data_wrapper": "oid",
+    "pg_foreign_server": "oid", "pg_user_mapping": "oid", "pg_publication": "oid",
+    "pg_publication_rel": "oid", "pg_default_acl": "oid",
+}  # fmt: skip
+
+
 def _relation_versions(server_version: int) -> CatalogQuery:
-    """A query of (oid, version) for every relation a snapshot can show: the version is the sum
-    of a 64-bit hash of (xmin, ctid) over the catalog rows that describe it and its indexes,
-    constraints, triggers, policies, rules, dependencies (ownership, extension membership) and
-    comments (see :class:`SnapshotCache`)."""
+    """A query of (oid, version) for every relation a snapshot can show, for the pseudo-relation
+    0 (everything that hangs on no relation) and for -1 (the roles' names, which privileges
+    print). A version is the sum of a 64-bit hash of (xmin, ctid) over the catalog rows that
+    describe the relation and its indexes, constraints, triggers, policies, rules, dependencies
+    (ownership, extension membership) and comments (see :class:`SnapshotCache`)."""
     if server_version >= 140000:
         version = "hash_record_extended(row({0}xmin, {0}ctid), 0)"
     else:
         version = "hashtextextended({0}xmin::text || {0}ctid::text, 0)"
     rows = [
-        f"SELECT {column}, {version.format('')} FROM pg_catalog.{catalog} WHERE {column} >= {_FIRST_USER_OID}"
+        f"SELECT {column}::int8, {version.format('')} FROM pg_catalog.{catalog} WHERE {column} >= {_FIRST_USER_OID}"
+        + (" AND attnum > 0" if catalog == "pg_attribute" else "")  # system columns never change
         for catalog, column in _RELATION_ROWS.items()
     ]
-    rows.append(f"""SELECT objid, {version.format('')} FROM pg_depend
+    unattached = dict(_UNATTACHED_ROWS)
+    if server_version >= 150000:
+        unattached["pg_publication_namespace"] = "oid"
+    for catalog, column in unattached.items():
+        where = f" WHERE {column} >= {_FIRST_USER_OID}" if column else ""
+        rows.append(f"SELECT 0::int8, {version.format('')} FROM pg_catalog.{catalog}{where}")
+    rows.append(f"""SELECT objid::int8, {version.format('')} FROM pg_depend
         WHERE classid = 'pg_class'::regclass AND objid >= {_FIRST_USER_OID}""")
-    rows.append(f"""SELECT CASE ds.classoid
+    rows.append(f"""SELECT 0::int8, {version.format('')} FROM pg_depend
+        WHERE refclassid = 'pg_extension'::regclass AND classid <> 'pg_class'::regclass""")
+    # domain constraints; a table's constraints are the table's
+    rows.append(f"""SELECT 0::int8, {version.format('')} FROM pg_constraint
+        WHERE contypid >= {_FIRST_USER_OID}""")
+    # a table's row type and its array are the table's, a composite type's are its relation's
+    rows.append(f"""SELECT (CASE WHEN t.typrelid <> 0 THEN t.typrelid ELSE coalesce(e.typrelid, 0) END)::int8,
+        {version.format('t.')} FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+        WHERE t.oid >= {_FIRST_USER_OID}""")
+    rows.append(f"""SELECT coalesce(CASE ds.classoid
             WHEN 'pg_class'::regclass THEN ds.objoid
             WHEN 'pg_constraint'::regclass THEN (SELECT conrelid FROM pg_constraint WHERE oid = ds.objoid)
             WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = ds.objoid)
             WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = ds.objoid)
-            WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = ds.objoid) END,
-        {version.format('ds.')} FROM pg_description ds
-        WHERE ds.objoid >= {_FIRST_USER_OID} AND ds.classoid IN ('pg_class'::regclass, 'pg_constraint'::regclass,
-              'pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_rewrite'::regclass)""")
+            WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = ds.objoid) END, 0)::int8,
+        {version.format('ds.')} FROM pg_description ds WHERE ds.objoid >= {_FIRST_USER_OID}""")
+    # 2200: the public schema made by initdb, the only object from before with a comment shown
+    rows.append(f"""SELECT 0::int8, {version.format('')} FROM pg_description WHERE objoid = 2200""")
+    rows.append("SELECT -1::int8, hash_record_extended(row(oid, rolname), 0) FROM pg_roles WHERE oid >= 16384"
+                if server_version >= 140000 else
+                "SELECT -1::int8, hashtextextended(oid::text || rolname, 0) FROM pg_roles WHERE oid >= 16384")
+    rows.append("SELECT 0::int8, 0::int8 UNION ALL SELECT -1::int8, 0::int8")  # both always there
     union = "\n    UNION ALL ".join(rows)
-    return CatalogQuery(f"""
+    return CatalogQuery(
+        f"""
     WITH version (unit, hash) AS (
     {union}
     ),
     unit AS (SELECT unit, sum(hash) AS hash FROM version GROUP BY unit)
-    SELECT r.oid::int8, sum(u.hash)::text
-    FROM unit u LEFT JOIN pg_index i ON i.indexrelid = u.unit
-    JOIN pg_class r ON r.oid = coalesce(i.indrelid, u.unit) AND r.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
-    GROUP BY r.oid""")
+    SELECT CASE WHEN u.unit <= 0 OR r.relkind = 'c' THEN least(u.unit, 0) ELSE r.oid::int8 END AS oid,
+           sum(u.hash)::text AS version
+    FROM unit u LEFT JOIN pg_index i ON i.indexrelid::int8 = u.unit
+    LEFT JOIN pg_class r ON r.oid::int8 = coalesce(i.indrelid::int8, u.unit)
+    WHERE u.unit <= 0 OR r.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
+    GROUP BY 1"""
+    )
 
 
 def _parts(server_version: int) -> tuple[_Part, ...]:
@@ -1024,6 +1073,7 @@ def _with_context(part: str) -> str:
         SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
         FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
         WHERE c.oid >= {_FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+          AND ($3::oid[] IS NULL OR cardinality($3) > 0)  -- a one-time filter: no scan for no relations
           AND ($3::oid[] IS NULL OR c.oid = ANY ($3))
           AND c.oid NOT IN (SELECT oid FROM excluded_table)
           AND {_not_extension_member('pg_class', 'c.oid')}
