@@ -191,27 +191,30 @@ class SnapshotCache:
                 part for part in queries.present_parts(census)
                 if (changed - {0} if part.cluster else 0 in changed)
             ]  # fmt: skip
-            relations = _arguments(exclusions, sorted(changed - {0}))
-            everything = _arguments(exclusions, None)
-            rows = read_catalog(conn, [(part, relations if part.cluster else everything) for part in parts]) if parts else []
-            snapshot, renamed = self._assemble(parts, rows, versions)
+            statements = []
+            for cluster, relations in ((True, sorted(changed - {0})), (False, None)):
+                chosen = tuple(part for part in parts if part.cluster == cluster)
+                if chosen:
+                    statements.append((chosen, _together(chosen), _arguments(exclusions, relations)))
+            results = read_catalog(conn, [(query, arguments) for _, query, arguments in statements]) if statements else []
+            rows = [
+                (chosen[index], row) for (chosen, _, _), result in zip(statements, results) for index, *row in result
+            ]
+            snapshot, renamed = self._assemble(rows, versions)
             if not renamed:
                 return snapshot
             self.clear()
 
-    def _assemble(
-        self, parts: Sequence[_Part], rows: Sequence[Sequence[tuple[Any, ...]]], versions: dict[int, Any]
-    ) -> tuple[Snapshot, bool]:
+    def _assemble(self, rows: Sequence[tuple[_Part, Sequence[Any]]], versions: dict[int, Any]) -> tuple[Snapshot, bool]:
         """(the snapshot, whether an object was renamed since the cached ones were read)."""
         cached = {oid: self._relations[(oid, version)] for oid, version in versions.items() if (oid, version) in self._relations}
         changed = [oid for oid in versions if oid not in cached]
         fresh = {oid: _Objects() for oid in changed}
-        for part, part_rows in zip(parts, rows):
-            for cluster, identity, object_type, name, *values in part_rows:
-                into = fresh[0 if cluster is None else cluster]  # 0: what hangs on no relation
-                key = f"{object_type} {name}"
-                into.objects[key] = _attributes(part, values)
-                into.names[(part.kind, identity)] = key
+        for part, (cluster, identity, object_type, name, values) in rows:
+            into = fresh[0 if cluster is None else cluster]  # 0: what hangs on no relation
+            key = f"{object_type} {name}"
+            into.objects[key] = _attributes(part, values)
+            into.names[(part.kind, identity)] = key
         extensions = {}
         if 0 in fresh:
             extensions = {key: value for key, value in fresh[0].objects.items() if key.startswith("extension ")}
@@ -378,6 +381,18 @@ class _Part(CatalogQuery):
     # SnapshotCache), and then the query reads only the relations its third argument lists
     # (NULL: all).
     cluster: bool = False
+    # The same query without its context, its attributes packed in one JSON array: the parts
+    # are read together, as one statement (see _together), by a SnapshotCache.
+    packed: str = ""
+
+
+@functools.cache
+def _together(parts: tuple[_Part, ...]) -> CatalogQuery:
+    """One statement reading ``parts``: (the part's index, cluster, identity, object type, name,
+    attributes as a JSON array). Starting a statement's executor costs about as much as reading
+    a few objects, so a few changed objects are read faster by one statement than by many."""
+    union = "\n    UNION ALL ".join(f"SELECT {index}, * FROM ({part.packed}) p{index}" for index, part in enumerate(parts))
+    return CatalogQuery(_with_context(union), "(text[], text[], oid[])")
 
 
 # The kinds of objects a helper connection reads: about half the work, for most schemas.
@@ -1041,9 +1056,14 @@ def _part(gate: str | None, object_type: str, name: str, attributes: dict[str, s
     select = ",\n                ".join(
         ["r.oid" if cluster else "NULL::oid", f"({identity})::text", object_type, name, *attributes.values()]
     )
+    packed = ", ".join(
+        ["r.oid" if cluster else "NULL::oid", f"({identity})::text", f"({object_type})::text", f"({name})::text",
+         f"json_build_array({', '.join(attributes.values())})"]
+    )  # fmt: skip
     return _Part(
-        _with_context(f"SELECT {select}{source}"), gate=gate, kind=kind, attributes=tuple(attributes), cluster=cluster
-    )
+        _with_context(f"SELECT {select}{source}"), gate=gate, kind=kind, attributes=tuple(attributes), cluster=cluster,
+        packed=f"SELECT {packed}{source}",
+    )  # fmt: skip
 
 
 # The kinds of objects that hang on a relation (alias ``r`` in their query): they are read again
