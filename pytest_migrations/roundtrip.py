@@ -419,7 +419,7 @@ class ChainWalker:
         conn.execute("BEGIN; SET CONSTRAINTS ALL IMMEDIATE")
         try:
             try:
-                seeded = seed_data.seed_rows(conn, tables)
+                seeded = seed_data.seed_rows(conn, tables, atomic=False)  # rolled back below anyway
             except psycopg.Error as error:
                 return _OverRows(f"{migration.id}: data check skipped: seeding failed: {error}")
             for table, reason in seeded.skipped.items():

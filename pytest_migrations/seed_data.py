@@ -21,6 +21,7 @@ back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares e
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -64,6 +65,7 @@ def seed_rows(
     rows_per_table: int = 3,
     exclude_schemas: Iterable[str] = (),
     exclude_tables: Iterable[str] = (),
+    atomic: bool = True,
 ) -> Seeded:
     """Insert ``rows_per_table`` generated rows into each table and return what went in.
 
@@ -73,7 +75,8 @@ def seed_rows(
 
     Each table's INSERT runs in a savepoint: one that fails is tried again with one row, then
     skipped with PostgreSQL's message, and the others go on. The rows are committed unless
-    ``conn`` is inside a transaction, which then holds them.
+    ``conn`` is inside a transaction, which then holds them. ``atomic=False`` spares the
+    savepoint around them all, for a caller that rolls its transaction back anyway.
     """
     wanted = None if tables is None else {_qualify(name) for name in tables}
     excluded = {_qualify(name) for name in exclude_tables}
@@ -84,7 +87,7 @@ def seed_rows(
         for table in catalog.tables.values()
         if (wanted is None or table.plain_name in wanted) and table.plain_name not in excluded
     ]
-    with conn.transaction():
+    with conn.transaction() if atomic else contextlib.nullcontext():
         for table in _parents_first(candidates):
             if table.is_partition and table.parent in catalog.tables:
                 continue  # filled through its parent
@@ -92,6 +95,7 @@ def seed_rows(
             if reason:
                 seeded.skipped[table.name] = reason
     return seeded
+
 
 
 def verify_rows(
