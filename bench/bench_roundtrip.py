@@ -7,7 +7,8 @@ For the examples and the largest corpus set (docsrs, 33 migrations), on one serv
 - floor: a fresh database, then for every migration UP, DOWN, UP executed as plain scripts
   through psycopg (a failing script is rolled back and the walk goes on), nothing checked;
 - round trip: :class:`pytest_migrations.roundtrip.ChainWalker` over the same migrations, with
-  and without the data check: three schema snapshots per migration, rollbacks, diffs;
+  and without the data check: two schema snapshots per migration (read through a
+  SnapshotCache), rollbacks, diffs, and with the data check seeded rows checked;
 - snapshot: one ``take_snapshot`` of the database at head;
 - pytest-alembic (with ``--alembic-python``, a Python whose environment has pytest<9,
   pytest-alembic, alembic, SQLAlchemy and psycopg): its ``test_up_down_consistency`` over an
@@ -15,8 +16,8 @@ For the examples and the largest corpus set (docsrs, 33 migrations), on one serv
   base), on the same server; the time of the test's call phase, and whether it passed.
 
 Prints the best of ``--repeat`` runs for each and the ratio to the floor (goals: within 3x, and
-no slower than pytest-alembic), and the machine's load average before and after: the walk uses a
-second server process for some snapshots, so it gains from a free core and loses from a busy one.
+no slower than pytest-alembic), and the machine's load average before and after: figures taken
+on a busy machine are not comparable.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""How long take_snapshot takes on a database of ~30 tables (and on the docsrs corpus at head).
+"""How long take_snapshot takes on a database of ~30 tables (and on the docsrs corpus at head):
+a full read, and a read through a SnapshotCache (what the round trip does) when nothing changed
+and when one table changed.
 
 Run: python bench/bench_snapshot.py [DSN]   (default: a throwaway embedded PostgreSQL 18)
 """
@@ -15,7 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from pytest_migrations.snapshot import diff_snapshots, take_snapshot
+from pytest_migrations.snapshot import SnapshotCache, diff_snapshots, take_snapshot
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -41,13 +43,15 @@ def thirty_tables() -> str:
     return "\n".join(parts)
 
 
-def timed(conn: psycopg.Connection, rounds: int, ddl: str | None) -> tuple[list[float], dict]:
+def timed(
+    conn: psycopg.Connection, rounds: int, ddl: str | None, cache: SnapshotCache | None = None
+) -> tuple[list[float], dict]:
     timings = []
     for _ in range(rounds):
         if ddl:
             conn.execute(ddl)
         start = time.perf_counter()
-        snapshot = take_snapshot(conn)
+        snapshot = take_snapshot(conn, cache=cache)
         timings.append((time.perf_counter() - start) * 1000)
     return timings, snapshot
 
@@ -58,6 +62,11 @@ def measure(label: str, conn: psycopg.Connection, rounds: int = 50) -> None:
     # makes psycopg drop it, so the query is planned again (as in a round trip on one connection).
     reused, snapshot = timed(conn, rounds, None)
     replanned, _ = timed(conn, rounds, "ALTER TABLE IF EXISTS t0 ALTER COLUMN name SET DEFAULT ''")
+    cache = SnapshotCache()
+    take_snapshot(conn, cache=cache)
+    unchanged, _ = timed(conn, rounds, None, cache)
+    table = next(key.split(" ", 1)[1] for key in snapshot if key.startswith("table "))
+    one_changed, _ = timed(conn, rounds, f"COMMENT ON TABLE {table} IS 'changed'", cache)
     start = time.perf_counter()
     diff_snapshots(snapshot, snapshot)
     diff_ms = (time.perf_counter() - start) * 1000
@@ -65,6 +74,10 @@ def measure(label: str, conn: psycopg.Connection, rounds: int = 50) -> None:
         f"{label}: {len(snapshot)} objects; take_snapshot median {statistics.median(reused):.1f} ms"
         f" (min {min(reused):.1f}) on a snapshot-only connection, {statistics.median(replanned):.1f} ms"
         f" (min {min(replanned):.1f}) after DDL on the same connection; diff {diff_ms:.2f} ms"
+    )
+    print(
+        f"{label}: through a SnapshotCache, median {statistics.median(unchanged):.1f} ms when nothing changed,"
+        f" {statistics.median(one_changed):.1f} ms when one table did"
     )
 
 

@@ -16,7 +16,9 @@ privileges, comments and privileges. ``tests/test_snapshot.py`` checks it agains
 
 It takes two round trips: a census of the catalogs that hold anything made after initdb, then
 one prepared query per kind of object found (``bench/bench_snapshot.py``: a few milliseconds for
-a schema of some hundreds of objects, a fraction of one for an empty database).
+a schema of some hundreds of objects, a fraction of one for an empty database). A
+:class:`SnapshotCache` kept from one snapshot of a database to the next reads again only what
+changed (about 1 ms at the head of the docs.rs corpus when nothing did, 2 ms when a table did).
 
 Owners are left out, and privileges are normalised so that the role taking the snapshot does not
 matter: the owner appears as ``<owner>`` in grants. System schemas and objects that belong to an
@@ -140,14 +142,18 @@ class SnapshotCache:
     hash of the version (``xmin``, ``ctid``) of every catalog row that describes each relation;
     PostgreSQL writes a new row version for every change, and a version never comes back once
     it is gone, so an equal sum means the very rows already read. Relations whose sum is cached
-    are not read again; everything else (schemas, types, functions, ...) is, every time.
+    are not read again. Everything that hangs on no relation (schemas, types, functions,
+    extensions, ...) is versioned the same way as one pseudo-relation, 0, and read again only
+    when that changed; the roles' names (which privileges print) are -1. The parts that are
+    read go to the server as one statement each for relations and for the rest: starting a
+    statement costs about as much as reading a few objects.
 
     What the pg_get_*def functions print also names other objects: renaming one would change
     the text of objects whose own rows did not change. A rename changes the renamed object's
     rows, so it is read again and found under a new key for the same identity (its oid):
     then the cache is dropped and everything is read afresh. Objects a snapshot does not show
     (built-in ones, members of extensions, excluded schemas) are assumed not to be renamed
-    between snapshots; a changed extension drops the cache too.
+    between snapshots; a changed extension or role drops the cache too.
 
     Keep one per database and set of exclusions (it starts over when either changes).
     ``tests/test_snapshot.py`` checks cached snapshots against full ones along the example
