@@ -1095,7 +1095,7 @@ def _with_context(part: str) -> str:
         WHERE cardinality($2) > 0  -- a one-time filter: no scan when nothing is excluded
           AND c.oid >= {_FIRST_USER_OID} AND cn.nspname || '.' || c.relname = ANY ($2)
     ),
-    rel AS MATERIALIZED (
+    rel AS (
         SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
         FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
         WHERE c.oid >= {_FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
