@@ -37,6 +37,7 @@ import functools
 import hashlib
 import json
 import re
+import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -351,12 +352,16 @@ _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], tuple[int, set[str
 _PREPARED = weakref.WeakKeyDictionary()
 
 
+_PREPARED_LOCK = threading.Lock()  # walkers of one chain run in two threads
+
+
 def _prepared_statements(conn: psycopg.Connection[Any]) -> set[str]:
     """The names of our statements prepared in the session behind ``conn``."""
     pid = conn.info.backend_pid
-    known = _PREPARED.get(conn)
-    if known is None or known[0] != pid:
-        known = _PREPARED[conn] = (pid, set())
+    with _PREPARED_LOCK:
+        known = _PREPARED.get(conn)
+        if known is None or known[0] != pid:
+            known = _PREPARED[conn] = (pid, set())
     return known[1]
 
 

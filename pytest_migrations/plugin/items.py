@@ -142,6 +142,12 @@ class RoundTripItem(_MigrationItem):
             walker = state.walker(self.directory)
         except ServerUnavailable as error:
             _skip_here(str(error))
+        if not walker.expecting:
+            # the round trips of this directory this session runs: a long walk is shared out
+            walker.expect(
+                item.migration for item in self.session.items
+                if isinstance(item, RoundTripItem) and item.directory == self.directory
+            )  # fmt: skip
         result = walker.result_for(self.migration)
         self._warn(result.warnings)
         if result.outcome == "skipped":

@@ -41,6 +41,8 @@ class MigrationsState:
         self._lint: dict[Path, Any] = {}
         self._trace_walkers: dict[Path, TraceWalker] = {}
         self._trace_databases: list[str] = []
+        # Under xdist the workers have the cores already: a walker works alone.
+        self.walker_jobs: int | None = None
 
     # -- migrations ----------------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class MigrationsState:
                 setup_sql_path=self.settings.setup_sql,
                 check_data=self.settings.check_data,
                 strict_column_order=self.settings.strict_column_order,
+                jobs=self.walker_jobs,
             )
         return self._walkers[directory]
 
