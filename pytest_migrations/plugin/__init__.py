@@ -47,8 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SETTINGS_ERROR_KEY] = f"pytest-migrations: {error}"
         return
     state = config.stash[STATE_KEY] = MigrationsState(settings)
-    if hasattr(config, "workerinput") or (config.getoption("numprocesses", default=None) or 0):
-        state.walker_jobs = 1  # xdist: the workers (or the controller's) have the cores
+    state.walker_jobs = settings.jobs
+    if settings.jobs is None and (hasattr(config, "workerinput") or config.getoption("numprocesses", default=None)):
+        state.walker_jobs = 1  # xdist: the workers have the cores
     if settings.enabled and settings.dir is None:
         looked_for = ", ".join(f"{candidate}/" for candidate in AUTO_DIRS)
         raise pytest.UsageError(

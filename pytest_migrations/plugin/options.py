@@ -68,6 +68,9 @@ OPTIONS = (
            "do not collect the ::lint test of each migration", True),
     Option("no_locks", "--migrations-no-locks", "migrations_no_locks", "MIGRATIONS_NO_LOCKS",
            "do not collect the ::locks test of each migration (the lock and rewrite trace)", True),
+    Option("jobs", "--migrations-jobs", "migrations_jobs", "MIGRATIONS_JOBS",
+           "walkers sharing a long round-trip walk, each on a database and server process of its own"
+           " (default: 2 where there are two cores, 1 under xdist)", metavar="N"),
     Option("trace_rows", "--migrations-trace-rows", "migrations_trace_rows", "MIGRATIONS_TRACE_ROWS",
            "fill every empty table with N generated rows before each ::locks trace, so that findings say"
            " how long each lock was held (default 0: no rows)", metavar="N"),
@@ -120,6 +123,7 @@ class Settings:
     no_lint: bool = False
     no_locks: bool = False
     trace_rows: int = 0
+    jobs: int | None = None  # None: the walker's default
     lock_timeout: str = "0"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -160,6 +164,8 @@ class Settings:
         for name in ("allow_missing_down", "strict_column_order", "no_data_check", "no_lint", "no_locks"):
             if getattr(self, name):
                 parts.append(f"{name.replace('_', '-')} ({self.sources[name]})")
+        if self.jobs is not None:
+            parts.append(f"jobs={self.jobs} ({self.sources['jobs']})")
         if self.locks:
             if self.trace_rows:
                 parts.append(f"trace-rows={self.trace_rows} ({self.sources['trace_rows']})")
@@ -213,6 +219,11 @@ def resolve_settings(config: pytest.Config) -> Settings:
             text = str(value).strip()
             if not text.isdigit():
                 raise SettingsError(f"{source}: expected a number of rows (0 or more), got {value!r}")
+            values[option.name] = int(text)
+        elif option.name == "jobs":
+            text = str(value).strip()
+            if not text.isdigit() or int(text) < 1:
+                raise SettingsError(f"{source}: expected a number of walkers (1 or more), got {value!r}")
             values[option.name] = int(text)
         elif option.name == "lock_timeout":
             try:

@@ -133,6 +133,7 @@ def test_a_failing_up_fails_its_locks_item_and_skips_the_later_ones(pytester: py
     [
         ("--migrations-trace-rows=many", "command line --migrations-trace-rows: expected a number of rows"),
         ("--migrations-lock-timeout=soon", "command line --migrations-lock-timeout: expected a lock_timeout such as 5s"),
+        ("--migrations-jobs=0", "command line --migrations-jobs: expected a number of walkers (1 or more)"),
     ],
 )
 def test_bad_trace_settings_are_usage_errors(pytester: pytest.Pytester, option: str, message: str) -> None:

@@ -430,13 +430,16 @@ CORPUS_DEFECTS = {
 }  # fmt: skip
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("name", sorted(CORPUS_DEFECTS))
-def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, name: str) -> None:
+def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, name: str, jobs: str) -> None:
+    """One walker, or two sharing the walk (the later part on a database of its own): the same
+    defects, and nothing else."""
     from migration_lint.model import discover
 
     target = copy_set(CORPUS / name, pytester.path)
     ids = {migration.path.name: migration.id for migration in discover(target)}
-    args = [*ROUNDTRIP_ONLY, "-rA"]
+    args = [*ROUNDTRIP_ONLY, "-rA", f"--migrations-jobs={jobs}"]
     if name == "docsrs":  # the project creates fuzzystrmatch outside its migrations
         setup = pytester.path / "setup.sql"
         setup.write_text("CREATE EXTENSION fuzzystrmatch;\n")
@@ -451,6 +454,7 @@ def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, n
         for line in lines:
             assert line in text, text
         assert "Traceback" not in text
+    result.stdout.fnmatch_lines([f"migrations: *jobs={jobs} (command line --migrations-jobs)*"])
 
 
 def test_quickwit_deferred_runs_on_top_of_the_main_track(pytester: pytest.Pytester) -> None:

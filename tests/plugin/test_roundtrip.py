@@ -192,7 +192,7 @@ def test_cached_snapshots_of_the_walk_are_full_ones(pg_server: Server, name: str
         pytest.skip(f"no corpus at {directory}")
     migrations = discover(directory)
     CheckedWalker.checked = 0
-    with CheckedWalker(pg_server, migrations, setup_sql=setup_sql) as walker:
+    with CheckedWalker(pg_server, migrations, setup_sql=setup_sql, jobs=1) as walker:
         outcomes = [result.outcome for result in walker.walk()]
     assert CheckedWalker.checked >= 2 * len(migrations) - outcomes.count("skipped") * 2
     assert "passed" in outcomes
