@@ -8,7 +8,8 @@ For the examples and the largest corpus set (docsrs, 33 migrations), on one serv
   through psycopg (a failing script is rolled back and the walk goes on), nothing checked;
 - round trip: :class:`pytest_migrations.roundtrip.ChainWalker` over the same migrations, with
   and without the data check: two schema snapshots per migration (read through a
-  SnapshotCache), rollbacks, diffs, and with the data check seeded rows checked;
+  SnapshotCache), rollbacks, diffs, and with the data check seeded rows checked; as the plugin
+  runs it (two walkers sharing the walk where there are two cores), and with one walker;
 - snapshot: one ``take_snapshot`` of the database at head;
 - pytest-alembic (with ``--alembic-python``, a Python whose environment has pytest<9,
   pytest-alembic, alembic, SQLAlchemy and psycopg): its ``test_up_down_consistency`` over an
@@ -83,8 +84,10 @@ def floor(server: Server, migrations: list[Migration], setup_sql: str | None) ->
         server.drop_database(name)
 
 
-def round_trip(server: Server, migrations: list[Migration], setup_sql: str | None, check_data: bool) -> None:
-    with ChainWalker(server, migrations, setup_sql=setup_sql, check_data=check_data) as walker:
+def round_trip(
+    server: Server, migrations: list[Migration], setup_sql: str | None, check_data: bool, jobs: int | None = None
+) -> None:
+    with ChainWalker(server, migrations, setup_sql=setup_sql, check_data=check_data, jobs=jobs) as walker:
         for _ in walker.walk():
             pass
 
@@ -223,7 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     server = open_server(dsn=args.dsn)
     print(f"server: {server}; {os.cpu_count()} cores, load average {_load()}")
     alembic_header = f" {'pytest-alembic':>24}" if args.alembic_python else ""
-    print(f"{'set':10} {'migr.':>5} {'floor':>8} {'snapshot':>9} {'no data check':>20} {'with data check':>20}{alembic_header}")
+    print(
+        f"{'set':10} {'migr.':>5} {'floor':>8} {'snapshot':>9} {'no data check':>20} {'with data check':>20}"
+        f" {'same, one walker':>20}{alembic_header}"
+    )
     for label, (directory, setup_sql) in SETS.items():
         if not directory.is_dir():
             print(f"{label:10} (missing: {directory})")
@@ -233,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         snap_s = snapshot_at_head(server, migrations, setup_sql, args.repeat)
         lean_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=False))
         full_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=True))
+        alone_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=True, jobs=1))
         alembic = ""
         if args.alembic_python:
             runs = [pytest_alembic(args.alembic_python, server, migrations, setup_sql) for _ in range(args.repeat)]
@@ -240,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             alembic = f" {alembic_s:7.3f}s ({alembic_s / floor_s:4.1f}x, {runs[0][1]})"
         print(
             f"{label:10} {len(migrations):5d} {floor_s:7.3f}s {snap_s * 1000:7.1f}ms"
-            f" {lean_s:9.3f}s ({lean_s / floor_s:4.1f}x) {full_s:9.3f}s ({full_s / floor_s:4.1f}x){alembic}"
+            f" {lean_s:9.3f}s ({lean_s / floor_s:4.1f}x) {full_s:9.3f}s ({full_s / floor_s:4.1f}x)"
+            f" {alone_s:9.3f}s ({alone_s / floor_s:4.1f}x){alembic}"
         )
     print(f"load average after: {_load()}")
     server.close()
