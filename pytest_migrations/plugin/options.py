@@ -69,8 +69,9 @@ OPTIONS = (
     Option("no_locks", "--migrations-no-locks", "migrations_no_locks", "MIGRATIONS_NO_LOCKS",
            "do not collect the ::locks test of each migration (the lock and rewrite trace)", True),
     Option("jobs", "--migrations-jobs", "migrations_jobs", "MIGRATIONS_JOBS",
-           "walkers sharing a long round-trip walk, each on a database and server process of its own"
-           " (default: 2 where there are two cores, 1 under xdist)", metavar="N"),
+           "1: one walker does every round trip; 2: a second walker, on a database and server process of"
+           " its own, takes the later part of a long walk (default: 2 where there are two cores, 1 under"
+           " xdist)", metavar="N"),
     Option("trace_rows", "--migrations-trace-rows", "migrations_trace_rows", "MIGRATIONS_TRACE_ROWS",
            "fill every empty table with N generated rows before each ::locks trace, so that findings say"
            " how long each lock was held (default 0: no rows)", metavar="N"),
