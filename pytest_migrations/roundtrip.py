@@ -181,6 +181,7 @@ class ChainWalker:
         self._broken_at: Migration | None = None
         self._broken_reason = ""
         self._unseedable: set[str] = set()  # tables the data check could not fill, said once
+        self._seed_memo: dict[Any, Any] = {}  # values found to satisfy CHECKs, by table description
 
     # -- public --------------------------------------------------------------------------------
 
@@ -497,7 +498,8 @@ class ChainWalker:
         conn.execute("BEGIN; SET CONSTRAINTS ALL IMMEDIATE")
         try:
             try:
-                seeded = seed_data.seed_rows(conn, tables, atomic=False)  # rolled back below anyway
+                # rolled back below anyway: no savepoint of its own
+                seeded = seed_data.seed_rows(conn, tables, atomic=False, memo=self._seed_memo)
             except psycopg.Error as error:
                 return _OverRows(f"{migration.id}: data check skipped: seeding failed: {error}")
             for table, reason in seeded.skipped.items():

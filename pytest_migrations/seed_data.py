@@ -66,6 +66,7 @@ def seed_rows(
     exclude_schemas: Iterable[str] = (),
     exclude_tables: Iterable[str] = (),
     atomic: bool = True,
+    memo: dict[Any, Any] | None = None,
 ) -> Seeded:
     """Insert ``rows_per_table`` generated rows into each table and return what went in.
 
@@ -77,6 +78,11 @@ def seed_rows(
     skipped with PostgreSQL's message, and the others go on. The rows are committed unless
     ``conn`` is inside a transaction, which then holds them. ``atomic=False`` spares the
     savepoint around them all, for a caller that rolls its transaction back anyway.
+
+    ``memo``, a dict kept by the caller from one seed to the next, remembers the values found to
+    satisfy a table's CHECKs: a table described the same way (columns, constraints, the domains
+    and enums of its columns) is seeded with them at once, without first failing an INSERT and
+    trying candidates on the server.
     """
     wanted = None if tables is None else {_qualify(name) for name in tables}
     excluded = {_qualify(name) for name in exclude_tables}
@@ -91,7 +97,7 @@ def seed_rows(
         for table in _parents_first(candidates):
             if table.is_partition and table.parent in catalog.tables:
                 continue  # filled through its parent
-            reason = _seed_table(conn, catalog, table, seeded, rows_per_table)
+            reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo)
             if reason:
                 seeded.skipped[table.name] = reason
     return seeded
@@ -393,16 +399,40 @@ def _parents_first(tables: list[_Table]) -> list[_Table]:
 
 
 def _seed_table(
-    conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int
+    conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int,
+    memo: dict[Any, Any] | None = None,
 ) -> str | None:
     """Insert rows; the reason it could not, or None."""
+    key = _description(catalog, table)
+    chosen = dict(memo.get(key, {})) if memo is not None else {}
+    reason = _seed_table_with(conn, catalog, table, seeded, count, chosen)
+    if memo is not None and reason is None and chosen:
+        memo[key] = chosen
+    return reason
+
+
+def _description(catalog: _Catalog, table: _Table) -> tuple[Any, ...]:
+    """What the values that satisfy a table's CHECKs depend on."""
+    types = [catalog.types.get(column.type_oid) for column in table.columns]
+    return (
+        table.name,
+        tuple((c.name, c.type_name, c.not_null, c.default, c.identity, c.generated) for c in table.columns),
+        tuple((c.kind, c.name, c.definition) for c in table.constraints),
+        tuple((tuple(t.labels), tuple(t.checks)) if t is not None else () for t in types),
+    )
+
+
+def _seed_table_with(
+    conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int,
+    chosen: dict[str, _Template],
+) -> str | None:
     unique = table.unique_columns()
     # (rows, give unique columns values of their own instead of their default, first row number):
     # later attempts step past rows a previous seed (or the migrations) left in unique columns
     attempts = [(count, False, 1), (count, True, 1), (count, True, 1001), (1, True, 2001)]
     reason = "no attempt made"
-    # columns whose values were chosen to satisfy a CHECK, and the CHECKs tried: each at most once
-    chosen: dict[str, _Template] = {}
+    # ``chosen``: columns whose values were chosen to satisfy a CHECK (here or by an earlier seed
+    # of the same table); ``repaired``: the CHECKs tried here, each at most once
     repaired: set[str] = set()
     for rows, fill_defaults, first in attempts:
         while True:

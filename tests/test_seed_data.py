@@ -333,3 +333,27 @@ def test_a_check_nothing_satisfies_is_skipped_with_its_reason(conn: psycopg.Conn
     assert 'violates check constraint "never_code"' in reason and "23514" in reason
     assert "no value tried satisfies it" in reason
     assert conn.execute("SELECT count(*) FROM never").fetchone() == (0,)
+
+
+def test_a_memo_seeds_a_table_with_its_checks_satisfied_at_once(
+    conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values found to satisfy a CHECK are remembered for the same table: the next seed goes
+    straight to them; a table changed since is worked out again."""
+    from pytest_migrations import seed_data
+
+    conn.execute("CREATE TABLE codes (id serial PRIMARY KEY, code text NOT NULL CHECK (code ~ '^[A-Z]{3}[0-9]$'))")
+    searches: list[str] = []
+    search = seed_data._satisfy_check
+    monkeypatch.setattr(seed_data, "_satisfy_check", lambda *a, **k: searches.append(a[2].name) or search(*a, **k))
+    memo: dict[Any, Any] = {}
+    first = seed_rows(conn, memo=memo)
+    assert searches == ["public.codes"] and len(memo) == 1
+    second = seed_rows(conn, memo=memo)
+    assert searches == ["public.codes"]  # no search the second time
+    assert [row["code"] for row in second.tables["public.codes"].rows] == [
+        row["code"] for row in first.tables["public.codes"].rows
+    ]
+    conn.execute("ALTER TABLE codes ADD COLUMN note text")
+    seed_rows(conn, memo=memo)
+    assert searches == ["public.codes", "public.codes"] and len(memo) == 2
