@@ -181,6 +181,7 @@ class ChainWalker:
         self._broken_at: Migration | None = None
         self._broken_reason = ""
         self._unseedable: set[str] = set()  # tables the data check could not fill, said once
+        self._rollback_pending = False  # the data check's transaction is still open
         self._seed_memo: dict[Any, Any] = {}  # values found to satisfy CHECKs, by table description
 
     # -- public --------------------------------------------------------------------------------
@@ -389,8 +390,10 @@ class ChainWalker:
             conn.execute("BEGIN")
             try:
                 self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=True)
-            finally:
+            except BaseException:
                 conn.execute("ROLLBACK")
+                raise
+            self._rollback_pending = True  # by the next script, in the same round trip (see _run)
         else:
             exact = self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=False)
             if not exact:
@@ -495,7 +498,8 @@ class ChainWalker:
         conn = self._connection
         # Constraints checked at once: a row that breaks a deferred one is not seeded, and a
         # script that breaks one over the rows fails (the transaction never commits).
-        conn.execute("BEGIN; SET CONSTRAINTS ALL IMMEDIATE")
+        rollback_first, self._rollback_pending = self._rollback_pending, False
+        conn.execute(("ROLLBACK; " if rollback_first else "") + "BEGIN; SET CONSTRAINTS ALL IMMEDIATE")
         try:
             try:
                 # rolled back below anyway: no savepoint of its own
@@ -531,8 +535,13 @@ class ChainWalker:
             if not ran_again:
                 return _OverRows()  # the rows may be why: the plain round trip says
             return _OverRows(round_trip=round_trip, again=again)
-        finally:
+        except BaseException:
             conn.execute("ROLLBACK")
+            raise
+        finally:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                # rolled back by the next script, in the same round trip (see _run)
+                self._rollback_pending = True
 
     # -- running SQL ---------------------------------------------------------------------------
 
@@ -547,6 +556,7 @@ class ChainWalker:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
+        self._rollback_pending = False
 
     @staticmethod
     def _plan(section: Section | None, migration: Migration) -> _Plan:
@@ -554,15 +564,25 @@ class ChainWalker:
 
     def _run(self, section: Section | None, plan: _Plan, *, nested: bool = False) -> None:
         """Run ``section``; wrapped sections in a transaction of their own unless ``nested``."""
+        rollback_first, self._rollback_pending = self._rollback_pending, False
         if section is None:
+            if rollback_first:
+                self._connection.execute("ROLLBACK")
             return
-        run_section(self._connection, section, plan, nested=nested)
+        run_section(self._connection, section, plan, nested=nested, rollback_first=rollback_first)
+
+    def _settle(self) -> None:
+        """Roll back the data check's transaction now, if the next script has not."""
+        if self._rollback_pending:
+            self._rollback_pending = False
+            self._connection.execute("ROLLBACK")
 
     def _take_snapshot(self) -> Any:
         """The schema as the chain's connection sees it; the last one committed is read by two
         connections at once (two server processes, on two cores where there are two)."""
         from .snapshot import SnapshotCache, take_snapshot
 
+        self._settle()
         if self._snapshot_cache is None:
             self._snapshot_cache = SnapshotCache()
         return take_snapshot(self._connection, cache=self._snapshot_cache)
@@ -638,17 +658,24 @@ def plan_section(section: Section | None, migration: Migration) -> _Plan:
     return _Plan(wrap=True)
 
 
-def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *, nested: bool = False) -> None:
+def run_section(
+    conn: psycopg.Connection[Any], section: Section, plan: _Plan, *, nested: bool = False,
+    rollback_first: bool = False,
+) -> None:  # fmt: skip
     """Execute ``section`` on ``conn`` (autocommit) as ``plan`` says; raise :class:`ScriptError`.
 
     A wrapped section goes to the server as one script, in one round trip; only when it fails is
-    it run again statement by statement, to name the statement that fails.
+    it run again statement by statement, to name the statement that fails. ``rollback_first``
+    ends the transaction ``conn`` is in first (in the same round trip, where it can).
     """
+    if rollback_first and (section.is_empty or nested or not plan.wrap):
+        conn.execute("ROLLBACK")
+        rollback_first = False
     if section.is_empty:
         return
     if plan.wrap:
         statements = [s for s in section.statements if transaction_control(s) not in ("begin", "commit")]
-        if _run_script(conn, statements, section, nested=nested):
+        if _run_script(conn, statements, section, nested=nested, rollback_first=rollback_first):
             return
         if not nested:
             conn.execute("BEGIN")
@@ -678,15 +705,19 @@ def run_section(conn: psycopg.Connection[Any], section: Section, plan: _Plan, *,
 _SECTION_SAVEPOINT = "pytest_migrations_section"
 
 
-def _run_script(conn: psycopg.Connection[Any], statements: list[Any], section: Section, *, nested: bool) -> bool:
+def _run_script(
+    conn: psycopg.Connection[Any], statements: list[Any], section: Section, *, nested: bool,
+    rollback_first: bool = False,
+) -> bool:  # fmt: skip
     """Run ``statements`` as one script in a transaction (a savepoint when ``nested``); whether
     it succeeded. A failure leaves no trace: the transaction or the savepoint is rolled back,
-    unless the script does not parse, which raises :class:`ScriptError` for its statement."""
+    unless the script does not parse, which raises :class:`ScriptError` for its statement.
+    ``rollback_first``: the script first rolls back the transaction ``conn`` is in."""
     if nested:
         begin, end = f"SAVEPOINT {_SECTION_SAVEPOINT}", f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
         undo = f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
     else:
-        begin, end, undo = "BEGIN", "COMMIT", "ROLLBACK"
+        begin, end, undo = "ROLLBACK\n;\nBEGIN" if rollback_first else "BEGIN", "COMMIT", "ROLLBACK"
     # A newline before each semicolon: a statement may end in a -- comment.
     separator = "\n;\n"
     parts = [begin, *(statement.text for statement in statements), end]
