@@ -157,8 +157,9 @@ class SnapshotCache:
     between snapshots; a changed extension or role drops the cache too.
 
     Keep one per database and set of exclusions (it starts over when either changes).
-    ``tests/test_snapshot.py`` checks cached snapshots against full ones along the example
-    and corpus chains, DOWNs included.
+    ``tests/test_snapshot.py`` checks cached snapshots against full ones over a catalogue of
+    changes and of renames, each also rolled back; ``tests/plugin/test_roundtrip.py`` at every
+    snapshot of the walks of the examples and the corpus, DOWNs included.
     """
 
     _KEEP = 3  # snapshots whose relations stay cached: the walk goes back and forth between states
