@@ -578,8 +578,8 @@ class ChainWalker:
             self._connection.execute("ROLLBACK")
 
     def _take_snapshot(self) -> Any:
-        """The schema as the chain's connection sees it; the last one committed is read by two
-        connections at once (two server processes, on two cores where there are two)."""
+        """The schema as the chain's connection sees it, read through the chain database's
+        SnapshotCache."""
         from .snapshot import SnapshotCache, take_snapshot
 
         self._settle()

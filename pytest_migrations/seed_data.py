@@ -103,7 +103,6 @@ def seed_rows(
     return seeded
 
 
-
 def verify_rows(
     conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None = None
 ) -> list[str]:

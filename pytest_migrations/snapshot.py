@@ -31,7 +31,6 @@ extension (except the extension itself) are left out.
 
 from __future__ import annotations
 
-import concurrent.futures
 import difflib
 import functools
 import hashlib
@@ -66,7 +65,6 @@ def take_snapshot(
     *,
     exclude_schemas: Iterable[str] = (),
     exclude_tables: Iterable[str] = (),
-    helper: psycopg.Connection[Any] | None = None,
     cache: SnapshotCache | None = None,
 ) -> Snapshot:
     """Read the schema of the database behind ``conn``.
@@ -79,10 +77,6 @@ def take_snapshot(
     Two round trips (:func:`read_catalog`): a census of the catalogs that hold objects made
     after initdb, then the queries of the kinds of objects found there. Nothing changes.
 
-    ``helper``, a second connection to the same database, reads the columns and indexes
-    meanwhile, in another server process, when neither connection is in a transaction (both
-    must see the same schema: the last one committed).
-
     ``cache``, kept by the caller from one snapshot of a database to the next, makes the second
     round trip read again only the relations whose catalog rows changed (see
     :class:`SnapshotCache`); the result is the same.
@@ -93,23 +87,9 @@ def take_snapshot(
         return cache.take(conn, queries, exclusions)
     [[(census,)]] = read_catalog(conn, [(queries.census, None)])
     parts = queries.present_parts(census)
-    idle = psycopg.pq.TransactionStatus.IDLE
-    helped = helper is not None and conn.info.transaction_status == helper.info.transaction_status == idle
-    theirs = [part for part in parts if helped and part.kind in _HELPER_KINDS]
-    ours = [part for part in parts if part not in theirs]
     arguments = _arguments(exclusions, None)
-    their_rows = None
-    if theirs:
-        their_rows = _HELPER_THREAD.submit(read_catalog, helper, [(part, arguments) for part in theirs])
-    try:
-        results = list(zip(ours, read_catalog(conn, [(part, arguments) for part in ours])))
-    finally:
-        if their_rows is not None:  # the helper is done with its connection before anything else
-            concurrent.futures.wait([their_rows])
-    if their_rows is not None:
-        results.extend(zip(theirs, their_rows.result()))
     objects: dict[str, Any] = {}
-    for part, rows in results:
+    for part, rows in zip(parts, read_catalog(conn, [(part, arguments) for part in parts])):
         for _cluster, _identity, object_type, name, *values in rows:
             objects[f"{object_type} {name}"] = _attributes(part, values)
     return dict(sorted(objects.items()))
@@ -407,9 +387,6 @@ def _together(parts: tuple[_Part, ...]) -> CatalogQuery:
     return CatalogQuery(_with_context(union), "(text[], text[], oid[])")
 
 
-# The kinds of objects a helper connection reads: about half the work, for most schemas.
-_HELPER_KINDS = {"column", "index"}
-_HELPER_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pytest_migrations_snapshot")
 
 
 @dataclass(frozen=True)
