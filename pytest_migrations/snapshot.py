@@ -175,9 +175,12 @@ class SnapshotCache:
                 self.clear()  # a role renamed, or made: privileges print roles by name
             self._roles = roles
             changed = {oid for oid, version in versions.items() if (oid, version) not in self._relations}
+            # The parts of relations all, whatever the census: one statement, planned once
+            # per session, where each set of parts would be planned anew.
+            present = queries.present_parts(census)
             parts = [
-                part for part in queries.present_parts(census)
-                if (changed - {0} if part.cluster else 0 in changed)
+                part for part in queries.parts
+                if (changed - {0} if part.cluster else 0 in changed and part in present)
             ]  # fmt: skip
             statements = []
             for cluster, relations in ((True, sorted(changed - {0})), (False, None)):
