@@ -151,8 +151,10 @@ class SnapshotCache:
         self._extensions: dict[str, Any] = {}
         self._scope: tuple[Any, ...] | None = None
         self._roles: Any = None  # the version of the roles' names
+        self._census: Any = None  # the last census: which kinds of unattached objects there are
 
     def clear(self) -> None:
+        self._census = None
         self._relations.clear()
         self._recent.clear()
         self._names.clear()
@@ -166,35 +168,56 @@ class SnapshotCache:
             self.clear()
             self._scope = scope
         while True:
-            # First round trip: the census and the versions. Second: the parts of the relations
-            # whose versions the cache lacks, and those of everything else if its version changed.
-            [[(census,)], version_rows] = read_catalog(conn, [(queries.census, None), (queries.relation_versions, None)])
+            # First round trip: the versions. Second: the parts of the relations whose versions
+            # the cache lacks and, if the version of everything else changed, the census and the
+            # parts of everything else the last census found (a third when it finds more).
+            [version_rows] = read_catalog(conn, [(queries.relation_versions, None)])
             versions = dict(version_rows)
             roles = versions.pop(-1)
             if self._roles is not None and roles != self._roles:
                 self.clear()  # a role renamed, or made: privileges print roles by name
             self._roles = roles
             changed = {oid for oid, version in versions.items() if (oid, version) not in self._relations}
-            # The parts of relations all, whatever the census: one statement, planned once
-            # per session, where each set of parts would be planned anew.
-            present = queries.present_parts(census)
-            parts = [
-                part for part in queries.parts
-                if (changed - {0} if part.cluster else 0 in changed and part in present)
-            ]  # fmt: skip
-            statements = []
-            for cluster, relations in ((True, sorted(changed - {0})), (False, None)):
-                chosen = tuple(part for part in parts if part.cluster == cluster)
-                if chosen:
-                    statements.append((chosen, _together(chosen), _arguments(exclusions, relations)))
+            relations = sorted(changed - {0})
+            if self._census is None:
+                [[(self._census,)]] = read_catalog(conn, [(queries.census, None)])
+            statements: list[tuple[tuple[_Part, ...], CatalogQuery, sql.Composable | None]] = []
+            if relations:
+                # The parts of relations all, whatever the census: one statement, planned once
+                # per session, where each set of parts would be planned anew.
+                chosen = tuple(part for part in queries.parts if part.cluster)
+                statements.append((chosen, _together(chosen), _arguments(exclusions, relations)))
+            if 0 in changed:
+                statements.append(((), queries.census, None))
+                statements.extend(self._unattached(queries, self._census, exclusions))
             results = read_catalog(conn, [(query, arguments) for _, query, arguments in statements]) if statements else []
-            rows = [
-                (chosen[index], row) for (chosen, _, _), result in zip(statements, results) for index, *row in result
-            ]
+            rows = []
+            for (chosen, query, _), result in zip(statements, results):
+                if query is queries.census:
+                    [(census,)] = result
+                    grown = [part for part in queries.present_parts(census) if part not in queries.present_parts(self._census)]
+                    self._census = census
+                    if grown:  # objects of a new kind: read them too
+                        extra = self._unattached(queries, census, exclusions, only=grown)
+                        for (more, more_query, _), more_result in zip(
+                            extra, read_catalog(conn, [(q, a) for _, q, a in extra])
+                        ):
+                            rows.extend((more[index], row) for index, *row in more_result)
+                    continue
+                rows.extend((chosen[index], row) for index, *row in result)
             snapshot, renamed = self._assemble(rows, versions)
             if not renamed:
                 return snapshot
             self.clear()
+
+    @staticmethod
+    def _unattached(
+        queries: _Queries, census: Sequence[bool], exclusions: tuple[tuple[str, ...], tuple[str, ...]],
+        only: Sequence[_Part] | None = None,
+    ) -> list[tuple[tuple[_Part, ...], CatalogQuery, sql.Composable | None]]:  # fmt: skip
+        """The statement reading what hangs on no relation, of the kinds ``census`` found."""
+        chosen = tuple(part for part in (only or queries.present_parts(census)) if not part.cluster)
+        return [(chosen, _together(chosen), _arguments(exclusions, None))] if chosen else []
 
     def _assemble(self, rows: Sequence[tuple[_Part, Sequence[Any]]], versions: dict[int, Any]) -> tuple[Snapshot, bool]:
         """(the snapshot, whether an object was renamed since the cached ones were read)."""
