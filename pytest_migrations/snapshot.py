@@ -192,18 +192,19 @@ class SnapshotCache:
                 statements.extend(self._unattached(queries, self._census, exclusions))
             results = read_catalog(conn, [(query, arguments) for _, query, arguments in statements]) if statements else []
             rows = []
+            grown: list[_Part] = []
             for (chosen, query, _), result in zip(statements, results):
                 if query is queries.census:
                     [(census,)] = result
-                    grown = [part for part in queries.present_parts(census) if part not in queries.present_parts(self._census)]
+                    known = set(queries.present_parts(self._census))
+                    grown = [part for part in queries.present_parts(census) if part not in known]
                     self._census = census
-                    if grown:  # objects of a new kind: read them too
-                        extra = self._unattached(queries, census, exclusions, only=grown)
-                        for (more, more_query, _), more_result in zip(
-                            extra, read_catalog(conn, [(q, a) for _, q, a in extra])
-                        ):
-                            rows.extend((more[index], row) for index, *row in more_result)
-                    continue
+                else:
+                    rows.extend((chosen[index], row) for index, *row in result)
+            extra = self._unattached(queries, self._census, exclusions, only=grown) if grown else []
+            if extra:  # objects of a new kind: read them too
+                [[chosen, query, arguments]] = extra
+                [result] = read_catalog(conn, [(query, arguments)])
                 rows.extend((chosen[index], row) for index, *row in result)
             snapshot, renamed = self._assemble(rows, versions)
             if not renamed:
@@ -357,8 +358,6 @@ def run_script(conn: psycopg.Connection[Any], statements: Sequence[sql.Composabl
 # connection -> (its server process, the names of our statements prepared in it)
 _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], tuple[int, set[str]]]
 _PREPARED = weakref.WeakKeyDictionary()
-
-
 _PREPARED_LOCK = threading.Lock()  # walkers of one chain run in two threads
 
 
@@ -411,8 +410,6 @@ def _together(parts: tuple[_Part, ...]) -> CatalogQuery:
     a few objects, so a few changed objects are read faster by one statement than by many."""
     union = "\n    UNION ALL ".join(f"SELECT {index}, * FROM ({part.packed}) p{index}" for index, part in enumerate(parts))
     return CatalogQuery(_with_context(union), "(text[], text[], oid[])")
-
-
 
 
 @dataclass(frozen=True)
