@@ -74,6 +74,16 @@ class Version:
 
 UNVERSIONED = Version("", ())
 
+# How the tool that owns a layout runs a section:
+# - ``"detect"``: in one transaction, unless the file is marked no-transaction, writes its own
+#   BEGIN/COMMIT, or holds a statement PostgreSQL refuses inside a transaction block (this runner,
+#   Flyway);
+# - ``"wrap"``: always in one transaction the tool opens, unless the file is marked no-transaction
+#   (sqlx, goose, sql-migrate, dbmate, Diesel): a CONCURRENTLY statement there fails as in production;
+# - ``"implicit"``: the file is sent as one multi-statement query, which PostgreSQL runs as one
+#   implicit transaction block unless the file writes its own BEGIN/COMMIT (golang-migrate).
+TRANSACTION_RULES = ("detect", "wrap", "implicit")
+
 
 @dataclass(frozen=True, eq=False)
 class Section:
@@ -151,6 +161,9 @@ class Migration:
     # The file says it must run outside a transaction (sqlx ``-- no-transaction``, dbmate
     # ``transaction:false``, goose ``NO TRANSACTION``, Diesel ``run_in_transaction = false``).
     no_transaction_marker: bool = False
+    # How the migration's own tool runs a section (see ``TRANSACTION_RULES``); the layout sets it and
+    # the execution plan reads it.
+    transaction_rule: str = "detect"
 
     @property
     def id(self) -> str:
