@@ -17,22 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from .execution import plan_section
 from .finding import FileEdit, Finding
 from .locks import ACCESS_EXCLUSIVE, table_locks
 from .schema_state import SchemaState
 from .sqlnodes import qualified_name, relation_name
 
 if TYPE_CHECKING:
+    from .execution import ExecutionPlan
     from .model import Migration, Section
     from .parse import Statement
     from .rules.base import Rule, Violation
 
 DEFAULT_PG_VERSION = 13
-
-# Layouts whose tool wraps every migration in a transaction unless the file says otherwise,
-# even when PostgreSQL would refuse a statement in it (dbmate fails on CREATE INDEX CONCURRENTLY
-# without ``transaction:false``).
-_ALWAYS_WRAPPING_LAYOUTS = frozenset({"dbmate"})
 
 
 @dataclass
@@ -45,11 +42,14 @@ class LintContext:
     section_name: str  # "up" or "down"
     statement: Statement | None = None
     index: int = 0  # of the statement in its section
-    # The statement runs inside a transaction block (runner's wrapper or an explicit BEGIN).
+    # How the section runs (:mod:`migration_lint.execution`): the tool's transaction, PostgreSQL's
+    # implicit block, or statement by statement.
+    plan: ExecutionPlan | None = None
+    # The statement runs inside a transaction block (the tool's, the implicit one of a query of
+    # several statements, or one a BEGIN of the file opened).
     in_transaction: bool = False
-    # A runner (or --assume-in-transaction) wraps the whole section in one transaction.
+    # The tool opens a transaction around the whole section (the plan says so).
     wrapped: bool = False
-    assume_in_transaction: bool = False
     # Depth of BEGINs written in the file itself that are still open.
     explicit_depth: int = 0
     # Tables created earlier in this migration (in a DOWN: also those its UP created).
@@ -80,17 +80,18 @@ class LintContext:
 
     def can_leave_transaction(self) -> bool:
         """Whether the current statement could be made non-transactional (e.g. by a fix adding
-        CONCURRENTLY): no BEGIN around it, and no wrapper other than the runner's, which wraps
-        only migrations that can run in a transaction, and the statement is alone in its
-        section apart from SET/RESET."""
-        if self.explicit_depth or self.in_plpgsql:
+        CONCURRENTLY) and then run outside a transaction block, as the plan of its section says:
+        no BEGIN of the file around it, and a tool that would then run it on its own."""
+        if self.explicit_depth or self.in_plpgsql or self.statement is None:
             return False
-        if not self.wrapped:
-            return True
-        if self.assume_in_transaction or (self.migration is not None and self.migration.layout in _ALWAYS_WRAPPING_LAYOUTS):
-            return False
-        others = [s for s in self.section.statements if s is not self.statement and s.kind != "VariableSetStmt"]
-        return not others
+        return self.plan is None or self.plan.could_run_outside(self.statement)
+
+    @property
+    def transaction_place(self) -> str:
+        """Where the current statement's transaction block comes from, for messages."""
+        if self.explicit_depth or self.plan is None:
+            return "after BEGIN"
+        return self.plan.block_phrase
 
     def setting(self, name: str) -> str | None:
         return self.settings.get(name.lower())
@@ -122,20 +123,6 @@ class LintContext:
                 char = len(sql.encode("utf-8")[:location].decode("utf-8", errors="ignore"))
             offset = char - statement.start
         return offset if 0 <= offset <= len(statement.text) else None
-
-
-def _in_transaction_wrapper(migration: Migration | None, section: Section, section_name: str, assume: bool) -> bool:
-    if migration is not None and migration.no_transaction_marker:
-        return False
-    if assume:
-        return True
-    if migration is None or not migration.version.text:
-        return False  # a loose file runs as it is (psql -f)
-    if section.manages_transaction:
-        return False
-    if migration.layout in _ALWAYS_WRAPPING_LAYOUTS:
-        return True
-    return section.transactional
 
 
 class Linter:
@@ -243,16 +230,17 @@ class Linter:
         out: list,
         created_tables: set[str] | None = None,
     ) -> LintContext:
-        wrapped = _in_transaction_wrapper(migration, section, section_name, self.assume_in_transaction)
+        plan = plan_section(migration, section_name, rule="wrap" if self.assume_in_transaction else None)
+        block = plan.whole_section_in_block
         ctx = LintContext(
             self.pg_version, migration, section, section_name, created_tables=created_tables or set(),
-            wrapped=wrapped, schema=schema, assume_in_transaction=self.assume_in_transaction,
+            plan=plan, wrapped=plan.in_tool_transaction, schema=schema,
         )
         dispatch = self._by_type[(section_name, False)]
         plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else _NO_DISPATCH
         for index, statement in enumerate(section.statements):
             ctx.statement, ctx.index = statement, index
-            ctx.in_transaction = wrapped or ctx.explicit_depth > 0
+            ctx.in_transaction = block or ctx.explicit_depth > 0
             tree = statement.tree
             if tree is None:
                 continue
@@ -381,8 +369,7 @@ class Linter:
             ctx.created_tables.add(relation_name(node.get("relation")))
         elif kind == "CreateTableAsStmt":
             ctx.created_tables.add(relation_name((node.get("into") or {}).get("rel")))
-        in_transaction = ctx.wrapped or ctx.explicit_depth > 0
-        if in_transaction:
+        if ctx.in_transaction:
             for table, level in table_locks(kind, node):
                 if level == ACCESS_EXCLUSIVE and table and not ctx.is_new_table(table):
                     ctx.exclusive_locks.setdefault(table.rsplit(".", 1)[-1], statement)

@@ -103,8 +103,9 @@ class ExecutionPlan:
     # -- what the tools ask ----------------------------------------------------------------------
     @property
     def in_tool_transaction(self) -> bool:
-        """The tool opens a transaction around the section (and the file does not open its own)."""
-        return self.mode == TOOL_TRANSACTION and not self.dropped
+        """The tool opens a transaction around the section, which the file's own BEGIN does not
+        replace (under ``detect`` the tool's transaction takes the place of the file's pair)."""
+        return self.mode == TOOL_TRANSACTION and not (self.dropped and self.rule == "detect")
 
     @property
     def whole_section_in_block(self) -> bool:
@@ -215,9 +216,16 @@ def plan_section(migration: Migration, direction: str, *, rule: str | None = Non
     outer = _outer_pair(statements)
     if outer:
         kept = tuple(s for s in statements if s not in outer)
-        return plan(TOOL_TRANSACTION, (Batch(kept, TOOL_BLOCK),) if kept else (), BY_FILE,
-                    "the file's BEGIN ... COMMIT around the whole script becomes the tool's transaction",
-                    dropped=outer)
+        if rule == "detect":
+            return plan(TOOL_TRANSACTION, (Batch(kept, TOOL_BLOCK),) if kept else (), BY_FILE,
+                        "the file's BEGIN ... COMMIT around the whole script becomes the tool's transaction",
+                        dropped=outer)
+        # The tool's own BEGIN comes first: PostgreSQL ignores the file's with a warning, and the
+        # file's COMMIT commits the tool's transaction just before the tool would. Sent without
+        # the pair, the section does the same.
+        return plan(TOOL_TRANSACTION, (Batch(kept, TOOL_BLOCK),) if kept else (), BY_RULE,
+                    "the tool runs each migration in one transaction (the file's own BEGIN ... COMMIT"
+                    " around it nests in the tool's)", dropped=outer)
     breaking = [s for s in controls if transaction_control(s) not in _INSIDE_A_TRANSACTION]
     if breaking and rule == "detect":
         first = breaking[0]

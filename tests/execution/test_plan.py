@@ -62,7 +62,9 @@ def test_an_outer_pair_becomes_the_tools_transaction_under_detect_and_wrap():
         assert plan.mode == TOOL_TRANSACTION and plan.refusal is None
         assert [s.text for s in plan.dropped] == ["BEGIN", "COMMIT"]
         assert texts(plan) == [["SET lock_timeout = '1s'", "CREATE TABLE a (id int)", "SAVEPOINT s"]]
-        assert not plan.in_tool_transaction  # the file opens it, for the linter
+        # Under detect the tool's transaction replaces the pair; a wrapping tool opens its own
+        # first, so the file's BEGIN nests in it (the linter's transaction-nesting).
+        assert plan.in_tool_transaction == (rule == "wrap")
 
 
 def test_detect_leaves_a_transaction_for_a_statement_postgres_refuses_in_one():
