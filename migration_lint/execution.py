@@ -160,6 +160,23 @@ class ExecutionPlan:
             return "in the implicit transaction block PostgreSQL runs a query of several statements in"
         return "in the transaction the migration tool opens around it"
 
+    def statement_at(self, position: int | None) -> Statement | None:
+        """The statement of the section, sent as one query, at the 1-based character
+        ``position`` of a PostgreSQL error (``None`` without one)."""
+        if not position:
+            return None
+        offset = position - 1
+        for statement in self.section.statements:
+            if statement.start <= offset < max(statement.end, statement.start + 1):
+                return statement
+        before = [s for s in self.section.statements if s.start <= offset]
+        return before[-1] if before else None
+
+    def refused_in_block(self) -> Statement | None:
+        """The first statement PostgreSQL refuses inside a transaction block, if any: in a query
+        of several statements, the one an error "cannot run inside a transaction block" is about."""
+        return next((s for s in self.section.statements if non_transactional_reason(s)), None)
+
     def could_run_outside(self, statement: Statement) -> bool:
         """Whether ``statement``, made non-transactional (a fix adding CONCURRENTLY), would then
         run outside a transaction block, without making the rest of the section lose its
@@ -294,16 +311,10 @@ def implicit_blocks(statements: tuple[Statement, ...] | list[Statement]) -> list
     return [block for block in blocks if block]
 
 
-def line_at(section: Section, position: int) -> int:
-    """The file line of the 1-based character ``position`` PostgreSQL reports in ``section.sql``
-    sent as one query."""
-    return section.first_line + section.sql.count("\n", 0, max(0, position - 1))
-
-
 def _keyword(statement: Statement) -> str:
     words = statement.text.split(None, 1)
     return words[0].upper() if words else (transaction_control(statement) or "").upper()
 
 
 def _where(section: Section, statement: Statement) -> str:
-    return f"{section.path.name}:{statement.line}"
+    return f"{section.path}:{statement.line}"
