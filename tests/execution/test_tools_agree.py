@@ -242,16 +242,23 @@ def test_implicit_round_trip_and_lint_agree(server: Server, tmp_path: Path) -> N
 
 def test_implicit_commit_in_the_file_ends_the_block_as_postgres_does(server: Server, tmp_path: Path) -> None:
     migrations = implicit(discover(write(tmp_path / "m", {
-        "001_t.up.sql": "CREATE TABLE t (id int);\nCOMMIT;\nCREATE TABLE u (id int);\nSELECT 1/0;\n",
+        "001_t.up.sql": "CREATE TABLE t (id int);\nCOMMIT;\nCREATE TABLE u (id int);\nINSERT INTO missing VALUES (1);\n",
     })))
     with server.fresh_database() as db, psycopg.connect(db.dsn, autocommit=True) as conn:
-        with pytest.raises(ScriptError, match=r"001_t.up.sql:4: division by zero"):
+        with pytest.raises(ScriptError, match=r'001_t.up.sql:4: relation "missing" does not exist'):
             run_section(conn, plan_section(migrations[0], "up"))
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    # what PostgreSQL itself did with the same text, sent as golang-migrate's driver sends it
+        by_round_trip = relations(db.dsn)
+    # what PostgreSQL itself does with the same text, sent as golang-migrate's driver sends it
     with server.fresh_database() as db, psycopg.connect(db.dsn, autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.DivisionByZero):
+        with pytest.raises(psycopg.errors.UndefinedTable):
             conn.execute(migrations[0].up.sql.encode())
+        assert relations(db.dsn) == by_round_trip == {"t"}
+    # and the tracer: the first block committed, the second failed
+    with server.fresh_database() as db:
+        trace = trace_migration(db.dsn, migrations[0])
+        assert trace.error is not None and "001_t.up.sql:4" in trace.error
+        assert [s.statement.line for s in trace.statements] == [1, 3]
         assert relations(db.dsn) == {"t"}
 
 

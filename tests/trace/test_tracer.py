@@ -89,7 +89,7 @@ def test_a_migration_that_rolls_itself_back_is_refused(sandbox, tmp_path) -> Non
 def test_a_failing_statement_names_its_line_and_rolls_the_migration_back(sandbox, tmp_path) -> None:
     schema, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int;\n\nALTER TABLE nowhere ADD COLUMN b int")
     assert result.error is not None
-    assert result.error.startswith(f"{tmp_path / schema}.sql:3: ")
+    assert result.error.startswith(f"{tmp_path}/001_{schema}.sql:3: ")
     assert "nowhere" in result.error and "(SQLSTATE 42P01)" in result.error
     assert len(result.statements) == 1 and not result.ok
     with sandbox.server.connect(sandbox.database) as conn:
