@@ -105,7 +105,7 @@ def test_a_non_transactional_migration_runs_each_statement_on_its_own(sandbox, t
         sandbox, tmp_path,
         "CREATE INDEX CONCURRENTLY child_note ON child (note);\nALTER TABLE child ADD COLUMN a int",
     )
-    assert not result.migration.transactional
+    assert result.plan is not None and result.plan.description == "outside a transaction, statement by statement"
     concurrent, add_column = result.statements
     assert (concurrent.method, add_column.method) == (SAMPLED, OWN_TRANSACTION)
     assert [(f.mode, f.seen) for f in concurrent.acquired if f.relation.name == f"{schema}.child"] == [
