@@ -77,10 +77,6 @@ class Batch:
     statements: tuple[Statement, ...]
     block: str | None
 
-    @property
-    def first_line(self) -> int:
-        return self.statements[0].line if self.statements else 0
-
 
 @dataclass(frozen=True)
 class ExecutionPlan:
