@@ -80,6 +80,9 @@ def _preflight(preflight: Preflight, dry_run: bool, output: Any) -> bool:
     output.line(f"preflight: {len(preflight.targets)} target(s), {checks} data check(s) run")
     for pending, count in sorted(groups.items(), key=lambda item: -len(item[0])):
         output.line(f"  {count} target(s) would apply {len(pending)}: {', '.join(pending) or 'nothing'}")
+    notes = {line for check in preflight.targets for line in check.unchecked}
+    for line in sorted(notes):
+        output.note(f"note: {line}")
     for problem in preflight.problems:
         output.error(problem)
     for check in preflight.failed:
@@ -89,9 +92,6 @@ def _preflight(preflight: Preflight, dry_run: bool, output: Any) -> bool:
         where = f"on {len(preflight.failed)} target(s)" if preflight.failed else "for the whole fleet"
         output.line(f"preflight failed {where}: no target was written")
         return False
-    notes = {line for check in preflight.targets for line in check.unchecked}
-    for line in sorted(notes):
-        output.note(f"note: {line}")
     return True
 
 

@@ -79,19 +79,22 @@ def read_targets(path: Path | str) -> list[Target]:
         comment = next((i for i, part in enumerate(parts) if part.startswith("#")), None)
         if comment is not None:
             parts = parts[:comment]
-        if len(parts) > 2:
+        # A URL is one word; a key=value DSN is every leading word with an '='.
+        size = 1 if "://" in parts[0] else next((i for i, part in enumerate(parts) if "=" not in part), len(parts))
+        if size == 0:
+            raise InputError(f"{where}: not a DSN (expected postgresql://... or host=... dbname=...)")
+        dsn, rest = " ".join(parts[:size]), parts[size:]
+        if len(rest) > 1:
             raise InputError(
-                f"{where}: expected a DSN and at most one schema name, found {len(parts)} words"
-                " (a key=value DSN with spaces must be written as a postgresql:// URL)"
+                f"{where}: expected a DSN and at most one schema name, found {len(rest) + 1} words"
+                " (a DSN value with spaces must be written as a postgresql:// URL)"
             )
-        dsn, schema = parts[0], (parts[1] if len(parts) == 2 else None)
+        schema = rest[0] if rest else None
         try:
             params = conninfo_to_dict(dsn)
         except psycopg.Error as error:
             reason = " ".join(str(error).split())
             raise InputError(f"{where}: not a valid DSN: {scrubber(dsn)(reason)}") from None
-        if "=" not in dsn and "://" not in dsn:
-            raise InputError(f"{where}: not a DSN (expected postgresql://... or host=... dbname=...)")
         identity = (
             params.get("host"), params.get("hostaddr"), params.get("port"), params.get("dbname"), schema,
         )

@@ -1,0 +1,72 @@
+"""Fixtures for the fleet's tests: databases and schemas on the embedded server, a CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_migrations.cli import main
+from pytest_migrations.database import Database, Server
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run ``migrations ARGS`` in this process; returns its exit code and output."""
+    monkeypatch.delenv("MIGRATIONS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MIGRATIONS_DIR", raising=False)
+
+    def run(*args: str | Path) -> Result:
+        capsys.readouterr()
+        code = main([str(arg) for arg in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def databases(pg_server: Server) -> Iterator[list[Database]]:
+    """Three fresh databases on the embedded server."""
+    made: list[Database] = []
+    try:
+        for _ in range(3):
+            name = pg_server.create_database()
+            made.append(Database(name, pg_server.dsn(name)))
+        yield made
+    finally:
+        for database in made:
+            pg_server.drop_database(database.name)
+
+
+def query(dsn: str, text: str, *params: object) -> list[tuple]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        cursor = conn.execute(text, params or None)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description is not None else []
+
+
+def write_migrations(directory: Path, files: dict[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def applied(dsn: str, schema: str = "public") -> list[str]:
+    if query(dsn, "SELECT to_regclass(%s)", f"{schema}.applied_migrations") == [(None,)]:
+        return []
+    return [v for (v,) in query(dsn, f'SELECT version FROM "{schema}".applied_migrations WHERE NOT dirty ORDER BY version')]
