@@ -23,7 +23,10 @@ def add_fleet_arguments(parser: argparse.ArgumentParser, *, applying: bool) -> N
                         " a target being migrated holds two")
     if applying:
         parser.add_argument("--continue-on-error", action="store_true",
-                            help="with --fleet: keep migrating the other targets after one fails")
+                            help="with --fleet: keep migrating the other targets of the wave after one fails")
+        parser.add_argument("--canary", type=int, default=0, metavar="N",
+                            help="with --fleet: migrate the first N targets first, as a wave of their own;"
+                            " any failure there stops the run")
 
 
 def run_fleet_command(args: argparse.Namespace, directory: Path, settings: RunnerSettings, output: Any) -> int:
@@ -33,6 +36,8 @@ def run_fleet_command(args: argparse.Namespace, directory: Path, settings: Runne
             f"--jobs must be at least {CONNECTIONS_PER_APPLY}: a target being migrated holds two"
             " connections (the runners' lock and the migration's)"
         )
+    if getattr(args, "canary", 0) < 0:
+        raise InputError("--canary must be 0 or more")
     targets = read_targets(args.fleet)
     output.scrub = _scrub_all(targets)
     fleet = Fleet(directory, targets, settings, jobs=args.jobs, on_progress=output.line)
@@ -45,7 +50,8 @@ def run_fleet_command(args: argparse.Namespace, directory: Path, settings: Runne
         preflight = fleet.preflight()
         if not _preflight(preflight, args.dry_run, output):
             return EXIT_FAILED
-        run = fleet.apply(preflight, dry_run=args.dry_run, continue_on_error=args.continue_on_error, started=started)
+        run = fleet.apply(preflight, dry_run=args.dry_run, continue_on_error=args.continue_on_error,
+                          canary=args.canary, started=started)
         return _up(run, output)
     raise InputError(f"--fleet is not supported by `migrations {args.command}`")
 

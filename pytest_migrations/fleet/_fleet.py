@@ -189,16 +189,18 @@ class Fleet:
 
     # -- up ----------------------------------------------------------------------------------
 
-    def up(self, *, dry_run: bool = False, continue_on_error: bool = False, force: bool = False) -> FleetRun:
+    def up(self, *, dry_run: bool = False, continue_on_error: bool = False, canary: int = 0) -> FleetRun:
         """Preflight every target, then (unless ``dry_run``) migrate them, ``jobs`` connections at most.
 
-        A failed preflight anywhere writes nothing anywhere unless ``force``. The first failed
-        target stops the run (targets already running finish their migration; none starts after
+        A failed preflight anywhere writes nothing anywhere. ``canary`` > 0 migrates the first
+        ``canary`` targets as a wave of their own; any failure in it stops the run. In a wave,
+        the first failed target stops it (targets already running finish; none starts after
         it) unless ``continue_on_error``.
         """
         started = time.monotonic()
         preflight = self.preflight()
-        return self.apply(preflight, dry_run=dry_run, continue_on_error=continue_on_error, force=force, started=started)
+        return self.apply(preflight, dry_run=dry_run, continue_on_error=continue_on_error, canary=canary,
+                          started=started)
 
     def apply(
         self,
@@ -206,19 +208,30 @@ class Fleet:
         *,
         dry_run: bool = False,
         continue_on_error: bool = False,
-        force: bool = False,
+        canary: int = 0,
         started: float | None = None,
     ) -> FleetRun:
         """Migrate every target after ``preflight`` (see :meth:`up`); nothing when it failed."""
         started = time.monotonic() if started is None else started
         run = FleetRun(preflight, dry_run=dry_run)
-        if dry_run or not (preflight.ok or force):
-            run.runs = [TargetRun(check.target, "not started") for check in preflight.targets]
-            run.wall_ms = round((time.monotonic() - started) * 1000)
-            return run
-        stop = threading.Event()
+        indexed = list(enumerate(self.targets))
+        waves = [indexed[:canary], indexed[canary:]] if 0 < canary < len(indexed) else [indexed]
         results: dict[int, TargetRun] = {}
-        order = iter(enumerate(self.targets))
+        if not dry_run and preflight.ok:
+            for number, wave in enumerate(waves, start=1):
+                if len(waves) > 1:
+                    name = "canary" if number == 1 else "the rest"
+                    self.on_progress(f"wave {number} ({name}): {len(wave)} target(s)")
+                self._wave(wave, results, continue_on_error)
+                if any(outcome.state == "failed" for outcome in results.values()):
+                    break  # a failed wave, canary included, never lets the next one start
+        run.runs = [results.get(i) or TargetRun(t, "not started") for i, t in indexed]
+        run.wall_ms = round((time.monotonic() - started) * 1000)
+        return run
+
+    def _wave(self, wave: list[tuple[int, Target]], results: dict[int, TargetRun], continue_on_error: bool) -> None:
+        stop = threading.Event()
+        order = iter(wave)
         order_lock = threading.Lock()
 
         def worker() -> None:
@@ -237,14 +250,11 @@ class Fleet:
                     stop.set()
 
         workers = max(1, self.jobs // CONNECTIONS_PER_APPLY)
-        threads = [threading.Thread(target=worker, name=f"fleet-{n}") for n in range(min(workers, len(self.targets)))]
+        threads = [threading.Thread(target=worker, name=f"fleet-{n}") for n in range(min(workers, len(wave)))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        run.runs = [results.get(i) or TargetRun(t, "not started") for i, t in enumerate(self.targets)]
-        run.wall_ms = round((time.monotonic() - started) * 1000)
-        return run
 
     def _apply_one(self, target: Target) -> TargetRun:
         scrub = scrubber(target.dsn)

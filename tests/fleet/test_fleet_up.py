@@ -218,3 +218,26 @@ def test_jobs_below_two_is_a_usage_error(cli, tmp_path):
     targets = targets_file(tmp_path, ["postgresql://app@127.0.0.1:1/shop"])
     result = cli("up", "--dir", tmp_path, "--fleet", targets, "--jobs", "1")
     assert result.code == 2 and "--jobs must be at least 2" in result.err
+
+
+def test_a_failed_canary_wave_stops_the_run_even_with_continue_on_error(cli, databases, tmp_path):
+    directory = write_migrations(tmp_path / "m", {
+        "001_ratio.sql": "-- UP\nCREATE TABLE settings (n int);\nINSERT INTO settings SELECT 1 / (SELECT count(*) FROM marker)::int;\n",
+    })
+    shared = databases[0]
+    lines = schemas(shared.dsn, "canary_ok", "canary_broken", "rest_1", "rest_2")
+    for schema in ("canary_ok", "rest_1", "rest_2"):
+        query(shared.dsn, f"CREATE TABLE {schema}.marker (id int); INSERT INTO {schema}.marker VALUES (1)")
+    query(shared.dsn, "CREATE TABLE canary_broken.marker (id int)")
+    targets = targets_file(tmp_path, lines)
+
+    result = cli("up", "--dir", directory, "--fleet", targets, "--canary", "2", "--continue-on-error", "--no-lint")
+    assert result.code == 1
+    assert "wave 1 (canary): 2 target(s)" in result.out and "wave 2" not in result.out
+    assert [applied(shared.dsn, s) for s in ("canary_ok", "canary_broken", "rest_1", "rest_2")] == [["001"], [], [], []]
+
+    query(shared.dsn, "INSERT INTO canary_broken.marker VALUES (1)")
+    fixed = cli("up", "--dir", directory, "--fleet", targets, "--canary", "2", "--no-lint")
+    assert fixed.code == 0, fixed.text
+    assert "wave 2 (the rest): 2 target(s)" in fixed.out
+    assert all(applied(shared.dsn, s) == ["001"] for s in ("canary_broken", "rest_1", "rest_2"))
