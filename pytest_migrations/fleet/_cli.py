@@ -39,6 +39,8 @@ def run_fleet_command(args: argparse.Namespace, directory: Path, settings: Runne
     if getattr(args, "canary", 0) < 0:
         raise InputError("--canary must be 0 or more")
     targets = read_targets(args.fleet)
+    if getattr(args, "canary", 0) and any(target.group for target in targets):
+        raise InputError(f"{args.fleet}: its targets have groups, which are the waves; --canary is for a file without")
     output.scrub = _scrub_all(targets)
     fleet = Fleet(directory, targets, settings, jobs=args.jobs, on_progress=output.line)
     if args.command == "status":

@@ -215,12 +215,11 @@ class Fleet:
         started = time.monotonic() if started is None else started
         run = FleetRun(preflight, dry_run=dry_run)
         indexed = list(enumerate(self.targets))
-        waves = [indexed[:canary], indexed[canary:]] if 0 < canary < len(indexed) else [indexed]
         results: dict[int, TargetRun] = {}
         if not dry_run and preflight.ok:
-            for number, wave in enumerate(waves, start=1):
+            waves = self.waves(canary)
+            for number, (name, wave) in enumerate(waves, start=1):
                 if len(waves) > 1:
-                    name = "canary" if number == 1 else "the rest"
                     self.on_progress(f"wave {number} ({name}): {len(wave)} target(s)")
                 self._wave(wave, results, continue_on_error)
                 if any(outcome.state == "failed" for outcome in results.values()):
@@ -228,6 +227,19 @@ class Fleet:
         run.runs = [results.get(i) or TargetRun(t, "not started") for i, t in indexed]
         run.wall_ms = round((time.monotonic() - started) * 1000)
         return run
+
+    def waves(self, canary: int = 0) -> list[tuple[str, list[tuple[int, Target]]]]:
+        """The waves, in order: the targets' groups (in the order they first appear), else the
+        first ``canary`` targets and then the rest, else one wave."""
+        indexed = list(enumerate(self.targets))
+        if any(target.group for target in self.targets):
+            groups: dict[str, list[tuple[int, Target]]] = {}
+            for index, target in indexed:
+                groups.setdefault(target.group or "ungrouped", []).append((index, target))
+            return list(groups.items())
+        if 0 < canary < len(indexed):
+            return [("canary", indexed[:canary]), ("the rest", indexed[canary:])]
+        return [("all", indexed)]
 
     def _wave(self, wave: list[tuple[int, Target]], results: dict[int, TargetRun], continue_on_error: bool) -> None:
         stop = threading.Event()

@@ -63,3 +63,54 @@ def test_a_bad_dsn_never_shows_its_password(tmp_path):
     assert "hunter2secret" not in caught.value.line
     with pytest.raises(psycopg.Error):  # the line above really is a DSN libpq refuses
         conninfo_to_dict("host=db1 password=hunter2secret port='5432")
+
+
+TOML = '''
+# two canaries, then the rest
+[[target]]
+name = "acme"
+dsn = "postgresql://app@db1/shop"
+schema = "acme"
+group = "canary"
+
+[[target]]
+dsn = "host=db2 dbname=globex"
+group = "rest"
+
+[[target]]
+name = "initech"
+dsn = "postgresql://app@db1/shop"
+schema = "initech"
+group = "canary"
+'''
+
+
+def test_toml_targets_have_names_groups_and_lines(tmp_path):
+    path = tmp_path / "fleet.toml"
+    path.write_text(TOML, encoding="utf-8")
+    targets = read_targets(path)
+    assert [(t.label, t.schema, t.group, t.line) for t in targets] == [
+        ("acme", "acme", "canary", 3), ("db2:5432/globex", None, "rest", 9), ("initech", "initech", "canary", 13),
+    ]
+    from pytest_migrations.fleet import Fleet
+
+    waves = Fleet(tmp_path, targets).waves()
+    assert [(name, [t.label for _, t in wave]) for name, wave in waves] == [
+        ("canary", ["acme", "initech"]), ("rest", ["db2:5432/globex"]),
+    ]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[target]]\nname = "a"\n', "fleet.toml:1: a target needs a dsn"),
+    ('[[target]]\ndsn = "postgresql://db/a"\n\n[[target]]\ndsn = "postgresql://db/b"\nshcema = "x"\n',
+     "fleet.toml:4: unknown key 'shcema' in a target"),
+    ('[[target]]\ndsn = "postgresql://db/a"\nname = "x"\n[[target]]\ndsn = "postgresql://db/b"\nname = "x"\n',
+     "fleet.toml:4: the name 'x' is already used by the target on line 1"),
+    ('[[target]]\ndsn = "postgresql://db/a"\ndsn = "x"\n', "fleet.toml:3: not valid TOML"),
+])
+def test_bad_toml_targets_name_the_file_and_line(tmp_path, text, message):
+    path = tmp_path / "fleet.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_targets(path)
+    assert message in caught.value.line

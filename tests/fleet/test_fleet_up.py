@@ -241,3 +241,24 @@ def test_a_failed_canary_wave_stops_the_run_even_with_continue_on_error(cli, dat
     assert fixed.code == 0, fixed.text
     assert "wave 2 (the rest): 2 target(s)" in fixed.out
     assert all(applied(shared.dsn, s) == ["001"] for s in ("canary_broken", "rest_1", "rest_2"))
+
+
+def test_toml_groups_are_the_waves(cli, databases, tmp_path):
+    directory = write_migrations(tmp_path / "m", ACCOUNTS)
+    shared, other, _ = databases
+    schemas(shared.dsn, "first", "second")
+    path = tmp_path / "fleet.toml"
+    path.write_text(
+        f'[[target]]\nname = "other"\ndsn = "{other.dsn}"\ngroup = "later"\n\n'
+        f'[[target]]\nname = "first"\ndsn = "{shared.dsn}"\nschema = "first"\ngroup = "canary"\n\n'
+        f'[[target]]\nname = "second"\ndsn = "{shared.dsn}"\nschema = "second"\ngroup = "later"\n',
+        encoding="utf-8",
+    )
+    result = cli("up", "--dir", directory, "--fleet", path, "--no-lint")
+    assert result.code == 0, result.text
+    out = result.out
+    assert out.index("wave 1 (later): 2 target(s)") < out.index("other: applied") < out.index("wave 2 (canary)")
+    assert out.index("wave 2 (canary): 1 target(s)") < out.index("first: applied")
+    assert applied(other.dsn) == ["001"] and applied(shared.dsn, "first") == ["001"]
+    refused = cli("up", "--dir", directory, "--fleet", path, "--canary", "1")
+    assert refused.code == 2 and "its targets have groups" in refused.err
