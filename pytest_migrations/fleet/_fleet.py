@@ -130,15 +130,22 @@ class Fleet:
 
     # -- preflight ---------------------------------------------------------------------------
 
+    def migrations(self) -> list[Migration]:
+        """The directory's migrations, read once before any target is opened.
+
+        Files that do not read or parse raise here (exit 2), once, not once per target.
+        """
+        with Runner(self.directory, "", self.settings) as runner:
+            return runner.migrations
+
     def preflight(self) -> Preflight:
         """Check every target (read-only); nothing is written, not even tracking tables."""
+        migrations = self.migrations()
         with ThreadPoolExecutor(max_workers=max(1, self.jobs // CONNECTIONS_PER_CHECK)) as pool:
             checks = list(pool.map(self._preflight_one, self.targets))
         result = Preflight(checks)
         pending_ids = {step for check in checks for step in check.pending}
         if pending_ids:
-            with self.runner(self.targets[0]) as runner:
-                migrations: list[Migration] = runner.migrations
             versions = [c.server_version for c in checks if c.server_version]
             result.lint = lint(
                 migrations,

@@ -262,3 +262,12 @@ def test_toml_groups_are_the_waves(cli, databases, tmp_path):
     assert applied(other.dsn) == ["001"] and applied(shared.dsn, "first") == ["001"]
     refused = cli("up", "--dir", directory, "--fleet", path, "--canary", "1")
     assert refused.code == 2 and "its targets have groups" in refused.err
+
+
+def test_a_migration_that_does_not_parse_is_reported_once_with_exit_2(cli, databases, tmp_path):
+    directory = write_migrations(tmp_path / "m", {"001_bad.sql": "-- UP\nCREATE TABLE (;\n"})
+    targets = targets_file(tmp_path, [db.dsn for db in databases])
+    result = cli("up", "--dir", directory, "--fleet", targets, "--no-lint")
+    assert result.code == 2
+    assert result.err.count("001_bad.sql:2: syntax error") == 1
+    assert all(applied(db.dsn) == [] for db in databases)
