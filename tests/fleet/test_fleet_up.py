@@ -271,3 +271,30 @@ def test_a_migration_that_does_not_parse_is_reported_once_with_exit_2(cli, datab
     assert result.code == 2
     assert result.err.count("001_bad.sql:2: syntax error") == 1
     assert all(applied(db.dsn) == [] for db in databases)
+
+
+def test_a_dirty_target_shows_in_status_and_refuses_the_next_run_everywhere(cli, databases, tmp_path):
+    directory = write_migrations(tmp_path / "m", {
+        **ACCOUNTS,
+        "002_index.sql": "-- no-transaction\n-- UP\nCREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);\n"
+                         "VACUUM missing_table;\n",
+    })
+    shared = databases[0]
+    targets = targets_file(tmp_path, schemas(shared.dsn, "a", "b"))
+    query(shared.dsn, "CREATE TABLE b.missing_table (id int)")  # b's 002 succeeds; a's fails after the index
+
+    first = cli("up", "--dir", directory, "--fleet", targets, "--no-lint", "--continue-on-error")
+    assert first.code == 1
+    status = cli("status", "--dir", directory, "--fleet", targets, "--format", "json")
+    assert status.code == 1
+    by_schema = {t["schema"]: t for t in json.loads(status.out)["targets"]}
+    assert by_schema["a"]["version"] == "001" and by_schema["a"]["dirty"][0].startswith("002_index: up failed at ")
+    assert by_schema["b"]["version"] == "002" and by_schema["b"]["dirty"] == []
+    text = cli("status", "--dir", directory, "--fleet", targets)
+    assert "dirty" in text.out.splitlines()[1] and text.out.splitlines()[2].endswith("ok")
+
+    write_migrations(directory, {"003_more.sql": "-- UP\nALTER TABLE accounts ADD COLUMN note text;\n"})
+    refused = cli("up", "--dir", directory, "--fleet", targets, "--no-lint")
+    assert refused.code == 1
+    assert "targets.txt:2: " in refused.err and "migration 002_index is dirty" in refused.err
+    assert applied(shared.dsn, "b") == ["001", "002"]  # b was not written either
