@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,3 +71,35 @@ def applied(dsn: str, schema: str = "public") -> list[str]:
     if query(dsn, "SELECT to_regclass(%s)", f"{schema}.applied_migrations") == [(None,)]:
         return []
     return [v for (v,) in query(dsn, f'SELECT version FROM "{schema}".applied_migrations WHERE NOT dirty ORDER BY version')]
+
+
+class OpenConnections:
+    """This process's open psycopg connections, counted at psycopg.connect and close."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+
+
+@pytest.fixture
+def open_connections(monkeypatch: pytest.MonkeyPatch) -> OpenConnections:
+    counter = OpenConnections()
+    real_connect, real_close = psycopg.connect, psycopg.Connection.close
+
+    def connect(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        with counter.lock:
+            counter.open += 1
+            counter.peak = max(counter.peak, counter.open)
+        return conn
+
+    def close(conn):
+        if not conn.closed:
+            with counter.lock:
+                counter.open -= 1
+        real_close(conn)
+
+    monkeypatch.setattr(psycopg, "connect", connect)
+    monkeypatch.setattr(psycopg.Connection, "close", close)
+    return counter

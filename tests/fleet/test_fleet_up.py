@@ -122,7 +122,7 @@ def test_a_backfill_before_set_not_null_is_not_flagged_and_check_and_foreign_key
     assert applied(db.dsn) == ["001", "002"]
 
 
-def test_connections_never_exceed_jobs(cli, databases, tmp_path):
+def test_connections_never_exceed_jobs(cli, databases, tmp_path, open_connections):
     slow = {"001_slow.sql": "-- UP\nCREATE TABLE t (id int);\nSELECT pg_sleep(0.4);\n-- DOWN\nDROP TABLE t;\n"}
     directory = write_migrations(tmp_path / "m", slow)
     shared, *own = databases
@@ -134,7 +134,7 @@ def test_connections_never_exceed_jobs(cli, databases, tmp_path):
 
     def sample() -> None:
         nonlocal peak
-        with psycopg.connect(shared.dsn, autocommit=True) as conn:
+        with psycopg.Connection.connect(shared.dsn, autocommit=True) as conn:  # not counted below
             while not done.is_set():
                 (count,) = conn.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pytest-migrations'"
@@ -153,7 +153,10 @@ def test_connections_never_exceed_jobs(cli, databases, tmp_path):
     assert result.code == 0, result.text
     assert "fleet: 8 applied" in result.out
     # Two targets at once, each with its lock's connection and its working one: four, never five.
-    assert peak == 4
+    assert open_connections.peak == 4
+    # The server saw them at once. (Its count can exceed the process's for a moment: a backend
+    # outlives its client's close by the time it takes to exit.)
+    assert peak >= 4
 
 
 def test_the_first_failure_stops_the_wave_unless_asked_to_continue(cli, databases, tmp_path):
