@@ -117,7 +117,7 @@ def test_losing_createdb_later_gives_a_clear_error(pg_server: EmbeddedServer) ->
         server = open_server(dsn=psycopg.conninfo.make_conninfo(pg_server.admin_dsn, user=role))
         with pg_server.connect() as conn:
             conn.execute(f"ALTER ROLE {role} NOCREATEDB")
-        with pytest.raises(PermissionDenied, match=r"may not create databases.*\[SQLSTATE 42501\]"):
+        with pytest.raises(PermissionDenied, match=r"may not create databases.*\(SQLSTATE 42501\)"):
             server.create_database()
     finally:
         with pg_server.connect() as conn:

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg import errors, sql
 
-from ._conninfo import describe_dsn, dsn_for_database, one_line, parse_dsn, redact_dsn
+from ..pgerrors import describe
+from ._conninfo import describe_dsn, dsn_error, dsn_for_database, parse_dsn, redact_dsn
 from ._errors import DatabaseError, PermissionDenied, ServerUnavailable, TemplateInUse
 
 __all__ = ["DATABASE_PREFIX", "Database", "Server", "connect"]
@@ -33,7 +34,7 @@ def connect(dsn: str, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Conn
         return psycopg.connect(dsn, autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as exc:
         raise ServerUnavailable(
-            f"cannot connect to PostgreSQL at {describe_dsn(dsn)} ({redact_dsn(dsn)}): {one_line(exc)}"
+            f"cannot connect to PostgreSQL at {describe_dsn(dsn)} ({redact_dsn(dsn)}): {dsn_error(dsn, exc)}"
         ) from None
 
 
@@ -117,16 +118,16 @@ class Server(ABC):
                 except errors.ObjectInUse as exc:
                     if our_template is None or attempt == _TEMPLATE_ATTEMPTS:
                         raise TemplateInUse(
-                            f"cannot copy template database {template!r} on {self}: {one_line(exc)};"
+                            f"cannot copy template database {template!r} on {self}: {describe(exc)};"
                             " close the connections to it first"
                         ) from None
                 except errors.InsufficientPrivilege as exc:
                     raise PermissionDenied(
-                        f"{self._role(conn)} may not create databases on {self}: {one_line(exc)};"
+                        f"{self._role(conn)} may not create databases on {self}: {describe(exc)};"
                         " grant CREATEDB or use another DSN"
                     ) from None
                 except psycopg.Error as exc:
-                    raise DatabaseError(f"cannot create database {name!r} on {self}: {one_line(exc)}") from None
+                    raise DatabaseError(f"cannot create database {name!r} on {self}: {describe(exc)}") from None
         self._created.add(name)
         logger.debug("created database %s (template %s)", name, template)
         return name
@@ -146,7 +147,7 @@ class Server(ABC):
                     self._end_sessions(conn, name)
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(identifier))
             except psycopg.Error as exc:
-                raise DatabaseError(f"cannot drop database {name!r} on {self}: {one_line(exc)}") from None
+                raise DatabaseError(f"cannot drop database {name!r} on {self}: {describe(exc)}") from None
         self._created.discard(name)
         logger.debug("dropped database %s", name)
 

@@ -28,7 +28,7 @@ import psutil
 from psycopg import sql
 
 from ._base import Server
-from ._conninfo import one_line
+from ..pgerrors import describe
 from ._errors import EmbeddedServerError
 
 __all__ = ["EMBEDDED_DIR_ENV_VAR", "EmbeddedServer", "Terminated", "embedded_server"]
@@ -248,7 +248,7 @@ class EmbeddedServer(Server):
             server = cls(cluster, handle.get_uri(), handle.get_pid(), time.perf_counter() - began, shared)
             server._tune()
         except Exception as exc:
-            reason = f"{one_line(exc)}{_log_tail(cluster.data_dir)}"
+            reason = f"{describe(exc)}{_log_tail(cluster.data_dir)}"
             _remove_cluster(cluster)
             raise EmbeddedServerError(f"cannot start embedded PostgreSQL in {root}: {reason}") from exc
         except BaseException:

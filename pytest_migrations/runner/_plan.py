@@ -18,10 +18,11 @@ from migration_lint.parse import Statement, walk
 from migration_lint.transaction import transaction_control
 
 from ._errors import InputError, display_path
+from ._indexes import invalid_index_check
 from ._settings import RunnerSettings
 from ._tracking import Tracking
 
-CommandKind = Literal["begin", "commit", "setting", "file", "tracking", "session"]
+CommandKind = Literal["begin", "commit", "setting", "file", "check", "tracking", "session"]
 Direction = Literal["up", "down"]
 
 # Transaction control a migration may keep inside the runner's transaction: it cannot end it.
@@ -196,6 +197,11 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
     statements, unwrapped, commit_line = runnable_statements(section, transactional, reason)
     version, name = migration.version.text, migration.name
     file_commands = [Command("file", statement.text, statement) for statement in statements]
+    # Before the record: an index the UP names that is INVALID (left by an interrupted build,
+    # skipped by IF NOT EXISTS) fails the migration instead of being recorded as applied.
+    index_check = invalid_index_check(section) if direction == "up" else None
+    if index_check is not None:
+        file_commands.append(Command("check", index_check))
     discard = Command("session", "DISCARD ALL")
     if transactional:
         if direction == "up":
