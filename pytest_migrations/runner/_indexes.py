@@ -102,15 +102,15 @@ def invalid_indexes(conn: psycopg.Connection, migrations: list[Migration]) -> li
     if not named:
         return []
     query = sql.SQL(
-        "SELECT n.nspname, c.relname FROM pg_catalog.pg_index i"
+        "SELECT n.nspname, c.relname, format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_index i"
         " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
         " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
         " WHERE NOT i.indisvalid AND ({})"
     ).format(_matching([index for _, index in named]))
     invalid = conn.execute(query).fetchall()
     return [
-        (migration, sql.Identifier(schema, name).as_string(conn))
+        (migration, qualified)
         for migration, index in named
-        for schema, name in invalid
+        for schema, name, qualified in invalid
         if name == index.name and index.schema in (None, schema)
     ]
