@@ -50,8 +50,9 @@ def _wait_until_migrating(dsn: str, process: subprocess.Popen) -> set[str]:
         databases = _databases_of(dsn, process.pid)
         if databases and _sleeping_in(dsn, databases):
             return databases
-        assert process.poll() is None, process.communicate()[0]
-        assert time.monotonic() < deadline, "the run never reached the migration"
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the run never reached the migration:\n{process.communicate()[0]}")
         time.sleep(0.1)
 
 
