@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.errors import ObjectNotInPrerequisiteState
 
 from migration_lint.model import Migration, Section
 from migration_lint.parse import walk
 
-# The SQLSTATE class the check raises: object_not_in_prerequisite_state.
-CHECK_ERRCODE = "55000"
+# What the check raises: the index is not in the state the migration needs.
+CHECK_ERRCODE = ObjectNotInPrerequisiteState.sqlstate
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,11 @@ def invalid_index_check(section: Section) -> sql.Composable | None:
         " MESSAGE = 'index ' || invalid || ' is INVALID after this migration', DETAIL = invalid;"
         " END IF; END"
     ).format(_invalid_query(indexes), sql.Literal(CHECK_ERRCODE))
-    # DO takes its body as a string constant: composed once, quoted once.
-    return sql.SQL("DO {}").format(sql.Literal(body.as_string(None)))
+    # DO takes its body as a string constant; dollar-quoted it reads as written in the dry run.
+    text = body.as_string(None)
+    if "$check$" in text:  # an index named so: quoted the plain way
+        return sql.SQL("DO {}").format(sql.Literal(text))
+    return sql.SQL("DO $check$ {} $check$").format(sql.SQL(text))
 
 
 def invalid_indexes(conn: psycopg.Connection, migrations: list[Migration]) -> list[tuple[Migration, str]]:
