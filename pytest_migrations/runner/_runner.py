@@ -166,17 +166,24 @@ class Runner:
         except psycopg.Error as error:
             raise RunnerError(f"cannot connect to {redact_dsn(self.dsn)}: {dsn_error(self.dsn, error)}") from None
         conn.add_notice_handler(lambda diagnostic: None)
-        if conn.info.server_version >= 140000:
-            # A database may end idle sessions (idle_session_timeout, PostgreSQL 14+). The
-            # runner's sessions sit idle on purpose: the lock's for as long as a migration runs,
-            # the working one while it waits for another runner's lock. Losing the lock's session
-            # would let a second runner in while this one still works.
-            try:
-                conn.execute("SET idle_session_timeout = 0")
-            except psycopg.Error as error:
-                conn.close()
-                raise RunnerError(f"cannot set up the runner's session: {describe(error)}") from None
+        try:
+            self._stay_connected(conn)
+        except psycopg.Error as error:
+            conn.close()
+            raise RunnerError(f"cannot set up the runner's session: {describe(error)}") from None
         return conn
+
+    @staticmethod
+    def _stay_connected(conn: psycopg.Connection) -> None:
+        """Keep the server from ending ``conn`` for being idle (idle_session_timeout, PostgreSQL 14+).
+
+        The runner's sessions sit idle on purpose: the lock's for as long as a migration runs,
+        the working one while it waits for another runner's lock or before a retry. Losing the
+        lock's session would let a second runner in while this one still works. Sent again after
+        each ``DISCARD ALL``, which resets it.
+        """
+        if conn.info.server_version >= 140000:
+            conn.execute("SET idle_session_timeout = 0")
 
     def connection(self) -> psycopg.Connection:
         """The runner's working connection (autocommit; migrations open their own transaction)."""
@@ -497,6 +504,8 @@ class Runner:
                 self.on_event(Event("failed", step, failure.line))
                 raise
             duration_ms = round((time.monotonic() - started) * 1000)
+            with contextlib.suppress(psycopg.Error):  # the next step's failure, if any, says it
+                self._stay_connected(self.connection())
             self.on_event(Event("done", step, duration_ms=duration_ms))
             outcome = "applied" if step.direction == "up" else "rolled back"
             return StepResult(step.migration, step.direction, outcome, duration_ms, attempt)
@@ -619,6 +628,7 @@ class Runner:
                 conn.execute(query)
         with contextlib.suppress(psycopg.Error):
             conn.execute("DISCARD ALL")
+            self._stay_connected(conn)
 
     def _committed(self, step: Step) -> bool:
         """Whether ``step``'s transaction committed, asked on a new connection; False if unknown."""

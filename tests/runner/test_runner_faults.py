@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import threading
 import time
 from pathlib import Path
 
@@ -72,6 +72,27 @@ def test_idle_session_timeout_does_not_end_the_lock_session_while_a_migration_ru
     assert "waiting for another runner's lock" in second_err and "nothing to apply" in second_out
     assert applied_versions(db18.dsn) == ["001", "002"]
     assert query(db18.dsn, "SELECT count(*) FROM public.migration_history WHERE outcome = 'failed'") == [(0,)]
+
+
+def test_idle_session_timeout_does_not_end_the_working_session_between_retries(cli, db18, tmp_path):
+    query(db18.dsn, f'ALTER DATABASE "{db18.name}" SET idle_session_timeout = \'400ms\'')
+    directory = write_migrations(tmp_path / "m", {
+        "001_t.sql": "-- UP\nCREATE TABLE t (id int);\n",
+        "002_alter.sql": "-- UP\nALTER TABLE t ADD COLUMN note text;\n",
+    })
+    args = ("--dir", directory, "--database-url", db18.dsn, "--no-lint", "--lock-timeout", "100ms")
+    assert cli("up", "--to", "001", *args).code == 0
+    blocker = psycopg.connect(db18.dsn)
+    blocker.execute("LOCK TABLE t IN ACCESS SHARE MODE")  # idle in a transaction: not ended
+    threading.Timer(2.0, blocker.rollback).start()  # after the first pause (1 s), before the third
+    try:
+        retried = cli("up", "--retries", "3", *args)
+    finally:
+        time.sleep(2.2)
+        blocker.close()
+    assert retried.code == 0, retried.err
+    assert "retry:" in retried.err
+    assert applied_versions(db18.dsn) == ["001", "002"]
 
 
 # -- settings ------------------------------------------------------------------------------------
