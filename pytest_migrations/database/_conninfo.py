@@ -58,10 +58,10 @@ def dsn_error(dsn: str, error: BaseException) -> str:
     """The one-line error of connecting with ``dsn`` (or parsing it), without its password.
 
     libpq and psycopg quote pieces of the DSN in their messages (``invalid percent-encoded
-    token: "..."``, even the whole URL), and a piece may be the password. A quoted piece is
-    shown when it is part of the redacted DSN, which is shown anyway, or when it does not hold
-    the password; any other is masked. Only this error's text is treated this way: output is
-    never searched for the password.
+    token: "..."``, even the whole URL), and a piece may be the password, or part of it. A
+    quoted piece of the DSN is shown only when the redacted DSN shows it too; a piece from
+    elsewhere (a socket path, a host from the environment) unless it holds the password. Only
+    this error's text is treated this way: output is never searched for the password.
     """
     redacted = redact_dsn(dsn)
     password = _password(dsn)
@@ -70,7 +70,9 @@ def dsn_error(dsn: str, error: BaseException) -> str:
         piece = match[2]
         if piece == dsn:
             return match[1] + redacted + match[1]
-        if piece in redacted or (password is not None and not any(form in piece for form in password)):
+        if piece in redacted:
+            return match[0]
+        if piece not in dsn and password is not None and not any(form in piece for form in password):
             return match[0]
         return match[1] + REDACTED + match[1]
 
