@@ -115,6 +115,10 @@ def describe_dsn(dsn: str) -> str:
         or os.environ.get("PGUSER")
         or "default database"
     )
+    redacted = redact_dsn(dsn)
+    if any(value not in redacted for value in params.values() if value in (host, port, dbname)):
+        # libpq read part of the password as a host or database (an unencoded @ or /).
+        return redacted
     return f"{host}:{port}/{dbname}"
 
 

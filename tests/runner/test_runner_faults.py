@@ -34,6 +34,7 @@ def test_a_password_that_is_also_common_text_leaves_the_output_intact(cli, db18,
     "postgresql://u:s3cret%zzpw@127.0.0.1:1/db",  # libpq quotes the bad token: the password
     "postgresql://u:s3cret pw@127.0.0.1:1/db",  # libpq quotes the part with the space
     "postgresql://u:s3cretpw@[::1/db",  # libpq quotes the whole URL
+    "postgresql://u:s3c@retpw@127.0.0.1:1/db",  # libpq reads the password's tail as the host
 ])
 def test_a_password_quoted_in_a_connection_error_is_masked(cli, tmp_path, dsn):
     directory = write_migrations(tmp_path / "m", {"001_a.sql": "-- UP\nSELECT 1;\n"})
