@@ -50,10 +50,12 @@ class PytestMigrationsError(Exception):
 RETRYABLE: tuple[type[psycopg.Error], ...] = (LockNotAvailable, DeadlockDetected)
 
 
-def describe(error: BaseException) -> str:
+def describe(error: BaseException, *, detail: bool = True) -> str:
     """``error`` as one line: PostgreSQL's message, ``; detail``, and ``(SQLSTATE xxxxx)``.
 
-    Works for any exception; for one that is not PostgreSQL's, its text (or its class name).
+    ``detail=False`` leaves the detail out, for a message that must read the same on every run
+    (a detail may quote the failing row). Works for any exception; for one that is not
+    PostgreSQL's, its text (or its class name).
     """
     diag = getattr(error, "diag", None) if isinstance(error, psycopg.Error) else None
     primary = getattr(diag, "message_primary", None)
@@ -62,9 +64,9 @@ def describe(error: BaseException) -> str:
     else:
         # psycopg's own text: for a connection failure several lines (one per host tried).
         text = _flat(str(error)) or type(error).__name__
-    detail = getattr(diag, "message_detail", None)
-    if detail:
-        text += f"; {_flat(detail)}"
+    detail_text = getattr(diag, "message_detail", None) if detail else None
+    if detail_text:
+        text += f"; {_flat(detail_text)}"
     sqlstate = getattr(error, "sqlstate", None) or getattr(diag, "sqlstate", None)
     return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
 

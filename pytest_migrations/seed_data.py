@@ -181,7 +181,7 @@ def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
                 with conn.transaction(), conn.cursor() as cursor:
                     cursor.executemany(statement, [{column: row[column] for column in key} for row in table.rows])
             except psycopg.Error as error:
-                problems.append(f"table {_display(table.name)}: seeded rows not removed: {describe(error)}")
+                problems.append(f"table {_display(table.name)}: seeded rows not removed: {describe(error, detail=False)}")
     return problems
 
 
@@ -443,7 +443,7 @@ def _seed_table_with(
             try:
                 inserted = _insert(conn, table, values, rows)
             except psycopg.Error as error:
-                reason = describe(error)
+                reason = describe(error, detail=False)
                 check = _violated_check(table, error)
                 if check is None or check.name in repaired:
                     break

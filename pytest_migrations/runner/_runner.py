@@ -566,7 +566,7 @@ class Runner:
     def _failure(self, step: Step, command: Command, error: psycopg.Error) -> MigrationFailed:
         section_path = display_path(step.section.path)
         reason = describe(error)
-        if self._connection_lost(error):
+        if self._connection_lost():
             reason = f"the connection to the database was lost: {reason}"
         hint = None
         if command.kind == "file" and command.statement is not None:
@@ -599,7 +599,8 @@ class Runner:
             hint = "statement_timeout cut the statement short; raise statement_timeout for this migration with SET statement_timeout in the file"
         return MigrationFailed(f"{where}: {reason}", error=error, hint=hint)
 
-    def _connection_lost(self, error: psycopg.Error) -> bool:
+    def _connection_lost(self) -> bool:
+        """Whether the working connection went with the last error (the server ended the session)."""
         conn = self._conn
         return conn is not None and (conn.broken or conn.closed)
 
