@@ -74,3 +74,11 @@ def test_dsn_error_keeps_what_the_redacted_dsn_shows() -> None:
     with pytest.raises(psycopg.Error) as caught:
         psycopg.connect(dsn)
     assert dsn_error(dsn, caught.value) == 'connection is bad: invalid integer value "5432x" for connection option "port"'
+
+
+def test_dsn_error_masks_a_short_password_quoted_whole() -> None:
+    dsn = "postgresql://u:e e@127.0.0.1/db"
+    with pytest.raises(psycopg.Error) as caught:
+        psycopg.connect(dsn)
+    assert '"e e"' in str(caught.value)
+    assert dsn_error(dsn, caught.value) == 'unexpected spaces found in "***", use percent-encoded spaces (%20) instead'

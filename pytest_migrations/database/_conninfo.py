@@ -1,4 +1,5 @@
-"""DSN helpers: the password masked where a DSN or its connection error is printed, a short "host:port/db" description, renaming the database."""
+"""DSN helpers: the password masked where a DSN or its connection error is printed, a short
+"host:port/db" description, renaming the database."""
 
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ def dsn_error(dsn: str, error: BaseException) -> str:
         piece = match[2]
         if piece == dsn:
             return match[1] + redacted + match[1]
+        if password and piece in password:  # a short one is in the redacted DSN too ("e")
+            return match[1] + REDACTED + match[1]
         if piece in redacted:
             return match[0]
         if piece not in dsn and password is not None and not any(form in piece for form in password):
