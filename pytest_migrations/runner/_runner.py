@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from migration_lint.model import Migration, MigrationFileError, Section, Version, discover
@@ -161,7 +162,8 @@ class Runner:
     def _open(self) -> psycopg.Connection:
         try:
             conn = psycopg.connect(
-                self.dsn, autocommit=True, prepare_threshold=None, application_name=APPLICATION_NAME
+                self.dsn, autocommit=True, prepare_threshold=None, application_name=APPLICATION_NAME,
+                **_keepalives(self.dsn),
             )
         except psycopg.Error as error:
             raise RunnerError(f"cannot connect to {redact_dsn(self.dsn)}: {dsn_error(self.dsn, error)}") from None
@@ -750,6 +752,18 @@ def _parse_problems(section: Section) -> list[RunnerError]:
             f"{display_path(section.path)}:{statement.line}: syntax error: {statement.error.message}"
         ))
     return problems
+
+
+def _keepalives(dsn: str) -> dict[str, int]:
+    """TCP keepalives every minute, unless the DSN says otherwise: a session that sits idle for
+    as long as a migration runs (the lock's) must not be dropped by a firewall or a NAT gateway
+    that forgets quiet connections (the operating system's default is to wait two hours)."""
+    try:
+        given = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return {}  # the connection attempt reports it
+    wanted = {"keepalives_idle": 60, "keepalives_interval": 10, "keepalives_count": 6}
+    return {key: value for key, value in wanted.items() if key not in given}
 
 
 def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:

@@ -294,3 +294,13 @@ def test_down_after_out_of_order_rolls_back_the_last_applied(cli, db18, tmp_path
     assert cli("up", "--allow-out-of-order", *args).code == 0
     redo = cli("redo", *args)
     assert redo.code == 0 and "rolling back 002_b ... ok" in redo.out
+
+
+def test_the_runners_sessions_keep_tcp_alive_unless_the_dsn_says(system_pg_server, tmp_path):
+    from pytest_migrations.runner import Runner
+
+    with system_pg_server.fresh_database() as database:
+        with Runner(tmp_path, database.dsn) as runner:
+            assert runner.connection().info.get_parameters()["keepalives_idle"] == "60"
+        with Runner(tmp_path, f"{database.dsn} keepalives_idle=300") as runner:
+            assert runner.connection().info.get_parameters()["keepalives_idle"] == "300"
