@@ -79,7 +79,7 @@ def _invalid_query(indexes: list[NamedIndex]) -> sql.Composable:
 
 
 def invalid_index_check(section: Section) -> sql.Composable | None:
-    """A statement that fails naming the INVALID indexes ``section`` creates; ``None``: it creates none.
+    """A statement that fails naming the INVALID indexes ``section`` (an UP or a DOWN) creates; ``None``: none.
 
     Sent on the migration's own session, after its statements, so that its ``search_path`` holds.
     """

@@ -197,9 +197,9 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
     statements, unwrapped, commit_line = runnable_statements(section, transactional, reason)
     version, name = migration.version.text, migration.name
     file_commands = [Command("file", statement.text, statement) for statement in statements]
-    # Before the record: an index the UP names that is INVALID (left by an interrupted build,
-    # skipped by IF NOT EXISTS) fails the migration instead of being recorded as applied.
-    index_check = invalid_index_check(section) if direction == "up" else None
+    # Before the record: an index the section builds that is INVALID (left by an interrupted
+    # build, skipped by IF NOT EXISTS) fails the step instead of being recorded as done.
+    index_check = invalid_index_check(section)
     if index_check is not None:
         file_commands.append(Command("check", index_check))
     discard = Command("session", "DISCARD ALL")
