@@ -45,11 +45,11 @@ def created_indexes(section: Section) -> list[NamedIndex]:
     return found
 
 
-def repair_hint(qualified: str) -> str:
+def repair_hint(qualified: str, direction: str = "up") -> str:
     return (
         f"an interrupted CREATE INDEX CONCURRENTLY left it, and IF NOT EXISTS skips it: rebuild it"
         f" with REINDEX INDEX CONCURRENTLY {qualified} (or drop it with DROP INDEX CONCURRENTLY"
-        f" {qualified} and run the migration again: `migrations repair`, then `migrations up`)"
+        f" {qualified}), then `migrations repair` and `migrations {direction}` again"
     )
 
 

@@ -579,7 +579,7 @@ class Runner:
             # The check names the indexes in its DETAIL, for the hint; the message says it once.
             where, names = section_path, error.diag.message_detail or "..."
             reason = f"{error.diag.message_primary} (SQLSTATE {error.sqlstate})"
-            hint = repair_hint(names)
+            hint = repair_hint(names, step.direction)
         elif command.kind == "commit":
             lines = [s.line for s in step.file_statements]
             line = step.commit_line or (lines[-1] if lines else step.section.first_line)
