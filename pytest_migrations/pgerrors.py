@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import psycopg
 from psycopg.errors import (
+    ActiveSqlTransaction,
     DeadlockDetected,
     InsufficientPrivilege,
     InvalidSavepointSpecification,
@@ -22,6 +23,7 @@ from psycopg.errors import (
 
 __all__ = [
     "RETRYABLE",
+    "ActiveSqlTransaction",
     "DeadlockDetected",
     "InsufficientPrivilege",
     "InvalidSavepointSpecification",

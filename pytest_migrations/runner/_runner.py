@@ -23,7 +23,7 @@ from psycopg.pq import TransactionStatus
 from migration_lint.model import Migration, MigrationFileError, Section, Version, discover
 
 from ..database import dsn_error, redact_dsn
-from ..pgerrors import RETRYABLE, InsufficientPrivilege, LockNotAvailable, QueryCanceled, describe, error_line
+from ..pgerrors import RETRYABLE, ActiveSqlTransaction, InsufficientPrivilege, LockNotAvailable, QueryCanceled, describe, error_line
 from ._errors import InputError, MigrationFailed, RunnerError, display_path
 from ._indexes import invalid_indexes, repair_hint
 from ._lint import LintOutcome, lint
@@ -540,6 +540,9 @@ class Runner:
                 conn.execute(command.query)  # type: ignore[arg-type]
             except psycopg.Error as error:
                 failure = self._failure(step, command, error)
+                # A failure inside a block of the file's own (or of a query of several
+                # statements) leaves it open and aborted: end it before recording.
+                self._rollback_quietly(conn)
                 version = step.migration.version.text
                 where = (
                     f"{display_path(step.section.path)}:{command.statement.line}: {_shorten(command.statement.text)}"
@@ -575,6 +578,12 @@ class Runner:
             statement = command.statement
             line = error_line(error, statement.text, statement.line) or statement.line
             where = f"{section_path}:{line}"
+        elif command.kind == "script":
+            position = error.diag.statement_position
+            failed = step.plan.statement_at(int(position) if position else None)
+            if failed is None and isinstance(error, ActiveSqlTransaction):
+                failed = step.plan.refused_in_block()
+            where = f"{section_path}:{failed.line if failed is not None else step.section.first_line}"
         elif command.kind == "check":
             # The check names the indexes in its DETAIL, for the hint; the message says it once.
             where, names = section_path, error.diag.message_detail or "..."
