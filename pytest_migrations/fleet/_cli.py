@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ..runner import EXIT_FAILED, EXIT_OK, InputError, RunnerSettings, scrubber
+from ..runner import EXIT_FAILED, EXIT_OK, InputError, RunnerSettings
 from ._fleet import CONNECTIONS_PER_APPLY, Fleet, FleetRun, Preflight, TargetStatus
-from ._targets import Target, read_targets
+from ._targets import read_targets
 
 DEFAULT_JOBS = 8
 
@@ -41,7 +41,6 @@ def run_fleet_command(args: argparse.Namespace, directory: Path, settings: Runne
     targets = read_targets(args.fleet)
     if getattr(args, "canary", 0) and any(target.group for target in targets):
         raise InputError(f"{args.fleet}: its targets have groups, which are the waves; --canary is for a file without")
-    output.scrub = _scrub_all(targets)
     fleet = Fleet(directory, targets, settings, jobs=args.jobs, on_progress=output.line)
     if args.command == "status":
         return _status(fleet.status(), output)
@@ -56,17 +55,6 @@ def run_fleet_command(args: argparse.Namespace, directory: Path, settings: Runne
                           canary=args.canary, started=started)
         return _up(run, output)
     raise InputError(f"--fleet is not supported by `migrations {args.command}`")
-
-
-def _scrub_all(targets: list[Target]) -> Callable[[str], str]:
-    scrubs = [scrubber(target.dsn) for target in targets]
-
-    def scrub(text: str) -> str:
-        for one in scrubs:
-            text = one(text)
-        return text
-
-    return scrub
 
 
 def _preflight(preflight: Preflight, dry_run: bool, output: Any) -> bool:

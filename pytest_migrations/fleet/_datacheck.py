@@ -20,10 +20,14 @@ from pglast.stream import RawStream
 from psycopg import sql
 
 from ..runner import Step
-from ..runner._errors import display_path, postgres_message
+from ..pgerrors import describe
+from ..runner._errors import display_path
 
 # The count cannot run because an earlier pending migration creates what it reads.
-NOT_YET_CREATED = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
+NOT_YET_CREATED = (
+    psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction,
+    psycopg.errors.UndefinedObject, psycopg.errors.InvalidSchemaName,
+)
 
 WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.CopyStmt, ast.MergeStmt)
 # Statements whose writes cannot be read from the SQL: after one, no table's rows are known.
@@ -112,10 +116,10 @@ def run_checks(conn: psycopg.Connection, checks: list[DataCheck]) -> list[CheckO
                 with conn.transaction():  # a savepoint: one failed count leaves the others running
                     row = conn.execute(check.query).fetchone()
             except psycopg.Error as error:
-                if error.sqlstate in NOT_YET_CREATED:
+                if isinstance(error, NOT_YET_CREATED):
                     outcomes.append(CheckOutcome(check, None, skipped="created by an earlier pending migration"))
                 else:
-                    outcomes.append(CheckOutcome(check, None, error=postgres_message(error)))
+                    outcomes.append(CheckOutcome(check, None, error=describe(error)))
                 continue
             outcomes.append(CheckOutcome(check, int(row[0]) if row else 0))
     return outcomes

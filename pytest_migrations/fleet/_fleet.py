@@ -22,7 +22,8 @@ from typing import Callable
 
 from migration_lint.model import Migration
 
-from ..runner import Runner, RunnerError, RunnerSettings, StatusEntry, ValidationFailed, scrubber
+from ..database import dsn_error
+from ..runner import Runner, RunnerError, RunnerSettings, StatusEntry, ValidationFailed
 from ..runner._lint import LintOutcome, lint
 from ._datacheck import DataCheck, data_checks, run_checks
 from ._targets import Target
@@ -160,27 +161,26 @@ class Fleet:
 
     def _preflight_one(self, target: Target) -> TargetCheck:
         check = TargetCheck(target)
-        scrub = scrubber(target.dsn)
         try:
             with self.runner(target, lint=False) as runner:
                 report = runner.up(dry_run=True)
                 conn = runner.connection()
                 check.server_version = conn.info.server_version
                 check.pending = [step.migration.id for step in report.plan.steps]
-                check.problems = [scrub(problem.line) for problem in report.problems]
+                check.problems = [problem.line for problem in report.problems]
                 checks, check.unchecked = self._data_checks(report.plan.steps)
                 outcomes = run_checks(conn, checks)
         except ValidationFailed as failure:
-            check.problems.extend(scrub(problem.line) for problem in failure.problems)
+            check.problems.extend(problem.line for problem in failure.problems)
             return check
         except RunnerError as error:
-            check.problems.append(scrub(error.line))
+            check.problems.append(error.line)
             return check
         except Exception as error:  # a target that cannot be checked is a failed preflight
-            check.problems.append(scrub(f"{type(error).__name__}: {' '.join(str(error).split())}"))
+            check.problems.append(_unexpected(target, error))
             return check
         check.checks_run = sum(1 for outcome in outcomes if outcome.count is not None)
-        check.problems.extend(scrub(outcome.line) for outcome in outcomes if outcome.failed)
+        check.problems.extend(outcome.line for outcome in outcomes if outcome.failed)
         # A count skipped because a pending migration creates the table or column is no gap: the
         # rows it would meet are written by the pending migrations themselves.
         check.checks_skipped = sum(1 for outcome in outcomes if outcome.skipped)
@@ -276,20 +276,19 @@ class Fleet:
             thread.join()
 
     def _apply_one(self, target: Target) -> TargetRun:
-        scrub = scrubber(target.dsn)
         started = time.monotonic()
         # Lint ran once for the whole fleet in the preflight.
         with self.runner(target, lint=False) as runner:
             try:
                 report = runner.up()
             except ValidationFailed as failure:
-                message = "; ".join(scrub(p.line) for p in failure.problems)
+                message = "; ".join(p.line for p in failure.problems)
                 return TargetRun(target, "failed", message=message, duration_ms=_since(started))
             except RunnerError as error:
                 done = [r.migration.id for r in error.report.results] if error.report is not None else []
-                return TargetRun(target, "failed", done, scrub(error.line), _since(started))
+                return TargetRun(target, "failed", done, error.line, _since(started))
             except Exception as error:
-                return TargetRun(target, "failed", message=scrub(f"{type(error).__name__}: {' '.join(str(error).split())}"),
+                return TargetRun(target, "failed", message=_unexpected(target, error),
                                  duration_ms=_since(started))
         applied = [r.migration.id for r in report.results]
         return TargetRun(target, "applied" if applied else "up to date", applied, duration_ms=_since(started))
@@ -302,25 +301,29 @@ class Fleet:
 
     def _status_one(self, target: Target) -> TargetStatus:
         status = TargetStatus(target)
-        scrub = scrubber(target.dsn)
         try:
             with self.runner(target) as runner:
                 entries: list[StatusEntry] = runner.status()
         except RunnerError as error:
-            status.error = scrub(error.line)
+            status.error = error.line
             return status
         except Exception as error:
-            status.error = scrub(f"{type(error).__name__}: {' '.join(str(error).split())}")
+            status.error = _unexpected(target, error)
             return status
         applied = [e for e in entries if e.record is not None and e.state != "dirty"]
         status.version = applied[-1].version if applied else None
         status.pending = sum(1 for e in entries if e.state == "pending")
-        status.dirty = [f"{e.version}_{e.name}: {scrub(e.detail or '')}" for e in entries if e.state == "dirty"]
+        status.dirty = [f"{e.version}_{e.name}: {e.detail or ''}" for e in entries if e.state == "dirty"]
         status.disagreements = [
-            f"{e.version}_{e.name}: {e.state}: {scrub(e.detail or '')}"
+            f"{e.version}_{e.name}: {e.state}: {e.detail or ''}"
             for e in entries if e.disagrees and e.state != "dirty"
         ]
         return status
+
+
+def _unexpected(target: Target, error: Exception) -> str:
+    """An error no layer below turned into a message: its type and text, the DSN's password masked."""
+    return f"{type(error).__name__}: {dsn_error(target.dsn, error)}"
 
 
 def _since(started: float) -> int:

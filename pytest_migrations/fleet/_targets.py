@@ -18,8 +18,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from ..database import describe_dsn
-from ..runner import InputError, scrubber
+from ..database import describe_dsn, dsn_error
+from ..runner import InputError
 from ..runner._errors import display_path
 
 
@@ -127,8 +127,7 @@ def _check_dsn(dsn: str, where: str) -> None:
     try:
         conninfo_to_dict(dsn)
     except psycopg.Error as error:
-        reason = " ".join(str(error).split())
-        raise InputError(f"{where}: not a valid DSN: {scrubber(dsn)(reason)}") from None
+        raise InputError(f"{where}: not a valid DSN: {dsn_error(dsn, error)}") from None
 
 
 TARGET_KEYS = frozenset({"name", "dsn", "schema", "group"})
