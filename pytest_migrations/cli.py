@@ -34,7 +34,7 @@ from .runner import (
     new_migration,
 )
 from .runner._errors import display_path
-from .fleet._cli import add_fleet_arguments, run_fleet_command
+from .fleet._cli import add_fleet_arguments, refuse_fleet_options, run_fleet_command
 from .trace import add_trace_arguments, run_trace_command
 
 DIR_ENV = "MIGRATIONS_DIR"
@@ -249,6 +249,7 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
 
     if getattr(args, "fleet", None) is not None:
         return run_fleet_command(args, directory, _settings(args, config), output)
+    refuse_fleet_options(args)
     dsn = getattr(args, "database_url", None) or os.environ.get(DSN_ENV) or config.get_str("database_url")
     if not dsn:
         raise InputError(

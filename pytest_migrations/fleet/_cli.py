@@ -18,28 +18,41 @@ def add_fleet_arguments(parser: argparse.ArgumentParser, *, applying: bool) -> N
     """The ``--fleet`` options of ``up`` (``applying``) and ``status``."""
     parser.add_argument("--fleet", metavar="TARGETS", type=Path,
                         help="run on every target of this file (a DSN and an optional schema per line)")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+    parser.add_argument("--jobs", type=int, default=None,
                         help=f"with --fleet: at most N connections open at once (default: {DEFAULT_JOBS});"
                         " a target being migrated holds two")
     if applying:
-        parser.add_argument("--continue-on-error", action="store_true",
+        parser.add_argument("--continue-on-error", action="store_true", default=None,
                             help="with --fleet: keep migrating the other targets of the wave after one fails")
-        parser.add_argument("--canary", type=int, default=0, metavar="N",
+        parser.add_argument("--canary", type=int, default=None, metavar="N",
                             help="with --fleet: migrate the first N targets first, as a wave of their own;"
                             " any failure there stops the run")
 
 
+FLEET_ONLY = ("jobs", "continue_on_error", "canary")
+
+
+def refuse_fleet_options(args: argparse.Namespace) -> None:
+    """A fleet option without ``--fleet`` is a mistake, not something to ignore."""
+    for name in FLEET_ONLY:
+        if getattr(args, name, None) is not None:
+            raise InputError(f"--{name.replace('_', '-')} works only with --fleet TARGETS")
+
+
 def run_fleet_command(args: argparse.Namespace, directory: Path, settings: RunnerSettings, output: Any) -> int:
     """Run ``args.command`` over the fleet; ``output`` is the CLI's Output (text or JSON)."""
+    args.jobs = DEFAULT_JOBS if args.jobs is None else args.jobs
+    args.canary = getattr(args, "canary", None) or 0
+    args.continue_on_error = bool(getattr(args, "continue_on_error", None))
     if args.jobs < CONNECTIONS_PER_APPLY:
         raise InputError(
             f"--jobs must be at least {CONNECTIONS_PER_APPLY}: a target being migrated holds two"
             " connections (the runners' lock and the migration's)"
         )
-    if getattr(args, "canary", 0) < 0:
+    if args.canary < 0:
         raise InputError("--canary must be 0 or more")
     targets = read_targets(args.fleet)
-    if getattr(args, "canary", 0) and any(target.group for target in targets):
+    if args.canary and any(target.group for target in targets):
         raise InputError(f"{args.fleet}: its targets have groups, which are the waves; --canary is for a file without")
     fleet = Fleet(directory, targets, settings, jobs=args.jobs, on_progress=output.line)
     if args.command == "status":
@@ -139,4 +152,4 @@ def _status(statuses: list[TargetStatus], output: Any) -> int:
     return EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
 
 
-__all__ = ["add_fleet_arguments", "run_fleet_command"]
+__all__ = ["add_fleet_arguments", "refuse_fleet_options", "run_fleet_command"]

@@ -301,3 +301,8 @@ def test_a_dirty_target_shows_in_status_and_refuses_the_next_run_everywhere(cli,
     assert refused.code == 1
     assert "targets.txt:2: " in refused.err and "migration 002_index is dirty" in refused.err
     assert applied(shared.dsn, "b") == ["001", "002"]  # b was not written either
+
+
+def test_fleet_options_without_fleet_are_usage_errors(cli, tmp_path):
+    result = cli("up", "--dir", tmp_path, "--database-url", "postgresql://app@127.0.0.1:1/shop", "--jobs", "4")
+    assert result.code == 2 and "--jobs works only with --fleet TARGETS" in result.err
