@@ -228,7 +228,13 @@ class Fleet:
             for number, (name, wave) in enumerate(waves, start=1):
                 if len(waves) > 1:
                     self.on_progress(f"wave {number} ({name}): {len(wave)} target(s)")
-                self._wave(wave, results, continue_on_error)
+                # A target the preflight found up to date is not opened again: nothing it had
+                # applied can become pending, so a resumed run only visits what is left.
+                todo = [(index, target) for index, target in wave if preflight.targets[index].pending]
+                for index, target in wave:
+                    if not preflight.targets[index].pending:
+                        results[index] = TargetRun(target, "up to date")
+                self._wave(todo, results, continue_on_error)
                 if any(outcome.state == "failed" for outcome in results.values()):
                     break  # a failed wave, canary included, never lets the next one start
         run.runs = [results.get(i) or TargetRun(t, "not started") for i, t in indexed]
