@@ -182,6 +182,17 @@ def _alter_check(relation: ast.RangeVar, command: ast.AlterTableCmd, where: str)
             sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(table, sql.Identifier(command.name)),
             "{count} row(s) hold NULL",
         )
+    if command.subtype == AlterTableType.AT_AddColumn and isinstance(command.def_, ast.ColumnDef):
+        kinds = {constraint.contype for constraint in command.def_.constraints or ()}
+        filled = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED}
+        if ConstrType.CONSTR_NOTNULL in kinds and not kinds & filled:
+            # Every existing row would get NULL in a NOT NULL column: fine only on an empty table.
+            return DataCheck(
+                where, f"ADD COLUMN {command.def_.colname} NOT NULL without a default on {name}",
+                sql.SQL("SELECT count(*) FROM {}").format(table),
+                "{count} existing row(s) would hold NULL",
+            )
+        return None
     if command.subtype != AlterTableType.AT_AddConstraint or not isinstance(command.def_, ast.Constraint):
         return None
     constraint = command.def_

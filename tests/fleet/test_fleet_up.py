@@ -306,3 +306,18 @@ def test_a_dirty_target_shows_in_status_and_refuses_the_next_run_everywhere(cli,
 def test_fleet_options_without_fleet_are_usage_errors(cli, tmp_path):
     result = cli("up", "--dir", tmp_path, "--database-url", "postgresql://app@127.0.0.1:1/shop", "--jobs", "4")
     assert result.code == 2 and "--jobs works only with --fleet TARGETS" in result.err
+
+
+def test_a_not_null_column_without_a_default_is_caught_on_the_tenant_that_has_rows(cli, databases, tmp_path):
+    directory = write_migrations(tmp_path / "m", ACCOUNTS)
+    shared = databases[0]
+    targets = targets_file(tmp_path, schemas(shared.dsn, "empty", "busy"))
+    assert cli("up", "--dir", directory, "--fleet", targets, "--no-lint").code == 0
+    query(shared.dsn, "INSERT INTO busy.accounts VALUES (1, 'a@x')")
+    write_migrations(directory, {"002_plan.sql": "-- UP\nALTER TABLE accounts ADD COLUMN plan text NOT NULL;\n"})
+    result = cli("up", "--dir", directory, "--fleet", targets, "--no-lint")
+    assert result.code == 1
+    assert result.err.count("error:") == 1
+    assert "targets.txt:3: " in result.err
+    assert "002_plan.sql:2: ADD COLUMN plan NOT NULL without a default on accounts: 1 existing row(s) would hold NULL" in result.err
+    assert applied(shared.dsn, "empty") == ["001"]
