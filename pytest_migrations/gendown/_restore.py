@@ -65,7 +65,8 @@ def restore(
     """The statements that take ``after`` back to ``before`` for ``differences``.
 
     ``skip`` holds keys (``"table public.orders"``) the DOWN drops anyway: changes to them, or to
-    what hangs on them, need no undoing. ``concurrently``: recreated indexes are built
+    what hangs on them, need no undoing. What came on them is still dropped, where the statement
+    stands: it may depend on something dropped before the object it hangs on (a trigger's function). ``concurrently``: recreated indexes are built
     concurrently (the statement undone dropped them so), outside a transaction.
     """
     out = Restoration()
@@ -75,7 +76,11 @@ def restore(
     creates: list[tuple[int, str]] = []
     for difference in differences:
         key = f"{difference.object_type} {difference.name}"
-        if difference.severity != "error" or _skipped(key, difference, before, after, skip):
+        if difference.severity != "error":
+            continue
+        if difference.kind != "unexpected" and difference.attribute not in _DEPENDENCIES and _skipped(
+            key, difference, before, after, skip
+        ):
             continue
         if difference.kind == "unexpected":
             drops.extend(_drop(difference.object_type, difference.name, after))
@@ -89,6 +94,11 @@ def restore(
     if concurrently and any(" CONCURRENTLY " in statement for statement in out.statements):
         out.outside_transaction = True
     return out
+
+
+# Changes undone even on what the DOWN drops anyway: they may hold on to something the DOWN drops
+# before it (a default's sequence, a column's type).
+_DEPENDENCIES = frozenset({"default", "type", "definition", "identity", "collation", "generated"})
 
 
 def _skipped(key: str, difference: Difference, before: Snapshot, after: Snapshot, skip: set[str]) -> bool:
@@ -269,7 +279,11 @@ def _column_definition(attributes: Mapping[str, Any]) -> str:
         parts.append(f"GENERATED {attributes['identity']} AS IDENTITY")
     elif attributes.get("default") is not None:
         parts.append(f"DEFAULT {attributes['default']}")
-    if attributes.get("not_null"):
+    named = attributes.get("not_null_constraint")
+    if named:  # a NOT NULL constraint (PostgreSQL 18) named otherwise than by default
+        name = re.match(r'^("(?:[^"]|"")*"|\S+)', named).group(1)  # type: ignore[union-attr]
+        parts.append(f"CONSTRAINT {name} NOT NULL" + (" NO INHERIT" if "NO INHERIT" in named else ""))
+    elif attributes.get("not_null"):
         parts.append("NOT NULL")
     return " ".join(parts)
 
@@ -477,7 +491,9 @@ def _change_column(
         statements = []
         if now.get("default") is not None and was.get("default") != now.get("default") and attribute == "type":
             statements.append(f"{alter} DROP DEFAULT;")  # the new default may not cast to the old type
-        statements.append(f"{alter} TYPE {was['type']}{collate} USING {column}::{was['type']};")
+        # a type of the project (an enum) casts to another only through text
+        through_text = "::text" if "." in was["type"] or "." in now.get("type", "") else ""
+        statements.append(f"{alter} TYPE {was['type']}{collate} USING {column}{through_text}::{was['type']};")
         return statements
     if attribute == "collation":
         return []  # given back with the type
