@@ -9,6 +9,10 @@ undone.
 
 from __future__ import annotations
 
+from ._cli import add_gen_down_arguments, run_gen_down_command
 from ._generate import GenerationError, Generated, broken_downs, generate, prove
 
-__all__ = ["GenerationError", "Generated", "broken_downs", "generate", "prove"]
+__all__ = [
+    "GenerationError", "Generated", "add_gen_down_arguments", "broken_downs", "generate", "prove",
+    "run_gen_down_command",
+]  # fmt: skip
