@@ -168,7 +168,8 @@ def _undo(inverse: Inverse, before: Any, after: Any, created: set[str], server_v
     if not differences:
         # It changed no schema: an IF NOT EXISTS that found its object, a GRANT already held,
         # or rows (which the tree judges).
-        return _Undo(irreversible=[inverse.irreversible] if inverse.irreversible and not inverse.restore else [])
+        dropped_nothing = inverse.statement.kind in ("DropStmt", "AlterTableStmt")
+        return _Undo(irreversible=[inverse.irreversible] if inverse.irreversible and not dropped_nothing else [])
     if inverse.renames:
         return _Undo(list(inverse.sql))
     came = {f"{d.object_type} {d.name}" for d in differences if d.kind == "unexpected"}

@@ -82,6 +82,8 @@ def restore(
             key, difference, before, after, skip
         ):
             continue
+        if difference.object_type == "column" and _of_view(difference.name, before, after):
+            continue  # a view's columns come and go with its definition
         if difference.kind == "unexpected":
             drops.extend(_drop(difference.object_type, difference.name, after))
         elif difference.kind == "missing":
@@ -99,6 +101,15 @@ def restore(
 # Changes undone even on what the DOWN drops anyway: they may hold on to something the DOWN drops
 # before it (a default's sequence, a column's type).
 _DEPENDENCIES = frozenset({"default", "type", "definition", "identity", "collation", "generated"})
+
+
+def _of_view(column: str, before: Snapshot, after: Snapshot) -> bool:
+    parent = split_last(column)[0]
+    return any(f"{kind} {parent}" in snapshot for kind in ("view", "materialized-view") for snapshot in (before, after))
+
+
+def _view_columns(view: str, snapshot: Snapshot) -> list[str]:
+    return [key for key in snapshot if key.startswith("column ") and split_last(key[len("column "):])[0] == view]
 
 
 def _skipped(key: str, difference: Difference, before: Snapshot, after: Snapshot, skip: set[str]) -> bool:
@@ -426,6 +437,9 @@ def _change(difference: Difference, before: Snapshot, after: Snapshot, out: Rest
         return _change_sequence(name, attribute, old, out)
     elif object_type in ("view", "materialized-view"):
         if attribute == "definition" and object_type == "view":
+            if set(_view_columns(name, before)) != set(_view_columns(name, after)):
+                # CREATE OR REPLACE VIEW cannot take columns away
+                return [f"DROP VIEW IF EXISTS {_short(name)};", *_create_view(object_type, name, before)]
             return [f"CREATE OR REPLACE VIEW {_short(name)} AS\n{old.rstrip().rstrip(';')};"]
         if attribute == "definition":
             return [f"DROP MATERIALIZED VIEW IF EXISTS {_short(name)};", *_create_view(object_type, name, before)]
