@@ -184,7 +184,7 @@ def _create_policy(statement: Statement, node: dict[str, Any]) -> Inverse:
 
 
 def _create_type(statement: Statement, node: dict[str, Any]) -> Inverse:
-    names = node.get("typeName") or node.get("typevar") or node.get("domainname")
+    names = node.get("domainname") or node.get("typeName") or node.get("typevar")
     if isinstance(names, dict):  # a composite type names a RangeVar
         return _drop(statement, "TYPE", qualified(names))
     return _drop(statement, "DOMAIN" if "domainname" in node else "TYPE", _dotted(strings(names)))

@@ -52,16 +52,19 @@ def _in_section(migration: Migration, text: str, marker: str) -> Placement:
     path = migration.path
     whole = migration.up.file_text if migration.up.file_text is not None else path.read_text()
     lines = whole.split("\n")
+    written = text
+    commented = False
     if migration.down is not None and migration.down.path == path:
         start = migration.down.first_line - 1  # the line after the marker
         kept = lines[:start]
-        if migration.down.commented_out:
-            text = "\n".join(f"-- {line}" if line else line for line in text.rstrip("\n").split("\n")) + "\n"
+        if migration.down.commented_out:  # kept behind `-- `, as the file had it
+            commented = True
+            written = "\n".join(f"-- {line}" if line else line for line in text.rstrip("\n").split("\n")) + "\n"
     else:
         kept = whole.rstrip("\n").split("\n") + ["", marker]
         start = len(kept)
-    content = "\n".join(kept) + "\n" + text
-    return Placement({path: content}, Section(text, path, start + 1, file_text=content))
+    content = "\n".join(kept) + "\n" + written
+    return Placement({path: content}, Section(text, path, start + 1, commented_out=commented, file_text=content))
 
 
 def place_onefile(migration: Migration, text: str, outside_transaction: bool) -> Placement:
