@@ -41,6 +41,8 @@ class Inverse:
     renames: bool = False  # a rename: the catalog sees an object go and another come
     creates: bool = False  # ``sql`` drops what the statement made (its only effect when it made it)
     nothing: bool = False  # the statement changes nothing a DOWN must undo
+    # ``irreversible`` only because what it drops held data: void when it dropped nothing that existed
+    only_dropped_data: bool = False
 
     @property
     def needs_catalog(self) -> bool:
@@ -242,6 +244,7 @@ def _alter_table(statement: Statement, node: dict[str, Any]) -> Inverse:
     sql: list[str] = []
     restores: list[str] = []
     irreversible: list[str] = []
+    dropped: list[str] = []
     exact = True
     creates = True
     for command in reversed(node.get("cmds", [])):
@@ -259,7 +262,7 @@ def _alter_table(statement: Statement, node: dict[str, Any]) -> Inverse:
         elif subtype in ("AT_DropColumn",):
             creates = exact = False
             restores.append(f"column {column} as it was")
-            irreversible.append(f"the values of column {table}.{column} are gone with it")
+            dropped.append(f"the values of column {table}.{column} are gone with it")
         elif subtype in _GUESSES:
             guess, assumes = _GUESSES[subtype]
             sql.append(guess.format(table=table, column=column))
@@ -267,14 +270,29 @@ def _alter_table(statement: Statement, node: dict[str, Any]) -> Inverse:
             creates = exact = False
         elif subtype == "AT_ChangeOwner":  # owners are not part of a schema's comparison
             continue
+        elif subtype == "AT_AlterColumnType" and not _plain_cast(definition.get("raw_default"), cmd.get("name", "")):
+            creates = exact = False
+            restores.append(f"the type of {column}")
+            irreversible.append(f"the values of {table}.{column} are converted by a USING expression the DOWN cannot invert")
         else:
             creates = exact = False
             what = subtype.removeprefix("AT_")
             restores.append(f"what {what} changed" + (f" on {column}" if column else ""))
     return Inverse(
         statement, tuple(sql), exact=exact, creates=creates and bool(sql),
-        restore="; ".join(restores) or None, irreversible="; ".join(irreversible) or None,
+        restore="; ".join(restores) or None, irreversible="; ".join(irreversible + dropped) or None,
+        only_dropped_data=bool(dropped) and not irreversible,
     )  # fmt: skip
+
+
+def _plain_cast(expression: Any, column: str) -> bool:
+    """Whether a USING expression is the column itself, cast (or none): a cast back inverts it."""
+    if expression is None:
+        return True
+    kind, node = unwrap(expression)
+    while kind == "TypeCast":
+        kind, node = unwrap(node.get("arg"))
+    return kind == "ColumnRef" and strings(node.get("fields"))[-1:] == [column]
 
 
 # -- RENAME ------------------------------------------------------------------------------------------
@@ -342,7 +360,7 @@ def _drop_statement(statement: Statement, node: dict[str, Any]) -> Inverse:
         names.append(".".join(parts) or "?")
     restore = f"the {what} {', '.join(names)} as it was (definition, indexes, constraints, grants, comments)"
     if node.get("removeType") in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_MATVIEW"):
-        return Inverse(statement, exact=False, restore=restore,
+        return Inverse(statement, exact=False, restore=restore, only_dropped_data=True,
                        irreversible=f"the rows of {', '.join(names)} are gone: the DOWN recreates it empty")  # fmt: skip
     return Inverse(statement, exact=False, restore=restore)
 

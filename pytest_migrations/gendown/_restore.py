@@ -426,7 +426,9 @@ def _change(difference: Difference, before: Snapshot, after: Snapshot, out: Rest
             table, constraint = split_last(name)
             return [f"ALTER TABLE {_short(table)} DROP CONSTRAINT IF EXISTS {constraint};", _add_constraint(name, before[key])]
     elif object_type == "index":
-        if attribute in ("definition", "unique", "primary", "statistics") and not before[key].get("constraint"):
+        if before[key].get("constraint") or after[key].get("constraint"):
+            return []  # built by its constraint, given back with it
+        if attribute in ("definition", "unique", "primary", "statistics"):
             return [f"DROP INDEX IF EXISTS {_short(name)};", _create_index(before[key], concurrently)]
         if attribute == "clustered":
             table = _short(before[key]["table"])

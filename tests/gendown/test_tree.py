@@ -53,6 +53,7 @@ def test_concurrently_runs_outside_a_transaction() -> None:
 
 @pytest.mark.parametrize(("up", "restore"), [
     ("ALTER TABLE t ALTER COLUMN a TYPE bigint", "AlterColumnType"),
+    ("ALTER TABLE t ALTER COLUMN a TYPE bigint USING a::bigint", "AlterColumnType"),
     ("ALTER TABLE t ALTER COLUMN a SET DEFAULT 1", "ColumnDefault"),
     ("DROP INDEX i", "the index i as it was"),
     ("COMMENT ON TABLE t IS 'x'", "the previous comment"),
@@ -73,6 +74,7 @@ def test_what_only_the_catalog_can_undo(up: str, restore: str) -> None:
     ("DROP TABLE orders", "rows of orders are gone"),
     ("DO $$ BEGIN DELETE FROM orders; END $$", "DO block"),
     ("SELECT my_backfill()", "my_backfill()"),
+    ("ALTER TABLE t ALTER COLUMN a TYPE level USING CASE WHEN a THEN 'x' END", "USING expression"),
 ])  # fmt: skip
 def test_what_cannot_be_undone(up: str, reason: str) -> None:
     [inverse] = _inverse(up)
