@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from ._cli import add_gen_down_arguments, run_gen_down_command
 from ._generate import GenerationError, Generated, broken_downs, generate, prove
+from ._suggest import suggest_down
 
 __all__ = [
     "GenerationError", "Generated", "add_gen_down_arguments", "broken_downs", "generate", "prove",
-    "run_gen_down_command",
+    "run_gen_down_command", "suggest_down",
 ]  # fmt: skip
