@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from migration_lint.model import Migration
 
-from ._generate import generate, prove
+from ._generate import DownGenerator, prove
 
 if TYPE_CHECKING:
     from ..database import Server
@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["suggest_down"]
 
 logger = logging.getLogger("pytest_migrations.gendown")
+
+# one generator per server and chain, for the session; its database goes with the server's others
+_GENERATORS: dict[tuple[int, tuple[str, ...], str | None], DownGenerator] = {}
 
 
 def suggest_down(
@@ -30,8 +33,14 @@ def suggest_down(
     """Text naming a generated DOWN for ``migration`` that passes its round trip (or what no
     DOWN can undo); ``None`` when none could be generated. Never raises: it only adds to a
     failure that is already reported."""
+    key = (id(server), tuple(m.id for m in migrations), setup_sql)
     try:
-        [item] = generate(server, migrations, [migration.id], setup_sql=setup_sql, setup_sql_path=setup_sql_path)
+        generator = _GENERATORS.get(key)
+        if generator is None:
+            # failures come in the chain's order: one database walks forward for all of them
+            generator = _GENERATORS[key] = DownGenerator(server, migrations, setup_sql=setup_sql,
+                                                         setup_sql_path=setup_sql_path)  # fmt: skip
+        item = generator.down_for(migration)
         prove(server, migrations, [item], setup_sql=setup_sql, setup_sql_path=setup_sql_path, jobs=1)
     except Exception as error:  # noqa: BLE001 - the failure it would add to is the report
         logger.debug("no DOWN generated for %s: %s", migration.id, error)
