@@ -124,7 +124,7 @@ def _report(item: Generated, why: str, args: argparse.Namespace, writing: bool) 
     where = _where(item.migration)
     statements = len(item.down.statements)
     irreversible = item.irreversible
-    if not item.proven and not irreversible:
+    if not item.proven and (not irreversible or not _runs(item)):
         print(f"{where}: not written: the generated DOWN fails its round trip")
         for line in (item.proof.report() if item.proof else "").splitlines():
             print(f"  {line}")
@@ -139,8 +139,20 @@ def _report(item: Generated, why: str, args: argparse.Namespace, writing: bool) 
     _show(item, args)
     if writing:
         for path, content in item.placement.files.items():
-            path.write_text(content, encoding="utf-8")
+            try:
+                path.write_text(content, encoding="utf-8")
+            except OSError as error:
+                print(f"{_display(path)}: cannot be written: {error.strerror or error}")
+                return EXIT_FAILED
     return EXIT_FAILED if irreversible and not args.allow_irreversible else EXIT_OK
+
+
+def _runs(item: Generated) -> bool:
+    """Whether the DOWN ran, and UP again after it: an irreversible DOWN must at least do that."""
+    problems = item.proof.problems if item.proof else []
+    return item.proof is not None and not any(
+        problem.headline.startswith(("DOWN of", "UP of")) and " failed" in problem.headline for problem in problems
+    )
 
 
 def _show(item: Generated, args: argparse.Namespace) -> None:
