@@ -40,7 +40,8 @@ def lock_timeout_of(up: Section) -> str | None:
 
 
 def render(down: Down, up: Section) -> str:
-    """The DOWN's text: header, irreversible reasons, the UP's lock_timeout, then the statements."""
+    """The DOWN's text: header, irreversible reasons, the UP's lock_timeout, then the statements,
+    their keywords in the case the UP writes its own."""
     out = []
     if down.header:
         out.append(down.header)
@@ -49,8 +50,44 @@ def render(down: Down, up: Section) -> str:
         timeout = lock_timeout_of(up)
         if timeout:
             out.append(timeout)
-    out.extend(down.lines)
+    lower = writes_lowercase(up)
+    out.extend(line if line.startswith("--") or not lower else lowercase_keywords(line) for line in down.lines)
     return "\n".join(out) + "\n"
+
+
+def writes_lowercase(up: Section) -> bool:
+    """Whether most keywords of the UP are written in lower case (``create table ...``)."""
+    from .._pglast import parser
+
+    lower = upper = 0
+    for statement in up.statements[:20]:
+        encoded = statement.text.encode("utf-8")
+        try:
+            tokens = parser.scan(statement.text)
+        except Exception:  # noqa: BLE001 - a text the scanner refuses says nothing about case
+            continue
+        for token in tokens:
+            if token.kind != "NO_KEYWORD":
+                word = encoded[token.start : token.end + 1].decode("utf-8", "replace")
+                lower += word.islower()
+                upper += word.isupper()
+    return lower > upper
+
+
+def lowercase_keywords(statement: str) -> str:
+    """``ALTER TABLE t DROP COLUMN IF EXISTS a;`` -> ``alter table t drop column if exists a;``
+    (keywords only: names, strings and function bodies stay as they are)."""
+    from .._pglast import parser
+
+    encoded = bytearray(statement.encode("utf-8"))
+    try:
+        tokens = parser.scan(statement)
+    except Exception:  # noqa: BLE001 - left as it is
+        return statement
+    for token in tokens:
+        if token.kind != "NO_KEYWORD":
+            encoded[token.start : token.end + 1] = bytes(encoded[token.start : token.end + 1]).lower()
+    return encoded.decode("utf-8")
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -187,3 +187,14 @@ def test_render_sets_the_ups_lock_timeout(tmp_path: Path) -> None:
     [migration] = discover(tmp_path)
     text = render(Down(["ALTER TABLE t DROP COLUMN IF EXISTS a;"]), migration.up)
     assert text == "SET LOCAL lock_timeout TO '5s';\nALTER TABLE t DROP COLUMN IF EXISTS a;\n"
+
+
+def test_render_writes_keywords_in_the_case_of_the_up(tmp_path: Path) -> None:
+    (tmp_path / "001_t.sql").write_text("-- UP\ncreate table orders (id int, \"Note\" text default 'NOT NULL');\n")
+    [migration] = discover(tmp_path)
+    down = Down(["ALTER TABLE orders ADD COLUMN \"Note\" text DEFAULT 'NOT NULL'::text;",
+                 "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;"])
+    assert render(down, migration.up) == (
+        "alter table orders add column \"Note\" text default 'NOT NULL'::text;\n"
+        "create function f() returns int as $$ SELECT 1 $$ language sql;\n"
+    )
