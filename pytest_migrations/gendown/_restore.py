@@ -91,7 +91,8 @@ def restore(
         elif difference.kind == "changed":
             changes.extend(_change(difference, before, after, out, concurrently))
     out.statements.extend(statement for _, statement in sorted(drops, key=lambda item: item[0]))
-    out.statements.extend(changes)
+    # one object's changed attributes may each ask for the same DROP and CREATE: said once
+    out.statements.extend(dict.fromkeys(changes))
     out.statements.extend(statement for _, statement in sorted(creates, key=lambda item: item[0]))
     if concurrently and any(" CONCURRENTLY " in statement for statement in out.statements):
         out.outside_transaction = True
@@ -216,7 +217,7 @@ def _create(
         found.extend((rank, statement) for statement in _create_domain(name, before))
     elif object_type == "domain-constraint":
         domain, constraint = split_last(name)
-        not_valid = "" if attributes.get("validated", True) else " NOT VALID"
+        not_valid = _not_valid(attributes)
         found.append((rank, f"ALTER DOMAIN {_short(domain)} ADD CONSTRAINT {constraint} {attributes['definition']}{not_valid};"))
     elif object_type == "schema":
         found.append((rank, f"CREATE SCHEMA IF NOT EXISTS {name};"))
@@ -301,8 +302,14 @@ def _column_definition(attributes: Mapping[str, Any]) -> str:
 
 def _add_constraint(name: str, attributes: Mapping[str, Any]) -> str:
     table, constraint = split_last(name)
-    not_valid = "" if attributes.get("validated", True) or attributes.get("type") not in ("check", "foreign key") else " NOT VALID"
-    return f"ALTER TABLE {_short(table)} ADD CONSTRAINT {constraint} {attributes.get('definition', '')}{not_valid};"
+    return f"ALTER TABLE {_short(table)} ADD CONSTRAINT {constraint} {attributes.get('definition', '')}{_not_valid(attributes)};"
+
+
+def _not_valid(attributes: Mapping[str, Any]) -> str:
+    """`` NOT VALID`` for a constraint not validated, unless its definition says so already."""
+    if attributes.get("validated", True) or str(attributes.get("definition", "")).endswith(" NOT VALID"):
+        return ""
+    return " NOT VALID"
 
 
 def _create_index(attributes: Mapping[str, Any], concurrently: bool) -> str:
@@ -401,7 +408,7 @@ def _create_domain(name: str, before: Snapshot) -> list[str]:
     for key, constraint in before.items():
         if key.startswith("domain-constraint ") and split_last(key.split(" ", 1)[1])[0] == name:
             _, own = split_last(key)
-            not_valid = "" if constraint.get("validated", True) else " NOT VALID"
+            not_valid = _not_valid(constraint)
             statements.append(f"ALTER DOMAIN {_short(name)} ADD CONSTRAINT {own} {constraint['definition']}{not_valid};")
     return statements
 
@@ -480,7 +487,7 @@ def _change(difference: Difference, before: Snapshot, after: Snapshot, out: Rest
             return [f"ALTER DOMAIN {_short(name)} {'SET' if old else 'DROP'} NOT NULL;"]
     elif object_type == "domain-constraint":
         domain, constraint = split_last(name)
-        not_valid = "" if before[key].get("validated", True) else " NOT VALID"
+        not_valid = _not_valid(before[key])
         return [f"ALTER DOMAIN {_short(domain)} DROP CONSTRAINT IF EXISTS {constraint};",
                 f"ALTER DOMAIN {_short(domain)} ADD CONSTRAINT {constraint} {before[key]['definition']}{not_valid};"]  # fmt: skip
     elif object_type == "extension":
