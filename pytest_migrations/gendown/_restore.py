@@ -74,8 +74,11 @@ def restore(
     drops: list[tuple[int, str]] = []
     changes: list[str] = []
     creates: list[tuple[int, str]] = []
-    for difference in differences:
+    # a column's type first: its other attributes (a default) are given back for the old type
+    for difference in sorted(differences, key=lambda d: not (d.object_type == "column" and d.attribute == "type")):
         key = f"{difference.object_type} {difference.name}"
+        if _inherited(difference.object_type, before.get(key) or after.get(key) or {}):
+            continue  # comes and goes with the parent's
         if difference.severity != "error":
             continue
         if difference.kind != "unexpected" and difference.attribute not in _DEPENDENCIES and _skipped(
@@ -102,6 +105,15 @@ def restore(
 # Changes undone even on what the DOWN drops anyway: they may hold on to something the DOWN drops
 # before it (a default's sequence, a column's type).
 _DEPENDENCIES = frozenset({"default", "type", "definition", "identity", "collation", "generated"})
+
+
+def _inherited(object_type: str, attributes: Mapping[str, Any]) -> bool:
+    """A partition's (or child table's) constraint, column or index that its parent's makes."""
+    if object_type in ("constraint", "column"):
+        return attributes.get("local") is False
+    if object_type == "index":
+        return bool(attributes.get("parent_index"))
+    return False
 
 
 def _of_view(column: str, before: Snapshot, after: Snapshot) -> bool:
@@ -184,6 +196,8 @@ def _create(
     rank: float = _CREATE_ORDER.index(object_type) if object_type in _CREATE_ORDER else len(_CREATE_ORDER)
     key = f"{object_type} {name}"
     attributes = before[key]
+    if _inherited(object_type, attributes):
+        return []  # made by its parent's
     found: list[tuple[float, str]] = []
     if object_type == "table":
         found.extend(_create_table(name, before, after, out, concurrently))
@@ -313,7 +327,8 @@ def _not_valid(attributes: Mapping[str, Any]) -> str:
 
 
 def _create_index(attributes: Mapping[str, Any], concurrently: bool) -> str:
-    definition = attributes["definition"]
+    # a partitioned table's index, made ON ONLY it, would not make its partitions' indexes
+    definition = attributes["definition"].replace(" ON ONLY ", " ON ", 1)
     if concurrently:
         definition = re.sub(r"^CREATE (UNIQUE )?INDEX ", r"CREATE \1INDEX CONCURRENTLY ", definition)
     return _unqualify_create(definition) + ";"
@@ -513,7 +528,8 @@ def _change_column(
         collate = f" COLLATE {was['collation']}" if was.get("collation") else ""
         statements = []
         if now.get("default") is not None and was.get("default") != now.get("default") and attribute == "type":
-            statements.append(f"{alter} DROP DEFAULT;")  # the new default may not cast to the old type
+            # the new default may not cast to the old type; the old one is given back after
+            statements.append(f"{alter} DROP DEFAULT;")
         # a type of the project (an enum) casts to another only through text
         through_text = "::text" if "." in was["type"] or "." in now.get("type", "") else ""
         statements.append(f"{alter} TYPE {was['type']}{collate} USING {column}{through_text}::{was['type']};")

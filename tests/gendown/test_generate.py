@@ -33,6 +33,9 @@ CREATE POLICY own_orders ON orders USING (user_id = 1);
 COMMENT ON TABLE orders IS 'what people bought';
 GRANT SELECT ON orders TO PUBLIC;
 ALTER TABLE orders ADD CONSTRAINT total_small CHECK (total < 1000000) NOT VALID;
+CREATE TABLE events (id int CHECK (id > 0), at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE INDEX events_at_idx ON events (at);
 """
 
 # (UP, a line the generated DOWN holds)
@@ -52,6 +55,11 @@ REVERSIBLE = {
     "drop default": ("ALTER TABLE users ALTER COLUMN nick DROP DEFAULT;",
                      "ALTER TABLE users ALTER COLUMN nick SET DEFAULT 'anon'::character varying;"),
     "set not null": ("ALTER TABLE users ALTER COLUMN nick SET NOT NULL;", "ALTER TABLE users ALTER COLUMN nick DROP NOT NULL;"),
+    "type and default together": ("ALTER TABLE users ALTER COLUMN nick TYPE text, ALTER COLUMN nick SET DEFAULT 'x';",
+                                  "ALTER TABLE users ALTER COLUMN nick SET DEFAULT 'anon'::character varying;"),
+    "drop index of a partitioned table": ("DROP INDEX events_at_idx;", "CREATE INDEX events_at_idx ON events USING btree (at);"),
+    "drop check of a partitioned table": ("ALTER TABLE events DROP CONSTRAINT events_id_check;",
+                                          "ALTER TABLE events ADD CONSTRAINT events_id_check CHECK ((id > 0));"),
     "drop not null": ("ALTER TABLE orders ALTER COLUMN total DROP NOT NULL;",
                       "ALTER TABLE orders ALTER COLUMN total SET NOT NULL;"),
     "identity": ("ALTER TABLE users ALTER COLUMN id DROP IDENTITY;",
