@@ -111,12 +111,19 @@ def _run(args: argparse.Namespace, server: Any, migrations: list[Migration], nam
     if not wanted:
         print("nothing to generate")
         return EXIT_OK
-    generated = generate(server, migrations, wanted, setup_sql=setup_sql, setup_sql_path=setup_path)
-    prove(server, migrations, generated, setup_sql=setup_sql, setup_sql_path=setup_path)
+    failure = None
+    try:
+        generated = generate(server, migrations, wanted, setup_sql=setup_sql, setup_sql_path=setup_path)
+    except GenerationError as error:  # what came before the failing UP is still given
+        generated, failure = error.generated, error
+    if generated:
+        prove(server, migrations, generated, setup_sql=setup_sql, setup_sql_path=setup_path)
     code = EXIT_OK
     writing = not (args.dry_run or args.diff)
     for item in generated:
         code = max(code, _report(item, wanted[item.migration.id], args, writing))
+    if failure is not None:
+        code = _fail(str(failure), EXIT_FAILED)
     return code
 
 

@@ -206,6 +206,19 @@ def test_cli_writes_missing_downs_and_exits_1_for_irreversible(pg_server: Server
     assert migration.down is not None and "DROP COLUMN IF EXISTS phone" in migration.down.sql
 
 
+def test_cli_writes_what_comes_before_an_up_that_fails(pg_server: Server, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    directory = _chain(tmp_path, "ALTER TABLE users ADD COLUMN phone text;")
+    (directory / "003_broken.sql").write_text("-- UP\nALTER TABLE nowhere ADD COLUMN a int;\n")
+    assert main(["gen-down", "--dir", str(directory), "--missing"]) == 1
+    captured = capsys.readouterr()
+    assert "002_change.sql (1 statement, round trip passed; has no DOWN)" in captured.out
+    assert "error: UP of 003_broken failed, so no DOWN from it on can be generated" in captured.err
+    assert 'relation "nowhere" does not exist' in captured.err
+    assert "DROP COLUMN IF EXISTS phone" in (directory / "002_change.sql").read_text()
+    assert "-- DOWN" not in (directory / "003_broken.sql").read_text()
+
+
 def test_cli_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     directory = _chain(tmp_path, "ALTER TABLE users ADD COLUMN phone text;")
     assert main(["gen-down", "--dir", str(directory)]) == 2
