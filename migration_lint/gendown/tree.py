@@ -25,7 +25,7 @@ from ..parse import Statement
 from ..sqlnodes import strings, unwrap
 from .sql import ident, literal, qualified
 
-__all__ = ["Inverse", "invert_section"]
+__all__ = ["Copy", "Inverse", "copy_of", "invert_section"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,51 @@ def _rows_written(statement: Statement) -> tuple[str, list[str]] | None:
     if kind == "TruncateStmt" and len(node.get("relations", [])) == 1:
         return _table_key(unwrap(node["relations"][0])[1]), []
     return None
+
+
+@dataclass(frozen=True)
+class Copy:
+    """``INSERT INTO target (columns) SELECT ... FROM source``, every row, column to column: what a
+    DOWN runs the other way when the UP drops ``source`` later (a table rebuilt under its name).
+
+    ``columns`` pairs each target column (``None``: the target's columns in order) with the source
+    column it copies (``None``: a constant or an expression, which nothing copies back);
+    ``star`` for ``SELECT *``."""
+
+    target: dict[str, Any]  # RangeVars, as written
+    source: dict[str, Any]
+    columns: tuple[tuple[str | None, str | None], ...]
+    star: bool = False
+
+
+def copy_of(statement: Statement) -> Copy | None:
+    """The :class:`Copy` an INSERT ... SELECT is, or ``None`` (a filter, a join, a grouping ...)."""
+    if statement.kind != "InsertStmt" or statement.node.get("onConflictClause") or statement.node.get("withClause"):
+        return None
+    kind, select = unwrap(statement.node.get("selectStmt"))
+    sources = select.get("fromClause") or []
+    if kind != "SelectStmt" or len(sources) != 1 or any(
+        select.get(clause) for clause in ("whereClause", "groupClause", "havingClause", "distinctClause",
+                                          "limitCount", "limitOffset", "withClause", "valuesLists", "sortClause")
+    ):  # fmt: skip
+        return None
+    source_kind, source = unwrap(sources[0])
+    if source_kind != "RangeVar":
+        return None
+    values = [unwrap(target)[1].get("val") for target in select.get("targetList", [])]
+    if len(values) == 1 and strings(unwrap(values[0])[1].get("fields")) == ["*"]:
+        return Copy(statement.node["relation"], source, (), star=True)
+    names = [unwrap(column)[1].get("name") for column in statement.node.get("cols", [])]
+    if names and len(names) != len(values):
+        return None
+    copied = []
+    for index, value in enumerate(values):
+        value_kind, node = unwrap(value)
+        while value_kind == "TypeCast":
+            value_kind, node = unwrap(node.get("arg"))
+        fields = strings(node.get("fields")) if value_kind == "ColumnRef" else []
+        copied.append((names[index] if names else None, fields[-1] if fields and fields[-1] != "*" else None))
+    return Copy(statement.node["relation"], source, tuple(copied))
 
 
 # Statements that change nothing a DOWN must undo: settings, transaction control, maintenance.

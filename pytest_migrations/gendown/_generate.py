@@ -18,6 +18,7 @@ where the UP kept them, and UP must run again.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from migration_lint.gendown import Down, Inverse, Placement, invert_section, place_down, render
+from migration_lint.gendown.sql import ident, literal, qualified, unqualified
+from migration_lint.gendown.tree import Copy, copy_of
 from migration_lint.model import Migration
 from migration_lint.transaction import non_transactional_reason, transaction_control
 
@@ -84,6 +87,7 @@ class _Undo:
     lines: list[str] = field(default_factory=list)
     irreversible: list[str] = field(default_factory=list)
     outside_transaction: bool = False
+    rows_gone: dict[str, str] = field(default_factory=dict)  # table key -> why: tables recreated empty
 
 
 def generate(
@@ -188,6 +192,7 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
     before = origin
     created: set[str] = set()  # keys the DOWN drops whole: what hangs on them needs no undoing
     undos: list[_Undo] = []
+    copies: list[tuple[int, Copy, Any]] = []  # (statement, copy, schema before it)
     if plan.wrap:
         conn.execute("BEGIN")
     try:
@@ -200,6 +205,9 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
             except psycopg.Error as error:
                 message = (error.diag.message_primary or str(error)).strip()
                 raise _failed(migration, f"{migration.up.path}:{statement.line}: {message}") from None
+            copy = copy_of(statement)
+            if copy is not None:
+                copies.append((len(undos), copy, before))
             if inverse.nothing:
                 undos.append(_Undo())
                 continue
@@ -212,12 +220,62 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
         raise
+    _copy_back(undos, copies)
     down = Down(header=HEADER)
     for undo in reversed(undos):
         down.lines.extend(undo.lines)
-        down.irreversible.extend(undo.irreversible)
+        down.irreversible.extend([*undo.irreversible, *undo.rows_gone.values()])
         down.outside_transaction |= undo.outside_transaction
     return down
+
+
+def _copy_back(undos: list[_Undo], copies: list[tuple[int, Copy, Any]]) -> None:
+    """A table the UP copied into another and dropped (a table rebuilt under its name): the DOWN
+    recreates it, then copies the rows back before it drops the copy. Its rows are then not gone,
+    if every column was copied."""
+    for index, copy, before in copies:
+        source, target = _table_key(copy.source), _table_key(copy.target)
+        dropped_later = next((undo for undo in undos[index + 1 :] if source in undo.rows_gone), None)
+        if dropped_later is None or source not in before or target not in before and not copy.columns:
+            continue
+        source_columns = list(before[source].get("columns") or [])
+        if copy.star:
+            pairs = list(zip(source_columns, source_columns))  # SELECT *: the target's columns by position
+        else:
+            pairs = [(target_column, source_column) for target_column, source_column in copy.columns]
+        if any(target_column is None for target_column, _ in pairs):
+            continue  # the target's columns by position: only a catalog of the target would say which
+        mapped = [(target_column, source_column) for target_column, source_column in pairs if source_column]
+        if not mapped:
+            continue
+        identity = any(
+            before.get(f"column {source[len('table ') :]}.{ident(column)}", {}).get("identity") == "ALWAYS"
+            for _, column in mapped
+        )  # fmt: skip
+        undos[index].lines = [
+            f"INSERT INTO {qualified(copy.source)} ({', '.join(ident(c) for _, c in mapped)})"
+            + (" OVERRIDING SYSTEM VALUE" if identity else "")
+            + f" SELECT {', '.join(ident(c) for c, _ in mapped)} FROM {qualified(copy.target)};"
+        ]
+        # a serial or identity column's sequence, recreated, would hand out the ids copied back
+        for _, column in mapped:
+            attributes = before.get(f"column {source[len('table ') :]}.{ident(column)}", {})
+            if attributes.get("identity") or "nextval(" in str(attributes.get("default") or ""):
+                undos[index].lines.append(
+                    f"SELECT setval(pg_get_serial_sequence({literal(qualified(copy.source))}, {literal(column)}),"
+                    f" max({ident(column)})) FROM {qualified(copy.source)};"
+                )  # fmt: skip
+        # foreign keys to the table, which the UP's CASCADE took, hold only once its rows are back
+        referring = re.compile(rf"ADD CONSTRAINT .* FOREIGN KEY .* REFERENCES {re.escape(source[len('table '):])}\(")
+        moved = [line for line in dropped_later.lines if referring.search(line)]
+        dropped_later.lines = [line for line in dropped_later.lines if line not in moved]
+        undos[index].lines.extend(moved)
+        if {column for _, column in mapped} >= set(source_columns):
+            del dropped_later.rows_gone[source]
+
+
+def _table_key(relation: dict[str, Any]) -> str:
+    return f"table {ident(relation.get('schemaname') or 'public')}.{ident(relation['relname'])}"
 
 
 def _undo(inverse: Inverse, before: Any, after: Any, created: set[str], server_version: int) -> _Undo:
@@ -241,11 +299,15 @@ def _undo(inverse: Inverse, before: Any, after: Any, created: set[str], server_v
     irreversible = list(restoration.irreversible)
     if inverse.irreversible and inverse.statement.kind == "AlterEnumStmt":
         irreversible = [reason for reason in irreversible if "enum" not in reason]  # the tree says it better
-    if inverse.irreversible:
-        recreated = [d for d in differences if d.kind == "missing" and f"{d.object_type} {d.name}" not in created]
-        if not inverse.only_dropped_data or recreated:
-            irreversible.insert(0, inverse.irreversible)
-    return _Undo(restoration.statements, irreversible, restoration.outside_transaction)
+    recreated = [d for d in differences if d.kind == "missing" and f"{d.object_type} {d.name}" not in created]
+    rows_gone = {}
+    if inverse.statement.kind == "DropStmt" and inverse.only_dropped_data:
+        # the catalog says which tables went, the CASCADE's included
+        rows_gone = {f"table {d.name}": f"the rows of {unqualified(d.name)} are gone: the DOWN recreates it empty"
+                     for d in recreated if d.object_type == "table"}  # fmt: skip
+    elif inverse.irreversible and (not inverse.only_dropped_data or recreated):
+        irreversible.insert(0, inverse.irreversible)
+    return _Undo(restoration.statements, irreversible, restoration.outside_transaction, rows_gone)
 
 
 def prove(

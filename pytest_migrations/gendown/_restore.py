@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from migration_lint.gendown.sql import literal, unqualified
+from migration_lint.gendown.sql import ident, literal, unqualified
 
 from ..snapshot import Difference
 
@@ -204,7 +204,8 @@ def _create(
         return found
     if object_type == "column":
         table, column = split_last(name)
-        found.append((rank, f"ALTER TABLE {_short(table)} ADD COLUMN {column} {_column_definition(attributes)};"))
+        definition = _column_definition(attributes, _identity_sequence(before, table, column))
+        found.append((rank, f"ALTER TABLE {_short(table)} ADD COLUMN {column} {definition};"))
     elif object_type == "constraint":
         found.append((rank + (0.5 if attributes.get("type") == "foreign key" else 0), _add_constraint(name, attributes)))
     elif object_type == "index":
@@ -258,8 +259,9 @@ def _create_table(
         found.extend((rank - 0.5, statement) for statement in _create_sequence(key.split(" ", 1)[1], before[key], owned=False))
     columns = []
     for column in table.get("columns") or []:
-        attributes = before.get(f"column {name}.{column}", {})
-        columns.append(f"    {column} {_column_definition(attributes)}")
+        attributes = before.get(f"column {name}.{ident(column)}", {})
+        definition = _column_definition(attributes, _identity_sequence(before, name, ident(column)))
+        columns.append(f"    {ident(column)} {definition}")
     head = "CREATE UNLOGGED TABLE" if table.get("persistence") == "unlogged" else "CREATE TABLE"
     tail = ""
     if table.get("partition_of"):
@@ -294,7 +296,16 @@ def _create_table(
     return found
 
 
-def _column_definition(attributes: Mapping[str, Any]) -> str:
+def _identity_sequence(before: Snapshot, table: str, column: str) -> tuple[str, Mapping[str, Any]] | None:
+    """The sequence of an identity column, by name, with its settings."""
+    owner = f"{table}.{column}"
+    for key, attributes in before.items():
+        if key.startswith("sequence ") and attributes.get("identity") and attributes.get("owned_by") == owner:
+            return key[len("sequence ") :], attributes
+    return None
+
+
+def _column_definition(attributes: Mapping[str, Any], identity_sequence: tuple[str, Mapping[str, Any]] | None = None) -> str:
     parts = [attributes.get("type", "text")]
     if attributes.get("collation"):
         parts.append(f"COLLATE {attributes['collation']}")
@@ -302,7 +313,7 @@ def _column_definition(attributes: Mapping[str, Any]) -> str:
         expression, _, kind = attributes["generated"].rpartition(" ")
         parts.append(f"GENERATED ALWAYS AS ({expression}) {kind}")
     elif attributes.get("identity"):
-        parts.append(f"GENERATED {attributes['identity']} AS IDENTITY")
+        parts.append(f"GENERATED {attributes['identity']} AS IDENTITY{_identity_options(identity_sequence)}")
     elif attributes.get("default") is not None:
         parts.append(f"DEFAULT {attributes['default']}")
     named = attributes.get("not_null_constraint")
@@ -312,6 +323,20 @@ def _column_definition(attributes: Mapping[str, Any]) -> str:
     elif attributes.get("not_null"):
         parts.append("NOT NULL")
     return " ".join(parts)
+
+
+def _identity_options(identity_sequence: tuple[str, Mapping[str, Any]] | None) -> str:
+    """`` (SEQUENCE NAME ...)`` when the sequence is not the one PostgreSQL would name (the table
+    was renamed since), and its settings that are not the defaults."""
+    if identity_sequence is None:
+        return ""
+    name, sequence = identity_sequence
+    options = [f"SEQUENCE NAME {_short(name)}"]
+    if sequence.get("start") not in (None, 1, "1"):
+        options.append(f"START WITH {sequence['start']}")
+    if sequence.get("increment") not in (None, 1, "1"):
+        options.append(f"INCREMENT BY {sequence['increment']}")
+    return " (" + " ".join(options) + ")"
 
 
 def _add_constraint(name: str, attributes: Mapping[str, Any]) -> str:

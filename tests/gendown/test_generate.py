@@ -102,6 +102,11 @@ REVERSIBLE = {
                                "DROP TYPE IF EXISTS size;"),
     "backfill of a new column": ("ALTER TABLE users ADD COLUMN score int;\nUPDATE users SET score = 0;",
                                  "ALTER TABLE users DROP COLUMN IF EXISTS score;"),
+    "table rebuilt by a copy": ("ALTER TABLE users RENAME TO users_old;\n"
+                                "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, nick varchar(60), mood mood, born date);\n"
+                                "INSERT INTO users (id, email, nick, mood, born) SELECT id, email, nick, mood, born FROM users_old;\n"
+                                "DROP TABLE users_old CASCADE;",
+                                "INSERT INTO users_old (id, email, nick, mood, born) SELECT id, email, nick, mood, born FROM users;"),
     "lock_timeout": ("SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN phone text;", "SET lock_timeout = '2s';"),
     "do block with ddl only": ("DO $$ BEGIN CREATE TABLE made_in_do (id int); END $$;", "DROP TABLE IF EXISTS made_in_do;"),
 }  # fmt: skip
@@ -112,6 +117,10 @@ IRREVERSIBLE_CASES = {
     "enum add value": ("ALTER TYPE mood ADD VALUE 'calm';", "cannot remove the value 'calm'"),
     "drop column": ("ALTER TABLE users DROP COLUMN born;", "values of column users.born are gone"),
     "drop table": ("DROP TABLE orders CASCADE;", "rows of orders are gone"),
+    "table rebuilt by a copy of some columns": ("ALTER TABLE users RENAME TO users_old;\n"
+                                                "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);\n"
+                                                "INSERT INTO users (id, email) SELECT id, email FROM users_old;\n"
+                                                "DROP TABLE users_old CASCADE;", "rows of users_old are gone"),
     "do block writing rows": ("DO $$ BEGIN UPDATE orders SET total = 0; END $$;", "DO block"),
     "type converted by USING": ("CREATE TYPE level AS ENUM ('low', 'high');\n"
                                 "ALTER TABLE users ALTER COLUMN mood TYPE level USING "

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from migration_lint.gendown import Down, invert_section, place_down, render, tree_down
+from migration_lint.gendown.tree import copy_of
 from migration_lint.model import discover
 from migration_lint.parse import split_statements
 
@@ -198,3 +199,20 @@ def test_render_writes_keywords_in_the_case_of_the_up(tmp_path: Path) -> None:
         "alter table orders add column \"Note\" text default 'NOT NULL'::text;\n"
         "create function f() returns int as $$ SELECT 1 $$ language sql;\n"
     )
+
+
+@pytest.mark.parametrize(("sql", "columns"), [
+    ("INSERT INTO b (x, y, z) SELECT a, c::text, 1 FROM s.old", (("x", "a"), ("y", "c"), ("z", None))),
+    ("INSERT INTO b SELECT a FROM old", ((None, "a"),)),
+    ("INSERT INTO b SELECT * FROM old", ()),
+    ("INSERT INTO b SELECT a FROM old WHERE a > 1", None),
+    ("INSERT INTO b SELECT a FROM old JOIN other USING (a)", None),
+    ("INSERT INTO b VALUES (1)", None),
+])  # fmt: skip
+def test_copies_the_down_can_run_back(sql: str, columns: tuple | None) -> None:
+    [statement] = split_statements(sql)
+    copy = copy_of(statement)
+    if columns is None:
+        assert copy is None
+    else:
+        assert copy is not None and copy.columns == columns and copy.star == ("*" in sql)
