@@ -223,6 +223,11 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
     _copy_back(undos, copies)
     down = Down(header=HEADER)
     for undo in reversed(undos):
+        for key in undo.rows_gone:
+            table = unqualified(key[len("table ") :])
+            created = next((i for i, line in enumerate(undo.lines) if re.match(rf"CREATE (UNLOGGED )?TABLE {re.escape(table)} ", line)), None)
+            if created is not None:
+                undo.lines.insert(created, f"-- {table} is recreated empty: its rows are gone")
         down.lines.extend(undo.lines)
         down.irreversible.extend([*undo.irreversible, *undo.rows_gone.values()])
         down.outside_transaction |= undo.outside_transaction

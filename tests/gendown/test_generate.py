@@ -174,7 +174,7 @@ def test_a_down_that_fails_only_over_rows_is_not_proven(pg_server: Server, tmp_p
 
 def test_dropped_table_comes_back_whole_but_empty(pg_server: Server, tmp_path: Path) -> None:
     item = _generated(pg_server, _chain(tmp_path, "DROP TABLE orders CASCADE;"))
-    for line in ("CREATE TABLE orders (", "ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);",
+    for line in ("-- orders is recreated empty: its rows are gone\nCREATE TABLE orders (", "ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);",
                  "CREATE INDEX orders_user_id_idx", "CREATE TRIGGER orders_touch", "CREATE POLICY own_orders",
                  "COMMENT ON TABLE orders IS 'what people bought';", "GRANT SELECT ON TABLE orders TO PUBLIC;",
                  "CREATE VIEW big_orders AS"):  # fmt: skip
