@@ -25,7 +25,7 @@ from ..parse import Statement
 from ..sqlnodes import strings, unwrap
 from .sql import ident, literal, qualified
 
-__all__ = ["Copy", "Inverse", "copy_of", "invert_section"]
+__all__ = ["Copy", "Inverse", "copy_of", "invert_section", "invert_statement", "rows_written"]
 
 
 @dataclass(frozen=True)
@@ -85,17 +85,27 @@ def _table_key(relation: dict[str, Any] | None) -> str:
     return f"{relation.get('schemaname') or ''}.{relation.get('relname', '')}"
 
 
-def _rows_written(statement: Statement) -> tuple[str, list[str]] | None:
-    """(table, columns set) of an INSERT, UPDATE, DELETE or TRUNCATE of one table."""
+def invert_statement(statement: Statement) -> Inverse:
+    """The inverse of one statement on its own, whatever the statements around it made."""
+    return _invert(statement)
+
+
+def rows_written(statement: Statement) -> tuple[dict[str, Any], list[str]] | None:
+    """(the table as a RangeVar, the columns an UPDATE sets) of an INSERT, UPDATE, DELETE or
+    TRUNCATE of one table; ``None`` for any other statement."""
     kind, node = statement.kind, statement.node
     if kind == "UpdateStmt":
-        columns = [unwrap(target)[1].get("name", "") for target in node.get("targetList", [])]
-        return _table_key(node.get("relation")), columns
+        return node.get("relation") or {}, [unwrap(target)[1].get("name", "") for target in node.get("targetList", [])]
     if kind in ("InsertStmt", "DeleteStmt"):
-        return _table_key(node.get("relation")), []
+        return node.get("relation") or {}, []
     if kind == "TruncateStmt" and len(node.get("relations", [])) == 1:
-        return _table_key(unwrap(node["relations"][0])[1]), []
+        return unwrap(node["relations"][0])[1], []
     return None
+
+
+def _rows_written(statement: Statement) -> tuple[str, list[str]] | None:
+    written = rows_written(statement)
+    return None if written is None else (_table_key(written[0]), written[1])
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import psycopg
 
 from migration_lint.gendown import Down, Inverse, Placement, invert_section, place_down, render
 from migration_lint.gendown.sql import ident, literal, qualified, unqualified
-from migration_lint.gendown.tree import Copy, copy_of
+from migration_lint.gendown.tree import Copy, copy_of, invert_statement, rows_written
 from migration_lint.model import Migration
 from migration_lint.transaction import non_transactional_reason, transaction_control
 
@@ -208,6 +208,10 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
             copy = copy_of(statement)
             if copy is not None:
                 copies.append((len(undos), copy, before))
+            if inverse.nothing and _rows_existed_before(statement, created):
+                # the tree took the table (or columns) for the UP's own, by name: the catalog says
+                # they were there before it (a CREATE TABLE IF NOT EXISTS that found it)
+                inverse = invert_statement(statement)
             if inverse.nothing:
                 undos.append(_Undo())
                 continue
@@ -232,6 +236,19 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
         down.irreversible.extend([*undo.irreversible, *undo.rows_gone.values()])
         down.outside_transaction |= undo.outside_transaction
     return down
+
+
+def _rows_existed_before(statement: Any, created: set[str]) -> bool:
+    """Whether a statement writes rows of a table, or columns, that the UP did not create."""
+    written = rows_written(statement)
+    if written is None:
+        return False
+    relation, columns = written
+    table = _table_key(relation)
+    if table in created:
+        return False
+    name = table[len("table ") :]
+    return not columns or any(f"column {name}.{ident(column)}" not in created for column in columns)
 
 
 def _copy_back(undos: list[_Undo], copies: list[tuple[int, Copy, Any]]) -> None:

@@ -114,6 +114,8 @@ REVERSIBLE = {
 # (UP, words of the irreversible reason)
 IRREVERSIBLE_CASES = {
     "update": ("UPDATE orders SET status = 'old';", "changes rows of orders"),
+    "insert into a table found by IF NOT EXISTS": ("CREATE TABLE IF NOT EXISTS orders (id int);\n"
+                                                   "INSERT INTO orders (id, total) VALUES (100, 1);", "adds rows to orders"),
     "enum add value": ("ALTER TYPE mood ADD VALUE 'calm';", "cannot remove the value 'calm'"),
     "drop column": ("ALTER TABLE users DROP COLUMN born;", "values of column users.born are gone"),
     "drop table": ("DROP TABLE orders CASCADE;", "rows of orders are gone"),
