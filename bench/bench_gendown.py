@@ -32,7 +32,8 @@ from typing import Any
 from migration_lint.model import Migration, MigrationFileError, discover
 from pytest_migrations.database import Server, open_server
 from pytest_migrations.gendown import Generated, broken_downs, generate, prove
-from pytest_migrations.roundtrip import ChainWalker, ScriptError, make_base_database, plan_section, run_section
+from migration_lint.execution import plan_section
+from pytest_migrations.roundtrip import ChainWalker, ScriptError, make_base_database, run_section
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -143,7 +144,7 @@ def _chain_runs(server: Server, migrations: list[Migration], setup: str | None, 
         with server.connect(database, autocommit=True) as conn:
             for index, migration in enumerate(migrations):
                 try:
-                    run_section(conn, migration.up, plan_section(migration.up, migration))
+                    run_section(conn, plan_section(migration, "up"))
                 except ScriptError as error:
                     shown = f"the first {index} migrations" if index >= 2 else "skipped"
                     print(f"\n{name}: {shown}: UP of {migration.id} fails on this server: {error}")
@@ -194,13 +195,12 @@ def _oracle(
                     before = _dump(pg_dump, server.dsn(probe))
                     with server.connect(probe, autocommit=True) as conn:
                         try:
-                            run_section(conn, migration.up, plan_section(migration.up, migration))
+                            run_section(conn, plan_section(migration, "up"))
                         except ScriptError:
                             conn.close()
                             unchecked += 1
                             raise _Unchecked() from None
-                        down = item.placement.down
-                        run_section(conn, down, plan_section(down, item.with_down()))
+                        run_section(conn, plan_section(item.with_down(), "down"))
                     after = _dump(pg_dump, server.dsn(probe))
                     if before != after:
                         wrong += 1
@@ -215,7 +215,7 @@ def _oracle(
                 finally:
                     server.drop_database(probe)
             with server.connect(chain, autocommit=True) as conn:
-                run_section(conn, migration.up, plan_section(migration.up, migration))
+                run_section(conn, plan_section(migration, "up"))
     finally:
         server.drop_database(chain)
     return wrong, unchecked

@@ -31,9 +31,10 @@ from migration_lint.gendown import Down, Inverse, Placement, invert_section, pla
 from migration_lint.gendown.sql import ident, literal, qualified, unqualified
 from migration_lint.gendown.tree import Copy, copy_of, invert_statement, rows_written
 from migration_lint.model import Migration
-from migration_lint.transaction import non_transactional_reason, transaction_control
+from migration_lint.execution import plan_section
+from migration_lint.transaction import non_transactional_reason
 
-from ..roundtrip import ChainWalker, ScriptError, StepResult, make_base_database, plan_section, run_section
+from ..roundtrip import ChainWalker, ScriptError, StepResult, make_base_database, run_section
 from ..snapshot import SnapshotCache, diff_snapshots, take_snapshot
 from ._restore import restore
 
@@ -141,7 +142,7 @@ class DownGenerator:
         while self._position < index - 1:
             earlier = self.migrations[self._position + 1]
             try:
-                run_section(self._conn, earlier.up, plan_section(earlier.up, earlier))
+                run_section(self._conn, plan_section(earlier, "up"))
             except ScriptError as error:
                 raise _failed(earlier, str(error)) from None
             self._position += 1
@@ -186,19 +187,25 @@ def _failed(migration: Migration, message: str) -> GenerationError:
 
 
 def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration: Migration) -> Down:
-    plan = plan_section(migration.up, migration)
+    plan = plan_section(migration, "up")
+    if plan.refusal is not None:
+        raise _failed(migration, plan.refusal)
+    # All or nothing: one transaction, as the tool runs it (less the file's own BEGIN/COMMIT
+    # around it, when the tool's transaction takes their place); else statement by statement.
+    atomic = plan.atomic
+    sent = {id(statement) for statement in plan.statements}
     version = conn.info.server_version
     origin = take_snapshot(conn, cache=cache)
     before = origin
     created: set[str] = set()  # keys the DOWN drops whole: what hangs on them needs no undoing
     undos: list[_Undo] = []
     copies: list[tuple[int, Copy, Any]] = []  # (statement, copy, schema before it)
-    if plan.wrap:
+    if atomic:
         conn.execute("BEGIN")
     try:
         for inverse in invert_section(migration.up.statements):
             statement = inverse.statement
-            if plan.wrap and transaction_control(statement) in ("begin", "commit"):
+            if id(statement) not in sent:
                 continue
             try:
                 conn.execute(statement.text.encode("utf-8"), prepare=False)
@@ -218,7 +225,7 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
             after = take_snapshot(conn, cache=cache)
             undos.append(_undo(inverse, before, after, created, version))
             before = after
-        if plan.wrap:
+        if atomic:
             conn.execute("COMMIT")
     except BaseException:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
