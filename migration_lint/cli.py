@@ -200,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
     from .report import ReportContext, render
 
     # Texts already read: given on stdin, or read by this process's linter.
-    known = [run.sources] + ([run.linter._sources] if run.linter is not None else [])
+    known = [run.sources] + ([run.linter.pipeline.sources] if run.linter is not None else [])
     texts: dict[str, str] = {}
 
     def source_of(path: str) -> str:
@@ -625,7 +625,7 @@ def _lint_stdin(run: _Run, filename: str | None) -> None:
         return
     migration = Migration(UNVERSIONED, path.stem, up, down, (path,), "onefile", no_transaction_marker=no_transaction)
     linter = run.get_linter()
-    linter._sources[path] = text
+    linter.pipeline.sources[path] = text
     try:
         run.findings.extend(linter.lint_migrations([migration]))
     except MigrationFileError as error:

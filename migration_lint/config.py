@@ -25,7 +25,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 DEFAULT_PG_VERSION = 13
 _KNOWN_KEYS = {
@@ -232,13 +232,17 @@ def selected_codes(config: Config) -> list[str]:
     return [code for code in chosen if code not in ignored]
 
 
-def build_rules(config: Config) -> list:
-    """Rule instances for ``config``, with severities and options applied."""
+def build_rules(config: Config, only: Iterable[str] | None = None) -> list:
+    """Rule instances for ``config``, with severities and options applied; with ``only`` (rule
+    names), just those of them that ``config`` selects."""
     from .rules import code_of, rule_class
 
     severity_by_code = {code_of(rule): level for rule, level in config.severity.items()}
+    wanted = None if only is None else {code_of(name) for name in only}
     rules = []
     for code in selected_codes(config):
+        if wanted is not None and code not in wanted:
+            continue
         cls = rule_class(code)
         try:
             rules.append(cls(config.rule_options.get(cls.name), severity_by_code.get(code)))
