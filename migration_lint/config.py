@@ -9,6 +9,7 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     assume-in-transaction = false
     preview = false                      # let ALL and prefixes select preview rules
     exclude = ["legacy/*"]               # paths (globs) never linted
+    since = "0042"                       # older migrations are linted and reported, never fail
     [per-file-ignores]                   # glob -> rules
     "migrations/0001_*.sql" = ["ML011"]
     [severity]                           # rule -> error | warning
@@ -30,7 +31,7 @@ from typing import Any, Iterable
 DEFAULT_PG_VERSION = 13
 _KNOWN_KEYS = {
     "pg-version", "select", "extend-select", "ignore", "assume-in-transaction", "preview",
-    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect",
+    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect", "since",
 }
 
 
@@ -48,6 +49,7 @@ class Config:
     dialect: str = "postgres"  # or "mysql", "sqlite" (migration_lint.dialects, through sqlglot)
     preview: bool = False
     exclude: list[str] = field(default_factory=list)
+    since: str | None = None  # a migration version: findings in older migrations do not fail
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     severity: dict[str, str] = field(default_factory=dict)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -164,6 +166,15 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
             raise ConfigError(f"{where}: dialect must be postgres, mysql or sqlite, not {data['dialect']!r}")
         config.dialect = data["dialect"]
     config.preview = bool(data.get("preview", False))
+    if "since" in data:
+        from .session import parse_since
+
+        if isinstance(data["since"], bool) or not isinstance(data["since"], (str, int)):
+            raise ConfigError(f"{where}: since must be a migration version such as \"0042\", not {data['since']!r}")
+        try:
+            config.since = parse_since(str(data["since"])).text
+        except ValueError as error:
+            raise ConfigError(f"{where}: since: {error}") from None
     config.exclude = list(data.get("exclude", []))
     for pattern, rules in (data.get("per-file-ignores") or {}).items():
         if not isinstance(rules, list):
