@@ -58,7 +58,9 @@ class MigrationsState:
         directory = directory.resolve()
         if directory not in self._lint:
             try:
-                self._lint[directory] = lint_directory(self.migrations(directory), self.settings.pg_version)
+                self._lint[directory] = lint_directory(
+                    self.migrations(directory), self.settings.pg_version, self.settings.since
+                )
             except (LintUnavailable, ValueError) as error:
                 self._lint[directory] = error
         found = self._lint[directory]

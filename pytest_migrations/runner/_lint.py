@@ -66,26 +66,22 @@ def lint(
     if not to_apply:
         return LintOutcome("ok")
     try:
-        from migration_lint.config import ConfigError, build_rules, find_config, load_config
-        from migration_lint.engine import Linter
+        from migration_lint.config import ConfigError
+        from migration_lint.session import LintSession
     except ImportError as error:
         return LintOutcome("unavailable", reason=f"the lint engine is not installed ({error})")
     try:
-        config = load_config(find_config(start or to_apply[0].path.parent))
-        rules = build_rules(config)
+        session = LintSession.for_path(
+            start or to_apply[0].path.parent,
+            pg_version=pg_version,
+            without=RUNNER_SATISFIES if runner_sets_lock_timeout else (),
+        )
+        found = session.lint(migrations, only=to_apply)
     except ConfigError as error:
         raise InputError(str(error)) from None
-    if runner_sets_lock_timeout:
-        rules = [rule for rule in rules if rule.name not in RUNNER_SATISFIES]
-    wanted = [m for m in to_apply if not any(config.is_excluded(path) for path in m.paths)]
-    linter = Linter(
-        rules,
-        pg_version=pg_version or config.pg_version,
-        assume_in_transaction=config.assume_in_transaction,
-    )
     findings = [
         LintFinding(Path(raw.path), raw.line, raw.code, raw.severity, raw.message)
-        for raw in linter.lint_migrations(migrations, only=wanted)
+        for raw in found
         if raw.section == "up"
     ]
     return LintOutcome("findings" if findings else "ok", findings)

@@ -4,6 +4,7 @@ suppression comments cover it, and when a static finding is shown harmless by th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migration_lint.model import Migration
@@ -22,26 +23,23 @@ def static_findings(
     migration: Migration, pg_version: int, history: Sequence[Migration] = ()
 ) -> dict[tuple[str, int], list[Any]] | None:
     """The linter's findings on ``migration``'s UP by ``(path, statement line)``, or ``None``
-    when the linter cannot be run. ``history`` are the migrations before it (for context)."""
+    when the linter cannot be run. ``history`` are the migrations before it (for context).
+
+    The lint session reads the project's ``[tool.migration-lint]`` as every other tool does, and
+    keeps the findings that suppression comments silence: :func:`suppressed_statements` applies
+    the comments to trace findings, which needs to know which rules flag a statement anyway.
+    """
     try:
-        from migration_lint.engine import Linter
-        from migration_lint.rules import all_rule_classes
+        from migration_lint.session import LintSession
     except ImportError:
         return None
-    class UnsuppressedLinter(Linter):
-        # Suppression comments are applied to trace findings by suppressed_statements(), which
-        # needs to know which rules flag a statement even where a comment silences them.
-        def _apply_suppressions(self, migration: Migration, findings: list[Any]) -> list[Any]:
-            return findings
-
     try:
-        rules = [cls() for cls in all_rule_classes() if not cls.opt_in]
         # The tracer runs a transactional migration in one transaction, as a runner does; a
         # loose file (no version) is linted as run that way too, not as psql -f would.
         in_transaction = migration.transactional and not migration.up.manages_transaction
-        linter = UnsuppressedLinter(rules, pg_version=pg_version, assume_in_transaction=in_transaction)
-        findings = linter.lint_migrations([*history, migration], only=[migration])
-    except Exception:  # a linter bug must not stop a trace; the report says the rules are unknown
+        session = _session(migration.path.parent, pg_version, in_transaction)
+        findings = session.lint([*history, migration], only=[migration])
+    except Exception:  # a linter bug or a bad configuration must not stop a trace: the rules are unknown
         return None
     by_statement: dict[tuple[str, int], list[Any]] = {}
     spans = [(statement.line, statement.end_line) for statement in migration.up.statements]
@@ -55,6 +53,21 @@ def static_findings(
                 break
     return by_statement
 
+
+def _session(directory: Path, pg_version: int, in_transaction: bool) -> Any:
+    """One lint session per directory and way of running: the configuration is found once for
+    a trace of many migrations."""
+    key = (directory, pg_version, in_transaction)
+    if key not in _SESSIONS:
+        from migration_lint.session import LintSession
+
+        _SESSIONS[key] = LintSession.for_path(
+            directory, pg_version=pg_version, assume_in_transaction=in_transaction, apply_suppressions=False
+        )
+    return _SESSIONS[key]
+
+
+_SESSIONS: dict[tuple[Path, int, bool], Any] = {}
 
 # Findings about the file rather than what a statement does to the database.
 _NOT_ABOUT_STATEMENTS = frozenset({"ML900", "ML901"})
