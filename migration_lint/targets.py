@@ -203,6 +203,10 @@ def _lint_files_of(result: LintResult, directory: Path, named: list[Path]) -> No
     linted = {normalised(p) for m in session.wanted(wanted) for p in m.paths} & wanted_paths
     result.files_checked += len(linted)
     result.findings.extend(f for f in found if normalised(f.path) in linted)
+    everything = session.wanted(migrations)
+    if result.cache is not None and session.changed is None and len(wanted) == len(everything):
+        # Every migration was named (pre-commit --all-files): next time the directory is one entry.
+        result.cache.put_directory(directory, sum(len(m.paths) for m in everything), [f.to_row() for f in found])
     for path in named:
         if normalised(path) not in by_path:
             _lint_lone_file(result, path)
