@@ -19,7 +19,6 @@ from migration_lint.model import Migration, MigrationFileError
 from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
 from ..trace import TRACE_RULE_NAME, MigrationTrace
-from .lint import LintUnavailable
 from .options import SettingsError
 from .state import STATE_KEY, MigrationsState
 
@@ -170,8 +169,6 @@ class LintItem(_MigrationItem):
         state = _state(self)
         try:
             report = state.lint_report(self.directory)
-        except LintUnavailable as error:
-            _skip_here(str(error))
         except ValueError as error:  # the lint configuration is invalid
             raise MigrationsUsageError(str(error)) from None
         errors, warnings = report.for_migration(self.migration)

@@ -14,11 +14,7 @@ from typing import Any
 
 from migration_lint.model import Migration
 
-__all__ = ["LintUnavailable", "LintReport", "lint_directory"]
-
-
-class LintUnavailable(Exception):
-    """The lint engine cannot be imported (a partial install): the items are skipped."""
+__all__ = ["LintReport", "lint_directory"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +33,10 @@ class LintReport:
 
 def lint_directory(migrations: list[Migration], pg_version: int | None = None, since: str | None = None) -> LintReport:
     """Lint ``migrations`` through a lint session (the project's configuration; ``since`` overrides
-    its own); raises LintUnavailable, or ValueError (a bad configuration, one line)."""
-    try:
-        from migration_lint.config import ConfigError
-        from migration_lint.session import LintSession
-    except ImportError as error:
-        raise LintUnavailable(f"the migration-lint engine cannot be imported: {error}") from None
+    its own); raises ValueError (a bad configuration, one line)."""
+    from migration_lint.config import ConfigError
+    from migration_lint.session import LintSession
+
     errors: dict[Path, list[str]] = {}
     warnings: dict[Path, list[str]] = {}
     if not migrations:

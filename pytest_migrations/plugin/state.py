@@ -17,7 +17,7 @@ from migration_lint.model import Migration, discover
 
 from ..database import DatabaseError, Server, open_server
 from ..roundtrip import ChainWalker, make_base_database
-from .lint import LintReport, LintUnavailable, lint_directory
+from .lint import LintReport, lint_directory
 from .options import Settings
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class MigrationsState:
                 self._lint[directory] = lint_directory(
                     self.migrations(directory), self.settings.pg_version, self.settings.since
                 )
-            except (LintUnavailable, ValueError) as error:
+            except ValueError as error:
                 self._lint[directory] = error
         found = self._lint[directory]
         if isinstance(found, Exception):

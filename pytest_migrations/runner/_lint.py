@@ -3,8 +3,7 @@
 The migrations a run is about to apply are linted with the project's ``[tool.migration-lint]``
 settings, in the context of every migration before them, for the PostgreSQL version actually
 being migrated. Only findings in the UP sections count (a run applies UPs). Errors block the run
-unless ``--no-lint``; warnings are shown. When the engine is not importable (a partial install)
-linting is skipped and the run says so: a missing linter never fails a deploy.
+unless ``--no-lint``; warnings are shown.
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ class LintFinding:
 
 @dataclass
 class LintOutcome:
-    """``status`` is ``ok``, ``findings``, ``disabled`` (--no-lint) or ``unavailable``."""
+    """``status`` is ``ok``, ``findings`` or ``disabled`` (--no-lint)."""
 
     status: str
     findings: list[LintFinding] = field(default_factory=list)
@@ -65,11 +64,9 @@ def lint(
         return LintOutcome("disabled", reason="--no-lint")
     if not to_apply:
         return LintOutcome("ok")
-    try:
-        from migration_lint.config import ConfigError
-        from migration_lint.session import LintSession
-    except ImportError as error:
-        return LintOutcome("unavailable", reason=f"the lint engine is not installed ({error})")
+    from migration_lint.config import ConfigError
+    from migration_lint.session import LintSession
+
     try:
         session = LintSession.for_path(
             start or to_apply[0].path.parent,

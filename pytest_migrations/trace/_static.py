@@ -30,10 +30,6 @@ def static_findings(
     the comments to trace findings, which needs to know which rules flag a statement anyway.
     """
     try:
-        from migration_lint.session import LintSession
-    except ImportError:
-        return None
-    try:
         # The tracer runs a transactional migration in one transaction, as a runner does; a
         # loose file (no version) is linted as run that way too, not as psql -f would.
         in_transaction = migration.transactional and not migration.up.manages_transaction
@@ -75,10 +71,8 @@ _NOT_ABOUT_STATEMENTS = frozenset({"ML900", "ML901"})
 
 def rule_lock(code: str) -> str | None:
     """The lock a rule says its flagged statement takes (``Rule.lock``), if it declares one."""
-    try:
-        from migration_lint.rules import known_rule
-    except ImportError:
-        return None
+    from migration_lint.rules import known_rule
+
     rule = known_rule(code)
     return getattr(rule, "lock", None) if rule is not None else None
 
@@ -159,10 +153,8 @@ def suppressed_statements(migration: Migration, codes_by_line: dict[int, tuple[s
     A comment silences a trace finding when it ignores every rule, :data:`TRACE_RULE_NAME`, or a
     static rule that flags the same statement.
     """
-    try:
-        from migration_lint.suppress import find_suppressions, resolve_ranges
-    except ImportError:
-        return set()
+    from migration_lint.suppress import find_suppressions, resolve_ranges
+
     section = migration.up
     from migration_lint.model import read_sql_file
 
