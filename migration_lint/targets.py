@@ -155,16 +155,22 @@ def lint_files(result: LintResult, files: list[Path]) -> None:
     from .layouts import detect_layout
     from .model import MigrationFileError
 
-    groups: dict[Path | None, list[Path]] = {}
     layouts: dict[Path, bool] = {}
-    for path in files:
-        parent = path.parent
-        if parent not in layouts:
+
+    def holds_migrations(directory: Path) -> bool:
+        if directory not in layouts:
             try:
-                layouts[parent] = detect_layout(parent) is not None
+                layouts[directory] = detect_layout(directory) is not None
             except MigrationFileError:
-                layouts[parent] = False
-        named = groups.setdefault(parent if layouts[parent] else None, [])
+                layouts[directory] = False
+        return layouts[directory]
+
+    groups: dict[Path | None, list[Path]] = {}
+    for path in files:
+        # ``<version>/up.sql`` belongs to the directory two levels up.
+        candidates = [path.parent.parent, path.parent] if path.name.lower() in ("up.sql", "down.sql") else [path.parent]
+        directory = next((candidate for candidate in candidates if holds_migrations(candidate)), None)
+        named = groups.setdefault(directory, [])
         if path not in named:
             named.append(path)
     for directory, named in groups.items():

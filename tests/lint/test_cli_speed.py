@@ -90,3 +90,15 @@ def test_a_warm_run_does_not_import_the_parser(tmp_path, named):
     warm = _modules_after_run(tmp_path, *targets)
     assert not {name for name in warm if name == "pglast" or name.startswith("pglast.")}
     assert not {name for name in warm if name.startswith("migration_lint.rules.ml")}
+
+
+def test_named_files_of_a_folders_layout_are_read_with_their_directory(tmp_path, capsys):
+    directory = tmp_path / "migrations"
+    for version, up, down in (("001_orders", "CREATE TABLE orders (id int);", "DROP TABLE IF EXISTS orders;"),
+                              ("002_index", "CREATE INDEX i ON orders (id);", "DROP INDEX IF EXISTS i;")):
+        (directory / version).mkdir(parents=True)
+        (directory / version / "up.sql").write_text(up + "\n", encoding="utf-8")
+        (directory / version / "down.sql").write_text(down + "\n", encoding="utf-8")
+    files = sorted(str(path) for path in directory.glob("*/*.sql"))
+    whole = findings(capsys, "--no-cache", str(directory))
+    assert findings(capsys, "--no-cache", *files) == whole and whole
