@@ -91,7 +91,7 @@ def _isolated(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     from pytest_migrations.trace import _static
 
-    monkeypatch.setattr(_static, "_SESSIONS", {})
+    monkeypatch.setattr(_static, "_SESSIONS", {}, raising=False)
 
 
 @pytest.mark.parametrize("consumer", sorted(CONSUMERS))
