@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -482,10 +481,10 @@ def explain(finding: Any, dialect: str = "postgres") -> str:
         try:
             from .docs import rule_markdown
 
-            documentation = rule_markdown(cls)
+            documentation = rule_markdown(cls, stamp=False)
         except Exception:
             documentation = cls.documentation()
-        parts.append(re.sub(r"(?m)^<!--.*-->\n?", "", documentation).strip())
+        parts.append(documentation.strip())
     return "\n\n".join(parts)
 
 
