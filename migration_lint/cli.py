@@ -199,7 +199,7 @@ def _run(args: argparse.Namespace) -> int:
         for _ in range(5):
             result, findings = _lint(args, session, use_cache=False)
             if result.input_errors or not apply_fixes(findings, result.sources, write=True, protected=session.older_paths,
-                                                      since=args.since or session.config.since, notes=notes):
+                                                      since=session.config.since, notes=notes):
                 break
             session = _session(args)  # the files changed: read them again
     else:
@@ -208,13 +208,13 @@ def _run(args: argparse.Namespace) -> int:
             from .fix import apply_fixes
 
             apply_fixes(findings, result.sources, write=False, protected=session.older_paths,
-                        since=args.since or session.config.since, notes=notes)
+                        since=session.config.since, notes=notes)
     if args.statistics:
         _print_statistics(findings)
     else:
         _report(args, fmt, session, result, findings)
-    for message in notes + [f"migration-lint: {error}" for error in result.input_errors]:
-        print(message if message.startswith("migration-lint:") else f"migration-lint: {message}", file=sys.stderr)
+    for message in notes + result.input_errors:
+        print(f"migration-lint: {message}", file=sys.stderr)
     if result.input_errors:
         return 2
     if args.exit_zero:
@@ -250,7 +250,7 @@ def _colour(args: argparse.Namespace, fmt: str) -> bool:
         return True
     if os.environ.get("NO_COLOR"):
         return False
-    if os.environ.get("FORCE_COLOR"):
+    if os.environ.get("FORCE_COLOR", "").lower() not in ("", "0", "false"):
         return True
     return sys.stdout.isatty()
 
