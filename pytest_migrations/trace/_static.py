@@ -51,19 +51,23 @@ def static_findings(
 
 
 def _session(directory: Path, pg_version: int, in_transaction: bool) -> Any:
-    """One lint session per directory and way of running: the configuration is found once for
-    a trace of many migrations."""
-    key = (directory, pg_version, in_transaction)
-    if key not in _SESSIONS:
-        from migration_lint.session import LintSession
+    """A lint session per configuration (as it is now) and way of running: a trace of many
+    migrations reads the configuration once."""
+    from migration_lint.config import find_config
+    from migration_lint.session import LintSession
 
+    config_file = find_config(directory)
+    stamp = config_file.stat().st_mtime_ns if config_file is not None else None
+    key = (config_file, stamp, pg_version, in_transaction)
+    if key not in _SESSIONS:
         _SESSIONS[key] = LintSession.for_path(
-            directory, pg_version=pg_version, assume_in_transaction=in_transaction, apply_suppressions=False
+            directory, config_file=config_file, pg_version=pg_version, assume_in_transaction=in_transaction,
+            apply_suppressions=False,
         )
     return _SESSIONS[key]
 
 
-_SESSIONS: dict[tuple[Path, int, bool], Any] = {}
+_SESSIONS: dict[tuple[Path | None, int | None, int, bool], Any] = {}
 
 # Findings about the file rather than what a statement does to the database.
 _NOT_ABOUT_STATEMENTS = frozenset({"ML900", "ML901"})
