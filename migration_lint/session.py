@@ -131,7 +131,7 @@ class LintSession:
         if not wanted:
             return []
         ids = {id(m) for m in wanted}
-        last = max(index for index, migration in enumerate(migrations) if id(migration) in ids)
+        last = max((index for index, migration in enumerate(migrations) if id(migration) in ids), default=len(migrations) - 1)
         found = self.linter.lint_migrations(migrations[: last + 1], only=wanted)
         return self.filter(found, wanted)
 
