@@ -47,19 +47,24 @@ def lint_targets(
     session: LintSession, paths: Sequence[str], *, cache: Any = None, jobs: int = 1, stdin_filename: str | None = None
 ) -> LintResult:
     """Lint every path (``-`` is standard input); raises ``ConfigError`` for a bad rule option."""
-    from .parallel import lint_in_parallel, parallel_weights
-
     result = LintResult(session, cache)
     directories, files, stdin = _collect(paths, session.config, result)
     whole = session.changed is None  # with --changed-since, a directory is never linted whole
     fresh = cold_directories(result, directories) if whole else directories
-    weights = parallel_weights(fresh) if jobs > 1 and whole else None
+    weights = None
+    if fresh and jobs > 1 and whole:
+        from .parallel import parallel_weights
+
+        weights = parallel_weights(fresh)
     if weights is not None:
+        from .parallel import lint_in_parallel
+
         lint_in_parallel(result, fresh, weights, jobs, lint_directory)
     else:
         for directory in fresh:
             lint_directory(result, directory)
-    lint_files(result, files)
+    if files:
+        lint_files(result, files)
     if stdin:
         from .stdin import lint_stdin
 
