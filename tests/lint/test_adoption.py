@@ -129,3 +129,15 @@ def test_changed_since_an_unknown_ref_is_one_line_and_exit_2(tmp_path, capsys):
     code, _, err = run(capsys, "--changed-since", "no-such-branch", str(directory))
     assert code == 2
     assert err.startswith("migration-lint: --changed-since no-such-branch:") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_changed_since_narrows_files_named_one_by_one(tmp_path, capsys):
+    directory = history(tmp_path)
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "history")
+    (directory / "003_items.sql").write_text(CHECK.format(t="items") + "-- edited\n", encoding="utf-8")
+    named = [str(path) for path in sorted(directory.glob("*.sql"))]
+    code, findings, _ = run(capsys, "--changed-since", "HEAD", *named)
+    assert {Path(f["path"]).name for f in findings} == {"003_items.sql"} and code == 1
