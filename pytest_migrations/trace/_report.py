@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from migration_lint.execution import TOOL_TRANSACTION
+
 if TYPE_CHECKING:  # the results import this module to format themselves
     from ._results import MigrationTrace, StatementTrace, TraceFinding
 
@@ -38,7 +40,7 @@ def format_migration(trace: MigrationTrace, *, verbose: bool = False) -> str:
         f"{migration.id} ({migration.up.path}) on PostgreSQL {trace.server_version}:"
         f" {len(trace.statements)} statement(s), {_count(trace.findings, 'finding')}"
         + _severities(trace.findings)
-        + ("" if migration.transactional else ", run outside one transaction")
+        + ("" if trace.plan is None or trace.plan.mode == TOOL_TRANSACTION else f", run {trace.plan.description}")
     ]
     for seeded in trace.seeded:
         if seeded.rows:
@@ -87,7 +89,8 @@ def migration_json(trace: MigrationTrace) -> dict[str, Any]:
         "migration": trace.migration.id,
         "version": trace.migration.version.text,
         "path": str(trace.migration.up.path),
-        "transactional": trace.migration.transactional,
+        "transactional": trace.plan is not None and trace.plan.mode == TOOL_TRANSACTION,
+        "execution": None if trace.plan is None else trace.plan.description,
         "server_version": trace.server_version,
         "error": trace.error,
         "untraceable": trace.untraceable,

@@ -30,10 +30,9 @@ def static_findings(
     the comments to trace findings, which needs to know which rules flag a statement anyway.
     """
     try:
-        # The tracer runs a transactional migration in one transaction, as a runner does; a
-        # loose file (no version) is linted as run that way too, not as psql -f would.
-        in_transaction = migration.transactional and not migration.up.manages_transaction
-        session = _session(migration.path.parent, pg_version, in_transaction)
+        # The linter reads the same execution plan of the migration as the tracer followed: the
+        # layout's rule, whatever assume-in-transaction the configuration says.
+        session = _session(migration.path.parent, pg_version)
         findings = session.lint([*history, migration], only=[migration])
     except Exception:  # a linter bug or a bad configuration must not stop a trace: the rules are unknown
         return None
@@ -50,24 +49,24 @@ def static_findings(
     return by_statement
 
 
-def _session(directory: Path, pg_version: int, in_transaction: bool) -> Any:
-    """A lint session per configuration (as it is now) and way of running: a trace of many
+def _session(directory: Path, pg_version: int) -> Any:
+    """A lint session per configuration (as it is now) and server version: a trace of many
     migrations reads the configuration once."""
     from migration_lint.config import find_config
     from migration_lint.session import LintSession
 
     config_file = find_config(directory)
     stamp = config_file.stat().st_mtime_ns if config_file is not None else None
-    key = (config_file, stamp, pg_version, in_transaction)
+    key = (config_file, stamp, pg_version)
     if key not in _SESSIONS:
         _SESSIONS[key] = LintSession.for_path(
-            directory, config_file=config_file, pg_version=pg_version, assume_in_transaction=in_transaction,
+            directory, config_file=config_file, pg_version=pg_version, assume_in_transaction=False,
             apply_suppressions=False,
         )
     return _SESSIONS[key]
 
 
-_SESSIONS: dict[tuple[Path | None, int | None, int, bool], Any] = {}
+_SESSIONS: dict[tuple[Path | None, int | None, int], Any] = {}
 
 # Findings about the file rather than what a statement does to the database.
 _NOT_ABOUT_STATEMENTS = frozenset({"ML900", "ML901"})
