@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -244,6 +243,10 @@ class MigrationLintServer(LanguageServer):
                     is_preferred=True,
                     edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=versioned, edits=edits)]),
                 ))
+            if finding.rule == "missing-down":
+                generate = _generate_down_action(uri, self.open_buffers(), diagnostic, newline, document.position_codec)
+                if generate is not None:
+                    actions.append(generate)
             if finding.rule in ("syntax-error", "unused-suppression"):
                 continue
             line = statement_start(finding.line, linted.statement_lines)
@@ -263,6 +266,50 @@ class MigrationLintServer(LanguageServer):
         return actions
 
 
+def _generate_down_action(
+    uri: str, buffers: dict[Path, str], diagnostic: types.Diagnostic, newline: str, codec: Any
+) -> types.CodeAction | None:
+    """"Generate DOWN" for a migration without one, from the UP's parse tree alone: where the
+    layout keeps a DOWN, what the tree knows, and TODO comments for what only a catalog knows."""
+    from pygls.uris import from_fs_path
+
+    from .gendown import place_down, render, tree_down
+    from .model import MigrationFileError
+
+    path_text = to_fs_path(uri)
+    if not path_text:
+        return None
+    with buffers_as_files(buffers):
+        try:
+            _, migration = _migration_of(Path(path_text))
+            down, unknown = tree_down(migration)
+            placement = place_down(migration, render(down, migration.up), outside_transaction=down.outside_transaction)
+        except (MigrationFileError, ValueError):
+            return None
+    changes: list[Any] = []
+    for file, content in placement.files.items():
+        file_uri = from_fs_path(str(file)) or file.as_uri()
+        old = buffers.get(file.resolve())
+        if old is None and file.exists():
+            old = _normalise(file.read_text(encoding="utf-8"))
+        if old is None:
+            changes.append(types.CreateFile(uri=file_uri))
+            old = ""
+        end = _client_position(old.split("\n"), len(old), codec)
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=None),
+            edits=[types.TextEdit(range=types.Range(start=types.Position(0, 0), end=end),
+                                  new_text=content.replace("\n", newline))],
+        ))  # fmt: skip
+    left = f"; {unknown} statement(s) left as TODO for `migrations gen-down`" if unknown else ""
+    return types.CodeAction(
+        title=f"Generate DOWN from the parse tree alone (no server: check it){left}",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        edit=types.WorkspaceEdit(document_changes=changes),
+    )
+
+
 # -- linting a buffer ----------------------------------------------------------------------------------
 
 def lint_buffer(
@@ -275,26 +322,28 @@ def lint_buffer(
     Input errors (a file the model refuses, SQL sqlglot cannot read, a bad configuration) come
     back as findings too, so that the editor shows them where they are.
     """
-    from .config import ConfigError, find_config, load_config
-    from .dialects import DialectLinter, make_linter
+    from .config import ConfigError
+    from .dialects import DialectLinter
     from .model import MigrationFileError
+    from .session import LintSession
 
     resolved = path.resolve()
     try:
-        config = load_config(Path(settings.config) if settings.config else find_config(path.parent))
-        if settings.pg_version is not None:
-            config.pg_version = settings.pg_version
+        session = LintSession.for_path(
+            path.parent, config_file=Path(settings.config) if settings.config else None,
+            pg_version=settings.pg_version, dialect=settings.dialect, sources=dict(buffers),
+        )
     except ConfigError as error:
         return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, "postgres"
-    dialect = settings.dialect or getattr(config, "dialect", None) or "postgres"
-    if config.is_excluded(path):
+    dialect = session.dialect
+    if session.config.is_excluded(path):
         return {resolved: []}, {}, dialect
     with buffers_as_files(buffers):
         try:
             migrations, target = _migration_of(path)
-            linter = make_linter(config, dialect, sources=dict(buffers) | _source_aliases(target, buffers))
+            session.sources.update(_source_aliases(target, buffers))
             index = next(i for i, m in enumerate(migrations) if m is target)
-            found = linter.lint_migrations(migrations[: index + 1], only=[target])
+            found = session.lint(migrations[: index + 1], only=[target])
         except MigrationFileError as error:
             if Path(error.path).resolve() == resolved:
                 finding = _input_error(path, error.line or 1, getattr(error, "column", 1), error.message)
@@ -303,13 +352,12 @@ def lint_buffer(
             return {resolved: [finding]}, {}, dialect
         except ConfigError as error:
             return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, dialect
-        ignored = config.ignored_for(str(path)) if config.per_file_ignores else set()
         per_path: dict[Path, list[Any]] = {Path(p).resolve(): [] for p in target.paths}
         per_path.setdefault(resolved, [])
         for finding in found:
-            if finding.code not in ignored:
-                per_path.setdefault(Path(finding.path).resolve(), []).append(finding)
+            per_path.setdefault(Path(finding.path).resolve(), []).append(finding)
         statement_lines: dict[Path, list[tuple[int, int]]] = {}
+        linter = session.linter
         for section in (target.up, target.down):
             if section is not None:
                 statements = linter.statements(section) if isinstance(linter, DialectLinter) else section.statements
@@ -481,10 +529,10 @@ def explain(finding: Any, dialect: str = "postgres") -> str:
         try:
             from .docs import rule_markdown
 
-            documentation = rule_markdown(cls)
+            documentation = rule_markdown(cls, stamp=False)
         except Exception:
             documentation = cls.documentation()
-        parts.append(re.sub(r"(?m)^<!--.*-->\n?", "", documentation).strip())
+        parts.append(documentation.strip())
     return "\n\n".join(parts)
 
 

@@ -35,6 +35,7 @@ from .runner import (
 )
 from .runner._errors import display_path
 from .fleet._cli import add_fleet_arguments, refuse_fleet_options, run_fleet_command
+from .gendown import add_gen_down_arguments, run_gen_down_command
 from .trace import add_trace_arguments, run_trace_command
 
 DIR_ENV = "MIGRATIONS_DIR"
@@ -177,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("version", metavar="VERSION")
     trace = command("trace", "run migrations on a throwaway database and report the locks, rewrites and scans each statement takes")
     add_trace_arguments(trace)
+    gen_down = command("gen-down", "write the DOWN scripts migrations lack (or replace failing ones), each proven by its round trip first")
+    add_gen_down_arguments(gen_down)
     return parser
 
 
@@ -197,6 +200,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
     if args.command == "trace":  # prints its own text or JSON document
         return run_trace_command(args)
+    if args.command == "gen-down":  # a throwaway server of its own, like trace
+        return run_gen_down_command(args)
     output = Output(getattr(args, "format", None) == "json")
     output.document["command"] = args.command
     try:
@@ -354,9 +359,7 @@ def _report(report: RunReport, output: Output) -> int:
     lint = report.lint
     if lint is not None:
         doc["lint"] = {"status": lint.status, "reason": lint.reason, "findings": [str(f) for f in lint.findings]}
-        if lint.status == "unavailable":
-            output.note(f"note: lint skipped: {lint.reason}")
-        elif not report.dry_run:
+        if not report.dry_run:
             for finding in lint.findings:
                 if not finding.is_error:  # errors stopped the run and are reported as problems
                     output.note(f"lint: {finding}")

@@ -19,7 +19,6 @@ from migration_lint.model import Migration, MigrationFileError
 from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
 from ..trace import TRACE_RULE_NAME, MigrationTrace
-from .lint import LintUnavailable
 from .options import SettingsError
 from .state import STATE_KEY, MigrationsState
 
@@ -32,9 +31,10 @@ WARNING_PROPERTY = "pytest-migrations warning"
 class RoundTripFailed(Exception):
     """Raised by a round-trip item; carries the walker's result for :meth:`RoundTripItem.repr_failure`."""
 
-    def __init__(self, result: StepResult) -> None:
+    def __init__(self, result: StepResult, suggestion: str | None = None) -> None:
         super().__init__(result.report())
         self.result = result
+        self.suggestion = suggestion  # a generated DOWN that would pass, or what none can undo
 
 
 class MigrationsUsageError(Exception):
@@ -127,7 +127,8 @@ class _MigrationItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, RoundTripFailed):
-            return excinfo.value.result.report()
+            suggestion = excinfo.value.suggestion
+            return excinfo.value.result.report() + (f"\n\n{suggestion}" if suggestion else "")
         if isinstance(excinfo.value, (MigrationsUsageError, SetupSqlError, SettingsError, DatabaseError)):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style=style))
@@ -155,7 +156,15 @@ class RoundTripItem(_MigrationItem):
         if result.missing_down and len(result.problems) == 1 and state.settings.allow_missing_down:
             pytest.xfail(f"{self.migration.id} has no DOWN (allowed by {state.settings.sources['allow_missing_down']})")
         if result.failed:
-            raise RoundTripFailed(result)
+            raise RoundTripFailed(result, None if result.broke_chain else self._suggested_down(state))
+
+    def _suggested_down(self, state: MigrationsState) -> str | None:
+        from ..gendown import suggest_down
+
+        return suggest_down(
+            state.server, state.migrations(self.directory), self.migration,
+            setup_sql=state.settings.read_setup_sql(), setup_sql_path=state.settings.setup_sql,
+        )  # fmt: skip
 
 
 def _skip_here(reason: str) -> None:
@@ -170,8 +179,6 @@ class LintItem(_MigrationItem):
         state = _state(self)
         try:
             report = state.lint_report(self.directory)
-        except LintUnavailable as error:
-            _skip_here(str(error))
         except ValueError as error:  # the lint configuration is invalid
             raise MigrationsUsageError(str(error)) from None
         errors, warnings = report.for_migration(self.migration)
@@ -215,6 +222,11 @@ class LocksItem(_MigrationItem):
             _skip_here(f"depends on {trace.depends_on} which failed")
         if trace.untraceable:
             _skip_here(f"cannot trace: {trace.error}")
+        if not trace.ok and trace.error is None and _older_than_since(self.migration, state.settings.since):
+            self._warn([f"{self.migration.id}: older than since {state.settings.since}: its lock findings"
+                        " are reported and do not fail"])
+            self.add_report_section("call", "locks", trace.format())
+            return
         if not trace.ok:
             raise LocksFailed(trace)
         if trace.findings:  # brief or suppressed: shown with -rP
@@ -224,6 +236,14 @@ class LocksItem(_MigrationItem):
         if isinstance(excinfo.value, LocksFailed):
             return _locks_failure(excinfo.value.trace)
         return super().repr_failure(excinfo, style=style)
+
+
+def _older_than_since(migration: Migration, since: str | None) -> bool:
+    if since is None or not migration.version.text:
+        return False
+    from migration_lint.session import parse_since
+
+    return migration.version < parse_since(since)
 
 
 def _locks_failure(trace: MigrationTrace) -> str:
