@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import applied, query, write_migrations
+from fleet_helpers import applied, query, write_migrations
 
 REPO = Path(__file__).resolve().parents[2]
 VERSIONS = ["001", "002", "003"]

@@ -7,7 +7,7 @@ import threading
 import time
 
 import psycopg
-from conftest import applied, query, write_migrations
+from fleet_helpers import applied, query, write_migrations
 
 from pytest_migrations.runner import lock_key
 
