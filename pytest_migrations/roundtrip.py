@@ -512,6 +512,7 @@ class ChainWalker:
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
                 return _OverRows()
+            after_up = None
             for label, section in (("UP", migration.up), ("DOWN", migration.down)):
                 assert section is not None
                 try:
@@ -522,12 +523,16 @@ class ChainWalker:
                     else:
                         reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}")
+                if after_up is None:
+                    after_up = seed_data.read_rows_now(conn, seeded)
+            assert after_up is not None
             restored = self._take_snapshot()
-            losses = seed_data.verify_rows(conn, seeded, restored)
-            if losses:
-                result.problems.append(
-                    Problem(f"DOWN of {migration.id} lost or changed rows that existed before its UP", tuple(losses))
-                )
+            # Each loss is blamed on the step that made it: what UP removed on purpose (a cleanup,
+            # a dedupe, a dropped column) no DOWN can bring back, and is only said.
+            losses = seed_data.blame_losses(conn, seeded, after_up, restored)
+            result.warnings.extend(f"{migration.id}: {line}" for line in losses.up)
+            if losses.down:
+                result.problems.append(Problem(f"DOWN of {migration.id} lost or changed rows that UP kept", tuple(losses.down)))
             round_trip = StepResult(migration, PASSED)
             ran_again, again = self._restored_and_up_again(
                 migration, up_plan, before, round_trip, nested=True, restored=restored

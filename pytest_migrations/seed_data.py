@@ -33,7 +33,10 @@ from psycopg import sql
 
 from .snapshot import CatalogQuery, read_catalog, run_script
 
-__all__ = ["Seeded", "SeededTable", "remove_rows", "seed_rows", "verify_rows"]
+__all__ = [
+    "RowLosses", "RowsNow", "Seeded", "SeededTable", "blame_losses", "read_rows_now", "remove_rows", "seed_rows",
+    "verify_rows",
+]
 
 Row = dict[str, "str | None"]
 
@@ -47,7 +50,9 @@ class SeededTable:
     table: str
     columns: list[str]  # every column when seeded, in order
     key: list[str]  # primary key, else a NOT NULL unique key, else every column
-    rows: list[Row]
+    rows: list[Row]  # as they are once all seeding (and the triggers it fired) is done
+    oid: int = 0
+    attnums: dict[str, int] = field(default_factory=dict)  # column -> attnum: what a rename keeps
 
 
 @dataclass
@@ -93,6 +98,7 @@ def seed_rows(
         for table in catalog.tables.values()
         if (wanted is None or table.plain_name in wanted) and table.plain_name not in excluded
     ]
+    triggered = False
     with conn.transaction() if atomic else contextlib.nullcontext():
         for table in _parents_first(candidates):
             if table.is_partition and table.parent in catalog.tables:
@@ -100,7 +106,27 @@ def seed_rows(
             reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo)
             if reason:
                 seeded.skipped[table.name] = reason
+            elif table.triggered:
+                triggered = True
+        if triggered:
+            _record_as_they_are(conn, seeded)
     return seeded
+
+
+def _record_as_they_are(conn: psycopg.Connection[Any], seeded: Seeded) -> None:
+    """Read the seeded rows again once every table is seeded: a trigger fired by a later table's
+    INSERT may have changed rows of an earlier one (a counter, a search column, a timestamp on
+    the parent), which RETURNING could not show. A table without a key of its own is recorded
+    whole: its changed rows cannot be told from others."""
+    tables = list(seeded.tables.values())
+    current = _read_rows(conn, [(table, set(table.columns)) for table in tables])
+    for table in tables:
+        rows = current[table.name]
+        if table.key == table.columns:
+            table.rows = rows
+            continue
+        by_key = {tuple(row[column] for column in table.key): row for row in rows}
+        table.rows = [by_key.get(tuple(row[column] for column in table.key), row) for row in table.rows]
 
 
 def verify_rows(
@@ -112,7 +138,204 @@ def verify_rows(
     ``snapshot`` of the database as it is now (:func:`~pytest_migrations.snapshot.take_snapshot`)
     tells which tables and columns are left, without asking the server.
     """
-    problems: list[str] = []
+    return [loss.text for loss in _losses(conn, seeded, snapshot)]
+
+
+@dataclass
+class RowsNow:
+    """The seeded rows as a step (an UP) left them, each table and column found by what a rename
+    keeps (its oid, its attnum), else, for a table made again, by name."""
+
+    tables: dict[str, _TableNow] = field(default_factory=dict)  # the seeded tables still there
+
+
+@dataclass
+class _TableNow:
+    columns: dict[str, str]  # seeded column -> its name now, for the columns still there
+    rows: list[Row]  # in the seeded columns' names
+
+
+@dataclass
+class RowLosses:
+    """Who lost the seeded rows that a round trip did not bring back.
+
+    ``up``: what UP deleted, dropped or changed and DOWN did not restore (an irreversible data
+    change, a warning), one line per table and kind; ``down``: the rows, columns and values UP
+    kept and DOWN lost or changed (the failure), one line each."""
+
+    up: list[str] = field(default_factory=list)
+    down: list[str] = field(default_factory=list)
+
+
+_IDENTITY_NOW = sql.SQL(
+    """SELECT c.oid::int8, n.nspname::text, c.relname::text,
+       (SELECT json_agg(json_build_array(a.attnum, a.attname::text)) FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND (c.oid = ANY ({oids}::pg_catalog.oid[])
+          OR (n.nspname, c.relname) IN (SELECT * FROM unnest({schemas}::text[], {names}::text[])))"""
+)
+_READ_SAVEPOINT = sql.SQL("SAVEPOINT pytest_migrations_read")
+_READ_RELEASE = sql.SQL("RELEASE SAVEPOINT pytest_migrations_read")
+_READ_ROLLBACK = sql.SQL(
+    "ROLLBACK TO SAVEPOINT pytest_migrations_read; RELEASE SAVEPOINT pytest_migrations_read"
+)
+
+
+def read_rows_now(conn: psycopg.Connection[Any], seeded: Seeded) -> RowsNow:
+    """The seeded tables' rows now, for :func:`blame_losses` (between UP and DOWN).
+
+    One round trip when no seeded table or column was renamed, dropped or made again: the rows
+    are read by their seeded names, beside the catalog rows that say whether those names still
+    mean the same table and columns; else a second reads them by what the catalog says.
+    """
+    tables = list(seeded.tables.values())
+    identity = _IDENTITY_NOW.format(
+        oids=sql.Literal([table.oid for table in tables]),
+        schemas=sql.Literal([table.schema for table in tables]),
+        names=sql.Literal([table.table for table in tables]),
+    )
+    guessed = {table.name: (table.schema, table.table, {column: column for column in table.columns}) for table in tables}
+    try:
+        identities, *records = run_script(conn, [_READ_SAVEPOINT, identity, *_reads(tables, guessed), _READ_RELEASE])
+    except psycopg.Error:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(_READ_ROLLBACK, prepare=False)
+        [identities] = run_script(conn, [identity])
+        records = None
+    found = _found_now(tables, identities)
+    if records is None or found != guessed:
+        records = run_script(conn, _reads(tables, found))
+    now = RowsNow()
+    readable = [table for table in tables if table.name in found and found[table.name][2]]
+    for table, rows in zip(readable, records):
+        columns = found[table.name][2]
+        now.tables[table.name] = _TableNow(columns, [dict(zip(columns, row)) for row in rows])
+    for table in tables:
+        if table.name in found and table.name not in now.tables:
+            now.tables[table.name] = _TableNow({}, [])
+    return now
+
+
+def _found_now(
+    tables: list[SeededTable], identities: list[tuple[Any, ...]]
+) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """Each seeded table still there: (schema, name, seeded column -> column now)."""
+    by_oid = {oid: (schema, name, dict(columns or [])) for oid, schema, name, columns in identities}
+    by_name = {(schema, name): attnums for schema, name, attnums in by_oid.values()}
+    found = {}
+    for table in tables:
+        if table.oid in by_oid:  # the same table, maybe renamed: its columns by attnum
+            schema, name, attnums = by_oid[table.oid]
+            columns = {column: attnums[attnum] for column, attnum in table.attnums.items() if attnum in attnums}
+        elif (table.schema, table.table) in by_name:  # made again: its columns by name
+            schema, name = table.schema, table.table
+            present = set(by_name[(schema, name)].values())
+            columns = {column: column for column in table.columns if column in present}
+        else:
+            continue
+        found[table.name] = (schema, name, columns)
+    return found
+
+
+def _reads(tables: list[SeededTable], found: Mapping[str, tuple[str, str, Mapping[str, str]]]) -> list[sql.Composable]:
+    """One SELECT per table found with columns left, its values as text, in the seeded order."""
+    statements = []
+    for table in tables:
+        if table.name not in found or not found[table.name][2]:
+            continue
+        schema, name, columns = found[table.name]
+        statements.append(
+            sql.SQL("SELECT {} FROM {}").format(
+                sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(now)) for now in columns.values()),
+                sql.Identifier(schema, name),
+            )
+        )
+    return statements
+
+
+def blame_losses(
+    conn: psycopg.Connection[Any],
+    seeded: Seeded,
+    after_up: RowsNow,
+    snapshot: Mapping[str, Mapping[str, Any]] | None = None,
+) -> RowLosses:
+    """The seeded rows a round trip lost or changed (as :func:`verify_rows` finds them now,
+    after DOWN), each blamed on the step that lost it: UP, if ``after_up`` (read between UP and
+    DOWN) no longer held it as seeded, else DOWN."""
+    blamed = RowLosses()
+    counts: dict[tuple[str, str, str], int] = {}
+
+    def up(table: SeededTable, kind: str, column: str = "", rows: int = 1) -> None:
+        counts[(table.name, kind, column)] = counts.get((table.name, kind, column), 0) + rows
+
+    for loss in _losses(conn, seeded, snapshot):
+        table = seeded.tables[loss.table]
+        now = after_up.tables.get(table.name)
+        if loss.row is None and loss.column is None:  # the table is gone
+            kept = [row for row in table.rows if _row_now(table, now, row) is not None]
+            if kept:
+                blamed.down.append(f"table {_display(table.name)}: missing ({_rows(len(kept))} that UP kept lost)")
+            if len(kept) < len(table.rows):
+                up(table, "table" if now is None else "rows", rows=len(table.rows) - len(kept))
+        elif loss.row is None:  # a column is gone
+            if now is not None and loss.column in now.columns:
+                blamed.down.append(loss.text)
+            else:
+                up(table, "column", loss.column or "")
+        elif not loss.changes:  # a row is gone
+            if _row_now(table, now, loss.row) is not None:
+                blamed.down.append(loss.text)
+            else:
+                up(table, "table" if now is None else "rows")
+        else:
+            row_now = _row_now(table, now, loss.row)
+            kept = [
+                change for change, column in zip(loss.changes, loss.changed)
+                if row_now is not None and column in row_now and row_now[column] == loss.row[column]
+            ]  # fmt: skip
+            if kept:
+                blamed.down.append(f"table {_display(table.name)}: row {loss.label} changed: " + ", ".join(kept))
+            for column in loss.changed:
+                if row_now is None or column not in row_now or row_now[column] != loss.row[column]:
+                    up(table, "column" if now is None or column not in now.columns else "values", column)
+    for (name, kind, column), count in counts.items():
+        display = _display(name)
+        keyless = seeded.tables[name].key == seeded.tables[name].columns
+        blamed.up.append({
+            "table": f"UP drops table {display} with its {_rows(count)}",
+            "rows": f"UP deletes {'or changes ' if keyless else ''}{_rows(count)} of {display}",
+            "column": f"UP drops column {column} of {display} with its seeded values",
+            "values": f"UP changes {column} in {_rows(count)} of {display}",
+        }[kind] + " (an irreversible data change)")  # fmt: skip
+    return blamed
+
+
+def _row_now(table: SeededTable, now: _TableNow | None, row: Row) -> Row | None:
+    """The row of ``now`` with the key of seeded ``row`` (None if none, or a key column is gone)."""
+    if now is None or any(column not in now.columns for column in table.key):
+        return None
+    identity = tuple(row[column] for column in table.key)
+    return next((candidate for candidate in now.rows if tuple(candidate[c] for c in table.key) == identity), None)
+
+
+@dataclass
+class _Loss:
+    """One way the seeded rows differ from what is there now."""
+
+    table: str
+    text: str
+    column: str | None = None  # a column gone
+    row: Row | None = None  # a row gone or changed
+    label: str = ""
+    changes: list[str] = field(default_factory=list)  # "column 'old' -> 'new'"
+    changed: list[str] = field(default_factory=list)  # the columns of ``changes``
+
+
+def _losses(
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None
+) -> list[_Loss]:
+    losses: list[_Loss] = []
     tables = list(seeded.tables.values())
     if snapshot is None:
         present_columns = _existing_columns(conn, tables)
@@ -123,11 +346,11 @@ def verify_rows(
         display = _display(table.name)
         present = present_columns[table.name]
         if present is None:
-            problems.append(f"table {display}: missing ({_rows(len(table.rows))} lost)")
+            losses.append(_Loss(table.name, f"table {display}: missing ({_rows(len(table.rows))} lost)"))
             continue
-        lost_columns = [column for column in table.columns if column not in present]
-        for column in lost_columns:
-            problems.append(f"table {display}: column {column} missing (its seeded values lost)")
+        for column in table.columns:
+            if column not in present:
+                losses.append(_Loss(table.name, f"table {display}: column {column} missing (its seeded values lost)", column))
         columns = [column for column in table.columns if column in present]
         key = [column for column in table.key if column in present] or columns
         current: dict[tuple[str | None, ...], list[Row]] = {}
@@ -140,18 +363,17 @@ def verify_rows(
             if not candidates:
                 # without a key of its own, a changed row cannot be told from a lost one
                 lost = "missing" if key != columns else "missing or changed"
-                problems.append(f"table {display}: row {label} {lost}")
+                losses.append(_Loss(table.name, f"table {display}: row {label} {lost}", row=seeded_row, label=label))
                 continue
-            changes = [
-                f"{column} {_text(seeded_row[column])} -> {_text(candidates[0][column])}"
-                for column in columns
-                if seeded_row[column] != candidates[0][column]
-            ]
-            if changes and any(all(row[c] == seeded_row[c] for c in columns) for row in candidates):
-                changes = []  # several rows share the key, one of them is ours unchanged
-            if changes:
-                problems.append(f"table {display}: row {label} changed: " + ", ".join(changes))
-    return problems
+            if any(all(row[c] == seeded_row[c] for c in columns) for row in candidates):
+                continue  # unchanged (several rows may share the key: one of them is ours)
+            changed = [column for column in columns if seeded_row[column] != candidates[0][column]]
+            changes = [f"{column} {_text(seeded_row[column])} -> {_text(candidates[0][column])}" for column in changed]
+            losses.append(
+                _Loss(table.name, f"table {display}: row {label} changed: " + ", ".join(changes),
+                      row=seeded_row, label=label, changes=changes, changed=changed)
+            )  # fmt: skip
+    return losses
 
 
 def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
@@ -196,6 +418,7 @@ class _Column:
     default: str | None
     identity: bool
     generated: bool
+    attnum: int = 0
 
 
 @dataclass
@@ -218,6 +441,7 @@ class _Table:
     parent: int | None
     columns: list[_Column]
     constraints: list[_Constraint]
+    triggered: bool = False  # a trigger or rule can change rows (of any table) when one is inserted
 
     @property
     def plain_name(self) -> str:
@@ -286,7 +510,7 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname
        (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition),
        (SELECT json_agg(json_build_array(a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod),
                                          a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
-                                         a.attidentity <> '', a.attgenerated <> '') ORDER BY a.attnum)
+                                         a.attidentity <> '', a.attgenerated <> '', a.attnum) ORDER BY a.attnum)
         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
        (SELECT json_agg(json_build_array(
@@ -296,7 +520,8 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname
                    pg_get_constraintdef(k.oid), NULLIF(k.confrelid, 0)::int8,
                    (SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum)))
-        FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c'))
+        FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c')),
+       c.relhasrules OR EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid IN (SELECT oid FROM chosen)
 ORDER BY 2
@@ -353,12 +578,13 @@ class _Catalog:
         arguments = sql.SQL("({}, {}::text[])").format(sql.Literal(excluded_schemas), names)
         table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)])
         tables = {}
-        for oid, name, schema, relname, is_partition, parent, columns, constraints in table_rows:
+        for oid, name, schema, relname, is_partition, parent, columns, constraints, triggered in table_rows:
             tables[oid] = _Table(
                 oid, name, schema, relname, is_partition, parent,
                 [_Column(*column) for column in columns or []],
                 [_Constraint(kind, cname, cols or [], definition, ref, ref_cols or [])
                  for kind, cname, cols, definition, ref, ref_cols in constraints or []],
+                triggered,
             )  # fmt: skip
         types: dict[int, _Type] = {}
         for oid, name, kind, category, element, base, base_typmod, labels, attributes, subtype, checks in type_rows:
@@ -403,10 +629,11 @@ def _seed_table(
 ) -> str | None:
     """Insert rows; the reason it could not, or None."""
     key = _description(catalog, table)
-    chosen = dict(memo.get(key, {})) if memo is not None else {}
-    reason = _seed_table_with(conn, catalog, table, seeded, count, chosen)
-    if memo is not None and reason is None and chosen:
-        memo[key] = chosen
+    remembered, start = memo.get(key, ({}, 0)) if memo is not None else ({}, 0)
+    chosen = dict(remembered)
+    reason, attempt = _seed_table_with(conn, catalog, table, seeded, count, chosen, start)
+    if memo is not None and reason is None and (chosen or attempt):
+        memo[key] = (chosen, attempt)
     return reason
 
 
@@ -421,41 +648,58 @@ def _description(catalog: _Catalog, table: _Table) -> tuple[Any, ...]:
     )
 
 
+# (which defaults give way to values of their own, first row number). Rows whose values differ
+# in every column show what an UP that merges or deduplicates rows does; defaults are kept only
+# where values of their own fail (a CHECK or a trigger that wants them, a partition made for
+# today's date), and then, if three rows sharing one collide, in no unique column. The later
+# attempts step past rows a previous seed (or the migrations) left in unique columns.
+_ALL, _NONE, _UNIQUE = "all", "none", "unique"
+_ATTEMPTS = ((_ALL, 1), (_NONE, 1), (_UNIQUE, 1), (_UNIQUE, 1001))
+
+
 def _seed_table_with(
     conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int,
-    chosen: dict[str, _Template],
-) -> str | None:
+    chosen: dict[str, _Template], start: int = 0,
+) -> tuple[str | None, int]:
+    """Insert rows: (the reason it could not, or None; the attempt that worked)."""
     unique = table.unique_columns()
-    # (rows, give unique columns values of their own instead of their default, first row number):
-    # later attempts step past rows a previous seed (or the migrations) left in unique columns
-    attempts = [(count, False, 1), (count, True, 1), (count, True, 1001), (1, True, 2001)]
+    attempts = [(count, *attempt) for attempt in _ATTEMPTS] + [(1, _UNIQUE, 2001)]
     reason = "no attempt made"
     # ``chosen``: columns whose values were chosen to satisfy a CHECK (here or by an earlier seed
     # of the same table); ``repaired``: the CHECKs tried here, each at most once
     repaired: set[str] = set()
-    for rows, fill_defaults, first in attempts:
+    unsatisfied: dict[str, str] = {}  # CHECK -> why no value tried satisfied it
+    for attempt, (rows, own_values, first) in enumerate(attempts):
+        if attempt < start:
+            continue
         while True:
             try:
-                values = _row_values(catalog, table, seeded, rows, fill_defaults, unique, first, chosen)
+                values = _row_values(catalog, table, seeded, rows, own_values, unique, first, chosen)
             except _Unfillable as error:
-                return str(error)
+                return str(error), attempt
             try:
                 inserted = _insert(conn, table, values, rows)
             except psycopg.Error as error:
                 reason = _first_line(error)
                 check = _violated_check(table, error)
+                if check is not None and check.name in unsatisfied:
+                    reason = unsatisfied[check.name]
                 if check is None or check.name in repaired:
                     break
                 repaired.add(check.name)
                 if not _satisfy_check(conn, catalog, table, check, values, first, chosen):
-                    return f"{reason}; no value tried satisfies it"
+                    reason = unsatisfied[check.name] = f"{reason}; no value tried satisfies it"
+                    if own_values == _ALL:
+                        break  # the columns' defaults may
+                    return reason, attempt
                 continue
             seeded.tables[table.name] = SeededTable(
                 table.name, table.schema, table.relname,
                 [column.name for column in table.columns], table.key(), inserted,
+                table.oid, {column.name: column.attnum for column in table.columns},
             )  # fmt: skip
-            return None
-    return reason
+            return None, attempt
+    return reason, len(attempts) - 1
 
 
 class _Unfillable(Exception):
@@ -467,7 +711,7 @@ def _row_values(
     table: _Table,
     seeded: Seeded,
     rows: int,
-    fill_defaults: bool,
+    own_values: str,
     unique: set[str],
     first: int = 1,
     chosen: Mapping[str, _Template] | None = None,
@@ -509,8 +753,10 @@ def _row_values(
             continue
         if column.default is not None:
             # A sequence's value is left to it (an explicit one would collide later); another
-            # default is overridden only when three rows would share it in a unique column.
-            if "nextval(" in column.default or not (fill_defaults and column.name in unique):
+            # default gives way to values of their own (see _ATTEMPTS).
+            if "nextval(" in column.default or own_values == _NONE:
+                continue
+            if own_values == _UNIQUE and column.name not in unique:
                 continue
         allowed = _allowed_values(table, column)
         for index in range(rows):
@@ -807,12 +1053,12 @@ def _satisfy_check(
     for column in columns:
         if column.generated or column.identity or column.name in foreign:
             continue
-        templates = [
-            template
-            for template in _candidates(catalog, column, check.definition)
-            # a unique column needs a value of its own in each row
-            if column.name not in unique or len({template(first + i) for i in range(len(values))}) == len(values)
-        ]
+        distinct, shared = [], []
+        for template in _candidates(catalog, column, check.definition):
+            own = len({template(first + i) for i in range(len(values))}) == len(values)
+            (distinct if own else shared).append(template)
+        # a value of its own in each row where the CHECK allows it; a unique column needs one
+        templates = distinct if column.name in unique else distinct + shared
         found = _first_passing(conn, expression[0], columns, current, column, templates, first)
         if found is not None:
             chosen[column.name] = found
@@ -891,6 +1137,11 @@ def _candidates(catalog: _Catalog, column: _Column, definition: str) -> list[_Te
     if info is None:
         return []
     base = info.name.split("(")[0]
+    if info.kind == "e":
+        labels = info.labels
+        return [lambda index, shift=shift: labels[(index - 1 + shift) % len(labels)] for shift in range(len(labels))] + [
+            lambda index, label=label: label for label in labels
+        ]
     if info.category == "S":
         return _text_candidates(definition)
     if info.category == "N":

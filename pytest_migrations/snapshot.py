@@ -505,7 +505,7 @@ _UNATTACHED_ROWS = {
     "pg_opclass": "oid", "pg_opfamily": "oid", "pg_amop": "oid", "pg_amproc": "oid", "pg_am": "oid",
     "pg_conversion": "oid", "pg_ts_config": "oid", "pg_ts_config_map": "mapcfg", "pg_ts_dict": "oid",
     "pg_ts_parser": "oid", "pg_ts_template": "oid", "pg_foreign_data_wrapper": "oid",
-    "pg_foreign_server": "oid", "pg_user_mapping": "oid", "pg_publication": "oid",
+    "pg_foreign_server": "oid", "pg_publication": "oid",
     "pg_publication_rel": "oid", "pg_default_acl": "oid",
 }  # fmt: skip
 
@@ -549,6 +549,9 @@ def _relation_versions(server_version: int) -> CatalogQuery:
             WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = ds.objoid)
             WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = ds.objoid) END, 0)::int8,
         {version.format('ds.')} FROM pg_description ds WHERE ds.objoid >= {_FIRST_USER_OID}""")
+    # user mappings through the view any role may read (the catalog has no xmin to show it)
+    rows.append(f"""SELECT 0::int8, hashtextextended(umid::text || coalesce(umoptions::text, ''), 0)
+        FROM pg_user_mappings WHERE umid >= {_FIRST_USER_OID}""")
     # 2200: the public schema made by initdb, the only object from before with a comment shown
     rows.append(f"""SELECT 0::int8, {version.format('')} FROM pg_description WHERE objoid = 2200""")
     rows.append("SELECT -1::int8, hash_record_extended(row(oid, rolname), 0) FROM pg_roles WHERE oid >= 16384"
@@ -987,14 +990,16 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
         }, f"""
             FROM pg_foreign_server v
             WHERE {_not_extension_member('pg_foreign_server', 'v.oid')}"""),
-        _part('pg_user_mapping', "'user-mapping'", """CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(u.umuser)) END
-                || ' on ' || quote_ident(v.srvname)""", {
+        # through the pg_user_mappings view: the catalog is for superusers only (the view shows
+        # the options of the mappings the role may see)
+        _part('pg_user_mappings.umid', "'user-mapping'", """CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(u.usename) END
+                || ' on ' || quote_ident(u.srvname)""", {
             "options": """(SELECT json_agg(o ORDER BY o) FROM (
                 SELECT CASE WHEN split_part(option, '=', 1) ILIKE '%password%'
                        THEN split_part(option, '=', 1) || '=<hidden>' ELSE option END AS o
                 FROM unnest(u.umoptions) option) options)""",
         }, """
-            FROM pg_user_mapping u JOIN pg_foreign_server v ON v.oid = u.umserver"""),
+            FROM pg_user_mappings u"""),
         # conversions, access methods, operator classes and families
         _part('pg_conversion', "'conversion'", "quote_ident(n.nspname) || '.' || quote_ident(c.conname)", {
             "from": "pg_encoding_to_char(c.conforencoding)",
@@ -1084,7 +1089,7 @@ _CLUSTER_KINDS = frozenset(
     {"table", "column", "constraint", "index", "sequence", "materialized-view", "rule", "trigger", "policy"}
 )
 # The identity of an object, where it is not the oid of the first catalog its query reads.
-_IDENTITIES = {"column": "r.oid::text || '.' || a.attnum", "index": "i.indexrelid"}
+_IDENTITIES = {"column": "r.oid::text || '.' || a.attnum", "index": "i.indexrelid", "user-mapping": "u.umid"}
 
 
 def _with_context(part: str) -> str:
