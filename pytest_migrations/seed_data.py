@@ -7,8 +7,12 @@ constraints: ``col IN (...)`` is read from the definition; for any other CHECK a
 candidate values of the column's type (e-mail-like, digits, upper/lower case, several lengths,
 past/future dates, examples of the CHECK's own LIKE and regex patterns and constants) are
 evaluated on the server with the constraint's own expression, and the first that holds in every
-row is used. A table that cannot be filled is skipped with PostgreSQL's reason.
-:func:`verify_rows` later reads the tables again and names every lost or changed row.
+row is used. Values differ from row to row in every column, defaults included, unless a
+constraint forbids it. A table that cannot be filled is skipped with PostgreSQL's reason. The
+rows are recorded once every table is seeded, so that what triggers did to earlier tables is
+part of them. :func:`verify_rows` later reads the tables again and names every lost or changed
+row; in a round trip, :func:`read_rows_now` reads them between UP and DOWN and
+:func:`blame_losses` names the step that lost each one.
 
 Values are compared in their text form, so a column whose type a migration changes and changes
 back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares equal.
@@ -17,6 +21,9 @@ back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares e
 >>> ...  # UP k, then DOWN k
 >>> verify_rows(conn, seeded)
 ['table sessions: missing (3 seeded rows lost)']
+>>> after_up = read_rows_now(conn, seeded)  # between UP k and DOWN k
+>>> blame_losses(conn, seeded, after_up).up
+['UP drops table sessions with its 3 seeded rows (an irreversible data change)']
 """
 
 from __future__ import annotations
