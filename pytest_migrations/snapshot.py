@@ -1211,6 +1211,9 @@ class Difference:
                 changes.append(f"gained {_render(added)}")
             if changes:
                 return f"{subject}: {label} " + ", ".join(changes)
+        if self.attribute == "definition" and self.object_type in _DEFINED_TYPES:
+            if isinstance(self.before, str) and isinstance(self.after, str):
+                return f"{subject}: {label} differs\n" + _definition_diff(self.before, self.after)
         before, after = _render_change(self.before, self.after)
         return f"{subject}: {label} {before} -> {after}"
 
@@ -1382,6 +1385,32 @@ def _render_change(before: Any, after: Any) -> tuple[str, str]:
         return ("…" if start > 0 else "") + middle + ("…" if end < len(text) else "")
 
     return window(old), window(new)
+
+
+# Objects whose definition is a body of many lines: a changed one shows the lines that differ.
+_DEFINED_TYPES = {"function", "procedure", "view", "materialized-view", "trigger", "rule", "event-trigger"}
+_DIFF_LINES = 40
+_DIFF_INDENT = "    "
+
+
+def _definition_diff(before: str, after: str) -> str:
+    """A unified diff of two definitions (one line of context), indented; when they differ only
+    in whitespace, spaces, tabs and carriage returns are made visible, and empty lines named."""
+    whitespace_only = before.split() == after.split()
+    if before.endswith("\n") and after.endswith("\n"):  # pg_get_functiondef ends its text so
+        before, after = before[:-1], after[:-1]
+    lines = difflib.unified_diff(before.split("\n"), after.split("\n"), "before", "after", n=1, lineterm="")
+    shown = []
+    for line in lines:
+        if whitespace_only and line[:1] in ("-", "+", " ") and not line.startswith(("---", "+++")):
+            body = line[1:].replace(" ", "·").replace("\t", "→").replace("\r", "␍")
+            line = line[0] + (body or "(empty line)")
+        shown.append(_DIFF_INDENT + line)
+    if len(shown) > _DIFF_LINES:
+        shown = [*shown[:_DIFF_LINES], f"{_DIFF_INDENT}... and {len(shown) - _DIFF_LINES} more lines"]
+    if whitespace_only:
+        shown.append(f"{_DIFF_INDENT}(whitespace only: · a space, → a tab, ␍ a carriage return)")
+    return "\n".join(shown)
 
 
 def _summary(object_type: str, attributes: Mapping[str, Any]) -> str:
