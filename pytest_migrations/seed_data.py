@@ -38,7 +38,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from .snapshot import CatalogQuery, read_catalog, run_script
+from .catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, read_catalog, run_script, user_schema
 
 __all__ = [
     "RowLosses", "RowsNow", "Seeded", "SeededTable", "blame_losses", "read_rows_now", "remove_rows", "seed_rows",
@@ -488,17 +488,12 @@ class _Type:
 
 # The tables a seed reads: those named in $2 (all when NULL) and, to any depth, the tables they
 # reference and the partitioned tables they are partitions of; all of them ordinary or
-# partitioned, outside the system schemas, $1 and extensions. Made after initdb, they have oids
-# from 16384 (FirstNormalObjectId) on.
-_CHOSEN = """
+# partitioned, made after initdb, outside the system schemas, $1 and extensions.
+_CHOSEN = f"""
 candidate AS (
     SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p')
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-      AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-      AND n.nspname <> ALL ($1)
-      AND c.oid NOT IN (SELECT e.objid FROM pg_depend e WHERE e.refclassid = 'pg_extension'::regclass
-                        AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+    WHERE c.oid >= {FIRST_USER_OID} AND c.relkind IN ('r', 'p') AND {user_schema('n.nspname')}
+      AND n.nspname <> ALL ($1) AND {not_extension_member('pg_class', 'c.oid')}
 ),
 chosen (oid) AS (
     SELECT oid FROM candidate WHERE $2 IS NULL OR nspname || '.' || relname = ANY ($2)
