@@ -41,8 +41,8 @@ from psycopg import sql
 from .catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, read_catalog, run_script, user_schema
 
 __all__ = [
-    "RowLosses", "RowsNow", "Seeded", "SeededTable", "blame_losses", "read_rows_now", "remove_rows", "seed_rows",
-    "verify_rows",
+    "Filled", "RowLosses", "RowsNow", "Seeded", "SeededTable", "blame_losses", "fill_tables", "read_rows_now",
+    "remove_rows", "seed_rows", "verify_rows",
 ]
 
 Row = dict[str, "str | None"]
@@ -411,6 +411,121 @@ def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
             except psycopg.Error as error:
                 problems.append(f"table {_display(table.name)}: seeded rows not removed: {_first_line(error)}")
     return problems
+
+
+# -- the tracer's filler: many rows, made on the server ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What :func:`fill_tables` did to one table."""
+
+    table: str  # "schema.name"
+    rows: int  # rows inserted; 0 when skipped
+    reason: str = ""  # why it was skipped
+
+
+def fill_tables(conn: psycopg.Connection[Any], rows: int) -> list[Filled]:
+    """Fill every empty table made after initdb with ``rows`` generated rows, parents first: the
+    tracer's filler (``--trace-rows``), so that rewrites, scans and index builds take time.
+
+    The same seeder as :func:`seed_rows` (the catalog read once, tables in the order their
+    foreign keys need) with another filler: one ``INSERT ... SELECT ... FROM generate_series(1,
+    N)`` per table, values made on the server from the row number ``g``, so that integer foreign
+    keys 1..N find their parents' rows. Columns with a default, identity or generated columns are
+    left to PostgreSQL, nullable foreign keys stay NULL. When that INSERT fails, a second fills
+    only the NOT NULL columns; when that fails too, the table is skipped and the reason kept.
+    Partitions are filled through their parents; a table with rows is left alone.
+    """
+    catalog = _Catalog.read(conn, [], None)
+    tables = [table for table in catalog.tables.values() if not table.is_partition]
+    return [_fill_table(conn, catalog, table, rows) for table in _parents_first(tables)]
+
+
+def _fill_table(conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, rows: int) -> Filled:
+    name = table.plain_name
+    target = sql.Identifier(table.schema, table.relname)
+    has_rows = conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(target), prepare=False).fetchone()
+    if has_rows and has_rows[0]:
+        return Filled(name, 0, "already has rows")
+    foreign = {column for foreign_key in table.foreign_keys for column in foreign_key.columns}
+    left_out = [c for c in table.columns if c.default is not None or c.identity or c.generated]
+    values = {c.name: _series_value(catalog, c) for c in table.columns if c not in left_out}
+    missing = [c.name for c in table.columns if c.not_null and c not in left_out and values[c.name] is None]
+    if missing:
+        return Filled(name, 0, f"no value generator for NOT NULL column(s) {', '.join(missing)}")
+    attempts = [
+        [c.name for c in table.columns if values.get(c.name) is not None and (c.not_null or c.name not in foreign)],
+        [c.name for c in table.columns if c.not_null and c not in left_out],
+    ]
+    error = ""
+    for attempt, chosen in enumerate(attempts):
+        if attempt and chosen == attempts[0]:
+            break
+        series = sql.SQL("pg_catalog.generate_series(1, {}) AS s(g)").format(sql.Literal(rows))
+        if chosen:
+            statement = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                target, sql.SQL(", ").join(map(sql.Identifier, chosen)),
+                sql.SQL(", ").join(values[column] for column in chosen), series,  # type: ignore[misc]
+            )  # fmt: skip
+        else:
+            statement = sql.SQL("INSERT INTO {} SELECT FROM {}").format(target, series)
+        try:
+            with conn.transaction():
+                conn.execute(statement, prepare=False)
+            return Filled(name, rows, "")
+        except psycopg.Error as exc:
+            error = (exc.diag.message_primary or str(exc) or type(exc).__name__).splitlines()[0]
+    return Filled(name, 0, f"INSERT failed: {error}")
+
+
+def _series_value(catalog: _Catalog, column: _Column) -> sql.Composable | None:
+    """An expression of the row number ``g`` of the column's type, or None for a type we cannot make."""
+    info = catalog.types.get(column.type_oid)
+    type_name = column.type_name
+    while info is not None and info.kind == "d":
+        base = catalog.types.get(info.base)
+        type_name = _with_typmod(base.name, info.base_typmod) if base else ""
+        info = base
+    if info is None:
+        return None
+    expression = _series_expression(info, type_name)
+    if expression is None:
+        return None
+    return sql.Composed([_CAST, expression, _AS, sql.SQL(column.type_name), _CLOSE])
+
+
+def _series_expression(info: _Type, type_name: str) -> sql.Composable | None:
+    if info.kind == "e":
+        return sql.Literal(info.labels[0]) if info.labels else None
+    base = type_name.split("(")[0].strip()
+    modifier = _LENGTH.search(type_name)
+    if base == "smallint":
+        return sql.SQL("g % 32767")
+    if info.category == "N":
+        return sql.SQL("g")
+    if info.category == "S":
+        length = int(modifier.group(1)) if modifier and base != "text" else 32
+        return sql.SQL("pg_catalog.left(pg_catalog.md5(g::text), {})").format(sql.Literal(min(length, 32)))
+    if info.category == "B":
+        return sql.SQL("g % 2 = 0")
+    if base.startswith("timestamp"):
+        return sql.SQL("timestamp '2000-01-01' + g * interval '1 second'")
+    if base == "date":
+        return sql.SQL("date '2000-01-01' + g % 36500")
+    if base.startswith("time"):
+        return sql.SQL("time '00:00' + g * interval '1 second'")
+    if base == "interval":
+        return sql.SQL("g * interval '1 second'")
+    if base == "uuid":
+        return sql.SQL("pg_catalog.md5(g::text)")
+    if base in ("json", "jsonb") or info.category == "A":
+        return sql.SQL("'{}'")
+    if base == "bytea":
+        return sql.SQL("pg_catalog.decode(pg_catalog.md5(g::text), 'hex')")
+    if base in ("inet", "cidr"):
+        return sql.SQL("'10.0.0.0'::inet + g")
+    return None
 
 
 # -- the catalog -------------------------------------------------------------------------------
