@@ -51,6 +51,8 @@ import psycopg
 from migration_lint.model import Migration, Section
 from migration_lint.transaction import transaction_control
 
+from .walk import ChainWalk
+
 if TYPE_CHECKING:
     from .database import Server
 
@@ -142,8 +144,9 @@ class _OverRows:
     again: Any = None  # the schema UP again made, to compare with S(k)
 
 
-class ChainWalker:
-    """Walks a chain of migrations on one database of ``server``, lazily, in order.
+class ChainWalker(ChainWalk[StepResult]):
+    """Walks a chain of migrations on one database of ``server``, lazily, in order (the lazy
+    walk is :class:`~pytest_migrations.walk.ChainWalk`'s, shared with the tracer).
 
     ``setup_sql`` runs on every chain database before the first migration. ``jobs`` (by
     default 2 where there are two cores) lets a second walker take the later half of a long
@@ -162,15 +165,13 @@ class ChainWalker:
         strict_column_order: bool = False,
         jobs: int | None = None,
     ) -> None:
+        super().__init__(migrations)
         self.server = server
-        self.migrations = list(migrations)
         self.setup_sql = setup_sql
         self.setup_sql_path = setup_sql_path
         self.check_data = check_data
         self.strict_column_order = strict_column_order
         self.jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
-        self._index = {m.id: i for i, m in enumerate(self.migrations)}
-        self._results: dict[str, StepResult] = {}
         self._expected: list[int] | None = None  # indexes of the migrations that will be asked for
         self._later: _LaterSegment | None = None  # the part of the chain a second walker walks
         self._database: str | None = None
@@ -178,8 +179,6 @@ class ChainWalker:
         self._snapshot_cache: Any = None  # a SnapshotCache of the chain database
         self._position = -1  # index of the last migration applied to the chain database
         self._snapshot: Any = None  # snapshot at _position, when taken
-        self._broken_at: Migration | None = None
-        self._broken_reason = ""
         self._unseedable: set[str] = set()  # tables the data check could not fill, said once
         self._rollback_pending = False  # the data check's transaction is still open
         self._seed_memo: dict[Any, Any] = {}  # values found to satisfy CHECKs, by table description
@@ -204,7 +203,7 @@ class ChainWalker:
         migration_id = migration if isinstance(migration, str) else migration.id
         if migration_id in self._results:
             return self._results[migration_id]
-        index = self._index[migration_id]
+        index = self.index_of(migration_id)
         self._start_later_segment(index)
         if self._later is not None and index >= self._later.start:
             result = self._later.result(migration_id)
@@ -221,8 +220,7 @@ class ChainWalker:
         """Every migration's result, in order."""
         if self._expected is None:
             self.expect(self.migrations)
-        for migration in self.migrations:
-            yield self.result_for(migration)
+        yield from super().walk()
 
     # A second walker pays off only for a long enough walk: it first replays the UPs before its
     # part, and each walker makes a database of its own.
@@ -293,7 +291,7 @@ class ChainWalker:
     # -- the walk ------------------------------------------------------------------------------
 
     def _result_at(self, index: int, migration: Migration) -> StepResult:
-        if self._broken_at is not None and self._index[self._broken_at.id] < index:
+        if self._broken_before(index):
             return self._skip_dependent(migration)
         if index <= self._position or self._conn is None:
             self._restart()
@@ -303,11 +301,7 @@ class ChainWalker:
         return self._round_trip(index, migration)
 
     def _skip_dependent(self, migration: Migration) -> StepResult:
-        assert self._broken_at is not None
-        reason = f"depends on {self._broken_at.id} which failed"
-        if self._broken_reason:
-            reason += f" ({self._broken_reason})"
-        return StepResult(migration, SKIPPED, skip_reason=reason)
+        return StepResult(migration, SKIPPED, skip_reason=self._dependency())
 
     def _restart(self) -> None:
         """A fresh chain database with nothing applied."""
@@ -334,8 +328,7 @@ class ChainWalker:
             try:
                 self._run(migration.up, self._plan(migration.up, migration))
             except ScriptError as error:
-                self._broken_at = migration
-                self._broken_reason = f"its UP failed: {error}"
+                self._break_at(migration, f"its UP failed: {error}")
                 return
             self._position += 1
             self._snapshot = None
@@ -362,8 +355,7 @@ class ChainWalker:
         try:
             self._run(migration.up, up_plan)
         except ScriptError as error:
-            self._broken_at = migration
-            self._broken_reason = ""
+            self._break_at(migration)
             result.outcome = FAILED
             result.broke_chain = True
             result.problems.append(Problem(f"UP of {migration.id} failed", (str(error),)))
