@@ -76,8 +76,9 @@ class CatalogQuery:
 
 
 def read_catalog(
-    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]]
-) -> list[list[tuple[Any, ...]]]:
+    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]],
+    *, begin: str | None = None,
+) -> list[list[tuple[Any, ...]]]:  # fmt: skip
     """The rows of each query, run with its arguments (``(value, ...)``) in one round trip.
 
     The queries run with the settings that make the catalogs' text functions print the same
@@ -85,12 +86,15 @@ def read_catalog(
     back: nothing changes. The statements are prepared in the same round trip the first time:
     planning them costs more than running them. PREPARE is not transactional, so they outlive
     the transaction, and DDL does not invalidate a plan over the catalogs.
+
+    ``begin``, SQL that opens the caller's transaction on an autocommit ``conn``, runs first in
+    the same round trip; the transaction stays open.
     """
     if not conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         with conn.transaction():  # psycopg would leave the transaction it opens open
             return read_catalog(conn, queries)
     try:
-        return _read_catalog(conn, queries)
+        return _read_catalog(conn, queries, begin)
     except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
         # Our statements were deallocated (DEALLOCATE, DISCARD ALL), or prepared by another
         # copy of this module: learn which the session has.
@@ -101,7 +105,7 @@ def read_catalog(
             [CatalogQuery.PREFIX], prepare=False,
         )  # fmt: skip
         prepared.update(name for (name,) in rows)
-        return _read_catalog(conn, queries)
+        return _read_catalog(conn, queries, begin)
 
 
 # The pg_get_*def functions and regclass qualify names by the search_path, and constants in
@@ -117,12 +121,15 @@ _END = sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_catalog; RELEASE SAVEPOI
 
 
 def _read_catalog(
-    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]]
-) -> list[list[tuple[Any, ...]]]:
+    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]],
+    begin: str | None = None,
+) -> list[list[tuple[Any, ...]]]:  # fmt: skip
     prepared = _prepared_statements(conn)
-    in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+    in_transaction = begin is not None or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     # Outside a transaction, the script is one: the settings end with it.
     script = [_BEGIN, _SETTINGS] if in_transaction else [_SETTINGS]
+    if begin is not None:
+        script.insert(0, sql.SQL(begin))  # type: ignore[arg-type]
     for query, arguments in queries:
         if query.name not in prepared:
             prepared.add(query.name)  # if the script fails before it, EXECUTE fails next time (26000)

@@ -491,11 +491,11 @@ class ChainWalker(ChainWalk[StepResult]):
         # Constraints checked at once: a row that breaks a deferred one is not seeded, and a
         # script that breaks one over the rows fails (the transaction never commits).
         rollback_first, self._rollback_pending = self._rollback_pending, False
-        conn.execute(("ROLLBACK; " if rollback_first else "") + "BEGIN; SET CONSTRAINTS ALL IMMEDIATE")
+        begin = ("ROLLBACK; " if rollback_first else "") + "BEGIN; SET CONSTRAINTS ALL IMMEDIATE"
         try:
             try:
-                # rolled back below anyway: no savepoint of its own
-                seeded = seed_data.seed_rows(conn, tables, atomic=False, memo=self._seed_memo)
+                # rolled back below anyway: no savepoint of its own; begun with its first round trip
+                seeded = seed_data.seed_rows(conn, tables, atomic=False, memo=self._seed_memo, begin=begin)
             except psycopg.Error as error:
                 return _OverRows(f"{migration.id}: data check skipped: seeding failed: {error}")
             for table, reason in seeded.skipped.items():
@@ -516,7 +516,7 @@ class ChainWalker(ChainWalk[StepResult]):
                         reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}")
                 if after_up is None:
-                    after_up = seed_data.read_rows_now(conn, seeded)
+                    after_up = seed_data.read_rows_now(conn, seeded, moved=_may_move_tables(section))
             assert after_up is not None
             restored = self._take_snapshot()
             # Each loss is blamed on the step that made it: what UP removed on purpose (a cleanup,
@@ -896,6 +896,21 @@ def tables_at_risk(migration: Migration, before: Any) -> list[str] | None:
 
 
 _DML_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# Statements after which a table or column may no longer be found under its name.
+_MOVING_KINDS = frozenset({"RenameStmt", "AlterObjectSchemaStmt", "DropStmt", "DoStmt", "CallStmt"})
+
+
+def _may_move_tables(section: Section) -> bool:
+    """Whether ``section`` may rename, drop or re-create a table or drop a column (a guess that
+    only saves a round trip: reading the rows finds out either way)."""
+    for statement in section.statements:
+        if statement.kind is None or statement.kind in _MOVING_KINDS:
+            return True
+        if statement.kind == "AlterTableStmt" and any(
+            command.get("AlterTableCmd", {}).get("subtype") == "AT_DropColumn" for command in statement.node.get("cmds", [])
+        ):
+            return True
+    return False
 
 
 def _relation_name(relation: dict[str, Any]) -> str:

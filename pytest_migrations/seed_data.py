@@ -79,6 +79,7 @@ def seed_rows(
     exclude_tables: Iterable[str] = (),
     atomic: bool = True,
     memo: dict[Any, Any] | None = None,
+    begin: str | None = None,
 ) -> Seeded:
     """Insert ``rows_per_table`` generated rows into each table and return what went in.
 
@@ -95,10 +96,13 @@ def seed_rows(
     satisfy a table's CHECKs: a table described the same way (columns, constraints, the domains
     and enums of its columns) is seeded with them at once, without first failing an INSERT and
     trying candidates on the server.
+
+    ``begin``, SQL that opens the caller's transaction on an autocommit ``conn``, goes to the
+    server with the first round trip of the seed (with ``atomic=False``).
     """
     wanted = None if tables is None else {_qualify(name) for name in tables}
     excluded = {_qualify(name) for name in exclude_tables}
-    catalog = _Catalog.read(conn, list(exclude_schemas), wanted)
+    catalog = _Catalog.read(conn, list(exclude_schemas), wanted, begin)
     seeded = Seeded()
     candidates = [
         table
@@ -189,12 +193,13 @@ _READ_ROLLBACK = sql.SQL(
 )
 
 
-def read_rows_now(conn: psycopg.Connection[Any], seeded: Seeded) -> RowsNow:
+def read_rows_now(conn: psycopg.Connection[Any], seeded: Seeded, *, moved: bool = False) -> RowsNow:
     """The seeded tables' rows now, for :func:`blame_losses` (between UP and DOWN).
 
     One round trip when no seeded table or column was renamed, dropped or made again: the rows
     are read by their seeded names, beside the catalog rows that say whether those names still
-    mean the same table and columns; else a second reads them by what the catalog says.
+    mean the same table and columns; else a second reads them by what the catalog says. When the
+    caller knows that UP may have ``moved`` them (a rename, a DROP), the catalog is read first.
     """
     tables = list(seeded.tables.values())
     identity = _IDENTITY_NOW.format(
@@ -203,13 +208,16 @@ def read_rows_now(conn: psycopg.Connection[Any], seeded: Seeded) -> RowsNow:
         names=sql.Literal([table.table for table in tables]),
     )
     guessed = {table.name: (table.schema, table.table, {column: column for column in table.columns}) for table in tables}
+    records: list[list[tuple[Any, ...]]] | None = None
     try:
-        identities, *records = run_script(conn, [_READ_SAVEPOINT, identity, *_reads(tables, guessed), _READ_RELEASE])
+        if moved:
+            [identities] = run_script(conn, [identity])
+        else:
+            identities, *records = run_script(conn, [_READ_SAVEPOINT, identity, *_reads(tables, guessed), _READ_RELEASE])
     except psycopg.Error:
         if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
             conn.execute(_READ_ROLLBACK, prepare=False)
         [identities] = run_script(conn, [identity])
-        records = None
     found = _found_now(tables, identities)
     if records is None or found != guessed:
         records = run_script(conn, _reads(tables, found))
@@ -686,14 +694,16 @@ class _Catalog:
     types: dict[int, _Type]
 
     @classmethod
-    def read(cls, conn: psycopg.Connection[Any], excluded_schemas: list[str], wanted: set[str] | None) -> _Catalog:
+    def read(
+        cls, conn: psycopg.Connection[Any], excluded_schemas: list[str], wanted: set[str] | None, begin: str | None = None
+    ) -> _Catalog:
         """The ``wanted`` tables (``"schema.name"``; all when None), the tables they need filled
         first and their partitioned parents, and all their columns' types."""
         # Read with a bare search_path so every type name comes qualified, usable anywhere;
         # the INSERTs then run with the session's own path (triggers and defaults rely on it).
         names = sql.SQL("NULL") if wanted is None else sql.Literal(sorted(wanted))
         arguments = sql.SQL("({}, {}::text[])").format(sql.Literal(excluded_schemas), names)
-        table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)])
+        table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)], begin=begin)
         tables = {}
         for oid, name, schema, relname, is_partition, parent, columns, constraints, triggered in table_rows:
             tables[oid] = _Table(
