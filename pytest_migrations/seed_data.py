@@ -572,6 +572,7 @@ class _Table:
     columns: list[_Column]
     constraints: list[_Constraint]
     triggered: bool = False  # a trigger or rule can change rows (of any table) when one is inserted
+    partitions: list[str] = field(default_factory=list)  # the bounds of its partitions
 
     @property
     def plain_name(self) -> str:
@@ -646,7 +647,9 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname
                    (SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum)))
         FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c')),
-       c.relhasrules OR EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
+       c.relhasrules OR EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+       (SELECT json_agg(pg_get_expr(p.relpartbound, p.oid) ORDER BY p.oid) FROM pg_inherits i
+        JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid IN (SELECT oid FROM chosen)
 ORDER BY 2
@@ -705,13 +708,13 @@ class _Catalog:
         arguments = sql.SQL("({}, {}::text[])").format(sql.Literal(excluded_schemas), names)
         table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)], begin=begin)
         tables = {}
-        for oid, name, schema, relname, is_partition, parent, columns, constraints, triggered in table_rows:
+        for oid, name, schema, relname, is_partition, parent, columns, constraints, triggered, bounds in table_rows:
             tables[oid] = _Table(
                 oid, name, schema, relname, is_partition, parent,
                 [_Column(*column) for column in columns or []],
                 [_Constraint(kind, cname, cols or [], definition, ref, ref_cols or [])
                  for kind, cname, cols, definition, ref, ref_cols in constraints or []],
-                triggered,
+                triggered, bounds or [],
             )  # fmt: skip
         types: dict[int, _Type] = {}
         for oid, name, kind, category, element, base, base_typmod, labels, attributes, subtype, checks in type_rows:
@@ -756,11 +759,19 @@ def _seed_table(
 ) -> str | None:
     """Insert rows; the reason it could not, or None."""
     key = _description(catalog, table)
-    remembered, start = memo.get(key, ({}, 0)) if memo is not None else ({}, 0)
+    if memo is not None and isinstance(memo.get(key), str):
+        return memo[key]  # the same table failed every attempt
+    # the first attempt that worked for this table, whatever migrations changed since, is where
+    # the next seed starts (a partition key whose default only fits stays so)
+    remembered, start = memo.get(key, ({}, memo.get(table.name, 0))) if memo is not None else ({}, 0)
     chosen = dict(remembered)
     reason, attempt = _seed_table_with(conn, catalog, table, seeded, count, chosen, start)
-    if memo is not None and reason is None and (chosen or attempt):
-        memo[key] = (chosen, attempt)
+    if memo is not None and reason is None:
+        if chosen or attempt:
+            memo[key] = (chosen, attempt)
+        memo[table.name] = attempt
+    elif memo is not None and reason is not None and attempt == len(_ATTEMPTS):
+        memo[key] = reason  # every INSERT failed: it will again, unless the table changes
     return reason
 
 
@@ -772,6 +783,7 @@ def _description(catalog: _Catalog, table: _Table) -> tuple[Any, ...]:
         tuple((c.name, c.type_name, c.not_null, c.default, c.identity, c.generated) for c in table.columns),
         tuple((c.kind, c.name, c.definition) for c in table.constraints),
         tuple((tuple(t.labels), tuple(t.checks)) if t is not None else () for t in types),
+        tuple(table.partitions),
     )
 
 
@@ -802,8 +814,8 @@ def _seed_table_with(
         while True:
             try:
                 values = _row_values(catalog, table, seeded, rows, own_values, unique, first, chosen)
-            except _Unfillable as error:
-                return str(error), attempt
+            except _Unfillable as error:  # depends on what other tables got: not remembered
+                return str(error), -1
             try:
                 inserted = _insert(conn, table, values, rows)
             except psycopg.Error as error:
