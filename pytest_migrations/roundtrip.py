@@ -495,7 +495,9 @@ class ChainWalker(ChainWalk[StepResult]):
         try:
             try:
                 # rolled back below anyway: no savepoint of its own; begun with its first round trip
-                seeded = seed_data.seed_rows(conn, tables, atomic=False, memo=self._seed_memo, begin=begin)
+                seeded = seed_data.seed_rows(
+                    conn, tables, atomic=False, memo=self._seed_memo, begin=begin, savepoint=_SEEDED_SAVEPOINT
+                )
             except psycopg.Error as error:
                 return _OverRows(f"{migration.id}: data check skipped: seeding failed: {error}")
             for table, reason in seeded.skipped.items():
@@ -504,7 +506,6 @@ class ChainWalker(ChainWalk[StepResult]):
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
                 return _OverRows()
-            after_up = None
             for label, section in (("UP", migration.up), ("DOWN", migration.down)):
                 assert section is not None
                 try:
@@ -515,20 +516,14 @@ class ChainWalker(ChainWalk[StepResult]):
                     else:
                         reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}")
-                if after_up is None:
-                    after_up = seed_data.read_rows_now(conn, seeded, moved=_may_move_tables(section))
-            assert after_up is not None
             restored = self._take_snapshot()
-            # Each loss is blamed on the step that made it: what UP removed on purpose (a cleanup,
-            # a dedupe, a dropped column) no DOWN can bring back, and is only said.
-            losses = seed_data.blame_losses(conn, seeded, after_up, restored)
-            result.warnings.extend(f"{migration.id}: {line}" for line in losses.up)
-            if losses.down:
-                result.problems.append(Problem(f"DOWN of {migration.id} lost or changed rows that UP kept", tuple(losses.down)))
+            losses = seed_data.find_losses(conn, seeded, restored)
             round_trip = StepResult(migration, PASSED)
             ran_again, again = self._restored_and_up_again(
                 migration, up_plan, before, round_trip, nested=True, restored=restored
             )
+            if losses:
+                self._blame(migration, seeded, losses, result)
             if not ran_again:
                 return _OverRows()  # the rows may be why: the plain round trip says
             return _OverRows(round_trip=round_trip, again=again)
@@ -539,6 +534,27 @@ class ChainWalker(ChainWalk[StepResult]):
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 # rolled back by the next script, in the same round trip (see _run)
                 self._rollback_pending = True
+
+    def _blame(self, migration: Migration, seeded: Any, losses: list[Any], result: StepResult) -> None:
+        """Blame each lost row on the step that lost it: back to the seeded rows, UP once more, and
+        the rows it left. What UP removed on purpose (a cleanup, a dedupe, a dropped column) no
+        DOWN can bring back, and is only said; what UP kept and DOWN lost fails the migration.
+        Read only when rows were lost, which is rare: a round trip that loses none pays nothing."""
+        from . import seed_data
+
+        assert migration.up is not None
+        conn = self._connection
+        conn.execute(f"ROLLBACK TO SAVEPOINT {_SEEDED_SAVEPOINT}")
+        try:
+            self._run(migration.up, _Plan(wrap=True), nested=True)
+        except ScriptError:
+            after_up = None  # it ran over these very rows before: DOWN is the suspect
+        else:
+            after_up = seed_data.read_rows_now(conn, seeded, moved=_may_move_tables(migration.up))
+        blamed = seed_data.blame(seeded, losses, after_up)
+        result.warnings.extend(f"{migration.id}: {line}" for line in blamed.up)
+        if blamed.down:
+            result.problems.append(Problem(f"DOWN of {migration.id} lost or changed rows that UP kept", tuple(blamed.down)))
 
     # -- running SQL ---------------------------------------------------------------------------
 
@@ -700,6 +716,7 @@ def run_section(
 
 
 _SECTION_SAVEPOINT = "pytest_migrations_section"
+_SEEDED_SAVEPOINT = "pytest_migrations_seeded"  # the data check's rows, before UP
 
 
 def _run_script(

@@ -41,8 +41,8 @@ from psycopg import sql
 from .catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, read_catalog, run_script, user_schema
 
 __all__ = [
-    "Filled", "RowLosses", "RowsNow", "Seeded", "SeededTable", "blame_losses", "fill_tables", "read_rows_now",
-    "remove_rows", "seed_rows", "verify_rows",
+    "Filled", "Loss", "RowLosses", "RowsNow", "Seeded", "SeededTable", "blame", "blame_losses", "fill_tables",
+    "find_losses", "read_rows_now", "remove_rows", "seed_rows", "verify_rows",
 ]
 
 Row = dict[str, "str | None"]
@@ -80,6 +80,7 @@ def seed_rows(
     atomic: bool = True,
     memo: dict[Any, Any] | None = None,
     begin: str | None = None,
+    savepoint: str | None = None,
 ) -> Seeded:
     """Insert ``rows_per_table`` generated rows into each table and return what went in.
 
@@ -98,7 +99,9 @@ def seed_rows(
     trying candidates on the server.
 
     ``begin``, SQL that opens the caller's transaction on an autocommit ``conn``, goes to the
-    server with the first round trip of the seed (with ``atomic=False``).
+    server with the first round trip of the seed (with ``atomic=False``); ``savepoint`` names a
+    savepoint left after the rows, made with the last round trip, for a caller that may go back
+    to them.
     """
     wanted = None if tables is None else {_qualify(name) for name in tables}
     excluded = {_qualify(name) for name in exclude_tables}
@@ -110,27 +113,35 @@ def seed_rows(
         if (wanted is None or table.plain_name in wanted) and table.plain_name not in excluded
     ]
     triggered = False
+    mark = [sql.SQL("SAVEPOINT {}").format(sql.Identifier(savepoint))] if savepoint else []
+    marked = False  # whether the savepoint went with a round trip
+    # a partition is filled through its parent
+    order = [t for t in _parents_first(candidates) if not (t.is_partition and t.parent in catalog.tables)]
     with conn.transaction() if atomic else contextlib.nullcontext():
-        for table in _parents_first(candidates):
-            if table.is_partition and table.parent in catalog.tables:
-                continue  # filled through its parent
-            reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo)
+        for position, table in enumerate(order):
+            last = position == len(order) - 1
+            then = mark if last and not (triggered or table.triggered) else []
+            reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo, then)
             if reason:
                 seeded.skipped[table.name] = reason
-            elif table.triggered:
-                triggered = True
+            else:
+                triggered = triggered or table.triggered
+                marked = bool(then)
         if triggered:
-            _record_as_they_are(conn, seeded)
+            _record_as_they_are(conn, seeded, mark)
+            marked = bool(mark)
+        if mark and not marked:
+            conn.execute(mark[0], prepare=False)
     return seeded
 
 
-def _record_as_they_are(conn: psycopg.Connection[Any], seeded: Seeded) -> None:
+def _record_as_they_are(conn: psycopg.Connection[Any], seeded: Seeded, then: list[sql.Composable]) -> None:
     """Read the seeded rows again once every table is seeded: a trigger fired by a later table's
     INSERT may have changed rows of an earlier one (a counter, a search column, a timestamp on
     the parent), which RETURNING could not show. A table without a key of its own is recorded
     whole: its changed rows cannot be told from others."""
     tables = list(seeded.tables.values())
-    current = _read_rows(conn, [(table, set(table.columns)) for table in tables])
+    current = _read_rows(conn, [(table, set(table.columns)) for table in tables], then)
     for table in tables:
         rows = current[table.name]
         if table.key == table.columns:
@@ -269,6 +280,13 @@ def _reads(tables: list[SeededTable], found: Mapping[str, tuple[str, str, Mappin
     return statements
 
 
+def find_losses(
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Loss]:
+    """The seeded rows lost or changed, as :func:`verify_rows` finds them, for :func:`blame`."""
+    return _losses(conn, seeded, snapshot)
+
+
 def blame_losses(
     conn: psycopg.Connection[Any],
     seeded: Seeded,
@@ -276,15 +294,24 @@ def blame_losses(
     snapshot: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RowLosses:
     """The seeded rows a round trip lost or changed (as :func:`verify_rows` finds them now,
-    after DOWN), each blamed on the step that lost it: UP, if ``after_up`` (read between UP and
-    DOWN) no longer held it as seeded, else DOWN."""
+    after DOWN), each blamed on the step that lost it (see :func:`blame`)."""
+    return blame(seeded, _losses(conn, seeded, snapshot), after_up)
+
+
+def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLosses:
+    """Each of ``losses`` blamed on the step that made it: UP, if ``after_up`` (the rows read
+    between UP and DOWN) no longer held it as seeded, else DOWN (all of them without
+    ``after_up``)."""
     blamed = RowLosses()
+    if after_up is None:
+        blamed.down = [loss.text for loss in losses]
+        return blamed
     counts: dict[tuple[str, str, str], int] = {}
 
     def up(table: SeededTable, kind: str, column: str = "", rows: int = 1) -> None:
         counts[(table.name, kind, column)] = counts.get((table.name, kind, column), 0) + rows
 
-    for loss in _losses(conn, seeded, snapshot):
+    for loss in losses:
         table = seeded.tables[loss.table]
         now = after_up.tables.get(table.name)
         if loss.row is None and loss.column is None:  # the table is gone
@@ -335,7 +362,7 @@ def _row_now(table: SeededTable, now: _TableNow | None, row: Row) -> Row | None:
 
 
 @dataclass
-class _Loss:
+class Loss:
     """One way the seeded rows differ from what is there now."""
 
     table: str
@@ -349,8 +376,8 @@ class _Loss:
 
 def _losses(
     conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None
-) -> list[_Loss]:
-    losses: list[_Loss] = []
+) -> list[Loss]:
+    losses: list[Loss] = []
     tables = list(seeded.tables.values())
     if snapshot is None:
         present_columns = _existing_columns(conn, tables)
@@ -361,11 +388,11 @@ def _losses(
         display = _display(table.name)
         present = present_columns[table.name]
         if present is None:
-            losses.append(_Loss(table.name, f"table {display}: missing ({_rows(len(table.rows))} lost)"))
+            losses.append(Loss(table.name, f"table {display}: missing ({_rows(len(table.rows))} lost)"))
             continue
         for column in table.columns:
             if column not in present:
-                losses.append(_Loss(table.name, f"table {display}: column {column} missing (its seeded values lost)", column))
+                losses.append(Loss(table.name, f"table {display}: column {column} missing (its seeded values lost)", column))
         columns = [column for column in table.columns if column in present]
         key = [column for column in table.key if column in present] or columns
         current: dict[tuple[str | None, ...], list[Row]] = {}
@@ -378,14 +405,14 @@ def _losses(
             if not candidates:
                 # without a key of its own, a changed row cannot be told from a lost one
                 lost = "missing" if key != columns else "missing or changed"
-                losses.append(_Loss(table.name, f"table {display}: row {label} {lost}", row=seeded_row, label=label))
+                losses.append(Loss(table.name, f"table {display}: row {label} {lost}", row=seeded_row, label=label))
                 continue
             if any(all(row[c] == seeded_row[c] for c in columns) for row in candidates):
                 continue  # unchanged (several rows may share the key: one of them is ours)
             changed = [column for column in columns if seeded_row[column] != candidates[0][column]]
             changes = [f"{column} {_text(seeded_row[column])} -> {_text(candidates[0][column])}" for column in changed]
             losses.append(
-                _Loss(table.name, f"table {display}: row {label} changed: " + ", ".join(changes),
+                Loss(table.name, f"table {display}: row {label} changed: " + ", ".join(changes),
                       row=seeded_row, label=label, changes=changes, changed=changed)
             )  # fmt: skip
     return losses
@@ -755,9 +782,9 @@ def _parents_first(tables: list[_Table]) -> list[_Table]:
 
 def _seed_table(
     conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int,
-    memo: dict[Any, Any] | None = None,
+    memo: dict[Any, Any] | None = None, then: list[sql.Composable] | None = None,
 ) -> str | None:
-    """Insert rows; the reason it could not, or None."""
+    """Insert rows (``then`` after them, in the same round trip); the reason it could not, or None."""
     key = _description(catalog, table)
     if memo is not None and isinstance(memo.get(key), str):
         return memo[key]  # the same table failed every attempt
@@ -765,7 +792,7 @@ def _seed_table(
     # the next seed starts (a partition key whose default only fits stays so)
     remembered, start = memo.get(key, ({}, memo.get(table.name, 0))) if memo is not None else ({}, 0)
     chosen = dict(remembered)
-    reason, attempt = _seed_table_with(conn, catalog, table, seeded, count, chosen, start)
+    reason, attempt = _seed_table_with(conn, catalog, table, seeded, count, chosen, start, then or [])
     if memo is not None and reason is None:
         if chosen or attempt:
             memo[key] = (chosen, attempt)
@@ -798,7 +825,7 @@ _ATTEMPTS = ((_ALL, 1), (_NONE, 1), (_UNIQUE, 1), (_UNIQUE, 1001))
 
 def _seed_table_with(
     conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int,
-    chosen: dict[str, _Template], start: int = 0,
+    chosen: dict[str, _Template], start: int = 0, then: list[sql.Composable] | None = None,
 ) -> tuple[str | None, int]:
     """Insert rows: (the reason it could not, or None; the attempt that worked)."""
     unique = table.unique_columns()
@@ -817,7 +844,7 @@ def _seed_table_with(
             except _Unfillable as error:  # depends on what other tables got: not remembered
                 return str(error), -1
             try:
-                inserted = _insert(conn, table, values, rows)
+                inserted = _insert(conn, table, values, rows, then or [])
             except psycopg.Error as error:
                 reason = _first_line(error)
                 check = _violated_check(table, error)
@@ -923,7 +950,8 @@ _ROLLBACK = sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_seed; RELEASE SAVEP
 
 
 def _insert(
-    conn: psycopg.Connection[Any], table: _Table, values: list[dict[str, sql.Composable]], rows: int
+    conn: psycopg.Connection[Any], table: _Table, values: list[dict[str, sql.Composable]], rows: int,
+    then: list[sql.Composable] | None = None,
 ) -> list[Row]:
     """Insert the rows in a savepoint of their own, in one round trip; the rows as inserted."""
     target = sql.Identifier(table.schema, table.relname)
@@ -945,7 +973,7 @@ def _insert(
     else:
         statements = [sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(target, returning)] * rows
     try:
-        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE])
+        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE, *(then or [])])
     except psycopg.Error:
         if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
             conn.execute(_ROLLBACK, prepare=False)
@@ -1487,7 +1515,8 @@ def _snapshot_columns(snapshot: Mapping[str, Mapping[str, Any]], name: str) -> s
 
 
 def _read_rows(
-    conn: psycopg.Connection[Any], tables: list[tuple[SeededTable, set[str] | None]]
+    conn: psycopg.Connection[Any], tables: list[tuple[SeededTable, set[str] | None]],
+    then: list[sql.Composable] | None = None,
 ) -> dict[str, list[Row]]:
     """The rows of each table, in the columns it still has, as text; one round trip. Read with
     the session's settings, as the seeded rows were returned."""
@@ -1500,7 +1529,7 @@ def _read_rows(
         )
         for table, columns in reads
     ]
-    results = run_script(conn, statements) if statements else []
+    results = run_script(conn, [*statements, *(then or [])]) if statements or then else []
     rows: dict[str, list[Row]] = {table.name: [] for table, _ in tables}
     for (table, columns), records in zip(reads, results):
         rows[table.name] = [dict(zip(columns, record)) for record in records]
