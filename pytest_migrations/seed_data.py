@@ -11,8 +11,8 @@ row is used. Values differ from row to row in every column, defaults included, u
 constraint forbids it. A table that cannot be filled is skipped with PostgreSQL's reason. The
 rows are recorded once every table is seeded, so that what triggers did to earlier tables is
 part of them. :func:`verify_rows` later reads the tables again and names every lost or changed
-row; in a round trip, :func:`read_rows_now` reads them between UP and DOWN and
-:func:`blame_losses` names the step that lost each one.
+row; in a round trip, :func:`read_rows_now` reads them as UP left them and :func:`blame`
+names the step that lost each one.
 
 Values are compared in their text form, so a column whose type a migration changes and changes
 back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares equal.
