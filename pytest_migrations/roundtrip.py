@@ -14,7 +14,8 @@ When both UP and DOWN can run inside a transaction, that transaction also checks
 starts at S(k-1), gives the tables that UP or DOWN can reach a few generated rows, runs UP k and
 DOWN k over them, and the rows must still be there unchanged before the UP again (the data
 check; :func:`tables_at_risk` says which tables, :mod:`pytest_migrations.seed_data` fills
-them). If a script fails over the rows, the round trip is run again without them, to tell a
+them). A row that is not is blamed on the step that lost it: what UP itself removed is a
+warning, what UP kept and DOWN lost a failure. If a script fails over the rows, the round trip is run again without them, to tell a
 failure of the script from one the rows cause (a warning).
 
 Only a failing UP breaks the chain; the migrations after it are skipped as depending on it.
