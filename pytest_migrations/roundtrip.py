@@ -15,8 +15,8 @@ starts at S(k-1), gives the tables that UP or DOWN can reach a few generated row
 DOWN k over them, and the rows must still be there unchanged before the UP again (the data
 check; :func:`tables_at_risk` says which tables, :mod:`pytest_migrations.seed_data` fills
 them). A row that is not is blamed on the step that lost it: what UP itself removed is a
-warning, what UP kept and DOWN lost a failure. If a script fails over the rows, the round trip is run again without them, to tell a
-failure of the script from one the rows cause (a warning).
+warning, what UP kept and DOWN lost a failure. If a script fails over the rows, the round trip is
+run again without them, to tell a failure of the script from one the rows cause (a warning).
 
 Only a failing UP breaks the chain; the migrations after it are skipped as depending on it.
 Scripts that cannot run inside a transaction (``CREATE INDEX CONCURRENTLY``, a script with its
@@ -74,6 +74,7 @@ __all__ = [
 logger = logging.getLogger("pytest_migrations.roundtrip")
 
 _UNSAFE_NEW_ENUM_VALUE_USAGE = "55P04"
+_SEEDED_SAVEPOINT = "pytest_migrations_seeded"  # the data check's rows, before UP
 
 PASSED = "passed"
 FAILED = "failed"
@@ -717,7 +718,6 @@ def run_section(
 
 
 _SECTION_SAVEPOINT = "pytest_migrations_section"
-_SEEDED_SAVEPOINT = "pytest_migrations_seeded"  # the data check's rows, before UP
 
 
 def _run_script(
