@@ -9,10 +9,10 @@ import pytest
 
 from migration_lint.layouts import detect_layout
 from migration_lint.model import MigrationFileError, Version, discover, load_file
+from shared_corpus import corpus_set
 
 DATA = Path(__file__).parent / "data"
 LAYOUTS = DATA / "layouts"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 
 def versions(directory: Path) -> list[str]:
@@ -323,10 +323,9 @@ CORPUS_SETS = {
 }
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not beside the project")
 @pytest.mark.parametrize("name", sorted(CORPUS_SETS))
 def test_every_corpus_set_loads(name: str) -> None:
-    migrations = discover(CORPUS / name)
+    migrations = discover(corpus_set(name))
     count, downs = CORPUS_SETS[name]
     assert len(migrations) == count
     assert sum(m.has_down for m in migrations) == downs
@@ -341,20 +340,18 @@ def test_every_corpus_set_loads(name: str) -> None:
     assert keys == sorted(keys)
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not beside the project")
 def test_corpus_quirks() -> None:
-    quickwit = discover(CORPUS / "quickwit-postgresql")
+    quickwit = discover(corpus_set("quickwit-postgresql"))
     assert [m.version.text for m in quickwit][8:11] == ["9", "10", "11"]
     assert {m.version.text for m in quickwit if not m.has_down} == {"6", "7", "8"}
-    (deferred,) = discover(CORPUS / "quickwit-postgresql-deferred")
+    (deferred,) = discover(corpus_set("quickwit-postgresql-deferred"))
     assert deferred.no_transaction_marker and not deferred.transactional
-    authelia = discover(CORPUS / "authelia-postgres")
+    authelia = discover(corpus_set("authelia-postgres"))
     assert any(m.up.is_empty for m in authelia)
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not beside the project")
 def test_squawk_snippets_load_as_loose_files() -> None:
-    snippets = sorted((CORPUS / "squawk-rules" / "extracted").glob("*.sql"))
+    snippets = sorted((corpus_set("squawk-rules") / "extracted").glob("*.sql"))
     assert len(snippets) > 200
     for snippet in snippets:
         migration = load_file(snippet)

@@ -12,7 +12,6 @@ import pytest
 
 from migration_lint.cli import main
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import migration_lint.cli as cli
+from shared_corpus import corpus_set
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +34,7 @@ def write(path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize("jobs", ["2", "3"])
 def test_one_directory_cut_into_parts(capsys, jobs):
-    directory = CORPUS / "docsrs"
+    directory = corpus_set("docsrs")
     assert cli._parallel_weights([directory]) is not None
     assert cli._plan(cli._parallel_weights([directory]), int(jobs)) == [[(0, part, int(jobs))] for part in range(int(jobs))]
     alone = lint(capsys, "--jobs", "1", str(directory))

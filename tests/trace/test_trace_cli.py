@@ -11,8 +11,8 @@ import pytest
 
 from pytest_migrations.trace import add_trace_arguments, run_trace_command, trace_directory
 from pytest_migrations.trace._cli import main
+from shared_corpus import CORPUS, corpus_set
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 @pytest.fixture
@@ -159,8 +159,9 @@ CORPUS_RUNS = [pytest.param(name, after, 18, id=f"{name}-18") for name, after in
 
 @pytest.mark.parametrize(("name", "after", "version"), CORPUS_RUNS)
 def test_every_corpus_set_traces_without_error(name: str, after: tuple[str, ...], version: int, request) -> None:
-    if not (CORPUS / name).is_dir():
-        pytest.skip(f"corpus set {name} not found at {CORPUS}")
+    corpus_set(name)
+    for base in after:
+        corpus_set(base)
     server = request.getfixturevalue("pg_server" if version == 18 else "system_pg_server")
     dsn = None if version == 18 else server.admin_dsn
     traces = trace_directory(CORPUS / name, dsn=dsn, after=[CORPUS / base for base in after])
