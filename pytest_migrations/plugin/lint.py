@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migration_lint.model import Migration
+if TYPE_CHECKING:
+    from migration_lint.model import Migration
 
 __all__ = ["LintUnavailable", "LintReport", "lint_directory"]
 

@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from ..config import ConfigError
-from ..database import DSN_ENV_VAR, redact_dsn
 from ..trace._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 
 __all__ = ["AUTO_DIRS", "OPTIONS", "Option", "Settings", "add_options", "resolve_settings"]
 
 AUTO_DIRS = ("migrations", "db/migrations", "web/db/migrations")
+# pytest_migrations.database.DSN_ENV_VAR, spelt out: importing that package imports psycopg, which
+# a pytest run without --migrations must not pay for (a test checks that the two agree).
+DSN_ENV_VAR = "MIGRATIONS_DATABASE_URL"
 EMBEDDED_MAJOR = 18
 
 
@@ -153,6 +155,8 @@ class Settings:
         directory = os.path.relpath(self.dir, rootpath) if self.dir else "(none found)"
         parts = [f"dir={directory} ({self.sources.get('dir', 'default')})"]
         if self.dsn:
+            from ..database import redact_dsn
+
             parts.append(f"server={redact_dsn(self.dsn)} ({self.sources['dsn']})")
         elif self.image:
             parts.append(f"server=docker {self.image} ({self.sources['image']})")
@@ -246,7 +250,9 @@ def resolve_settings(config: pytest.Config) -> Settings:
                 values["dir"] = path
                 sources["dir"] = "auto-detected"
                 break
-    if "lock_timeout" not in values:
+    # The runner's lock_timeout matters to the ::locks items alone; reading it imports the runner,
+    # which a run without --migrations must not pay for.
+    if "lock_timeout" not in values and values.get("enabled"):
         try:
             found = runner_lock_timeout(start=config.rootpath)
         except (ConfigError, LockTimeoutError) as error:
