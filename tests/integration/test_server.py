@@ -345,6 +345,7 @@ def test_documented_editor_configurations_parse_and_start_the_server() -> None:
     assert helix["language"][0]["language-servers"] == ["migration-lint"]
     for lua in _blocks("lua"):
         assert 'cmd = { "migration-lint", "server" }' in lua and 'filetypes = { "sql" }' in lua
+    assert len(_blocks("lua")) == 3  # 0.11, nvim-lspconfig, 0.7
     assert vscode["glspc.initializationOptions"] == {"migrationDirectories": ["migrations"]} == server["config"]
 
 
@@ -524,3 +525,47 @@ async def test_each_diagnostic_links_to_its_rule_page(client: LanguageClient, wo
     assert href == ("https://github.com/pytest-migrations/pytest-migrations/blob/main/docs/rules/"
                     "require-concurrent-index-creation.md")
     assert (Path(__file__).resolve().parents[2] / "docs" / "rules" / href.rsplit("/", 1)[1]).is_file()
+
+
+NEOVIM_PROBE = """
+vim.cmd("edit migrations/2_index_orders.up.sql")
+local found = vim.wait(30000, function() return #vim.diagnostic.get(0) > 0 end, 100)
+local out = {}
+for _, d in ipairs(vim.diagnostic.get(0)) do
+  local lsp = (d.user_data or {}).lsp or {}
+  table.insert(out, { code = d.code or lsp.code, line = d.lnum, href = (lsp.codeDescription or {}).href })
+end
+vim.fn.writefile({ vim.fn.json_encode({ found = found, diagnostics = out }) }, "nvim-result.json")
+vim.cmd("qa!")
+"""
+
+
+def test_neovim_07_configuration_shows_the_diagnostics(workspace: Path) -> None:
+    """The documented Neovim 0.7 configuration (vim.lsp.start_client), run by a real Neovim."""
+    import json
+    import os
+    import subprocess
+
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.skip("no nvim on PATH (Debian: apt-get install neovim, which is 0.7)")
+    config = [block for block in _blocks("lua") if "vim.lsp.start_client" in block]
+    (config,) = config
+    (workspace / "init.lua").write_text(config)
+    (workspace / "probe.lua").write_text(NEOVIM_PROBE)  # run once started, as a user opens a file
+    # migration-lint from this checkout, as the editor's PATH would give it
+    bin_dir = workspace / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "migration-lint"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m migration_lint.cli \"$@\"\n")
+    script.chmod(0o755)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([nvim, "--headless", "-u", "init.lua", "-c", "luafile probe.lua"], cwd=workspace, env=env,
+                   timeout=120, capture_output=True, check=False)
+    result = json.loads((workspace / "nvim-result.json").read_text())
+    assert result["found"] is True
+    (diagnostic,) = result["diagnostics"]
+    assert (diagnostic["code"], diagnostic["line"]) == ("ML001", 2)
+    assert diagnostic["href"].endswith("/docs/rules/require-concurrent-index-creation.md")

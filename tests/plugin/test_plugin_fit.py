@@ -199,3 +199,59 @@ def test_without_the_extra_the_fixtures_say_what_to_install(tmp_path: Path) -> N
     assert done.returncode == 1
     assert "the migrations_db fixture needs psycopg, which the linter-only install leaves out" in done.stdout
     assert "pytest-migrations[postgres]" in done.stdout and "Traceback" not in done.stdout
+
+
+# -- the README's sample is real output ---------------------------------------------------------------
+
+README_SAMPLE = {
+    "001_create_users.sql": """
+        -- UP
+        CREATE TABLE users (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            email text NOT NULL UNIQUE
+        );
+
+        -- DOWN
+        DROP TABLE IF EXISTS users;
+    """,
+    "002_create_orders.sql": """
+        -- UP
+        SET lock_timeout = '5s';
+        CREATE TABLE orders (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            user_id bigint NOT NULL REFERENCES users (id),
+            status text NOT NULL DEFAULT 'new'
+        );
+        CREATE INDEX orders_user_id_idx ON orders (user_id);
+
+        -- DOWN
+        DROP TABLE IF EXISTS orders;
+    """,
+    "003_status_default.sql": """
+        -- UP
+        SET lock_timeout = '5s';
+        ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'pending';
+
+        -- DOWN
+        SET lock_timeout = '5s';
+        ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;
+    """,
+}
+
+
+def test_the_readme_sample_of_pytest_migrations_is_what_it_prints(pytester: pytest.Pytester) -> None:
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    (sample,) = re.findall(r"```console\n\$ pytest --migrations --migrations-dir db/migrations\n(.*?)```", readme, re.DOTALL)
+    directory = pytester.path / "db" / "migrations"
+    directory.mkdir(parents=True)
+    for name, text in README_SAMPLE.items():
+        (directory / name).write_text(textwrap.dedent(text).lstrip())
+    pytester.makeini("[pytest]\n")
+    result = pytester.runpytest_inprocess("--migrations", "--migrations-dir", "db/migrations", *BASE_ARGS)
+    expected = [line for line in sample.splitlines() if line != "..."]
+    # the run's duration and the width of the rule around it vary
+    expected[-1] = re.sub(r"=+ (.*) in [\d.]+s =+", r"*\1 in *s*", expected[-1])
+    result.stdout.fnmatch_lines(expected, consecutive=False)
+    assert result.ret == 1
