@@ -42,7 +42,10 @@ class Option:
 
 OPTIONS = (
     Option("enabled", "--migrations", "migrations", None,
-           "collect an up/down/up round-trip test (and a lint and a lock test) for every migration", True),
+           "collect an up/down/up round-trip test (and a lint and a lock test) for every migration, whatever"
+           " testpaths says. Not with xdist (-n) for the migrations alone: each worker starts a server and"
+           " walks the chain again, so the run is slower (the walk uses a second core itself,"
+           " --migrations-jobs); beside other tests, add --dist loadgroup so one worker walks each directory", True),
     Option("dir", "--migrations-dir", "migrations_dir", "MIGRATIONS_DIR",
            "directory of the migrations; default: the first of " + ", ".join(f"{d}/" for d in AUTO_DIRS)
            + " under the rootdir", metavar="PATH"),

@@ -255,3 +255,9 @@ def test_the_readme_sample_of_pytest_migrations_is_what_it_prints(pytester: pyte
     expected[-1] = re.sub(r"=+ (.*) in [\d.]+s =+", r"*\1 in *s*", expected[-1])
     result.stdout.fnmatch_lines(expected, consecutive=False)
     assert result.ret == 1
+
+
+def test_help_says_when_not_to_use_xdist(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess(*BASE_ARGS, "--help")
+    text = " ".join(result.stdout.str().split())
+    assert "Not with xdist (-n) for the migrations alone" in text and "--dist loadgroup" in text
