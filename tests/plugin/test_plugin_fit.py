@@ -168,7 +168,7 @@ def test_without_the_extra_migrations_says_what_to_install(tmp_path: Path) -> No
     """)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert "pytest --migrations needs psycopg, which the linter-only install leaves out" in done.stderr
-    assert "pip install 'pytest-migrations[postgres]'" in done.stderr
+    assert "pip install 'pytest-migrations[postgres] @ git+https://github.com/pytest-migrations/pytest-migrations'" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
 
     plain = run_without_psycopg(tmp_path, f"""
@@ -185,7 +185,7 @@ def test_without_the_extra_migrations_says_what_to_install(tmp_path: Path) -> No
     assert runner.returncode == 2
     assert runner.stderr.strip() == (
         "migrations: migrations needs psycopg, which the linter-only install leaves out:"
-        " pip install 'pytest-migrations[postgres]'"
+        " pip install 'pytest-migrations[postgres] @ git+https://github.com/pytest-migrations/pytest-migrations'"
     )
 
 
