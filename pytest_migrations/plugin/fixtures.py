@@ -98,15 +98,17 @@ class _Templates:
 
 def _apply(conn: psycopg.Connection[Any], migrations: list[Migration], start: int, stop: int) -> None:
     """Move from position ``start`` to ``stop``: UPs forward, DOWNs backward."""
-    from ..roundtrip import ScriptError, plan_section, run_section
+    from migration_lint.execution import plan_section
+
+    from ..roundtrip import ScriptError, run_section
 
     if stop > start:
         for migration in migrations[start + 1 : stop + 1]:
-            run_section(conn, migration.up, plan_section(migration.up, migration))
+            run_section(conn, plan_section(migration, "up"))
     for migration in reversed(migrations[stop + 1 : start + 1]):
         if migration.down is None:
             raise ScriptError(f"{migration.id} has no DOWN: cannot migrate below it", None)
-        run_section(conn, migration.down, plan_section(migration.down, migration))
+        run_section(conn, plan_section(migration, "down"))
 
 
 def _position(migrations: list[Migration], version: str | int | Version | None) -> int:
