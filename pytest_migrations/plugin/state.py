@@ -65,13 +65,15 @@ class MigrationsState:
 
     def lint_report(self, directory: Path) -> LintReport:
         """migration-lint's findings for ``directory``, computed once."""
-        from .lint import LintUnavailable, lint_directory
+        from .lint import lint_directory
 
         directory = directory.resolve()
         if directory not in self._lint:
             try:
-                self._lint[directory] = lint_directory(self.migrations(directory), self.settings.pg_version)
-            except (LintUnavailable, ValueError) as error:
+                self._lint[directory] = lint_directory(
+                    self.migrations(directory), self.settings.pg_version, self.settings.since
+                )
+            except ValueError as error:
                 self._lint[directory] = error
         found = self._lint[directory]
         if isinstance(found, Exception):

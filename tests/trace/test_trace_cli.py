@@ -245,3 +245,18 @@ def test_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert "tracing [1/3] 001_create_users" in terminal and "tracing [3/3] 003_create_products" in terminal
     assert terminal.endswith("\r\x1b[K")  # the line is cleared before the report
     assert on_terminal.returncode == piped.returncode and b"tracing [" not in on_terminal.stdout
+
+
+def test_findings_of_migrations_older_than_since_do_not_fail(migrations: Path, pg_server, capsys) -> None:
+    assert main(["--dir", str(migrations), "--since", "3"]) == 1  # 003 is not older than 3
+    capsys.readouterr()
+    assert main(["--dir", str(migrations), "--since", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "static rule: ML001" in out  # still reported
+    assert out.rstrip().splitlines()[-1] == "older than since 4, reported without failing: 002_index, 003_column"
+    pyproject = migrations.parent / "pyproject.toml"
+    pyproject.write_text('[tool.pytest-migrations]\nsince = "4"\n')
+    assert main(["--dir", str(migrations), "--config", str(pyproject), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["exit_code"] == 0
+    assert main(["--dir", str(migrations), "--since", "later"]) == 2
+    assert "--since" in capsys.readouterr().err
