@@ -363,6 +363,10 @@ class MigrationLintServer(LanguageServer):
                     is_preferred=True,
                     edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=versioned, edits=edits)]),
                 ))
+            if finding.rule == "missing-down":
+                generate = _generate_down_action(uri, self.open_buffers(), diagnostic, newline, document.position_codec)
+                if generate is not None:
+                    actions.append(generate)
             if finding.rule in ("syntax-error", "unused-suppression"):
                 continue
             line = statement_start(finding.line, linted.statement_lines)
@@ -409,6 +413,50 @@ class MigrationLintServer(LanguageServer):
             diagnostics=fixed,
             edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=versioned, edits=text_edits)]),
         )
+
+
+def _generate_down_action(
+    uri: str, buffers: dict[Path, str], diagnostic: types.Diagnostic, newline: str, codec: Any
+) -> types.CodeAction | None:
+    """"Generate DOWN" for a migration without one, from the UP's parse tree alone: where the
+    layout keeps a DOWN, what the tree knows, and TODO comments for what only a catalog knows."""
+    from pygls.uris import from_fs_path
+
+    from .gendown import place_down, render, tree_down
+    from .model import MigrationFileError
+
+    path_text = to_fs_path(uri)
+    if not path_text:
+        return None
+    with buffers_as_files(buffers):
+        try:
+            _, migration = _migration_of(Path(path_text))
+            down, unknown = tree_down(migration)
+            placement = place_down(migration, render(down, migration.up), outside_transaction=down.outside_transaction)
+        except (MigrationFileError, ValueError):
+            return None
+    changes: list[Any] = []
+    for file, content in placement.files.items():
+        file_uri = from_fs_path(str(file)) or file.as_uri()
+        old = buffers.get(file.resolve())
+        if old is None and file.exists():
+            old = _normalise(file.read_text(encoding="utf-8"))
+        if old is None:
+            changes.append(types.CreateFile(uri=file_uri))
+            old = ""
+        end = _client_position(old.split("\n"), len(old), codec)
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=None),
+            edits=[types.TextEdit(range=types.Range(start=types.Position(0, 0), end=end),
+                                  new_text=content.replace("\n", newline))],
+        ))  # fmt: skip
+    left = f"; {unknown} statement(s) left as TODO for `migrations gen-down`" if unknown else ""
+    return types.CodeAction(
+        title=f"Generate DOWN from the parse tree alone (no server: check it){left}",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        edit=types.WorkspaceEdit(document_changes=changes),
+    )
 
 
 # -- linting a buffer ----------------------------------------------------------------------------------

@@ -28,9 +28,10 @@ __all__ = ["LintItem", "LocksFailed", "LocksItem", "MigrationFile", "MigrationsD
 class RoundTripFailed(Exception):
     """Raised by a round-trip item; carries the walker's result for :meth:`RoundTripItem.repr_failure`."""
 
-    def __init__(self, result: StepResult) -> None:
+    def __init__(self, result: StepResult, suggestion: str | None = None) -> None:
         super().__init__(result.report())
         self.result = result
+        self.suggestion = suggestion  # a generated DOWN that would pass, or what none can undo
 
 
 class MigrationsUsageError(Exception):
@@ -141,7 +142,8 @@ class _MigrationItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, RoundTripFailed):
-            return excinfo.value.result.report()
+            suggestion = excinfo.value.suggestion
+            return excinfo.value.result.report() + (f"\n\n{suggestion}" if suggestion else "")
         if isinstance(excinfo.value, (MigrationsUsageError, SetupSqlError, SettingsError, DatabaseError)):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style=style))
@@ -169,7 +171,15 @@ class RoundTripItem(_MigrationItem):
         if result.missing_down and len(result.problems) == 1 and state.settings.allow_missing_down:
             pytest.xfail(f"{self.migration.id} has no DOWN (allowed by {state.settings.sources['allow_missing_down']})")
         if result.failed:
-            raise RoundTripFailed(result)
+            raise RoundTripFailed(result, None if result.broke_chain else self._suggested_down(state))
+
+    def _suggested_down(self, state: MigrationsState) -> str | None:
+        from ..gendown import suggest_down
+
+        return suggest_down(
+            state.server, state.migrations(self.directory), self.migration,
+            setup_sql=state.settings.read_setup_sql(), setup_sql_path=state.settings.setup_sql,
+        )  # fmt: skip
 
 
 def _skip_here(reason: str) -> None:
