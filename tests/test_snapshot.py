@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from shared_corpus import corpus_set as corpus_directory
 from pytest_migrations.snapshot import (
     SnapshotCache,
     Difference,
@@ -666,7 +667,6 @@ def test_catalogue_of_changes_agrees_with_pg_dump(databases: Databases) -> None:
 
 # -- cross-check against pg_dump over the real corpus --------------------------------------------
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 CORPUS_SETS = {
     # set: (SQL run before the first migration, DOWNs known not to restore the schema)
     "authelia-postgres": ("", {"0002"}),
@@ -758,11 +758,9 @@ def _walk(databases: Databases, directory: Path, prelude: str) -> CrossCheck:
 
 @pytest.mark.parametrize("corpus_set", sorted(CORPUS_SETS))
 def test_snapshot_sees_everything_pg_dump_sees(databases: Databases, corpus_set: str) -> None:
-    directory = CORPUS / corpus_set
+    directory = corpus_directory(corpus_set)
     if databases.admin_dsn == SYSTEM_PG_DSN and corpus_set != "quickwit-postgresql":
         pytest.skip("on PostgreSQL 15 one set is enough (the suite's time budget)")
-    if not directory.is_dir():
-        pytest.skip(f"no corpus at {directory}")
     prelude, known_bad_downs = CORPUS_SETS[corpus_set]
     result = _walk(databases, directory, prelude)
 

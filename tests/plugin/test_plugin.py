@@ -11,12 +11,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from shared_corpus import corpus_set
 
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "migrations"
-CORPUS = REPO.parent / "shared" / "corpus"
 SYSTEM_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # Options that keep inner runs quiet and independent of the outer environment.
@@ -447,7 +447,7 @@ def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, n
     defects, and nothing else."""
     from migration_lint.model import discover
 
-    target = copy_set(CORPUS / name, pytester.path)
+    target = copy_set(corpus_set(name), pytester.path)
     ids = {migration.path.name: migration.id for migration in discover(target)}
     args = [*ROUNDTRIP_ONLY, "-rA", f"--migrations-jobs={jobs}"]
     if name == "docsrs":  # the project creates fuzzystrmatch outside its migrations
@@ -474,9 +474,9 @@ def test_quickwit_deferred_runs_on_top_of_the_main_track(pytester: pytest.Pytest
     """A no-transaction migration (CONCURRENTLY), applied on a database the main track made."""
     from migration_lint.model import discover
 
-    copy_set(CORPUS / "quickwit-postgresql-deferred", pytester.path)
+    copy_set(corpus_set("quickwit-postgresql-deferred"), pytester.path)
     setup = pytester.path / "setup.sql"
-    setup.write_text("\n;\n".join(m.up_sql for m in discover(CORPUS / "quickwit-postgresql")))
+    setup.write_text("\n;\n".join(m.up_sql for m in discover(corpus_set("quickwit-postgresql"))))
     result = run(pytester, *ROUNDTRIP_ONLY, f"--migrations-setup-sql={setup}")
     result.assert_outcomes(passed=1)
 
