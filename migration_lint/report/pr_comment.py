@@ -6,7 +6,7 @@ annotations and code scanning say, and finds its earlier comment by a hidden mar
 library only: it runs on whatever Python the action set up. A comment it may not write (a pull
 request from a fork gets a read-only token) is a warning, never a failed job.
 
-    python action/pr_comment.py SARIF_FILE
+    python -m migration_lint.report.pr_comment SARIF_FILE
     env: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH, GITHUB_API_URL (default api.github.com),
          GITHUB_SERVER_URL (default github.com)
 """
@@ -112,7 +112,7 @@ def post(github: GitHub, repository: str, number: int, body: str, findings: int)
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: pr_comment.py SARIF_FILE", file=sys.stderr)
+        print("usage: python -m migration_lint.report.pr_comment SARIF_FILE", file=sys.stderr)
         return 2
     event_path = os.environ.get("GITHUB_EVENT_PATH")
     event = json.loads(Path(event_path).read_text(encoding="utf-8")) if event_path and Path(event_path).is_file() else {}
