@@ -20,12 +20,9 @@ from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
 from ..trace import TRACE_RULE_NAME, MigrationTrace
 from .options import SettingsError
-from .state import STATE_KEY, MigrationsState
+from .state import STATE_KEY, WARNING_PROPERTY, MigrationsState
 
 __all__ = ["LintItem", "LocksFailed", "LocksItem", "MigrationFile", "MigrationsDirectory", "RoundTripFailed", "RoundTripItem"]
-
-
-WARNING_PROPERTY = "pytest-migrations warning"
 
 
 class RoundTripFailed(Exception):
@@ -50,6 +47,23 @@ def _nodeid(path: Path, config: pytest.Config) -> str:
     return Path(os.path.relpath(path.resolve(), config.rootpath.resolve())).as_posix()
 
 
+ITEM_NAMES = ("roundtrip", "lint", "locks")
+
+
+def junit_classname(nodeid: str) -> str:
+    """The JUnit class of a migration item: its directory as the package, its file as the class.
+
+    pytest would write ``migrations.001_add_orders.sql``, which report viewers split at the dots
+    into a package ``migrations.001_add_orders`` and a class ``sql``; here the dots inside each
+    part become underscores and ``.sql`` goes, as ``.py`` goes from a test module:
+    ``migrations.001_add_orders``, ``migrations.12_add_orders_up``.
+    """
+    path = nodeid.partition("::")[0]
+    if path.lower().endswith(".sql"):
+        path = path[: -len(".sql")]
+    return ".".join(part.replace(".", "_") for part in path.split("/") if part)
+
+
 def _group_name(directory: Path, config: pytest.Config) -> str:
     try:
         return f"migrations:{directory.relative_to(config.rootpath)}"
@@ -69,6 +83,7 @@ class MigrationsDirectory(pytest.Directory):
         return cls.from_parent(parent, path=path, nodeid=_nodeid(path, parent.config))
 
     def collect(self) -> Iterator[MigrationFile]:
+        _state(self).collected_directories.add(self.path.resolve())
         for migration in _state(self).migrations(self.path):
             yield MigrationFile.from_parent(
                 self, path=migration.path, nodeid=_nodeid(migration.path, self.config),
