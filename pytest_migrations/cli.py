@@ -34,6 +34,7 @@ from .runner import (
     new_migration,
 )
 from .runner._errors import display_path
+from .fleet._cli import add_fleet_arguments, refuse_fleet_options, run_fleet_command
 from .gendown import add_gen_down_arguments, run_gen_down_command
 from .trace import add_trace_arguments, run_trace_command
 
@@ -150,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--retries", type=int, default=0, help="retry a migration that hit lock_timeout N times")
         sub.add_argument("--no-lint", action="store_true", help="do not block on lint errors (only UPs are linted)")
 
-    command("status", "every migration: applied, pending, dirty, edited or missing; exit 1 on disagreement")
+    status = command("status", "every migration: applied, pending, dirty, edited or missing; exit 1 on disagreement")
+    add_fleet_arguments(status, applying=False)
     up = command("up", "apply pending migrations in order")
+    add_fleet_arguments(up, applying=True)
     up.add_argument("--to", metavar="VERSION", help="stop after this version")
     up.add_argument("--allow-out-of-order", action="store_true", help="apply pending versions older than the newest applied one")
     applying(up)
@@ -249,15 +252,24 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
             output.line(f"created {display_path(path)}")
         return EXIT_OK
 
+    if getattr(args, "fleet", None) is not None:
+        return run_fleet_command(args, directory, _settings(args, config), output)
+    refuse_fleet_options(args)
     dsn = getattr(args, "database_url", None) or os.environ.get(DSN_ENV) or config.get_str("database_url")
     if not dsn:
         raise InputError(
             f"no database: pass --database-url, set {DSN_ENV}, or set database_url in [tool.pytest-migrations]"
         )
+    with Runner(directory, dsn, _settings(args, config), on_event=_progress(output)) as runner:
+        handler = _HANDLERS[args.command]
+        return handler(runner, args, output)
+
+
+def _settings(args: argparse.Namespace, config: Any) -> RunnerSettings:
     lock_timeout = getattr(args, "lock_timeout", None)
     statement_timeout = getattr(args, "statement_timeout", None)
     retries = getattr(args, "retries", None)
-    settings = RunnerSettings.from_config(
+    return RunnerSettings.from_config(
         config,
         schema=getattr(args, "schema", None),
         table=getattr(args, "table", None),
@@ -269,9 +281,6 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         allow_out_of_order=getattr(args, "allow_out_of_order", None) or None,
         lint=False if getattr(args, "no_lint", False) else None,
     )
-    with Runner(directory, dsn, settings, on_event=_progress(output)) as runner:
-        handler = _HANDLERS[args.command]
-        return handler(runner, args, output)
 
 
 def _progress(output: Output) -> Callable[[Event], None]:

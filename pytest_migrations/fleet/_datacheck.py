@@ -1,0 +1,270 @@
+"""Data-dependent checks: will this tenant's rows let the pending migrations through?
+
+A migration that passes on ten tenants can fail on the eleventh because of that tenant's rows: a
+``SET NOT NULL`` over NULLs, a unique index over duplicates, a CHECK or a foreign key the rows
+break. Each such statement becomes a read-only count over the target's current rows, run before
+any target is written. A statement whose table an earlier pending statement writes (a backfill)
+is not checked: the rows it will meet do not exist yet. Neither is one whose table or column an
+earlier pending migration creates (the count fails with undefined_table or undefined_column).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pglast
+import psycopg
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType
+from pglast.stream import RawStream
+from psycopg import sql
+
+from ..runner import Step
+from ..pgerrors import describe
+from ..runner._errors import display_path
+
+# The count cannot run because an earlier pending migration creates what it reads.
+NOT_YET_CREATED = (
+    psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction,
+    psycopg.errors.UndefinedObject, psycopg.errors.InvalidSchemaName,
+)
+
+WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.CopyStmt, ast.MergeStmt)
+# Statements whose writes cannot be read from the SQL: after one, no table's rows are known.
+OPAQUE = (ast.DoStmt, ast.CallStmt)
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """One count whose result must be zero for the statement at ``where`` to succeed."""
+
+    where: str  # file:line of the statement
+    what: str  # e.g. "SET NOT NULL on accounts.email"
+    query: sql.Composable
+    failure: str  # "{count} row(s) are NULL"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: DataCheck
+    count: int | None  # None: not run (see ``skipped``)
+    skipped: str | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.count) or self.error is not None
+
+    @property
+    def line(self) -> str:
+        if self.error is not None:
+            return f"{self.check.where}: {self.check.what}: the check query failed: {self.error}"
+        return f"{self.check.where}: {self.check.what}: {self.check.failure.format(count=self.count)}"
+
+
+def data_checks(steps: list[Step]) -> tuple[list[DataCheck], list[str]]:
+    """The checks of the pending ``steps`` (in order), and why some statements were not checked."""
+    checks: list[DataCheck] = []
+    unchecked: list[str] = []
+    written: dict[str, set[str]] = {}  # table name -> columns written ("*": any)
+    opaque_at: str | None = None
+    for step in steps:
+        if step.direction != "up":
+            continue
+        for statement in step.section.statements:
+            if statement.tree is None:
+                continue
+            where = f"{display_path(step.section.path)}:{statement.line}"
+            try:
+                node = pglast.parse_sql(statement.text)[0].stmt
+            except pglast.parser.ParseError:
+                continue
+            found = _checks_of(node, where)
+            for check, reads in found:
+                changed = sorted(
+                    f"{table}.{column}" if column != "*" else table
+                    for table, columns in reads.items() for column in columns
+                    if column in written.get(table, ()) or "*" in written.get(table, ()) or (column == "*" and table in written)
+                )
+                if opaque_at is not None:
+                    unchecked.append(f"{where}: {check.what}: not checked (the rows may change at {opaque_at} before it)")
+                elif changed:
+                    unchecked.append(f"{where}: {check.what}: not checked (an earlier pending statement writes {', '.join(changed)})")
+                else:
+                    checks.append(check)
+            if isinstance(node, ast.UpdateStmt):
+                columns = {target.name for target in node.targetList or () if isinstance(target, ast.ResTarget) and target.name}
+                written.setdefault(node.relation.relname, set()).update(columns or {"*"})
+            elif isinstance(node, WRITES):
+                relation = node.relation if not isinstance(node, ast.MergeStmt) else node.relation
+                if isinstance(relation, ast.RangeVar):
+                    written.setdefault(relation.relname, set()).add("*")
+            elif isinstance(node, OPAQUE):
+                opaque_at = where
+    return checks, unchecked
+
+
+def run_checks(conn: psycopg.Connection, checks: list[DataCheck]) -> list[CheckOutcome]:
+    """Run ``checks`` on ``conn`` (autocommit) in one read-only transaction."""
+    outcomes: list[CheckOutcome] = []
+    if not checks:
+        return outcomes
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        for check in checks:
+            try:
+                with conn.transaction():  # a savepoint: one failed count leaves the others running
+                    row = conn.execute(check.query).fetchone()
+            except psycopg.Error as error:
+                if isinstance(error, NOT_YET_CREATED):
+                    outcomes.append(CheckOutcome(check, None, skipped="created by an earlier pending migration"))
+                else:
+                    outcomes.append(CheckOutcome(check, None, error=describe(error)))
+                continue
+            outcomes.append(CheckOutcome(check, int(row[0]) if row else 0))
+    return outcomes
+
+
+def _checks_of(node: ast.Node, where: str) -> list[tuple[DataCheck, str]]:
+    if isinstance(node, ast.IndexStmt) and node.unique:
+        columns = [_index_element(element) for element in node.indexParams or ()]
+        condition = sql.SQL(_deparse(node.whereClause)) if node.whereClause is not None else None
+        what = f"unique index {node.idxname or ''} on {_relation_text(node.relation)}".replace("  ", " ")
+        check = _duplicates(where, what, node.relation, columns, condition, node.nulls_not_distinct)
+        return [(check, {node.relation.relname: _columns_read(node)})]
+    if isinstance(node, ast.AlterTableStmt):
+        found = []
+        for command in node.cmds or ():
+            made = _alter_check(node.relation, command, where)
+            if made is not None:
+                reads = {node.relation.relname: _columns_read(command)}
+                constraint = command.def_
+                if isinstance(constraint, ast.Constraint) and constraint.contype == ConstrType.CONSTR_FOREIGN:
+                    reads.setdefault(constraint.pktable.relname, set()).add("*")
+                found.append((made, reads))
+        return found
+    return []
+
+
+def _columns_read(node: ast.Node) -> set[str]:
+    """The column names ``node`` mentions (``*`` when it names none it can be pinned to)."""
+    names: set[str] = set()
+    for child in _nodes(node):
+        if isinstance(child, ast.ColumnRef):
+            last = child.fields[-1] if child.fields else None
+            names.add(last.sval if isinstance(last, ast.String) else "*")
+        elif isinstance(child, ast.IndexElem) and child.name:
+            names.add(child.name)
+        elif isinstance(child, ast.AlterTableCmd) and child.name:
+            names.add(child.name)
+        elif isinstance(child, ast.Constraint):
+            for attrs in (child.keys, child.fk_attrs):
+                names.update(a.sval for a in attrs or () if isinstance(a, ast.String))
+    return names or {"*"}
+
+
+def _nodes(node: object):
+    if isinstance(node, ast.Node):
+        yield node
+        for name in node:
+            yield from _nodes(getattr(node, name))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _nodes(item)
+
+
+def _alter_check(relation: ast.RangeVar, command: ast.AlterTableCmd, where: str) -> DataCheck | None:
+    table = _relation(relation)
+    name = _relation_text(relation)
+    if command.subtype == AlterTableType.AT_SetNotNull:
+        return DataCheck(
+            where, f"SET NOT NULL on {name}.{command.name}",
+            sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(table, sql.Identifier(command.name)),
+            "{count} row(s) hold NULL",
+        )
+    if command.subtype == AlterTableType.AT_AddColumn and isinstance(command.def_, ast.ColumnDef):
+        kinds = {constraint.contype for constraint in command.def_.constraints or ()}
+        filled = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED}
+        if ConstrType.CONSTR_NOTNULL in kinds and not kinds & filled:
+            # Every existing row would get NULL in a NOT NULL column: fine only on an empty table.
+            return DataCheck(
+                where, f"ADD COLUMN {command.def_.colname} NOT NULL without a default on {name}",
+                sql.SQL("SELECT count(*) FROM {}").format(table),
+                "{count} existing row(s) would hold NULL",
+            )
+        return None
+    if command.subtype != AlterTableType.AT_AddConstraint or not isinstance(command.def_, ast.Constraint):
+        return None
+    constraint = command.def_
+    label = f"constraint {constraint.conname} on {name}" if constraint.conname else f"constraint on {name}"
+    if constraint.skip_validation or constraint.indexname:
+        return None  # NOT VALID checks no row; USING INDEX adopts an index already built
+    if constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+        columns = [sql.Identifier(key.sval) for key in constraint.keys or ()]
+        kind = "PRIMARY KEY" if constraint.contype == ConstrType.CONSTR_PRIMARY else "UNIQUE"
+        primary = constraint.contype == ConstrType.CONSTR_PRIMARY
+        check = _duplicates(where, f"{kind} {label}", relation, columns, None, bool(constraint.nulls_not_distinct) or primary)
+        if primary:
+            nulls = sql.SQL(" OR ").join(sql.SQL("{} IS NULL").format(c) for c in columns)
+            check = DataCheck(
+                where, check.what,
+                sql.SQL("SELECT ({}) + (SELECT count(*) FROM {} WHERE {})").format(check.query, table, nulls),
+                "{count} duplicate group(s) or NULL key(s)",
+            )
+        return check
+    if constraint.contype == ConstrType.CONSTR_CHECK and constraint.raw_expr is not None:
+        return DataCheck(
+            where, f"CHECK {label}",
+            sql.SQL("SELECT count(*) FROM {} WHERE NOT ({})").format(table, sql.SQL(_deparse(constraint.raw_expr))),
+            "{count} row(s) break it",
+        )
+    if constraint.contype == ConstrType.CONSTR_FOREIGN and constraint.pk_attrs and constraint.fk_attrs:
+        mine = [sql.Identifier(a.sval) for a in constraint.fk_attrs]
+        theirs = [sql.Identifier(a.sval) for a in constraint.pk_attrs]
+        present = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(c) for c in mine)
+        match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(p, c) for p, c in zip(theirs, mine))
+        return DataCheck(
+            where, f"FOREIGN KEY {label}",
+            sql.SQL("SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
+                table, present, _relation(constraint.pktable), match,
+            ),
+            "{count} row(s) reference no row of " + _relation_text(constraint.pktable),
+        )
+    return None
+
+
+def _duplicates(
+    where: str, what: str, relation: ast.RangeVar, columns: list[sql.Composable],
+    condition: sql.Composable | None, nulls_not_distinct: bool,
+) -> DataCheck:
+    filters = [] if nulls_not_distinct else [sql.SQL("({}) IS NOT NULL").format(c) for c in columns]
+    if condition is not None:
+        filters.append(sql.SQL("({})").format(condition))
+    where_clause = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(filters) if filters else sql.SQL("")
+    query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {}{} GROUP BY {} HAVING count(*) > 1) AS duplicates").format(
+        _relation(relation), where_clause, sql.SQL(", ").join(columns),
+    )
+    return DataCheck(where, what, query, "{count} value(s) appear more than once")
+
+
+def _index_element(element: ast.IndexElem) -> sql.Composable:
+    if element.name:
+        return sql.Identifier(element.name)
+    return sql.SQL("({})").format(sql.SQL(_deparse(element.expr)))
+
+
+def _deparse(node: ast.Node) -> str:
+    return RawStream()(node)
+
+
+def _relation(relation: ast.RangeVar) -> sql.Composable:
+    if relation.schemaname:
+        return sql.Identifier(relation.schemaname, relation.relname)
+    return sql.Identifier(relation.relname)
+
+
+def _relation_text(relation: ast.RangeVar) -> str:
+    return f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
+
+
+__all__ = ["CheckOutcome", "DataCheck", "data_checks", "run_checks"]
