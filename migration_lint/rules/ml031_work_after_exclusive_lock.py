@@ -10,7 +10,22 @@ from .base import WARNING, Rule, Violation
 _HARMLESS = frozenset({
     "VariableSetStmt", "VariableShowStmt", "TransactionStmt", "CommentStmt", "GrantStmt",
     "GrantRoleStmt", "AlterDefaultPrivilegesStmt", "NotifyStmt", "DiscardStmt",
+    # Catalog-only and instant: functions, types, sequences, enum values (no table is read or
+    # locked; tests/trace pins the locks they take).
+    "CreateFunctionStmt", "CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt", "CreateDomainStmt",
+    "CreateSeqStmt", "AlterEnumStmt",
 })
+# DROP of these object kinds is catalog-only too, unless CASCADE takes dependents along.
+_HARMLESS_DROPS = frozenset({
+    "OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_SEQUENCE",
+})
+
+
+def _instant(node_type: str, node: dict) -> bool:
+    if node_type in _HARMLESS:
+        return True
+    return (node_type == "DropStmt" and node.get("removeType") in _HARMLESS_DROPS
+            and node.get("behavior") != "DROP_CASCADE")
 
 
 class WorkAfterExclusiveLock(Rule):
@@ -19,7 +34,9 @@ class WorkAfterExclusiveLock(Rule):
     ## What it does
     Flags the first statement that does more work (another table's lock, an index build, a data
     change, ...) after a statement took an ACCESS EXCLUSIVE lock on an existing table in the
-    same transaction.
+    same transaction. Statements that only write the catalog and finish at once are not work:
+    `SET`, `COMMENT`, `GRANT`, `CREATE`/`DROP FUNCTION`, `TYPE`, `DOMAIN`, `SEQUENCE` (without
+    `CASCADE`), `ALTER TYPE ... ADD VALUE`.
 
     ## Why is this bad?
     Locks are released at commit, not when the statement ends: a quick `ALTER TABLE` followed by
@@ -50,7 +67,7 @@ class WorkAfterExclusiveLock(Rule):
         statement = ctx.statement
         if ctx.in_plpgsql or statement is None or statement.node is not node or not ctx.in_transaction:
             return
-        if node_type in _HARMLESS or not ctx.exclusive_locks or ctx.scratch.get(self.name):
+        if not ctx.exclusive_locks or ctx.scratch.get(self.name) or _instant(node_type, node):
             return
         touched = {table.rsplit(".", 1)[-1] for table, _ in table_locks(node_type, node)}
         touched.add(qualified_name(node.get("relation")).rsplit(".", 1)[-1])

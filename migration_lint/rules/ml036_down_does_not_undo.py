@@ -94,7 +94,8 @@ class DownDoesNotUndo(Rule):
     types, functions, schemas, extensions, triggers, named constraints) with what its DOWN
     drops, and reports the ones the DOWN leaves behind. Dropping a table covers its columns,
     indexes, constraints and triggers; `DROP SCHEMA ... CASCADE` covers everything. `CREATE OR
-    REPLACE` objects are skipped (the DOWN may restore the previous version instead).
+    REPLACE` objects are skipped (the DOWN may restore the previous version instead). A DOWN
+    holding a statement that does not parse is left to `syntax-error`: what it undoes is unknown.
 
     ## Why is this bad?
     After a rollback the schema is not the one the previous version expects, and re-applying the
@@ -129,7 +130,9 @@ class DownDoesNotUndo(Rule):
         created = _created([s for s in migration.up.statements if s.tree is not None])
         if not created:
             return
-        down_statements = [s for s in migration.down.statements if s.tree is not None]
+        if any(s.tree is None for s in migration.down.statements):
+            return  # what a statement that does not parse undoes is unknown (syntax-error reports it)
+        down_statements = migration.down.statements
         dropped, dropped_tables, everything = _undone(down_statements)
         if everything:
             return
