@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name
-from .base import WARNING, Rule, Violation, iter_alter_cmds
+from .base import ADVICE, WARNING, Rule, Violation, iter_alter_cmds
 
 # Subcommands that must stay in a statement (and transaction) of their own.
 _APART = frozenset({"AT_ValidateConstraint", "AT_AttachPartition", "AT_DetachPartition", "AT_DetachPartitionFinalize"})
@@ -53,6 +53,7 @@ class CombineAlterTable(Rule):
     """
 
     severity = WARNING
+    group = ADVICE
     lock = "ACCESS EXCLUSIVE"
     node_types = frozenset({"AlterTableStmt"})
     sections = frozenset({"up"})

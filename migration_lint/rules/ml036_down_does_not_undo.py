@@ -5,7 +5,8 @@ from typing import Iterable
 from ..sqlnodes import drop_object_names, last_part, relation_name, strings, unwrap
 from .base import WARNING, Rule, Violation, iter_alter_cmds
 
-_DROP_KINDS = {
+# DropStmt removeType -> the kind created_objects() names it by.
+DROP_KINDS = {
     "OBJECT_TABLE": "table", "OBJECT_INDEX": "index", "OBJECT_VIEW": "view", "OBJECT_MATVIEW": "view",
     "OBJECT_SEQUENCE": "sequence", "OBJECT_TYPE": "type", "OBJECT_DOMAIN": "type",
     "OBJECT_FUNCTION": "function", "OBJECT_PROCEDURE": "function", "OBJECT_SCHEMA": "schema",
@@ -13,7 +14,7 @@ _DROP_KINDS = {
 }
 
 
-def _created(statements) -> list[tuple[str, str, str]]:
+def created_objects(statements) -> list[tuple[str, str, str]]:
     """``(kind, name, table)`` of the objects UP creates; ``table`` for columns and indexes."""
     found: list[tuple[str, str, str]] = []
     new_tables: set[str] = set()
@@ -64,7 +65,7 @@ def _undone(statements) -> tuple[set[tuple[str, str]], set[str], bool]:
     for statement in statements:
         kind, node = statement.kind, statement.node
         if kind == "DropStmt":
-            what = _DROP_KINDS.get(node.get("removeType", ""))
+            what = DROP_KINDS.get(node.get("removeType", ""))
             if what == "schema" and node.get("behavior") == "DROP_CASCADE":
                 everything = True
             for name in drop_object_names(node):
@@ -127,7 +128,7 @@ class DownDoesNotUndo(Rule):
     def check_migration(self, migration, ctx) -> Iterable[Violation]:
         if migration.down is None:
             return
-        created = _created([s for s in migration.up.statements if s.tree is not None])
+        created = created_objects([s for s in migration.up.statements if s.tree is not None])
         if not created:
             return
         if any(s.tree is None for s in migration.down.statements):

@@ -52,9 +52,24 @@ def test_error_finding_exits_1_with_excerpt_and_suggestion(tmp_path, capsys):
 
 def test_warning_only_exits_0(tmp_path, capsys):
     write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nDROP VIEW v;\n")
-    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", str(tmp_path / "m.sql"))
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--extend-select", "advice", str(tmp_path / "m.sql"))
     assert code == 0
     assert "warning: [require-if-exists]" in out
+
+
+def test_advice_is_off_by_default_and_selected_as_a_group(tmp_path, capsys):
+    directory = tmp_path / "migrations"
+    write(directory / "001_notes.sql", "-- UP\nALTER TABLE users ADD COLUMN bio text;\nALTER TABLE users ADD COLUMN nick text;\n"
+                                       "-- DOWN\nALTER TABLE users DROP COLUMN nick, DROP COLUMN bio;\n")
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--ignore", "ML010", str(directory))
+    assert (code, out) == (0, "")
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--select", "advice", str(directory))
+    assert len(out.splitlines()) == 1 and ": warning: [combine-alter-table] " in out
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--extend-select", "advice", "--ignore", "ML032,ML010", str(directory))
+    assert out == ""
+    write(tmp_path / ".migration-lint.toml", 'extend-select = ["advice"]\n')
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--ignore", "ML010", str(directory))
+    assert "[combine-alter-table]" in out
 
 
 def test_gcc_json_github_formats(tmp_path, capsys):
@@ -153,15 +168,19 @@ def test_stdin(capsys, monkeypatch):
 def test_fix_and_diff(tmp_path, capsys):
     path = write(tmp_path / "m.sql", "CREATE INDEX i ON t (a);\nDROP INDEX j;\n")
     code, out, _ = run(capsys, "--diff", "--format", "gcc", str(path))
-    assert "+CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);" in out
+    assert "+CREATE INDEX CONCURRENTLY i ON t (a);" in out
     assert path.read_text() == "CREATE INDEX i ON t (a);\nDROP INDEX j;\n"
     code, out, _ = run(capsys, "--fix", "--format", "gcc", str(path))
-    assert path.read_text() == (
-        "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
-        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
-    )
+    assert path.read_text() == "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY i ON t (a);\nDROP INDEX CONCURRENTLY j;\n"
     assert code == 0
     assert run(capsys, "--no-cache", str(path))[0] == 0
+    # The advice for a re-run never adds IF NOT EXISTS to CREATE INDEX CONCURRENTLY, which would
+    # keep the INVALID index of a failed build: it drops the leftover first.
+    run(capsys, "--fix", "--select", "advice", "--format", "gcc", str(path))
+    assert path.read_text() == (
+        "SET lock_timeout = '5s';\nDROP INDEX CONCURRENTLY IF EXISTS i;\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
+    )
 
 
 def test_directory_lints_each_migration_with_earlier_context(tmp_path, capsys):
