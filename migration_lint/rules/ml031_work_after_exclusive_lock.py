@@ -15,15 +15,17 @@ _HARMLESS = frozenset({
     "CreateFunctionStmt", "CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt", "CreateDomainStmt",
     "CreateSeqStmt", "AlterEnumStmt",
 })
-# DROP of these object kinds is catalog-only too, unless CASCADE takes dependents along.
-_HARMLESS_DROPS = frozenset({
-    "OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_SEQUENCE",
-})
+# DROP of these object kinds is catalog-only too, unless CASCADE takes dependents along. Not a
+# sequence: DROP SEQUENCE waits for its ACCESS EXCLUSIVE lock behind every transaction that drew
+# from it (tests/trace: drop-sequence).
+_HARMLESS_DROPS = frozenset({"OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_TYPE", "OBJECT_DOMAIN"})
 
 
 def _instant(node_type: str, node: dict) -> bool:
     if node_type in _HARMLESS:
         return True
+    if node_type == "CreateStmt":  # a new table, unless it locks another (a foreign key, PARTITION OF)
+        return not table_locks(node_type, node)
     return (node_type == "DropStmt" and node.get("removeType") in _HARMLESS_DROPS
             and node.get("behavior") != "DROP_CASCADE")
 
@@ -35,8 +37,9 @@ class WorkAfterExclusiveLock(Rule):
     Flags the first statement that does more work (another table's lock, an index build, a data
     change, ...) after a statement took an ACCESS EXCLUSIVE lock on an existing table in the
     same transaction. Statements that only write the catalog and finish at once are not work:
-    `SET`, `COMMENT`, `GRANT`, `CREATE`/`DROP FUNCTION`, `TYPE`, `DOMAIN`, `SEQUENCE` (without
-    `CASCADE`), `ALTER TYPE ... ADD VALUE`.
+    `SET`, `COMMENT`, `GRANT`, `CREATE`/`DROP FUNCTION`, `TYPE`, `DOMAIN` (without `CASCADE`),
+    `CREATE SEQUENCE`, `ALTER TYPE ... ADD VALUE`, and `CREATE TABLE` that locks no other table (no
+    foreign key, not a partition).
 
     ## Why is this bad?
     Locks are released at commit, not when the statement ends: a quick `ALTER TABLE` followed by
