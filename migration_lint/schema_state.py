@@ -104,6 +104,10 @@ class SchemaState:
             types = [unwrap(p)[1].get("argType") for p in node.get("parameters", ())] + [node.get("returnType")]
             yield ("function", function, ""), frozenset(("type", type_name(t)) for t in types if t)
 
+    def relations_read_by(self, view: str) -> set[str]:
+        """The tables and views a view's query reads, as far as its CREATE VIEW was seen."""
+        return {name for kind, name in _called(self.views.get(view, {})) if kind == "relation"}
+
     def holders_removed_by(self, kind: str | None, node: dict[str, Any]) -> set[Holder]:
         """The objects of :meth:`dependencies` that a statement drops or changes, so that they no
         longer rely on what they relied on."""
