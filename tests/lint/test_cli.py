@@ -318,3 +318,27 @@ def test_directory_of_unversioned_sql_files(tmp_path, capsys):
     code, out, err = run(capsys, "--no-cache", "--format", "gcc", str(tmp_path / "sql"))
     assert code == 1 and not err
     assert "cleanup.sql:1:1: error: [ban-truncate]" in out
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_lint_sample_is_the_real_output(tmp_path, capsys):
+    """The README's `migration-lint` sample, run on the migrations it describes."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("```console\n$ migration-lint migrations/\n") + len("```console\n")
+    command, _, shown = text[start : text.index("```", start)].partition("\n")
+    write(tmp_path / "migrations" / "001_create_orders.sql",
+          "-- UP\nCREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL);\n-- DOWN\nDROP TABLE orders;\n")
+    write(tmp_path / "migrations" / "002_index_orders.sql",
+          "-- UP\n-- the orders page lists a user's orders\nCREATE INDEX orders_user_id_idx ON orders (user_id);\n"
+          "-- DOWN\nDROP INDEX CONCURRENTLY IF EXISTS orders_user_id_idx;\n")
+    code, out, _ = run(capsys, "--no-cache", *command.split()[2:])
+    assert (code, out) == (1, shown)
+
+
+def test_the_bundled_examples_lint_clean(capsys):
+    """The examples are presented as good practice: the default rule set finds nothing in them."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "migrations"
+    code, out, _ = run(capsys, "--no-cache", str(examples))
+    assert (code, out.strip()) == (0, f"All checks passed in {len(list(examples.glob('*.sql')))} files.")
