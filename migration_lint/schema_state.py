@@ -86,23 +86,40 @@ class SchemaState:
         column's default on the sequences and functions it calls, a foreign key on the table it
         references, a trigger on its function, a view on its relations and functions, a function
         on its argument and result types."""
-        for table, columns in self.columns.items():
-            for column, type_node in columns.items():
-                yield ("column", table, column), frozenset({("type", type_name(type_node))})
-                if type_name(type_node) in _SERIAL_TYPES:
-                    yield ("default", table, column), frozenset({("sequence", f"{table}_{column}_seq")})
-        for table, defaults in self.defaults.items():
-            for column, expression in defaults.items():
-                yield ("default", table, column), frozenset(_called(expression))
-        for (table, name), referenced in self.foreign_keys.items():
-            yield ("constraint", table, name), frozenset({("relation", referenced)})
-        for (table, name), function in self.triggers.items():
-            yield ("trigger", table, name), frozenset({("function", function)})
-        for view, query in self.views.items():
-            yield ("view", view, ""), frozenset(_called(query))
-        for function, node in self.functions.items():
+        holders: list[Holder] = [("column", t, c) for t, columns in self.columns.items() for c in columns]
+        holders += [("default", t, c) for t, columns in self.columns.items() for c, type_node in columns.items()
+                    if type_name(type_node) in _SERIAL_TYPES and c not in self.defaults.get(t, {})]
+        holders += [("default", t, c) for t, defaults in self.defaults.items() for c in defaults]
+        holders += [("constraint", t, n) for t, n in self.foreign_keys]
+        holders += [("trigger", t, n) for t, n in self.triggers]
+        holders += [("view", v, "") for v in self.views] + [("function", f, "") for f in self.functions]
+        for holder in holders:
+            yield holder, self.references(holder)
+
+    def references(self, holder: Holder) -> frozenset[Referenced]:
+        """What one object of :meth:`dependencies` relies on."""
+        kind, name, detail = holder
+        if kind == "column":
+            type_node = self.columns.get(name, {}).get(detail)
+            return frozenset({("type", type_name(type_node))}) if type_node else frozenset()
+        if kind == "default":
+            found = set(_called(self.defaults.get(name, {}).get(detail, {})))
+            if type_name(self.columns.get(name, {}).get(detail)) in _SERIAL_TYPES:
+                found.add(("sequence", f"{name}_{detail}_seq"))
+            return frozenset(found)
+        if kind == "constraint":
+            referenced = self.foreign_keys.get((name, detail))
+            return frozenset({("relation", referenced)}) if referenced else frozenset()
+        if kind == "trigger":
+            function = self.triggers.get((name, detail))
+            return frozenset({("function", function)}) if function else frozenset()
+        if kind == "view":
+            return frozenset(_called(self.views.get(name, {})))
+        if kind == "function":
+            node = self.functions.get(name, {})
             types = [unwrap(p)[1].get("argType") for p in node.get("parameters", ())] + [node.get("returnType")]
-            yield ("function", function, ""), frozenset(("type", type_name(t)) for t in types if t)
+            return frozenset(("type", type_name(t)) for t in types if t)
+        return frozenset()
 
     def relations_read_by(self, view: str) -> set[str]:
         """The tables and views a view's query reads, as far as its CREATE VIEW was seen."""
@@ -117,7 +134,11 @@ class SchemaState:
             for name in drop_object_names(node):
                 short = last_part(name)
                 if remove in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
-                    removed.update(h for h, _ in self.dependencies() if h[0] != "view" and h[0] != "function" and h[1] == short)
+                    columns = [*self.columns.get(short, {}), *self.defaults.get(short, {})]
+                    removed.update(("column", short, c) for c in columns)
+                    removed.update(("default", short, c) for c in columns)
+                    removed.update(("constraint", t, n) for t, n in self.foreign_keys if t == short)
+                    removed.update(("trigger", t, n) for t, n in self.triggers if t == short)
                 elif remove in ("OBJECT_VIEW", "OBJECT_MATVIEW"):
                     removed.add(("view", short, ""))
                 elif remove in ("OBJECT_FUNCTION", "OBJECT_PROCEDURE"):

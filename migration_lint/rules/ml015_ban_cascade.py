@@ -54,9 +54,9 @@ class BanCascade(Rule):
                 f"{what} ... CASCADE also removes every dependent object, named nowhere in the migration",
                 fix_title="Drop the dependent objects explicitly and remove CASCADE",
             )
-        holders = ctx.schema.holders_removed_by(node_type, node)
-        if holders:
-            removed.update((holder, refs) for holder, refs in ctx.schema.dependencies() if holder in holders)
+        for holder in ctx.schema.holders_removed_by(node_type, node):
+            if holder not in removed:
+                removed[holder] = ctx.schema.references(holder)
 
     @staticmethod
     def _dependents_already_gone(node: dict, ctx, removed: dict) -> bool:
