@@ -110,7 +110,7 @@ def render_table() -> str:
             lines.append(
                 "| " + " | ".join([
                     case.id,
-                    f"`{case.sql}`".replace("|", "\\|"),
+                    f"`{' '.join(case.sql.split())}`".replace("|", "\\|"),
                     ", ".join(str(v) for v in case.versions),
                     _traced_lock(case),
                     ", ".join(sorted(case.rewritten)) or "-",

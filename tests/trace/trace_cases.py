@@ -89,9 +89,9 @@ CASES = [
     # With TimeZone UTC, timestamptz and timestamp store the same values: no rewrite either way
     # (ML006 knows it for a DOWN undoing timestamp -> timestamptz); in another zone, a rewrite.
     case("alter-type-timestamptz-to-timestamp-utc",
-         "SET TimeZone = 'UTC'; ALTER TABLE stamped ALTER COLUMN at TYPE timestamp", {"stamped": AE}),
+         "SET TimeZone = 'UTC';\nALTER TABLE stamped ALTER COLUMN at TYPE timestamp", {"stamped": AE}),
     case("alter-type-timestamptz-to-timestamp-elsewhere",
-         "SET TimeZone = 'Europe/Paris'; ALTER TABLE stamped ALTER COLUMN at TYPE timestamp",
+         "SET TimeZone = 'Europe/Paris';\nALTER TABLE stamped ALTER COLUMN at TYPE timestamp",
          {"stamped": AE}, rewritten={"stamped", "stamped_pkey"}, scanned={"stamped"},
          index_locks={"stamped_pkey": AE}),
     # -- NOT NULL and defaults ------------------------------------------------------------------------
@@ -231,10 +231,10 @@ CASES = [
     case("alter-sequence-restart", "ALTER SEQUENCE counter RESTART WITH 100", {"counter": SRE}, rewritten={"counter"}),
     # Catalog-only and instant: no existing table is locked (ML031 lets them follow a lock).
     case("create-function", "CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql AS 'SELECT 2 * n'", {}),
-    case("drop-function", "CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql AS 'SELECT 2 * n'; "
+    case("drop-function", "CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql AS 'SELECT 2 * n';\n"
          "DROP FUNCTION twice(int)", {}),
     case("create-type", "CREATE TYPE size AS ENUM ('s', 'm', 'l')", {}),
-    case("drop-type", "CREATE TYPE size AS ENUM ('s', 'm', 'l'); DROP TYPE size", {}),
+    case("drop-type", "CREATE TYPE size AS ENUM ('s', 'm', 'l');\nDROP TYPE size", {}),
     case("create-sequence", "CREATE SEQUENCE tickets", {}),
     # DROP SEQUENCE waits for ACCESS EXCLUSIVE behind every transaction that drew from it (ML046).
     case("drop-sequence", "DROP SEQUENCE counter", {"counter": AE}),
