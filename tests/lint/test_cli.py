@@ -342,3 +342,14 @@ def test_the_bundled_examples_lint_clean(capsys):
     examples = Path(__file__).resolve().parents[2] / "examples" / "migrations"
     code, out, _ = run(capsys, "--no-cache", str(examples))
     assert (code, out.strip()) == (0, f"All checks passed in {len(list(examples.glob('*.sql')))} files.")
+
+
+def test_changing_column_type_names_array_types_as_written(tmp_path, capsys):
+    write(tmp_path / "migrations" / "001_posts.sql", "CREATE TABLE posts (id int, tags varchar(20)[]);\n")
+    write(tmp_path / "migrations" / "002_tags.sql", "SET lock_timeout = '1s';\nALTER TABLE posts ALTER COLUMN tags TYPE text[] USING tags::text[];\n"
+          "ALTER TABLE posts ALTER COLUMN tags TYPE varchar(10)[];\n")
+    _, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--select", "changing-column-type", str(tmp_path / "migrations"))
+    assert out.splitlines() == [
+        f"{tmp_path}/migrations/002_tags.sql:3:42: error: [changing-column-type] ALTER COLUMN tags TYPE varchar(10)[]"
+        " (from text[]) rewrites 'posts' and its indexes under an ACCESS EXCLUSIVE lock",
+    ]
