@@ -57,6 +57,7 @@ def _load_one(path: Path) -> Migration:
     return Migration(
         version_of(match["version"], path), match["name"] or "", up, down, (path,), NAME,
         no_transaction_marker=no_transaction,
+        transaction_rule="wrap",
     )
 
 

@@ -46,6 +46,7 @@ def _load_one(directory: Path) -> Migration:
         NAME,
         no_transaction_marker=_diesel_says_no_transaction(directory / "metadata.toml")
         or _sourcegraph_says_concurrent(directory / "metadata.yaml"),
+        transaction_rule="wrap",
     )
 
 
