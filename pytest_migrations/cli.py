@@ -345,9 +345,7 @@ def _report(report: RunReport, output: Output) -> int:
     lint = report.lint
     if lint is not None:
         doc["lint"] = {"status": lint.status, "reason": lint.reason, "findings": [str(f) for f in lint.findings]}
-        if lint.status == "unavailable":
-            output.note(f"note: lint skipped: {lint.reason}")
-        elif not report.dry_run:
+        if not report.dry_run:
             for finding in lint.findings:
                 if not finding.is_error:  # errors stopped the run and are reported as problems
                     output.note(f"lint: {finding}")

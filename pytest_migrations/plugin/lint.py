@@ -1,10 +1,11 @@
 """The ``::lint`` items' one seam with :mod:`migration_lint`: a directory's findings, per file.
 
-A directory is linted once, in order (rules know what earlier migrations created), with the
-project's migration-lint configuration (``migration-lint.toml`` or ``[tool.migration-lint]``);
-each ``::lint`` item then reports the findings in its migration's files. Where the ``::locks``
-item of the same migration runs too, a lint error the trace confirms carries the traced fact, and
-the ``::locks`` item leaves it to the ``::lint`` item: one verdict per statement.
+A directory is linted once, in order (rules know what earlier migrations created), through a
+:class:`~migration_lint.session.LintSession` (the project's ``.migration-lint.toml`` or
+``[tool.migration-lint]``); each ``::lint`` item then reports the findings in its migration's
+files. Findings in migrations older than ``since`` come as warnings. Where the ``::locks`` item
+of the same migration runs too, a lint error the trace confirms carries the traced fact, and the
+``::locks`` item leaves it to the ``::lint`` item: one verdict per statement.
 """
 
 from __future__ import annotations
@@ -15,11 +16,7 @@ from typing import Any
 
 from migration_lint.model import Migration
 
-__all__ = ["LintUnavailable", "LintReport", "lint_directory", "render"]
-
-
-class LintUnavailable(Exception):
-    """The lint engine cannot be imported (a partial install): the items are skipped."""
+__all__ = ["LintReport", "lint_directory", "render"]
 
 
 @dataclass(frozen=True)
@@ -46,29 +43,22 @@ class LintReport:
         return {f.code for f in self.errors.get(Path(path).resolve(), []) if first_line <= f.line <= last_line}
 
 
-def lint_directory(migrations: list[Migration], pg_version: int | None = None) -> LintReport:
-    """Lint ``migrations``; raises LintUnavailable, or ValueError (a bad configuration, one line)."""
-    try:
-        from migration_lint.config import ConfigError, build_rules, find_config, load_config
-        from migration_lint.engine import Linter
-    except ImportError as error:
-        raise LintUnavailable(f"the migration-lint engine cannot be imported: {error}") from None
-    errors: dict[Path, list[str]] = {}
-    warnings: dict[Path, list[str]] = {}
+def lint_directory(migrations: list[Migration], pg_version: int | None = None, since: str | None = None) -> LintReport:
+    """Lint ``migrations`` through a lint session (the project's configuration; ``since`` overrides
+    its own); raises ValueError (a bad configuration, one line)."""
+    from migration_lint.config import ConfigError
+    from migration_lint.session import LintSession
+
+    errors: dict[Path, list[Any]] = {}
+    warnings: dict[Path, list[Any]] = {}
     if not migrations:
         return LintReport(errors, warnings)
     try:
-        config = load_config(find_config(migrations[0].path.parent))
-        rules = build_rules(config)
+        session = LintSession.for_path(migrations[0].path.parent, pg_version=pg_version, since=since)
+        findings = session.lint(migrations)
     except ConfigError as error:
         raise ValueError(str(error)) from None
-    wanted = [m for m in migrations if not any(config.is_excluded(path) for path in m.paths)]
-    linter = Linter(
-        rules,
-        pg_version=pg_version or config.pg_version,
-        assume_in_transaction=config.assume_in_transaction,
-    )
-    for finding in linter.lint_migrations(migrations, only=wanted):
+    for finding in findings:
         target = errors if finding.severity == "error" else warnings
         target.setdefault(Path(finding.path).resolve(), []).append(finding)
     return LintReport(errors, warnings)

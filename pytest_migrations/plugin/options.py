@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ..config import ConfigError
+from ..config import ConfigError, read_tool_config
 from ..database import DSN_ENV_VAR, redact_dsn
 from ..trace._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 
@@ -80,6 +80,10 @@ OPTIONS = (
            " ::locks passes a lock held for a catalog update only when one is in force. Default: the"
            " migrations runner's ([tool.pytest-migrations] lock_timeout, 10s) when pyproject.toml configures"
            " it, else 0", metavar="DURATION"),
+    Option("since", "--migrations-since", "migrations_since", "MIGRATIONS_SINCE",
+           "migrations older than this version are still walked and reported, but their ::lint and ::locks"
+           " findings do not fail (default: [tool.pytest-migrations] since, else [tool.migration-lint] since"
+           " for ::lint)", metavar="VERSION"),
 )  # fmt: skip
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -126,6 +130,7 @@ class Settings:
     trace_rows: int = 0
     jobs: int | None = None  # None: the walker's default
     lock_timeout: str = "0"
+    since: str | None = None  # a migration version: older migrations' lint and lock findings do not fail
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -171,6 +176,8 @@ class Settings:
             if self.trace_rows:
                 parts.append(f"trace-rows={self.trace_rows} ({self.sources['trace_rows']})")
             parts.append(f"lock-timeout={self.lock_timeout} ({self.sources.get('lock_timeout', 'default: none')})")
+        if self.since is not None:
+            parts.append(f"since={self.since} ({self.sources['since']})")
         return ["migrations: " + ", ".join(parts)]
 
 
@@ -199,6 +206,15 @@ def _as_bool(value: Any, source: str) -> bool:
     if text in _FALSE:
         return False
     raise SettingsError(f"{source}: expected true or false, got {value!r}")
+
+
+def _since(value: Any, source: str) -> str:
+    from migration_lint.session import parse_since
+
+    try:
+        return parse_since(str(value)).text
+    except ValueError as error:
+        raise SettingsError(f"{source}: {error}") from None
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
@@ -231,6 +247,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
                 values[option.name] = check_lock_timeout(str(value))
             except LockTimeoutError as error:
                 raise SettingsError(f"{source}: {error}") from None
+        elif option.name == "since":
+            values[option.name] = _since(value, source)
         elif option.name == "pg_version":
             text = str(value).strip()
             if not text.isdigit() or not 9 <= int(text) <= 99:
@@ -253,6 +271,15 @@ def resolve_settings(config: pytest.Config) -> Settings:
             raise SettingsError(str(error)) from None
         if found is not None:
             values["lock_timeout"], sources["lock_timeout"] = found
+    if "since" not in values:
+        try:
+            tool = read_tool_config(start=config.rootpath)
+            found_since = tool.get_str("since")
+        except ConfigError as error:
+            raise SettingsError(str(error)) from None
+        if found_since is not None:
+            values["since"] = _since(found_since, f"{tool.path} [tool.pytest-migrations] since")
+            sources["since"] = f"{tool.path.name} [tool.pytest-migrations] since"
     setup_sql = values.get("setup_sql")
     if setup_sql is not None and not setup_sql.is_file():
         raise SettingsError(f"{sources['setup_sql']}: set-up SQL file {setup_sql} does not exist")
