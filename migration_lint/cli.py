@@ -303,7 +303,7 @@ def _list_rules() -> int:
     for cls in all_rule_classes():
         flags = []
         if cls.opt_in:
-            flags.append("opt-in")
+            flags.append("advice")
         if cls.lifecycle != "stable":
             flags.append(cls.lifecycle)
         if cls.fixable:

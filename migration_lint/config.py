@@ -3,8 +3,8 @@
 Precedence: command line > configuration file > defaults. Keys (kebab-case)::
 
     pg-version = 14                      # target PostgreSQL major version (default 13)
-    select = ["ALL"]                     # replaces the default set (stable, non-opt-in rules)
-    extend-select = ["prefer-text-field"]
+    select = ["ALL"]                     # replaces the default set (stable rules, advice left out)
+    extend-select = ["advice"]           # adds the advice group (or one rule: "prefer-text-field")
     ignore = ["ML010", "ban-drop-table"]
     assume-in-transaction = false
     preview = false                      # let ALL and prefixes select preview rules
@@ -17,7 +17,8 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     [rules.identifier-too-long]          # rule options
     max-length = 63
 
-Rules are named by code, code prefix or name. An unknown rule, key or option is a
+Rules are named by code, code prefix, name or group (``default``: what a deploy can fail, block
+or lose data on; ``advice``: the rest, off unless selected). An unknown rule, key or option is a
 :class:`ConfigError` (the CLI exits 2 with its message).
 """
 
@@ -212,7 +213,7 @@ def parse_pg_version(value: Any, where: str = "--pg-version") -> int:
 
 def selected_codes(config: Config) -> list[str]:
     """The codes a run enables, from select / extend-select / ignore."""
-    from .rules import catalogue, expand_selector, rule_class
+    from .rules import catalogue, expand_selector, is_group, rule_class
 
     def allowed(code: str, explicit: bool) -> bool:
         cls = rule_class(code)
@@ -230,14 +231,14 @@ def selected_codes(config: Config) -> list[str]:
     else:
         for selector in config.select:
             codes = expand_selector(selector)
-            explicit = len(codes) == 1 and selector.upper() != "ALL"
+            explicit = (len(codes) == 1 and selector.upper() != "ALL") or is_group(selector)
             for code in codes:
                 if allowed(code, explicit):
                     chosen[code] = None
     for selector in config.extend_select:
         codes = expand_selector(selector)
         for code in codes:
-            if allowed(code, len(codes) == 1 or selector.upper() == "ALL"):
+            if allowed(code, len(codes) == 1 or selector.upper() == "ALL" or is_group(selector)):
                 chosen[code] = None
     ignored = {code for selector in config.ignore for code in expand_selector(selector)}
     return [code for code in chosen if code not in ignored]

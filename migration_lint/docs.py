@@ -57,7 +57,8 @@ def rule_markdown(cls: type, *, stamp: bool = True) -> str:
     facts = [
         f"- Code: `{cls.code}`",
         f"- Severity: {cls.severity}",
-        f"- Status: {cls.lifecycle}" + (", opt-in (enable with `--extend-select " + cls.name + "`)" if cls.opt_in else ""),
+        f"- Group: {_group_line(cls)}",
+        f"- Status: {cls.lifecycle}",
     ]
     if cls.lock:
         facts.append(f"- Lock: {cls.lock}")
@@ -72,16 +73,40 @@ def rule_markdown(cls: type, *, stamp: bool = True) -> str:
     return f"{header}# {cls.name} ({cls.code})\n\n{summary.strip()}\n\n" + "\n".join(facts) + "\n" + body.rstrip() + "\n"
 
 
+def _group_line(cls: type) -> str:
+    from .rules.base import ADVICE
+
+    if cls.group == ADVICE:
+        return f"advice, off unless selected (`--select advice`, or `--extend-select {cls.name}`)"
+    return "default (a deploy can fail, block or lose data on what it finds)"
+
+
+# The policy the groups follow, at the head of the index page.
+POLICY = """\
+Each rule answers one question before it is on by default: **can a deploy fail, block or lose data
+because of what it finds?** A lock that queues or blocks traffic, a rewrite or scan under lock, a
+statement PostgreSQL refuses where it runs, dropped data, a name that running code still uses, a
+rollback that cannot run: those rules are the **default** set. The rest is **advice**: cheaper
+ways to write the same change, idempotency for re-running a half-applied migration, schema
+style. Advice is off unless selected: `--select advice` (advice alone), `--extend-select advice`
+(defaults and advice), `ignore = ["advice"]`, or one rule by name; the configuration file takes
+the same names (`extend-select = ["advice"]`).
+
+DOWN sections are held to the same lock rules as UPs (a rollback that blocks a table blocks it
+just the same), but get no `IF EXISTS` advice for the objects their UP created: those are there
+when the DOWN runs.
+"""
+
+
 def expected_pages() -> dict[str, str]:
     from .rules import all_rule_classes
 
     pages = {}
-    index = [STAMP, "", "# Rules", "", "| Code | Name | Severity | Summary |", "|---|---|---|---|"]
+    index = [STAMP, "", "# Rules", "", POLICY, "| Code | Name | Group | Severity | Summary |", "|---|---|---|---|---|"]
     for cls in all_rule_classes():
         pages[f"{cls.name}.md"] = rule_markdown(cls)
-        flags = " (opt-in)" if cls.opt_in else ""
         summary = cls.summary().replace("|", "\\|")
-        index.append(f"| {cls.code} | [{cls.name}]({cls.name}.md){flags} | {cls.severity} | {summary} |")
+        index.append(f"| {cls.code} | [{cls.name}]({cls.name}.md) | {cls.group} | {cls.severity} | {summary} |")
     pages["README.md"] = "\n".join(index) + "\n"
     return pages
 

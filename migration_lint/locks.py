@@ -97,6 +97,11 @@ def _table_locks(kind: str | None, node: dict[str, Any]) -> list[tuple[str, str]
             _, definition = unwrap(command.get("def"))
             if command.get("subtype") == "AT_AddConstraint" and definition.get("pktable"):
                 found.append((qualified_name(definition["pktable"]), SHARE_ROW_EXCLUSIVE))
+            if command.get("subtype") == "AT_AddColumn":  # ADD COLUMN ... REFERENCES locks the referenced table
+                for item in definition.get("constraints", ()):
+                    constraint = unwrap(item)[1]
+                    if constraint.get("contype") == "CONSTR_FOREIGN" and constraint.get("pktable"):
+                        found.append((qualified_name(constraint["pktable"]), SHARE_ROW_EXCLUSIVE))
             if command.get("subtype") in ("AT_AttachPartition", "AT_DetachPartition") and definition.get("name"):
                 # The partition is locked too: ACCESS EXCLUSIVE, SHARE UPDATE EXCLUSIVE to detach concurrently.
                 partition_level = SHARE_UPDATE_EXCLUSIVE if definition.get("concurrent") else ACCESS_EXCLUSIVE

@@ -11,7 +11,7 @@ BEGIN;
 UPDATE orders SET status = 'cancelled' WHERE status = 'refunded';
 
 -- A view column pins the type of orders.status; it is recreated below exactly as 006 made it.
-DROP VIEW order_totals;
+DROP VIEW IF EXISTS order_totals;
 
 ALTER TYPE order_status RENAME TO order_status_old;
 CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'cancelled');
@@ -21,7 +21,7 @@ ALTER TABLE orders ALTER COLUMN status DROP DEFAULT;
 ALTER TABLE orders ALTER COLUMN status TYPE order_status USING status::text::order_status;
 ALTER TABLE orders ALTER COLUMN status SET DEFAULT 'pending';
 
-DROP TYPE order_status_old;
+DROP TYPE IF EXISTS order_status_old;
 
 CREATE VIEW order_totals AS
 SELECT o.id AS order_id,

@@ -35,7 +35,7 @@ def render(findings: Sequence, stream: IO[str], context) -> None:
             "help": {"text": cls.documentation(), "markdown": cls.documentation()},
             "helpUri": rule_page_url(cls.name),
             "defaultConfiguration": {"level": "error" if cls.severity == "error" else "warning"},
-            "properties": {"tags": [cls.lifecycle] + (["opt-in"] if cls.opt_in else [])},
+            "properties": {"tags": [cls.lifecycle, cls.group]},
         })
     results = []
     for f in findings:

@@ -74,11 +74,25 @@ def all_rule_classes() -> list[type[Rule]]:
     return [rule_class(code) for code in catalogue()]
 
 
+def group_codes(group: str) -> list[str]:
+    """Codes of the rules in ``group`` (``default`` or ``advice``, see ``base.GROUPS``)."""
+    return [code for code in catalogue() if rule_class(code).group == group]
+
+
+def is_group(selector: str) -> bool:
+    from .base import GROUPS
+
+    return selector.strip().lower() in GROUPS
+
+
 def expand_selector(selector: str) -> list[str]:
-    """Codes matched by ``selector``: ``ALL``, a code, a code prefix (``ML0``) or a rule name."""
+    """Codes matched by ``selector``: ``ALL``, a group (``default``, ``advice``), a code, a code
+    prefix (``ML0``) or a rule name."""
     key = selector.strip()
     if key.upper() == "ALL":
         return list(catalogue())
+    if is_group(key):
+        return group_codes(key.lower())
     code = code_of(key)
     if code is not None:
         return [code]

@@ -21,6 +21,12 @@ ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
 
+# Groups. A rule is in the default set when a deploy can fail, block or lose data because of what
+# it finds; the rest is advice, off unless selected (`--select advice`, `extend-select`).
+DEFAULT = "default"
+ADVICE = "advice"
+GROUPS = (DEFAULT, ADVICE)
+
 # Lifecycle of a code (ruff's codes.rs): a removed code keeps its entry and is never reused.
 STABLE = "stable"
 PREVIEW = "preview"
@@ -95,7 +101,9 @@ class Rule:
     sections: ClassVar[frozenset[str]] = frozenset({"up", "down"})
     # Also check SQL inside PL/pgSQL bodies (DO blocks, CREATE FUNCTION).
     plpgsql: ClassVar[bool] = False
-    # Style rules are off unless selected (``--extend-select``).
+    # DEFAULT (a deploy can fail, block or lose data because of it) or ADVICE (off unless selected).
+    group: ClassVar[str] = DEFAULT
+    # Derived from ``group`` by __init_subclass__: an advice rule runs only when selected.
     opt_in: ClassVar[bool] = False
     fixable: ClassVar[bool] = False
     options: ClassVar[tuple[Option, ...]] = ()
@@ -107,6 +115,11 @@ class Rule:
             cls.code, cls.name = code_and_name(basename)
         cls.node_types = frozenset(cls.node_types)
         cls.sections = frozenset(cls.sections)
+        if cls.__dict__.get("opt_in"):  # the older spelling of the advice group
+            cls.group = ADVICE
+        if cls.group not in GROUPS:
+            raise ValueError(f"rule {cls.__name__}: group must be one of {GROUPS}, not {cls.group!r}")
+        cls.opt_in = cls.group == ADVICE
 
     def __init__(self, settings: dict[str, Any] | None = None, severity: str | None = None) -> None:
         self.settings = {option.name: option.default for option in self.options}

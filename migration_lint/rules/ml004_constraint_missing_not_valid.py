@@ -2,8 +2,21 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..sqlnodes import qualified_name, unwrap
+from ..sqlnodes import qualified_name, type_name, unwrap
 from .base import ERROR, Edit, Rule, Violation, iter_alter_cmds
+
+
+_SERIAL = frozenset({"serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"})
+
+
+def _column_has_values(column: dict) -> bool:
+    """Whether a column added to existing rows gets values in them: a default (a serial's
+    included) or a stored generated expression. PostgreSQL validates a REFERENCES of such a column
+    by reading the table; of any other (identity included) it knows every value is NULL."""
+    if type_name(column.get("typeName")) in _SERIAL:
+        return True
+    return any(unwrap(item)[1].get("contype") in ("CONSTR_DEFAULT", "CONSTR_GENERATED")
+               for item in column.get("constraints", ()))
 
 
 class ConstraintMissingNotValid(Rule):
@@ -11,8 +24,11 @@ class ConstraintMissingNotValid(Rule):
 
     ## What it does
     Flags `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` or `CHECK` on an existing table
-    without `NOT VALID` (also `ADD COLUMN ... REFERENCES/CHECK`, which cannot be NOT VALID), and a `VALIDATE CONSTRAINT` in the same transaction as the
-    `ADD CONSTRAINT ... NOT VALID` it validates.
+    without `NOT VALID`; `ADD COLUMN ... CHECK`, and `ADD COLUMN ... REFERENCES` with a
+    `DEFAULT` (a serial or a stored generated column too), which cannot be NOT VALID; and a
+    `VALIDATE CONSTRAINT` in the same transaction as the `ADD CONSTRAINT ... NOT VALID` it
+    validates. `ADD COLUMN ... REFERENCES` without a default is not flagged: the new column is
+    NULL in every row, and PostgreSQL marks the key valid without reading the table.
 
     ## Why is this bad?
     Adding a valid constraint checks every row while holding the lock: ACCESS EXCLUSIVE for a
@@ -68,6 +84,8 @@ class ConstraintMissingNotValid(Rule):
                 _, column = unwrap(command.get("def"))
                 for item in column.get("constraints", ()):
                     inline = unwrap(item)[1]
+                    if inline.get("contype") == "CONSTR_FOREIGN" and not _column_has_values(column):
+                        continue  # every row holds NULL: PostgreSQL marks the key valid without a scan
                     if inline.get("contype") in ("CONSTR_FOREIGN", "CONSTR_CHECK") and not inline.get("skip_validation"):
                         what = "REFERENCES" if inline["contype"] == "CONSTR_FOREIGN" else "CHECK"
                         yield self.violation(

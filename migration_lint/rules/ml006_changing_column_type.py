@@ -40,9 +40,19 @@ def _no_rewrite(old: tuple[str, tuple, bool], new: tuple[str, tuple, bool], pg_v
         return None not in (old_precision, new_precision) and new_precision >= old_precision
     if old_name == "cidr" and new_name == "inet":
         return True
-    if old_name == "timestamp" and new_name == "timestamptz" and pg_version >= 12 and utc:
-        return True
+    if {old_name, new_name} == {"timestamp", "timestamptz"} and pg_version >= 12 and utc:
+        # With TimeZone UTC both types store the same microseconds, either way round.
+        old_precision = old_mods[0] if old_mods else 6
+        new_precision = new_mods[0] if new_mods else 6
+        return None not in (old_precision, new_precision) and new_precision >= old_precision
     return False
+
+
+def _shown(described: tuple[str, tuple, bool]) -> str:
+    """A type as a migration would write it: ``varchar(20)``, ``text[]``."""
+    name, modifiers, array = described
+    text = name + (f"({', '.join(str(m) for m in modifiers)})" if modifiers else "")
+    return text + ("[]" if array else "")
 
 
 def _plain_using(expression: dict, column: str, new: tuple[str, tuple, bool]) -> bool:
@@ -68,7 +78,8 @@ class ChangingColumnType(Rule):
     migrations: `varchar(n)` to a wider `varchar(m)`, to `varchar` or to `text`; `text` to
     `varchar`; `numeric(p,s)` to `numeric(q,s)` with q ≥ p, or to `numeric`; `varbit(n)`
     widening; a higher precision for `timestamp`, `time` and `interval`; `cidr` to `inet`;
-    `timestamp` to `timestamptz` on PostgreSQL 12+ when the migration sets `TimeZone` to UTC.
+    `timestamp` to `timestamptz` and back on PostgreSQL 12+ when the section sets `TimeZone` to
+    UTC before it (a DOWN undoing such an UP included).
     A `USING` clause rewrites, unless it is the column itself or the column cast to the new type
     (`USING label::varchar(20)`), which PostgreSQL treats like no `USING` at all.
 
@@ -89,7 +100,7 @@ class ChangingColumnType(Rule):
     column; or keep to the non-rewriting changes listed above.
 
     ## Safe on PostgreSQL ≥ 12
-    `timestamp` to `timestamptz` with `SET TimeZone = 'UTC'` in the migration.
+    `timestamp` to `timestamptz`, or back, with `SET TimeZone = 'UTC'` earlier in the section.
     """
 
     severity = ERROR
@@ -105,7 +116,7 @@ class ChangingColumnType(Rule):
             type_node = definition.get("typeName") or {}
             new = (type_name(type_node), tuple(type_modifiers(type_node)), is_array_type(type_node))
             old = ctx.schema.column_type(table, column)
-            shown = type_name(type_node) + (f"({', '.join(str(m) for m in new[1])})" if new[1] else "")
+            shown = _shown(new)
             using = definition.get("raw_default")
             if using is not None and not _plain_using(using, column, new):
                 message = f"ALTER COLUMN {column} TYPE {shown} USING ... rewrites {qualified_name(node.get('relation'))!r}"
@@ -115,7 +126,7 @@ class ChangingColumnType(Rule):
             elif _no_rewrite(old, new, ctx.pg_version, utc):
                 continue
             else:
-                message = f"ALTER COLUMN {column} TYPE {shown} (from {old[0]}) rewrites {table!r} and its indexes under an ACCESS EXCLUSIVE lock"
+                message = f"ALTER COLUMN {column} TYPE {shown} (from {_shown(old)}) rewrites {table!r} and its indexes under an ACCESS EXCLUSIVE lock"
             yield self.violation(
                 message,
                 fix_title="Add a new column, backfill it in batches, and switch over",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name
-from .base import ERROR, Rule, Violation, existing_table_cmds
+from .base import ERROR, Rule, Violation, existing_table_cmds, iter_alter_cmds
 
 
 class SetNotNullRequiresCheck(Rule):
@@ -49,8 +49,18 @@ class SetNotNullRequiresCheck(Rule):
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         table = relation_name(node.get("relation"))
+        # One ALTER TABLE drops constraints before it checks SET NOT NULL: a CHECK dropped by the
+        # same statement proves nothing (tests/trace: set-not-null-dropping-its-check).
+        drops_a_constraint = any(c.get("subtype") == "AT_DropConstraint" for c in iter_alter_cmds(node))
         for command in existing_table_cmds(node, ctx, "AT_SetNotNull"):
             column = command.get("name", "")
+            if drops_a_constraint:
+                yield self.violation(
+                    f"SET NOT NULL on {table}.{column} scans the whole table under an ACCESS EXCLUSIVE lock: "
+                    "the same ALTER TABLE drops a constraint first, so a CHECK it drops proves nothing",
+                    fix_title="SET NOT NULL in one statement, DROP CONSTRAINT in the next",
+                )
+                continue
             # A constraint validated just before, whose definition we never saw (it was added
             # in a history we do not have) and whose name names the column, is taken to be the
             # CHECK (column IS NOT NULL) of the documented pattern.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import relation_name, strings, unwrap
-from .base import WARNING, Rule, Violation, iter_alter_cmds
+from .base import ADVICE, WARNING, Rule, Violation, iter_alter_cmds
 
 
 class ForeignKeyWithoutIndex(Rule):
@@ -38,6 +38,7 @@ class ForeignKeyWithoutIndex(Rule):
     """
 
     severity = WARNING
+    group = ADVICE
     node_types = frozenset({"CreateStmt", "AlterTableStmt"})
     sections = frozenset({"up"})
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import qualified_name
-from .base import WARNING, Rule, Violation, existing_table_cmds
+from .base import ADVICE, WARNING, Rule, Violation, existing_table_cmds
 
 
 class BanDropNotNull(Rule):
@@ -30,6 +30,7 @@ class BanDropNotNull(Rule):
     """
 
     severity = WARNING
+    group = ADVICE
     lock = "ACCESS EXCLUSIVE"
     node_types = frozenset({"AlterTableStmt"})
     sections = frozenset({"up"})

@@ -5,7 +5,8 @@ from typing import Iterable
 from ..sqlnodes import drop_object_names, last_part, relation_name, strings, unwrap
 from .base import WARNING, Rule, Violation, iter_alter_cmds
 
-_DROP_KINDS = {
+# DropStmt removeType -> the kind created_objects() names it by.
+DROP_KINDS = {
     "OBJECT_TABLE": "table", "OBJECT_INDEX": "index", "OBJECT_VIEW": "view", "OBJECT_MATVIEW": "view",
     "OBJECT_SEQUENCE": "sequence", "OBJECT_TYPE": "type", "OBJECT_DOMAIN": "type",
     "OBJECT_FUNCTION": "function", "OBJECT_PROCEDURE": "function", "OBJECT_SCHEMA": "schema",
@@ -13,7 +14,7 @@ _DROP_KINDS = {
 }
 
 
-def _created(statements) -> list[tuple[str, str, str]]:
+def created_objects(statements) -> list[tuple[str, str, str]]:
     """``(kind, name, table)`` of the objects UP creates; ``table`` for columns and indexes."""
     found: list[tuple[str, str, str]] = []
     new_tables: set[str] = set()
@@ -64,7 +65,7 @@ def _undone(statements) -> tuple[set[tuple[str, str]], set[str], bool]:
     for statement in statements:
         kind, node = statement.kind, statement.node
         if kind == "DropStmt":
-            what = _DROP_KINDS.get(node.get("removeType", ""))
+            what = DROP_KINDS.get(node.get("removeType", ""))
             if what == "schema" and node.get("behavior") == "DROP_CASCADE":
                 everything = True
             for name in drop_object_names(node):
@@ -94,7 +95,8 @@ class DownDoesNotUndo(Rule):
     types, functions, schemas, extensions, triggers, named constraints) with what its DOWN
     drops, and reports the ones the DOWN leaves behind. Dropping a table covers its columns,
     indexes, constraints and triggers; `DROP SCHEMA ... CASCADE` covers everything. `CREATE OR
-    REPLACE` objects are skipped (the DOWN may restore the previous version instead).
+    REPLACE` objects are skipped (the DOWN may restore the previous version instead). A DOWN
+    holding a statement that does not parse is left to `syntax-error`: what it undoes is unknown.
 
     ## Why is this bad?
     After a rollback the schema is not the one the previous version expects, and re-applying the
@@ -126,10 +128,12 @@ class DownDoesNotUndo(Rule):
     def check_migration(self, migration, ctx) -> Iterable[Violation]:
         if migration.down is None:
             return
-        created = _created([s for s in migration.up.statements if s.tree is not None])
+        created = created_objects([s for s in migration.up.statements if s.tree is not None])
         if not created:
             return
-        down_statements = [s for s in migration.down.statements if s.tree is not None]
+        if any(s.tree is None for s in migration.down.statements):
+            return  # what a statement that does not parse undoes is unknown (syntax-error reports it)
+        down_statements = migration.down.statements
         dropped, dropped_tables, everything = _undone(down_statements)
         if everything:
             return

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import column_constraints, type_name
-from .base import WARNING, Rule, Violation
+from .base import ADVICE, WARNING, Rule, Violation
 
 _SMALL = {"int4": "integer", "int2": "smallint", "serial": "serial", "serial4": "serial",
           "smallserial": "smallserial", "serial2": "smallserial"}
@@ -32,7 +32,7 @@ class PreferBigintForKeys(Rule):
     """
 
     severity = WARNING
-    opt_in = True
+    group = ADVICE
     node_types = frozenset({"ColumnDef"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:

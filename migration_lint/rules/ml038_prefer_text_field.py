@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..sqlnodes import type_modifiers, type_name
-from .base import WARNING, Rule, Violation
+from .base import ADVICE, WARNING, Rule, Violation
 
 
 class PreferTextField(Rule):
@@ -30,7 +30,7 @@ class PreferTextField(Rule):
     """
 
     severity = WARNING
-    opt_in = True
+    group = ADVICE
     node_types = frozenset({"ColumnDef"})
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:

@@ -4,7 +4,7 @@ import re
 from typing import Iterable
 
 from ..sqlnodes import type_name
-from .base import WARNING, Edit, Rule, Violation
+from .base import ADVICE, WARNING, Edit, Rule, Violation
 
 _TIMESTAMP = re.compile(r"timestamp(\s*\(\s*\d+\s*\))?(\s+without\s+time\s+zone)?", re.IGNORECASE)
 
@@ -35,7 +35,7 @@ class PreferTimestamptz(Rule):
     """
 
     severity = WARNING
-    opt_in = True
+    group = ADVICE
     fixable = True
     node_types = frozenset({"ColumnDef"})
 

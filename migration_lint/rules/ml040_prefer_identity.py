@@ -4,7 +4,7 @@ import re
 from typing import Iterable
 
 from ..sqlnodes import type_name
-from .base import WARNING, Edit, Rule, Violation
+from .base import ADVICE, WARNING, Edit, Rule, Violation
 
 _SERIAL = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
            "smallserial": "smallint", "serial2": "smallint"}
@@ -37,7 +37,7 @@ class PreferIdentity(Rule):
     """
 
     severity = WARNING
-    opt_in = True
+    group = ADVICE
     fixable = True
     node_types = frozenset({"ColumnDef"})
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .base import WARNING, Option, Rule, Violation
+from .base import ADVICE, WARNING, Option, Rule, Violation
 
 
 class IdentifierTooLong(Rule):
@@ -31,7 +31,7 @@ class IdentifierTooLong(Rule):
     """
 
     severity = WARNING
-    opt_in = True
+    group = ADVICE
     options = (Option("max-bytes", 63, "the longest identifier allowed, in bytes"),)
     node_types = frozenset({
         "CreateStmt", "IndexStmt", "AlterTableStmt", "RenameStmt", "ViewStmt", "CreateSeqStmt",

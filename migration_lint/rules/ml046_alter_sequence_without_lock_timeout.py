@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..sqlnodes import relation_name
+from ..sqlnodes import drop_object_names, last_part, relation_name
 from .base import ERROR, LOCK_TIMEOUT_OPTION, Rule, Violation, missing_lock_timeout
 
 
 class AlterSequenceWithoutLockTimeout(Rule):
-    """`ALTER SEQUENCE` on an existing sequence without a `lock_timeout`: inserts wait behind it.
+    """`ALTER` or `DROP SEQUENCE` on an existing sequence without a `lock_timeout`: inserts wait behind it.
 
     ## What it does
-    Flags `ALTER SEQUENCE` (`RESTART`, `INCREMENT`, `AS`, `OWNED BY` ...) on a sequence that was
-    not created earlier in the same migration when no `SET lock_timeout` to a non-zero value
-    came before it in the file.
+    Flags `ALTER SEQUENCE` (`RESTART`, `INCREMENT`, `AS`, `OWNED BY` ...) and `DROP SEQUENCE` on
+    a sequence that was not created earlier in the same section when no `SET lock_timeout` to a
+    non-zero value came before it in the file.
 
     ## Why is this bad?
     `ALTER SEQUENCE` takes a SHARE ROW EXCLUSIVE lock on the sequence (seen by `migrations
@@ -22,7 +22,8 @@ class AlterSequenceWithoutLockTimeout(Rule):
     not see this lock.
 
     ## Lock taken
-    SHARE ROW EXCLUSIVE on the sequence (blocks `nextval`), until the transaction commits.
+    SHARE ROW EXCLUSIVE on the sequence (blocks `nextval`), ACCESS EXCLUSIVE for `DROP`, until
+    the transaction commits.
 
     ## Example
     ```sql
@@ -45,7 +46,7 @@ class AlterSequenceWithoutLockTimeout(Rule):
 
     severity = ERROR
     lock = "SHARE ROW EXCLUSIVE"
-    node_types = frozenset({"AlterSeqStmt", "CreateSeqStmt"})
+    node_types = frozenset({"AlterSeqStmt", "CreateSeqStmt", "DropStmt"})
     fixable = True
     options = (LOCK_TIMEOUT_OPTION,)
 
@@ -53,8 +54,20 @@ class AlterSequenceWithoutLockTimeout(Rule):
         statement = ctx.statement
         if ctx.in_plpgsql or statement is None or statement.node is not node:
             return
-        name = relation_name(node.get("sequence"))
         created = ctx.scratch.setdefault(f"{self.name}:created", set())
+        if node_type == "DropStmt":
+            if node.get("removeType") != "OBJECT_SEQUENCE":
+                return
+            names = [last_part(name) for name in drop_object_names(node)]
+            if all(name in created for name in names):
+                return
+            yield from missing_lock_timeout(
+                self, ctx,
+                f"DROP SEQUENCE takes an ACCESS EXCLUSIVE lock on {names[0]!r} without a lock_timeout:"
+                " waiting for the lock blocks every INSERT that draws from the sequence",
+            )
+            return
+        name = relation_name(node.get("sequence"))
         if node_type == "CreateSeqStmt":
             created.add(name)
             return

@@ -18,7 +18,8 @@ from migration_lint.model import Migration, MigrationFileError
 
 from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
-from ..trace import TRACE_RULE_NAME, MigrationTrace
+from ..trace import TRACE_RULE_NAME, MigrationTrace, TraceFinding
+from .lint import LintReport, render
 from .options import SettingsError
 from .state import STATE_KEY, WARNING_PROPERTY, MigrationsState
 
@@ -196,10 +197,43 @@ class LintItem(_MigrationItem):
             report = state.lint_report(self.directory)
         except ValueError as error:  # the lint configuration is invalid
             raise MigrationsUsageError(str(error)) from None
-        errors, warnings = report.for_migration(self.migration)
-        self._warn(warnings)
+        errors, warnings = report.findings_for(self.migration)
+        self._warn([render(finding) for finding in warnings])
         if errors:
-            raise MigrationsLintFailed("\n".join(errors))
+            raise MigrationsLintFailed("\n".join(self._with_traced_facts(errors, report)))
+
+    def _with_traced_facts(self, errors: list[Any], report: LintReport) -> list[str]:
+        """Each error rendered, followed by what the trace of the same migration saw of it, when
+        its ``::locks`` item runs in this session (the trace is then made anyway)."""
+        trace = self._trace()
+        if trace is None:
+            return [render(finding) for finding in errors]
+        from ..trace import split_by_static, traced_fact
+
+        confirmed, _ = split_by_static(trace, report.error_codes)
+        spans = {statement.line: statement.statement.end_line for statement in trace.statements}
+        lines = []
+        for error in errors:
+            lines.append(render(error))
+            for finding in confirmed:
+                same_statement = (Path(finding.path).resolve() == Path(error.path).resolve()
+                                  and finding.line <= error.line <= spans.get(finding.line, finding.line))
+                if same_statement and error.code in finding.static_codes:
+                    lines.append(f"    {traced_fact(finding, trace)}")
+        return lines
+
+    def _trace(self) -> MigrationTrace | None:
+        state = _state(self)
+        locks_selected = state.settings.locks and any(
+            isinstance(item, LocksItem) and item.migration is self.migration for item in self.session.items
+        )
+        if not locks_selected:
+            return None
+        try:
+            trace = state.trace_walker(self.directory).result_for(self.migration)
+        except (ServerUnavailable, DatabaseError, SetupSqlError):
+            return None  # the ::locks item reports it
+        return trace if trace.error is None and not trace.untraceable else None
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, MigrationsLintFailed):
@@ -212,19 +246,23 @@ class MigrationsLintFailed(Exception):
 
 
 class LocksFailed(Exception):
-    """The trace of a migration found a blocking lock, rewrite or scan, or the migration failed."""
+    """The trace of a migration found a blocking lock, rewrite or scan that no failing lint error
+    reports (``confirmed`` are those that one does), or the migration failed."""
 
-    def __init__(self, trace: MigrationTrace) -> None:
+    def __init__(self, trace: MigrationTrace, confirmed: list[TraceFinding] | None = None) -> None:
         super().__init__(trace.format())
         self.trace = trace
+        self.confirmed = confirmed or []
 
 
 class LocksItem(_MigrationItem):
     """The migration applied on a real server, statement by statement, with what each one locked,
     rewrote and scanned (:mod:`pytest_migrations.trace`). Fails on a blocking finding that the
     file does not suppress: a lock that blocks reads or writes of a table that existed before,
-    taken without a lock_timeout or held through a rewrite or a scan (see docs/lock-tracing.md).
-    Brief findings (a catalog update under a lock_timeout) go to the report's ``locks`` section."""
+    taken without a lock_timeout or held through a rewrite or a scan (see docs/lock-tracing.md),
+    unless a lint error on the statement already fails this migration's ``::lint`` item for it
+    (that failure carries the traced fact). Brief findings (a catalog update under a
+    lock_timeout) and those go to the report's ``locks`` section."""
 
     def runtest(self) -> None:
         state = _state(self)
@@ -242,14 +280,33 @@ class LocksItem(_MigrationItem):
                         " are reported and do not fail"])
             self.add_report_section("call", "locks", trace.format())
             return
-        if not trace.ok:
-            raise LocksFailed(trace)
-        if trace.findings:  # brief or suppressed: shown with -rP
+        confirmed = self._reported_by_lint(trace)
+        if trace.error is not None or len(confirmed) < len(trace.blocking_findings):
+            raise LocksFailed(trace, confirmed)
+        if trace.findings:  # brief, suppressed or failing the ::lint item: shown with -rP
             self.add_report_section("call", "locks", trace.format())
+
+    def _reported_by_lint(self, trace: MigrationTrace) -> list[TraceFinding]:
+        """The blocking findings a lint error on the same statement already fails the ``::lint``
+        item of this migration for (it carries the traced fact): not failed twice."""
+        state = _state(self)
+        lint_selected = state.settings.lint and any(
+            isinstance(item, LintItem) and item.migration is self.migration for item in self.session.items
+        )
+        if not lint_selected:
+            return []
+        try:
+            report = state.lint_report(self.directory)
+        except ValueError:
+            return []
+        from ..trace import split_by_static
+
+        confirmed, _ = split_by_static(trace, report.error_codes)
+        return confirmed
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, LocksFailed):
-            return _locks_failure(excinfo.value.trace)
+            return _locks_failure(excinfo.value.trace, excinfo.value.confirmed)
         return super().repr_failure(excinfo, style=style)
 
 
@@ -261,10 +318,13 @@ def _older_than_since(migration: Migration, since: str | None) -> bool:
     return migration.version < parse_since(since)
 
 
-def _locks_failure(trace: MigrationTrace) -> str:
-    """The trace's report, then what to do about its kinds of blocking finding."""
+def _locks_failure(trace: MigrationTrace, confirmed: list[TraceFinding]) -> str:
+    """The trace's report, then what to do about its kinds of blocking finding (those the
+    ``::lint`` item fails for are said to be there)."""
     text = trace.format()
-    blocking = trace.blocking_findings
+    if confirmed:
+        text += "\n" + "\n".join(f"{f.location}: reported by the ::lint item ({', '.join(f.static_codes)})" for f in confirmed)
+    blocking = [f for f in trace.blocking_findings if f not in confirmed]
     if not blocking:
         return text
     advice = []

@@ -3,13 +3,17 @@ migration, each named with the static rule that covers it, or called a catalogue
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 
 from migration_lint.model import Migration
 
 from . import _static
 from ._modes import ACCESS_EXCLUSIVE, is_blocking, rank
-from ._results import IN_TRANSACTION, SAMPLED, LockFact, MigrationTrace, StaticFinding, StatementTrace, TracedRelation, TraceFinding
+from ._results import (
+    IN_TRANSACTION, SAMPLED, LockFact, MigrationTrace, StaticFinding, StatementTrace, TracedRelation, TraceFinding,
+    format_seconds,
+)  # fmt: skip
 
 
 def attach_static(trace: MigrationTrace, history: Sequence[Migration] = ()) -> bool:
@@ -163,3 +167,36 @@ def _blocks_others(fact: LockFact) -> bool:
     if fact.relation.kind == "materialized view":
         return fact.mode == ACCESS_EXCLUSIVE
     return bool(fact.blocks)
+
+
+def split_by_static(
+    trace: MigrationTrace, reported: Callable[[Path, int, int], Collection[str]]
+) -> tuple[list[TraceFinding], list[TraceFinding]]:
+    """The blocking findings of ``trace`` as (confirmed, unreported): confirmed when a static
+    finding that already fails elsewhere (``reported(path, first line, last line)`` gives the
+    codes of those on the statement) is one of the rules covering it; the rest are traced facts
+    that no failing static finding reports (a rewrite or scan the rules did not predict)."""
+    spans = {statement.line: statement.statement.end_line for statement in trace.statements}
+    confirmed, unreported = [], []
+    for finding in trace.blocking_findings:
+        codes = reported(finding.path, finding.line, spans.get(finding.line, finding.line))
+        (confirmed if set(finding.static_codes) & set(codes) else unreported).append(finding)
+    return confirmed, unreported
+
+
+def traced_fact(finding: TraceFinding, trace: MigrationTrace) -> str:
+    """What the trace saw of one finding, in a line: ``traced: ACCESS EXCLUSIVE on orders, rewrites
+    it, held 120.0 ms over 10,000 rows``."""
+    name = finding.relation.name.removeprefix("public.")
+    parts = [f"{finding.effective_mode} on {name}"]
+    if finding.rewrites_rows:
+        parts.append("rewrites it")
+    elif finding.scan:
+        parts.append("scans it")
+    if finding.held_through:
+        parts.append(f"held while {finding.held_through}")
+    if finding.held_seconds is not None:
+        table = finding.relation.of or finding.relation.name
+        rows = sum(seed.rows for seed in trace.seeded if seed.table in (table, table.removeprefix("public.")))
+        parts.append(f"held {format_seconds(finding.held_seconds)}" + (f" over {rows:,} rows" if rows else ""))
+    return "traced: " + ", ".join(parts)

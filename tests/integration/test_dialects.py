@@ -47,28 +47,37 @@ MYSQL_EXPECTED = {
     ("8_archive_carts.up.sql", 1, "renaming-table", "up"),
     ("9_backfill_plan.up.sql", 2, "unbounded-data-change", "up"),
     ("10_drop_archived_carts.up.sql", 2, "ban-drop-table", "up"),
-    ("10_drop_archived_carts.up.sql", 2, "require-if-exists", "up"),
     ("10_drop_archived_carts.up.sql", 2, "missing-down", "up"),
 }
 
 SQLITE_EXPECTED = {
     ("00004_rename_notebook_title.sql", 2, "renaming-column", "up"),
-    ("00005_drop_notebook_index.sql", 2, "require-if-exists", "up"),
     ("00006_rename_notes.sql", 2, "renaming-table", "up"),
     ("00007_purge_entries.sql", 2, "unbounded-data-change", "up"),
     ("00007_purge_entries.sql", 3, "ban-drop-column", "up"),
     ("00007_purge_entries.sql", 4, "ban-drop-table", "up"),
-    ("00007_purge_entries.sql", 4, "require-if-exists", "up"),
     ("00007_purge_entries.sql", 2, "missing-down", "up"),
+}
+
+
+# Advice (off by default): IF EXISTS for re-running a half-applied migration.
+MYSQL_ADVICE = {("10_drop_archived_carts.up.sql", 2, "require-if-exists", "up")}
+SQLITE_ADVICE = {
+    ("00005_drop_notebook_index.sql", 2, "require-if-exists", "up"),
+    ("00007_purge_entries.sql", 4, "require-if-exists", "up"),
 }
 
 
 def test_mysql_set_findings() -> None:
     assert summary(lint(MYSQL_SHOP, "mysql")) == MYSQL_EXPECTED
+    advice = config_from_dict({"extend-select": ["advice"]})
+    assert summary(lint(MYSQL_SHOP, "mysql", advice)) == MYSQL_EXPECTED | MYSQL_ADVICE
 
 
 def test_sqlite_set_findings() -> None:
     assert summary(lint(SQLITE_NOTES, "sqlite")) == SQLITE_EXPECTED
+    advice = config_from_dict({"extend-select": ["advice"]})
+    assert summary(lint(SQLITE_NOTES, "sqlite", advice)) == SQLITE_EXPECTED | SQLITE_ADVICE
 
 
 def test_findings_span_the_statement() -> None:
@@ -110,7 +119,8 @@ def test_mysql_only_rules_do_not_run_on_sqlite() -> None:
 def test_fixes_apply_and_lint_clean(tmp_path: Path, source: Path, dialect: str) -> None:
     directory = tmp_path / source.name
     shutil.copytree(source, directory)
-    before = lint(directory, dialect)
+    advice = config_from_dict({"extend-select": ["advice"]})  # the SQLite set's only fixes are advice
+    before = lint(directory, dialect, advice)
     fixable = [f for f in before if f.edits]
     assert fixable
     for path in {f.path for f in fixable}:
@@ -118,7 +128,7 @@ def test_fixes_apply_and_lint_clean(tmp_path: Path, source: Path, dialect: str) 
         for edit in sorted((e for f in fixable if f.path == path for e in f.edits), key=lambda e: e.start, reverse=True):
             text = text[: edit.start] + edit.replacement + text[edit.end :]
         Path(path).write_text(text)
-    after = lint(directory, dialect)
+    after = lint(directory, dialect, advice)
     assert summary(after) == summary(before) - summary(fixable)
     for finding in fixable:
         assert finding.suggestion is not None and finding.suggestion in Path(finding.path).read_text()

@@ -52,9 +52,24 @@ def test_error_finding_exits_1_with_excerpt_and_suggestion(tmp_path, capsys):
 
 def test_warning_only_exits_0(tmp_path, capsys):
     write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nDROP VIEW v;\n")
-    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", str(tmp_path / "m.sql"))
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--extend-select", "advice", str(tmp_path / "m.sql"))
     assert code == 0
     assert "warning: [require-if-exists]" in out
+
+
+def test_advice_is_off_by_default_and_selected_as_a_group(tmp_path, capsys):
+    directory = tmp_path / "migrations"
+    write(directory / "001_notes.sql", "-- UP\nALTER TABLE users ADD COLUMN bio text;\nALTER TABLE users ADD COLUMN nick text;\n"
+                                       "-- DOWN\nALTER TABLE users DROP COLUMN nick, DROP COLUMN bio;\n")
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--ignore", "ML010", str(directory))
+    assert (code, out) == (0, "")
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--select", "advice", str(directory))
+    assert len(out.splitlines()) == 1 and ": warning: [combine-alter-table] " in out
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--extend-select", "advice", "--ignore", "ML032,ML010", str(directory))
+    assert out == ""
+    write(tmp_path / ".migration-lint.toml", 'extend-select = ["advice"]\n')
+    code, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--ignore", "ML010", str(directory))
+    assert "[combine-alter-table]" in out
 
 
 def test_gcc_json_github_formats(tmp_path, capsys):
@@ -153,15 +168,19 @@ def test_stdin(capsys, monkeypatch):
 def test_fix_and_diff(tmp_path, capsys):
     path = write(tmp_path / "m.sql", "CREATE INDEX i ON t (a);\nDROP INDEX j;\n")
     code, out, _ = run(capsys, "--diff", "--format", "gcc", str(path))
-    assert "+CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);" in out
+    assert "+CREATE INDEX CONCURRENTLY i ON t (a);" in out
     assert path.read_text() == "CREATE INDEX i ON t (a);\nDROP INDEX j;\n"
     code, out, _ = run(capsys, "--fix", "--format", "gcc", str(path))
-    assert path.read_text() == (
-        "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
-        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
-    )
+    assert path.read_text() == "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY i ON t (a);\nDROP INDEX CONCURRENTLY j;\n"
     assert code == 0
     assert run(capsys, "--no-cache", str(path))[0] == 0
+    # The advice for a re-run never adds IF NOT EXISTS to CREATE INDEX CONCURRENTLY, which would
+    # keep the INVALID index of a failed build: it drops the leftover first.
+    run(capsys, "--fix", "--select", "advice", "--format", "gcc", str(path))
+    assert path.read_text() == (
+        "SET lock_timeout = '5s';\nDROP INDEX CONCURRENTLY IF EXISTS i;\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+        "DROP INDEX CONCURRENTLY IF EXISTS j;\n"
+    )
 
 
 def test_directory_lints_each_migration_with_earlier_context(tmp_path, capsys):
@@ -327,6 +346,41 @@ def test_directory_of_unversioned_sql_files(tmp_path, capsys):
     assert "cleanup.sql:1:1: error: [ban-truncate]" in out
 
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_lint_sample_is_the_real_output(tmp_path, capsys):
+    """The README's `migration-lint` sample, run on the migrations it describes."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("```console\n$ migration-lint migrations/\n") + len("```console\n")
+    command, _, shown = text[start : text.index("```", start)].partition("\n")
+    write(tmp_path / "migrations" / "001_create_orders.sql",
+          "-- UP\nCREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL);\n-- DOWN\nDROP TABLE orders;\n")
+    write(tmp_path / "migrations" / "002_index_orders.sql",
+          "-- UP\n-- the orders page lists a user's orders\nCREATE INDEX orders_user_id_idx ON orders (user_id);\n"
+          "-- DOWN\nDROP INDEX CONCURRENTLY IF EXISTS orders_user_id_idx;\n")
+    code, out, _ = run(capsys, "--no-cache", *command.split()[2:])
+    assert (code, out) == (1, shown)
+
+
+def test_the_bundled_examples_lint_clean(capsys):
+    """The examples are presented as good practice: the default rule set finds nothing in them."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "migrations"
+    code, out, _ = run(capsys, "--no-cache", str(examples))
+    assert (code, out.strip()) == (0, f"All checks passed in {len(list(examples.glob('*.sql')))} files.")
+
+
+def test_changing_column_type_names_array_types_as_written(tmp_path, capsys):
+    write(tmp_path / "migrations" / "001_posts.sql", "CREATE TABLE posts (id int, tags varchar(20)[]);\n")
+    write(tmp_path / "migrations" / "002_tags.sql", "SET lock_timeout = '1s';\nALTER TABLE posts ALTER COLUMN tags TYPE text[] USING tags::text[];\n"
+          "ALTER TABLE posts ALTER COLUMN tags TYPE varchar(10)[];\n")
+    _, out, _ = run(capsys, "--no-cache", "--format", "gcc", "--select", "changing-column-type", str(tmp_path / "migrations"))
+    assert out.splitlines() == [
+        f"{tmp_path}/migrations/002_tags.sql:3:42: error: [changing-column-type] ALTER COLUMN tags TYPE varchar(10)[]"
+        " (from text[]) rewrites 'posts' and its indexes under an ACCESS EXCLUSIVE lock",
+    ]
+
+
 # -- output options users of ruff expect ------------------------------------------------------------
 
 def _colour_out(capsys, monkeypatch, tmp_path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -358,7 +412,7 @@ def test_exit_zero_keeps_the_report_and_exits_0(tmp_path, capsys):
 
 def test_statistics_counts_findings_per_rule(tmp_path, capsys):
     path = write(tmp_path / "m.sql", "CREATE INDEX i ON t (a);\nCREATE INDEX j ON t (b);\nDROP VIEW v;\n")
-    code, out, _ = run(capsys, "--no-cache", "--statistics", str(path))
+    code, out, _ = run(capsys, "--no-cache", "--statistics", "--extend-select", "advice", str(path))
     rows = [line.split("\t") for line in out.splitlines()]
     assert ["2", "ML001", "[*] require-concurrent-index-creation"] in rows
     assert any(row[1] == "ML016" and row[0] == "1" for row in rows)

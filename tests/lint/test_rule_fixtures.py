@@ -3,7 +3,8 @@
 A case holds ``sql`` and either ``fail = N`` (the rule reports N findings) or nothing (the rule
 is silent). ``fixed`` is the SQL after ``--fix``; without it the fix must change nothing, and
 the fixed SQL must lint clean. Optional: ``pg-version``, ``assume-in-transaction``, ``file``
-(the migration's file name in a directory), ``[case.earlier]`` (earlier migrations of that
+(the migration's file name in a directory), ``does-not-parse`` (a statement of the case is
+meant not to parse), ``[case.earlier]`` (earlier migrations of that
 directory: file name -> SQL), ``[case.options]`` (rule options), ``lines`` (expected lines).
 """
 
@@ -47,7 +48,10 @@ def test_rule_case(tmp_path: Path, rule: str, case: dict) -> None:
     assert code_of(rule) is not None, f"fixture for unknown rule {rule}"
     findings, path = _lint(tmp_path, rule, case, case["sql"])
     syntax = [f for f in findings if f.rule == "syntax-error"]
-    assert not syntax, f"the fixture's SQL does not parse: {syntax[0].message}"
+    if case.get("does-not-parse"):
+        assert syntax, "the case says its SQL does not parse, but it does"
+    else:
+        assert not syntax, f"the fixture's SQL does not parse: {syntax[0].message}"
     mine = [f for f in findings if f.rule == rule]
     expected = case.get("fail", 0)
     assert len(mine) == expected, "\n".join(f"{f.line}: {f.message}" for f in mine) or "no findings"

@@ -150,3 +150,54 @@ def test_no_locks_leaves_the_items_out(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nmigrations_no_locks = true\n")
     result = run(pytester, "--co", "-q")
     assert "::locks" not in result.stdout.str()
+
+
+# -- one verdict per statement: ::lint and ::locks never fail twice for one problem --------------
+
+ORDERS = """
+    -- UP
+    CREATE TABLE orders (id int PRIMARY KEY, qty int);
+    -- DOWN
+    DROP TABLE orders;
+"""
+
+
+def test_a_lock_problem_fails_once_in_lint_carrying_the_traced_fact(pytester: pytest.Pytester) -> None:
+    write_migrations(pytester.path, {
+        "001_orders.sql": ORDERS,
+        # ML006 predicts the rewrite, ML010 the missing lock_timeout: both lint errors.
+        "002_qty_type.sql": """
+            -- UP
+            ALTER TABLE orders ALTER COLUMN qty TYPE bigint;
+            -- DOWN
+            ALTER TABLE orders ALTER COLUMN qty TYPE int;
+        """,
+    })  # fmt: skip
+    result = run(pytester, "-k", "002 and (lint or locks)", "-rA", "--migrations-trace-rows", "1000")
+    assert outcomes_by_item(result) == {"002_qty_type.sql::lint": "FAILED", "002_qty_type.sql::locks": "PASSED"}
+    text = failure_text(result, "002_qty_type::lint")
+    assert "002_qty_type.sql:2:" in text and "ML006" in text
+    assert "    traced: ACCESS EXCLUSIVE on orders, rewrites it, held " in text and " over 1,000 rows" in text
+    # Without the ::lint item, the ::locks item is the one verdict.
+    result = run(pytester, "-k", "002 and (lint or locks)", "-rA", "--migrations-no-lint")
+    assert outcomes_by_item(result) == {"002_qty_type.sql::locks": "FAILED"}
+
+
+def test_locks_fails_on_what_no_failing_lint_error_reports(pytester: pytest.Pytester) -> None:
+    write_migrations(pytester.path, {
+        "001_orders.sql": ORDERS,
+        # The project lets ML006 pass: the rewrite the trace sees is reported by no failing rule.
+        "002_qty_type.sql": """
+            -- UP
+            SET lock_timeout = '5s';
+            ALTER TABLE orders ALTER COLUMN qty TYPE bigint;
+            -- DOWN
+            SET lock_timeout = '5s';
+            ALTER TABLE orders ALTER COLUMN qty TYPE int;
+        """,
+    })  # fmt: skip
+    (pytester.path / ".migration-lint.toml").write_text('ignore = ["changing-column-type"]\n')
+    result = run(pytester, "-k", "002 and (lint or locks)", "-rA")
+    assert outcomes_by_item(result) == {"002_qty_type.sql::lint": "PASSED", "002_qty_type.sql::locks": "FAILED"}
+    text = failure_text(result, "002_qty_type::locks")
+    assert "rewrites it" in text and "blocking: held for the whole rewrite" in text

@@ -48,7 +48,7 @@ def _static_lock(case: Case, directory: Path) -> tuple[str, list[str]]:
     """The static lock model's answer as text, and the blocking levels in it."""
     path = directory / f"{case.id}-lock.sql"
     path.write_text(case.sql + ";\n")
-    statement = load_file(path).up.statements[0]
+    statement = load_file(path).up.statements[-1]  # the traced one (earlier ones set it up)
     locks = table_locks(statement.kind, statement.node)
     text = ", ".join(f"{level} {table or '(its table)'}" for table, level in locks) or "none"
     return text, [level for _, level in locks if blocks(level)]
@@ -111,7 +111,7 @@ def render_table() -> str:
             lines.append(
                 "| " + " | ".join([
                     case.id,
-                    f"`{case.sql}`".replace("|", "\\|"),
+                    f"`{' '.join(case.sql.split())}`".replace("|", "\\|"),
                     ", ".join(str(v) for v in case.versions),
                     _traced_lock(case),
                     ", ".join(sorted(case.rewritten)) or "-",

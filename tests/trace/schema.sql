@@ -29,3 +29,5 @@ CREATE TRIGGER child_touch BEFORE UPDATE ON child FOR EACH ROW EXECUTE FUNCTION 
 CREATE SEQUENCE counter;
 CREATE TABLE remark (id int PRIMARY KEY, parent_id int REFERENCES parent (id));
 CREATE VIEW parent_names AS SELECT id, name FROM parent;
+CREATE TABLE stamped (id int PRIMARY KEY, at timestamptz NOT NULL);
+INSERT INTO stamped SELECT g, now() FROM generate_series(1, 50) AS g;

@@ -86,6 +86,14 @@ CASES = [
          index_locks={"child_pkey": AE, "child_qty": AE}),
     case("alter-type-same-type", "ALTER TABLE child ALTER COLUMN id TYPE int", {"child": AE},
          index_locks={"child_pkey": AE}),
+    # With TimeZone UTC, timestamptz and timestamp store the same values: no rewrite either way
+    # (ML006 knows it for a DOWN undoing timestamp -> timestamptz); in another zone, a rewrite.
+    case("alter-type-timestamptz-to-timestamp-utc",
+         "SET TimeZone = 'UTC';\nALTER TABLE stamped ALTER COLUMN at TYPE timestamp", {"stamped": AE}),
+    case("alter-type-timestamptz-to-timestamp-elsewhere",
+         "SET TimeZone = 'Europe/Paris';\nALTER TABLE stamped ALTER COLUMN at TYPE timestamp",
+         {"stamped": AE}, rewritten={"stamped", "stamped_pkey"}, scanned={"stamped"},
+         index_locks={"stamped_pkey": AE}),
     # -- NOT NULL and defaults ------------------------------------------------------------------------
     # PostgreSQL 12+ skips the scan when a validated CHECK (qty IS NOT NULL) proves it.
     case("set-not-null-with-check", "ALTER TABLE child ALTER COLUMN qty SET NOT NULL",
@@ -95,6 +103,14 @@ CASES = [
     # PostgreSQL 18: NOT NULL as a constraint, NOT VALID: no scan now, VALIDATE later.
     case("add-not-null-not-valid", "ALTER TABLE child ADD CONSTRAINT child_note_nn NOT NULL note NOT VALID",
          {"child": AE}, validated=("NOT NULL child.note",), versions=(18,)),
+    # In one ALTER TABLE the CHECK is dropped first, then the table is scanned for SET NOT NULL,
+    # in either order of the actions: the linter never suggests combining them (ML032).
+    case("set-not-null-dropping-its-check",
+         "ALTER TABLE child ALTER COLUMN qty SET NOT NULL, DROP CONSTRAINT child_qty_not_null",
+         {"child": AE}, scanned={"child"}, validated=("NOT NULL child.qty",)),
+    case("drop-check-then-set-not-null",
+         "ALTER TABLE child DROP CONSTRAINT child_qty_not_null, ALTER COLUMN qty SET NOT NULL",
+         {"child": AE}, scanned={"child"}, validated=("NOT NULL child.qty",)),
     case("drop-not-null", "ALTER TABLE child ALTER COLUMN qty DROP NOT NULL", {"child": AE}),
     case("set-default", "ALTER TABLE child ALTER COLUMN note SET DEFAULT 'x'", {"child": AE}),
     case("set-statistics", "ALTER TABLE child ALTER COLUMN qty SET STATISTICS 500", {"child": SUE}),
@@ -127,6 +143,16 @@ CASES = [
     case("validate-foreign-key", "ALTER TABLE child VALIDATE CONSTRAINT child_parent_unchecked",
          {"child": SUE, "parent": RS}, scanned={"child", "parent"},
          validated=("FOREIGN KEY child_parent_unchecked on child",),
+         index_locks={"child_pkey": AS, "child_qty": AS, "parent_pkey": AS}),
+    # A column added without a default is NULL in every row: the key is marked valid unread (ML004
+    # lets it pass); with a default, PostgreSQL reads the table to validate it.
+    case("add-column-references", "ALTER TABLE child ADD COLUMN other_parent int REFERENCES parent (id)",
+         {"child": AE, "parent": SRE}, validated=("FOREIGN KEY child_other_parent_fkey on child",),
+         index_locks={"parent_pkey": AS}),
+    case("add-column-references-with-default",
+         "ALTER TABLE child ADD COLUMN other_parent int DEFAULT 1 REFERENCES parent (id)",
+         {"child": AE, "parent": SRE}, scanned={"child", "parent"},
+         validated=("FOREIGN KEY child_other_parent_fkey on child",),
          index_locks={"child_pkey": AS, "child_qty": AS, "parent_pkey": AS}),
     case("add-check", "ALTER TABLE child ADD CONSTRAINT child_qty_small CHECK (qty < 1000)",
          {"child": AE}, scanned={"child"}, validated=("CHECK child_qty_small on child",)),
@@ -203,4 +229,14 @@ CASES = [
          index_locks={"child_pkey": RE, "child_qty": RE}),
     case("insert-row", "INSERT INTO child (id, qty) VALUES (1000, 1)", {"child": RE}),
     case("alter-sequence-restart", "ALTER SEQUENCE counter RESTART WITH 100", {"counter": SRE}, rewritten={"counter"}),
+    # Catalog-only and instant: no existing table is locked (ML031 lets them follow a lock).
+    case("create-function", "CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql AS 'SELECT 2 * n'", {}),
+    case("drop-function", "CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql AS 'SELECT 2 * n';\n"
+         "DROP FUNCTION twice(int)", {}),
+    case("create-type", "CREATE TYPE size AS ENUM ('s', 'm', 'l')", {}),
+    case("drop-type", "CREATE TYPE size AS ENUM ('s', 'm', 'l');\nDROP TYPE size", {}),
+    case("create-sequence", "CREATE SEQUENCE tickets", {}),
+    # DROP SEQUENCE waits for ACCESS EXCLUSIVE behind every transaction that drew from it (ML046).
+    case("drop-sequence", "DROP SEQUENCE counter", {"counter": AE}),
+    case("create-table-alone", "CREATE TABLE notes (id int PRIMARY KEY, body text)", {}),
 ]
