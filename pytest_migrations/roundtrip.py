@@ -108,6 +108,7 @@ class StepResult:
     skip_reason: str | None = None
     missing_down: bool = False
     broke_chain: bool = False  # UP failed: what follows cannot be checked
+    fails_over_rows: str | None = None  # "UP" or "DOWN" failed over seeded rows (then checked without them)
     seconds: float = 0.0
 
     @property
@@ -142,6 +143,7 @@ class _OverRows:
     note: str | None = None  # why the data check was skipped, said unless the plain round trip fails alike
     round_trip: StepResult | None = None  # the schema's problems and warnings, when it ran to the end
     again: Any = None  # the schema UP again made, to compare with S(k)
+    fails_over_rows: str | None = None  # "UP" or "DOWN": the section that fails only once rows are seeded
 
 
 class ChainWalker(ChainWalk[StepResult]):
@@ -392,6 +394,7 @@ class ChainWalker(ChainWalk[StepResult]):
             exact = self._down_and_up_again(migration, up_plan, down_plan, before, after, result, nested=False)
             if not exact:
                 self._rebuild(index)
+        result.fails_over_rows = over_rows.fails_over_rows
         note = over_rows.note
         if note and not any(p.headline.startswith(("DOWN of", "UP of")) and "failed" in p.headline
                             for p in result.problems):  # fmt: skip
@@ -516,9 +519,9 @@ class ChainWalker(ChainWalk[StepResult]):
                 except ScriptError as error:
                     if isinstance(error.error, UnsafeNewEnumValueUsage):
                         reason = f"{label} uses an enum value UP adds, which works only once UP is committed"
-                    else:
-                        reason = f"{label} fails when the tables hold rows: {error}"
-                    return _OverRows(f"{migration.id}: data check skipped: {reason}")
+                        return _OverRows(f"{migration.id}: data check skipped: {reason}")
+                    reason = f"{label} fails when the tables hold rows: {error}"
+                    return _OverRows(f"{migration.id}: data check skipped: {reason}", fails_over_rows=label)
             restored = self._take_snapshot()
             losses = seed_data.find_losses(conn, seeded, restored)
             round_trip = StepResult(migration, PASSED)

@@ -170,6 +170,7 @@ def test_a_down_that_fails_only_over_rows_is_not_proven(pg_server: Server, tmp_p
     up, _ = IRREVERSIBLE_CASES["type converted by USING"]
     item = _generated(pg_server, _chain(tmp_path, up))
     assert item.proof is not None and item.proof.passed  # without rows, the cast back works
+    assert item.proof.fails_over_rows == "DOWN"
     assert any("DOWN fails when the tables hold rows" in warning for warning in item.proof.warnings)
     assert not item.proven
 
