@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
     parser.add_argument("--explain", metavar="RULE", help="print the documentation of a rule and exit")
     parser.add_argument("--generate-docs", metavar="DIR", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--layout", metavar="NAME",
+                        help="read migration directories as this tool does: onefile, goose, sql-migrate, dbmate, sqlx,"
+                             " golang-migrate, paired, diesel, flyway (default: detected per directory)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="say which layout each directory has, which files its tool ignores, and load warnings")
     parser.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"),
                         help="SQL dialect (default: postgres, or from configuration); mysql and sqlite are read by sqlglot")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
@@ -140,6 +145,10 @@ def _configure(args: argparse.Namespace) -> Any:
             config.assume_in_transaction = args.assume_in_transaction
         if args.dialect is not None:
             config.dialect = args.dialect
+        if args.layout is not None:
+            from .config import parse_layout
+
+            config.layout = parse_layout(args.layout)
     except ConfigError as error:
         raise UsageError(str(error)) from None
     return config
@@ -156,6 +165,7 @@ class _Run:
         self.input_errors: list[str] = []
         self.sources: dict[Path, str] = {}
         self.files_checked = 0
+        self.notes: list[str] = []  # files skipped as not migrations; with --verbose, what each layout read
 
     def get_linter(self) -> Any:
         if self.linter is None:
@@ -226,6 +236,8 @@ def _run(args: argparse.Namespace) -> int:
         rule_classes = [rule_class_of(code, config.dialect) for code in sorted({f.code for f in findings})]
     render(fmt, findings, sys.stdout, ReportContext(source_of, color, run.files_checked, not args.fix, rule_classes,
                                                      len(run.input_errors)))
+    for message in run.notes:
+        print(f"migration-lint: {message}", file=sys.stderr)
     for message in run.input_errors:
         print(f"migration-lint: {message}", file=sys.stderr)
     if run.input_errors:
@@ -256,9 +268,28 @@ def _lint_all(args: argparse.Namespace, config: Any) -> _Run:
             _lint_stdin(run, args.stdin_filename)
         elif kind == "file":
             _lint_file(run, path)
+    if args.verbose:
+        for directory in directories:
+            _describe_directory(run, directory)
     if cache is not None:
         cache.save()
     return run
+
+
+def _describe_directory(run: _Run, directory: Path) -> None:
+    """For ``--verbose``: the layout read, the files its tool ignores, and load warnings."""
+    from .layouts import load_directory
+    from .model import MigrationFileError
+
+    try:
+        loaded = load_directory(directory, run.config.layout)
+    except MigrationFileError:
+        return  # already reported as an input error
+    how = "detected" if loaded.detected else "chosen"
+    run.notes.append(f"{directory}: layout {loaded.layout.name} ({how}), {len(loaded.migrations)} migration(s), "
+                     f"sections run as {loaded.layout.tool} runs them ({loaded.layout.transaction_rule})")
+    run.notes.extend(f"{path}: ignored: {why}" for path, why in loaded.ignored)
+    run.notes.extend(f"{warning} (warning)" for warning in loaded.warnings)
 
 
 def _cold_directories(run: _Run, directories: list[Path]) -> list[Path]:
@@ -478,7 +509,8 @@ def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
         return []
-    has_sql = any(e.is_file() and e.name.lower().endswith(".sql") for e in entries)
+    # Any name ending in .sql counts, file or not: the layout says what a dangling link or a FIFO is.
+    has_sql = any(e.name.lower().endswith(".sql") for e in entries)
     subdirs = [e for e in entries if e.is_dir() and not e.name.startswith(".") and e.name not in _SKIPPED_DIRS]
     if has_sql or any(os.path.isfile(os.path.join(e.path, "up.sql")) for e in subdirs):
         return [directory]
@@ -495,20 +527,14 @@ def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
 def _lint_directory(run: _Run, directory: Path, part: int = 0, parts: int = 1) -> None:
     """Lint one directory, or with ``parts`` > 1 its ``part``-th share of migrations (the ones
     before it are read for context). The cache, if any, was asked by ``_cold_directories``."""
-    from .model import MigrationFileError, discover
+    from .layouts import discover
+    from .model import MigrationFileError
 
     try:
-        migrations = discover(directory)
+        migrations = discover(directory, run.config.layout)
     except MigrationFileError as error:
-        if part:
-            return  # the first part reports the directory's problems
-        if "no version number" not in error.message:
+        if not part:  # the first part reports the directory's problems
             run.input_errors.append(str(error))
-            return
-        # Not a migration history (names without versions): SQL files, each linted on its own.
-        for path in sorted(directory.glob("*.sql")):
-            if not run.config.is_excluded(path):
-                _lint_file(run, path, with_directory=False)
         return
     wanted = [m for m in migrations if not any(run.config.is_excluded(p) for p in m.paths)]
     if parts > 1:
@@ -571,17 +597,21 @@ def _lint_with_cache(run: _Run, migrations: Sequence[Any], wanted: Sequence[Any]
     return found
 
 
-def _lint_file(run: _Run, path: Path, *, with_directory: bool = True) -> None:
-    from .model import MigrationFileError, discover, load_file
+def _lint_file(run: _Run, path: Path) -> None:
+    from .layouts import is_script, load_directory, load_file
+    from .model import MigrationFileError
 
     migrations: list = []
     target = None
     try:
-        from .layouts import detect_layout
-
-        if with_directory and detect_layout(path.parent) is not None:
-            migrations = discover(path.parent)
-            target = next((m for m in migrations if any(p == path or p.resolve() == path.resolve() for p in m.paths)), None)
+        loaded = load_directory(path.parent, run.config.layout)
+        migrations = loaded.migrations
+        target = next((m for m in migrations if any(p == path or p.resolve() == path.resolve() for p in m.paths)), None)
+        if target is None:
+            why = next((why for ignored, why in loaded.ignored if ignored.resolve() == path.resolve()), None)
+            if why is not None and loaded.migrations:
+                run.notes.append(f"{path}: skipped: not a migration of this {loaded.layout.name} directory ({why})")
+                return
     except MigrationFileError:
         migrations, target = [], None
     try:
@@ -590,6 +620,9 @@ def _lint_file(run: _Run, path: Path, *, with_directory: bool = True) -> None:
             migrations = [target]
     except MigrationFileError as error:
         run.input_errors.append(str(error))
+        return
+    if is_script(target):
+        run.notes.append(f"{path}: skipped: not a migration (no version in its name and no '-- UP' heading)")
         return
     index = next(i for i, m in enumerate(migrations) if m is target)
     try:
@@ -603,8 +636,8 @@ def _lint_file(run: _Run, path: Path, *, with_directory: bool = True) -> None:
 
 
 def _lint_stdin(run: _Run, filename: str | None) -> None:
-    from .layouts import onefile
-    from .model import UNVERSIONED, Migration, MigrationFileError
+    from .layouts import load_text
+    from .model import MigrationFileError
 
     data = sys.stdin.buffer.read()
     path = Path(filename or "-")
@@ -619,11 +652,10 @@ def _lint_stdin(run: _Run, filename: str | None) -> None:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     run.sources[path] = text
     try:
-        up, down, no_transaction = onefile.split_sections(text, path)
+        migration = load_text(text, path)
     except MigrationFileError as error:
         run.input_errors.append(str(error))
         return
-    migration = Migration(UNVERSIONED, path.stem, up, down, (path,), "onefile", no_transaction_marker=no_transaction)
     linter = run.get_linter()
     linter._sources[path] = text
     try:

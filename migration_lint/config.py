@@ -7,6 +7,7 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     extend-select = ["prefer-text-field"]
     ignore = ["ML010", "ban-drop-table"]
     assume-in-transaction = false
+    layout = "sqlx"                      # read directories as this tool does (default: detected)
     preview = false                      # let ALL and prefixes select preview rules
     exclude = ["legacy/*"]               # paths (globs) never linted
     [per-file-ignores]                   # glob -> rules
@@ -30,7 +31,7 @@ from typing import Any
 DEFAULT_PG_VERSION = 13
 _KNOWN_KEYS = {
     "pg-version", "select", "extend-select", "ignore", "assume-in-transaction", "preview",
-    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect",
+    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect", "layout",
 }
 
 
@@ -46,6 +47,7 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     assume_in_transaction: bool = False
     dialect: str = "postgres"  # or "mysql", "sqlite" (migration_lint.dialects, through sqlglot)
+    layout: str | None = None  # a name of migration_lint.layouts; None: detected per directory
     preview: bool = False
     exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
@@ -163,6 +165,8 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
         if data["dialect"] not in ("postgres", "mysql", "sqlite"):
             raise ConfigError(f"{where}: dialect must be postgres, mysql or sqlite, not {data['dialect']!r}")
         config.dialect = data["dialect"]
+    if "layout" in data:
+        config.layout = parse_layout(data["layout"], where)
     config.preview = bool(data.get("preview", False))
     config.exclude = list(data.get("exclude", []))
     for pattern, rules in (data.get("per-file-ignores") or {}).items():
@@ -245,3 +249,15 @@ def build_rules(config: Config) -> list:
         except (ValueError, TypeError) as error:
             raise ConfigError(f"{config.source or 'configuration'}: {error}") from None
     return rules
+
+
+def parse_layout(value: Any, where: str = "--layout") -> str:
+    """The canonical name of the layout ``value`` names; a :class:`ConfigError` naming ``where``."""
+    from .layouts import layout_named
+
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: layout must be a string, not {value!r}")
+    try:
+        return layout_named(value).name
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None

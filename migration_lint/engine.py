@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PG_VERSION = 13
 
-# Layouts whose tool wraps every migration in a transaction unless the file says otherwise,
-# even when PostgreSQL would refuse a statement in it (dbmate fails on CREATE INDEX CONCURRENTLY
-# without ``transaction:false``).
-_ALWAYS_WRAPPING_LAYOUTS = frozenset({"dbmate"})
 
 
 @dataclass
@@ -87,8 +83,11 @@ class LintContext:
             return False
         if not self.wrapped:
             return True
-        if self.assume_in_transaction or (self.migration is not None and self.migration.layout in _ALWAYS_WRAPPING_LAYOUTS):
+        rule = "detect" if self.migration is None else self.migration.transaction_rule
+        if self.assume_in_transaction or rule == "wrap":
             return False
+        if rule == "implicit":  # the file is one query: one statement alone runs outside a block
+            return len(self.section.statements) == 1
         others = [s for s in self.section.statements if s is not self.statement and s.kind != "VariableSetStmt"]
         return not others
 
@@ -125,16 +124,20 @@ class LintContext:
 
 
 def _in_transaction_wrapper(migration: Migration | None, section: Section, section_name: str, assume: bool) -> bool:
-    if migration is not None and migration.no_transaction_marker:
-        return False
+    if migration is not None:
+        marked = migration.down_marked_no_transaction if section_name == "down" else migration.no_transaction_marker
+        if marked:
+            return False
     if assume:
         return True
     if migration is None or not migration.version.text:
         return False  # a loose file runs as it is (psql -f)
     if section.manages_transaction:
         return False
-    if migration.layout in _ALWAYS_WRAPPING_LAYOUTS:
+    if migration.transaction_rule == "wrap":  # the tool opens a transaction whatever the file holds
         return True
+    if migration.transaction_rule == "implicit":  # one multi-statement query: one implicit block
+        return len(section.statements) > 1
     return section.transactional
 
 

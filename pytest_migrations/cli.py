@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from migration_lint.layouts import LAYOUTS
+
 from .config import ConfigError, read_tool_config
 from .runner import (
     EXIT_FAILED,
@@ -44,7 +46,7 @@ files; 2 bad usage or input (arguments, settings, migration files that do not pa
 
 settings: command line > MIGRATIONS_DIR / MIGRATIONS_DATABASE_URL > [tool.pytest-migrations]
 in pyproject.toml (dir, database_url, tracking_schema, tracking_table, history_table,
-lock_timeout, statement_timeout, lock_wait) > defaults.
+lock_timeout, statement_timeout, lock_wait, layout) > defaults.
 """
 
 
@@ -120,6 +122,8 @@ def _common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--statement-timeout", default=default, help="statement_timeout per migration unless the file sets one (default: none)")
     parser.add_argument("--lock-wait", type=float, default=default, help="seconds to wait for another runner's lock (default: 300)")
     parser.add_argument("--config", type=Path, default=default, help="pyproject.toml to read (default: nearest one)")
+    parser.add_argument("--layout", default=default, metavar="NAME",
+                        help=f"read the directory as this tool does ({', '.join(layout.name for layout in LAYOUTS)}; default: detected)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,8 +230,9 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         else Path(os.environ[DIR_ENV]) if os.environ.get(DIR_ENV)
         else config.resolve_path("dir") or Path("migrations")
     )
+    layout = getattr(args, "layout", None) or config.get_str("layout")
     if args.command == "new":
-        written = new_migration(directory, args.name)
+        written = new_migration(directory, args.name, layout=layout)
         output.document["files"] = [str(path) for path in written]
         for path in written:
             output.line(f"created {display_path(path)}")
@@ -255,6 +260,7 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         retries=retries,
         allow_out_of_order=getattr(args, "allow_out_of_order", None) or None,
         lint=False if getattr(args, "no_lint", False) else None,
+        layout=layout,
     )
     with Runner(directory, dsn, settings, on_event=_progress(output)) as runner:
         handler = _HANDLERS[args.command]
@@ -290,6 +296,17 @@ def _duration(milliseconds: int | None) -> str:
 
 def _status(runner: Runner, args: argparse.Namespace, output: Output) -> int:
     entries = runner.status()
+    loaded = runner.loaded
+    how = "detected" if loaded.detected else "chosen"
+    output.document["layout"] = {"name": loaded.layout.name, "detected": loaded.detected,
+                                 "transaction_rule": loaded.layout.transaction_rule}
+    output.document["ignored"] = [{"path": str(path), "why": why} for path, why in loaded.ignored]
+    output.document["warnings"] = [str(warning) for warning in loaded.warnings]
+    output.line(f"layout: {loaded.layout.name} ({how}; {loaded.layout.tool})")
+    for path, why in loaded.ignored:
+        output.line(f"ignored: {display_path(path)}: {why}")
+    for warning in loaded.warnings:
+        output.line(f"warning: {warning}")
     output.document["migrations"] = [
         {
             "version": e.version, "name": e.name, "state": e.state,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ..config import ConfigError
+from ..config import ConfigError, read_tool_config
 from ..database import DSN_ENV_VAR, redact_dsn
 from ..trace._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 
@@ -80,6 +80,9 @@ OPTIONS = (
            " ::locks passes a lock held for a catalog update only when one is in force. Default: the"
            " migrations runner's ([tool.pytest-migrations] lock_timeout, 10s) when pyproject.toml configures"
            " it, else 0", metavar="DURATION"),
+    Option("layout", "--migrations-layout", "migrations_layout", "MIGRATIONS_LAYOUT",
+           "read the directory as this tool does, e.g. sqlx, golang-migrate, goose, diesel (every name:"
+           " docs/layouts.md; default: layout in [tool.pytest-migrations], else detected)", metavar="NAME"),
 )  # fmt: skip
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -126,6 +129,7 @@ class Settings:
     trace_rows: int = 0
     jobs: int | None = None  # None: the walker's default
     lock_timeout: str = "0"
+    layout: str | None = None  # None: detected
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -167,6 +171,8 @@ class Settings:
                 parts.append(f"{name.replace('_', '-')} ({self.sources[name]})")
         if self.jobs is not None:
             parts.append(f"jobs={self.jobs} ({self.sources['jobs']})")
+        if self.layout is not None:
+            parts.append(f"layout={self.layout} ({self.sources['layout']})")
         if self.locks:
             if self.trace_rows:
                 parts.append(f"trace-rows={self.trace_rows} ({self.sources['trace_rows']})")
@@ -231,6 +237,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
                 values[option.name] = check_lock_timeout(str(value))
             except LockTimeoutError as error:
                 raise SettingsError(f"{source}: {error}") from None
+        elif option.name == "layout":
+            values[option.name] = _layout_name(str(value), source)
         elif option.name == "pg_version":
             text = str(value).strip()
             if not text.isdigit() or not 9 <= int(text) <= 99:
@@ -253,6 +261,15 @@ def resolve_settings(config: pytest.Config) -> Settings:
             raise SettingsError(str(error)) from None
         if found is not None:
             values["lock_timeout"], sources["lock_timeout"] = found
+    if "layout" not in values:
+        try:
+            tool_config = read_tool_config(start=config.rootpath)
+            configured = tool_config.get_str("layout")
+        except ConfigError as error:
+            raise SettingsError(str(error)) from None
+        if configured:
+            sources["layout"] = f"{tool_config.path} [tool.pytest-migrations] layout"
+            values["layout"] = _layout_name(configured, sources["layout"])
     setup_sql = values.get("setup_sql")
     if setup_sql is not None and not setup_sql.is_file():
         raise SettingsError(f"{sources['setup_sql']}: set-up SQL file {setup_sql} does not exist")
@@ -263,3 +280,12 @@ def resolve_settings(config: pytest.Config) -> Settings:
     if values.get("dsn") and values.get("image") and sources.get("image", "").startswith("from "):
         del values["image"]  # a DSN wins; the version is then checked against that server
     return Settings(**values, sources=sources)
+
+
+def _layout_name(value: str, source: str) -> str:
+    from migration_lint.layouts import layout_named
+
+    try:
+        return layout_named(value).name
+    except ValueError as error:
+        raise SettingsError(f"{source}: {error}") from None

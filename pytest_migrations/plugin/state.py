@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from migration_lint.model import Migration, discover
+from migration_lint.layouts import discover
+from migration_lint.model import Migration
 
 from ..database import DatabaseError, Server, open_server
 from ..roundtrip import ChainWalker, make_base_database
@@ -50,7 +51,7 @@ class MigrationsState:
         """The migrations of ``directory``; raises MigrationFileError (once per call, not cached)."""
         directory = directory.resolve()
         if directory not in self._migrations:
-            self._migrations[directory] = discover(directory)
+            self._migrations[directory] = discover(directory, self.settings.layout)
         return self._migrations[directory]
 
     def lint_report(self, directory: Path) -> LintReport:

@@ -19,7 +19,8 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from migration_lint.model import Migration, MigrationFileError, Section, Version, discover
+from migration_lint.layouts import LoadedDirectory, layout_named, load_directory
+from migration_lint.model import Migration, MigrationFileError, Section, Version
 
 from ._errors import (
     LOCK_NOT_AVAILABLE,
@@ -124,6 +125,7 @@ class Runner:
         self.on_event = on_event or (lambda event: None)
         self._scrub = scrubber(dsn)
         self._migrations: list[Migration] | None = None
+        self._loaded: LoadedDirectory | None = None
         self._conn: psycopg.Connection | None = None
         self._lock_conn: psycopg.Connection | None = None
 
@@ -144,10 +146,7 @@ class Runner:
     def migrations(self) -> list[Migration]:
         """The directory's migrations; refuses unreadable files and SQL that does not parse."""
         if self._migrations is None:
-            try:
-                migrations = discover(self.directory)
-            except MigrationFileError as error:
-                raise InputError(str(error)) from None
+            migrations = self.loaded.migrations
             # Every UP must parse before anything runs. A DOWN must parse only when a run is
             # about to use it: its checksum is not recorded so that a broken DOWN can be fixed
             # after the fact, and it must not block deploys that never run it.
@@ -157,11 +156,33 @@ class Runner:
             self._migrations = migrations
         return self._migrations
 
+    @property
+    def loaded(self) -> LoadedDirectory:
+        """The directory as its layout reads it: migrations, ignored files, warnings."""
+        if self._loaded is None:
+            try:
+                layout = layout_named(self.settings.layout) if self.settings.layout else None
+            except ValueError as error:
+                raise InputError(f"--layout: {error}") from None
+            try:
+                self._loaded = load_directory(self.directory, layout)
+            except MigrationFileError as error:
+                raise InputError(str(error)) from None
+        return self._loaded
+
     def parse_version(self, text: str) -> Version:
+        """``text`` in the version scheme of the directory's layout."""
         try:
-            return Version.parse(text)
+            return Version.parse(text, self.loaded.layout.version_scheme)
         except ValueError:
             raise InputError(f"{text!r} is not a version number") from None
+
+    def _record_key(self, record: AppliedRecord) -> tuple | None:
+        """A recorded version's key in the scheme of the directory's layout (``None``: not a version)."""
+        try:
+            return Version.parse(record.version, self.loaded.layout.version_scheme).key
+        except ValueError:
+            return None
 
     # -- connections -------------------------------------------------------------------------
 
@@ -242,9 +263,11 @@ class Runner:
         return self._status(self.migrations, self.applied())
 
     def _status(self, migrations: list[Migration], applied: list[AppliedRecord]) -> list[StatusEntry]:
-        by_key = {record.key: record for record in applied if record.key is not None}
-        by_text = {record.version: record for record in applied if record.key is None}
-        newest = max((record.key for record in applied if record.key is not None), default=None)
+        keys = {record.version: self._record_key(record) for record in applied}
+        by_key = {keys[record.version]: record for record in applied if keys[record.version] is not None}
+        by_text = {record.version: record for record in applied if keys[record.version] is None}
+        newest = max((key for key in keys.values() if key is not None), default=None)
+        newest_text = next((text for text, key in keys.items() if key == newest), "")
         entries: list[tuple[tuple, StatusEntry]] = []
         matched: set[str] = set()
         for migration in migrations:
@@ -254,7 +277,7 @@ class Runner:
                 entries.append((migration.version.key, StatusEntry(
                     migration.version.text, migration.name, "out-of-order" if out_of_order else "pending",
                     migration.path,
-                    detail=f"older than the newest applied version {_version_text(newest)}" if out_of_order else None,
+                    detail=f"older than the newest applied version {newest_text}" if out_of_order else None,
                 )))
                 continue
             matched.add(record.version)
@@ -270,7 +293,7 @@ class Runner:
             )))
         for record in applied:
             if record.version not in matched:
-                entries.append((record.key or (), StatusEntry(
+                entries.append((keys[record.version] or (), StatusEntry(
                     record.version, record.name, "dirty" if record.dirty else "missing-file", None, record,
                     _dirty_detail(record) if record.dirty else f"no file for it in {display_path(self.directory)}",
                 )))
@@ -344,7 +367,7 @@ class Runner:
         def plan(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
             applied = [e for e in reversed(entries) if e.record is not None]
             if target is not None:
-                chosen = [e for e in applied if e.record.key is None or e.record.key > target.key]
+                chosen = [e for e in applied if (key := self._record_key(e.record)) is None or key > target.key]
             else:
                 chosen = applied[: steps or 1]
             return self._rollback_steps(chosen, problems)
@@ -632,7 +655,7 @@ class Runner:
             applied = self.tracking.read_applied(conn)
             entries = self._status(migrations, applied)
             problems = [p for p in self._consistency_problems(entries, out_of_order=False)]
-            later = [r for r in applied if r.key is not None and r.key > target.key]
+            later = [r for r in applied if (key := self._record_key(r)) is not None and key > target.key]
             if later:
                 problems.append(RunnerError(
                     f"migration {later[0].version} is already applied, after the baseline {version}:"
@@ -662,10 +685,6 @@ def _parse_problems(section: Section) -> list[RunnerError]:
             f"{display_path(section.path)}:{statement.line}: syntax error: {statement.error.message}"
         ))
     return problems
-
-
-def _version_text(key: tuple[int, ...] | None) -> str:
-    return ".".join(map(str, key)) if key else ""
 
 
 def _dirty_detail(record: AppliedRecord) -> str:

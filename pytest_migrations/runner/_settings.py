@@ -33,6 +33,9 @@ class RunnerSettings:
     retry_delay: float = 1.0
     allow_out_of_order: bool = False
     lint: bool = True
+    # The layout to read the directory as (``--layout``, ``layout`` in the configuration);
+    # ``None`` detects it.
+    layout: str | None = None
 
     @classmethod
     def from_config(cls, config: ToolConfig, **overrides: object) -> RunnerSettings:
@@ -44,6 +47,7 @@ class RunnerSettings:
             "lock_timeout": config.get_str("lock_timeout", DEFAULT_LOCK_TIMEOUT),
             "statement_timeout": config.get_str("statement_timeout"),
             "lock_wait": config.get_float("lock_wait", DEFAULT_LOCK_WAIT),
+            "layout": config.get_str("layout"),
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         for key in ("lock_timeout", "statement_timeout"):

@@ -435,7 +435,7 @@ CORPUS_DEFECTS = {
 def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, name: str, jobs: str) -> None:
     """One walker, or two sharing the walk (the later part on a database of its own): the same
     defects, and nothing else."""
-    from migration_lint.model import discover
+    from migration_lint.layouts import discover
 
     target = copy_set(CORPUS / name, pytester.path)
     ids = {migration.path.name: migration.id for migration in discover(target)}
@@ -459,7 +459,7 @@ def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, n
 
 def test_quickwit_deferred_runs_on_top_of_the_main_track(pytester: pytest.Pytester) -> None:
     """A no-transaction migration (CONCURRENTLY), applied on a database the main track made."""
-    from migration_lint.model import discover
+    from migration_lint.layouts import discover
 
     copy_set(CORPUS / "quickwit-postgresql-deferred", pytester.path)
     setup = pytester.path / "setup.sql"
