@@ -536,6 +536,12 @@ def _lint_directory(run: _Run, directory: Path, part: int = 0, parts: int = 1) -
         if not part:  # the first part reports the directory's problems
             run.input_errors.append(str(error))
         return
+    if not migrations and not part:
+        # Not a migration history: SQL scripts (no versions, no headings), each linted on its own.
+        for path in sorted(directory.glob("*.sql")):
+            if path.is_file() and not run.config.is_excluded(path):
+                _lint_file(run, path)
+        return
     wanted = [m for m in migrations if not any(run.config.is_excluded(p) for p in m.paths)]
     if parts > 1:
         sizes = [len(m.up.sql) + (len(m.down.sql) if m.down is not None else 0) for m in migrations]
@@ -598,7 +604,7 @@ def _lint_with_cache(run: _Run, migrations: Sequence[Any], wanted: Sequence[Any]
 
 
 def _lint_file(run: _Run, path: Path) -> None:
-    from .layouts import is_script, load_directory, load_file
+    from .layouts import load_directory, load_file
     from .model import MigrationFileError
 
     migrations: list = []
@@ -621,9 +627,7 @@ def _lint_file(run: _Run, path: Path) -> None:
     except MigrationFileError as error:
         run.input_errors.append(str(error))
         return
-    if is_script(target):
-        run.notes.append(f"{path}: skipped: not a migration (no version in its name and no '-- UP' heading)")
-        return
+
     index = next(i for i, m in enumerate(migrations) if m is target)
     try:
         found = _lint_with_cache(run, migrations[: index + 1], [target])
