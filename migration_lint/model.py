@@ -214,7 +214,9 @@ class Migration:
     @property
     def id(self) -> str:
         """``<version>_<name>``, stable and unique within a directory; used to name test items."""
-        return f"{self.version}_{self.name}" if self.name else str(self.version)
+        if not self.name or self.version.scheme == "sql-migrate":  # there the version is the file name
+            return str(self.version)
+        return f"{self.version}_{self.name}"
 
     @property
     def path(self) -> Path:

@@ -48,7 +48,8 @@ class SqlMigrate(Layout):
         up, down, up_no_transaction, down_no_transaction = split_sql_migrate(text, path)
         # The id is the file name: two files may share a number (nakama's -1 and -2).
         version = Version.parse(path.name[: -len(".sql")], self.version_scheme)
-        return self.migration(version, "", up, down, (path,), no_transaction_marker=up_no_transaction,
+        name = re.sub(r"^\d+[_-]?", "", version.text)
+        return self.migration(version, name, up, down, (path,), no_transaction_marker=up_no_transaction,
                               down_no_transaction_marker=down_no_transaction)
 
     def version_as_written(self, migration: Migration) -> str:
