@@ -503,6 +503,14 @@ def _collect(paths: Sequence[str], config: Any, run: _Run) -> list[tuple[str, Pa
     return units
 
 
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether ``entry`` is a folder; a symbolic link loop is not (the layout reports it)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
     """``directory`` if it holds migrations, else the folders below it that do."""
     try:
@@ -511,7 +519,7 @@ def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
         return []
     # Any name ending in .sql counts, file or not: the layout says what a dangling link or a FIFO is.
     has_sql = any(e.name.lower().endswith(".sql") for e in entries)
-    subdirs = [e for e in entries if e.is_dir() and not e.name.startswith(".") and e.name not in _SKIPPED_DIRS]
+    subdirs = [e for e in entries if _is_dir(e) and not e.name.startswith(".") and e.name not in _SKIPPED_DIRS]
     if has_sql or any(os.path.isfile(os.path.join(e.path, "up.sql")) for e in subdirs):
         return [directory]
     if depth >= 8:

@@ -214,7 +214,8 @@ class Migration:
     @property
     def id(self) -> str:
         """``<version>_<name>``, stable and unique within a directory; used to name test items."""
-        if not self.name or self.version.scheme == "sql-migrate":  # there the version is the file name
+        # A sql-migrate version is its file name, a repeatable's is R__ and its name: both say it all.
+        if not self.name or self.version.scheme == "sql-migrate" or self.repeatable:
             return str(self.version)
         return f"{self.version}_{self.name}"
 
