@@ -47,8 +47,8 @@ class Dbmate(Layout):
         loaded.migrations.sort(key=lambda m: m.path.name)
         refuse_duplicates(
             loaded.migrations,
-            "dbmate records applied migrations by version, so it would apply the first and then fail "
-            "to record the second (or skip it once the first is recorded)",
+            "dbmate applies the first, then fails to record the second (duplicate key in schema_migrations) "
+            "and from then on counts it as applied",
         )
         return loaded
 
@@ -75,27 +75,34 @@ class Dbmate(Layout):
         return {directory / file_name: f"-- migrate:up\n{up}\n-- migrate:down\n{down}"}
 
 
-def split_dbmate(text: str, path: Path) -> tuple[Section, Section | None, dict[str, str], dict[str, str]]:
-    """UP, DOWN and the options on their headings, as dbmate cuts the file."""
-    up_marker = _UP.search(text)
-    if up_marker is None:
+def split_dbmate(text: str, path: Path) -> tuple[Section, Section, dict[str, str], dict[str, str]]:
+    """UP, DOWN and the options on their headings, as dbmate cuts the file.
+
+    dbmate 2.x reads a file as one or more ``-- migrate:up`` ... ``-- migrate:down`` sections; the
+    UP here is every up block and the DOWN every down block, each line in its place in the file.
+    """
+    ups = list(_UP.finditer(text))
+    downs = list(_DOWN.finditer(text))
+    if not ups:
         raise MigrationFileError(path, "dbmate refuses it: no '-- migrate:up' line")
-    down_marker = _DOWN.search(text)
-    if down_marker is not None and down_marker.start() < up_marker.start():
+    if not downs:
+        raise MigrationFileError(path, "dbmate refuses it: no '-- migrate:down' line (dbmate requires a down block)")
+    if downs[0].start() < ups[0].start():
         raise MigrationFileError(path, "dbmate refuses it: '-- migrate:down' comes before '-- migrate:up'",
-                                 line_of(text, down_marker.start()))
-    for number, line in enumerate(text[: up_marker.start()].split("\n"), start=1):
+                                 line_of(text, downs[0].start()))
+    for number, line in enumerate(text[: ups[0].start()].split("\n"), start=1):
         if line.strip() and not line.lstrip().startswith("--"):
             raise MigrationFileError(path, "dbmate refuses it: statements before '-- migrate:up'", number)
-    up_start = next_line(text, up_marker.start())
-    up_end = down_marker.start() if down_marker else len(text)
-    up = Section(text[up_start:up_end], path, line_of(text, up_start), file_text=text)
-    down = None
-    if down_marker is not None:
-        down_start = next_line(text, down_marker.start())
-        down = Section(text[down_start:], path, line_of(text, down_start), file_text=text)
-    up_options = _options(text[up_marker.start(): next_line(text, up_marker.start())])
-    down_options = _options(text[down_marker.start(): next_line(text, down_marker.start())]) if down_marker else {}
+    lines = text.split("\n")
+    blocks = {"up": [""] * len(lines), "down": [""] * len(lines)}
+    headings = sorted([(line_of(text, m.start()) - 1, "up") for m in ups] + [(line_of(text, m.start()) - 1, "down") for m in downs])
+    for index, (line, direction) in enumerate(headings):
+        end = headings[index + 1][0] if index + 1 < len(headings) else len(lines)
+        blocks[direction][line + 1 : end] = lines[line + 1 : end]
+    up = Section("\n".join(blocks["up"]), path, 1, file_text=text)
+    down = Section("\n".join(blocks["down"]), path, 1, file_text=text)
+    up_options = _options(text[ups[0].start(): next_line(text, ups[0].start())])
+    down_options = _options(text[downs[0].start(): next_line(text, downs[0].start())])
     return up, down, up_options, down_options
 
 

@@ -263,18 +263,21 @@ class Runner:
         return self._status(self.migrations, self.applied())
 
     def _status(self, migrations: list[Migration], applied: list[AppliedRecord]) -> list[StatusEntry]:
+        """One entry per migration and per record without a file, in the order the layout's tool
+        applies them (a record without a file goes where its version would be)."""
         keys = {record.version: self._record_key(record) for record in applied}
         by_key = {keys[record.version]: record for record in applied if keys[record.version] is not None}
         by_text = {record.version: record for record in applied if keys[record.version] is None}
-        newest = max((key for key in keys.values() if key is not None), default=None)
-        newest_text = next((text for text, key in keys.items() if key == newest), "")
-        entries: list[tuple[tuple, StatusEntry]] = []
+        found = [by_key.get(m.version.key) or by_text.get(m.version.text) for m in migrations]
+        # Out of order: pending, yet the tool's order puts an applied migration after it.
+        last_applied = max((index for index, record in enumerate(found) if record is not None), default=-1)
+        newest_text = found[last_applied].version if last_applied >= 0 else ""  # type: ignore[union-attr]
+        entries: list[tuple[float, StatusEntry]] = []
         matched: set[str] = set()
-        for migration in migrations:
-            record = by_key.get(migration.version.key) or by_text.get(migration.version.text)
+        for index, (migration, record) in enumerate(zip(migrations, found)):
             if record is None:
-                out_of_order = newest is not None and migration.version.key < newest
-                entries.append((migration.version.key, StatusEntry(
+                out_of_order = index < last_applied
+                entries.append((index, StatusEntry(
                     migration.version.text, migration.name, "out-of-order" if out_of_order else "pending",
                     migration.path,
                     detail=f"older than the newest applied version {newest_text}" if out_of_order else None,
@@ -288,12 +291,15 @@ class Runner:
                 detail = f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
             else:
                 state, detail = "applied", None
-            entries.append((migration.version.key, StatusEntry(
+            entries.append((index, StatusEntry(
                 migration.version.text, migration.name, state, migration.path, record, detail
             )))
         for record in applied:
             if record.version not in matched:
-                entries.append((keys[record.version] or (), StatusEntry(
+                key = keys[record.version]
+                place = next((index for index, m in enumerate(migrations) if key is not None and key < m.version.key),
+                             len(migrations))
+                entries.append((place - 0.5, StatusEntry(
                     record.version, record.name, "dirty" if record.dirty else "missing-file", None, record,
                     _dirty_detail(record) if record.dirty else f"no file for it in {display_path(self.directory)}",
                 )))
