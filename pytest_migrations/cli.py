@@ -402,6 +402,8 @@ def _report_results(report: RunReport, output: Output) -> None:
 
 
 def _up(runner: Runner, args: argparse.Namespace, output: Output) -> int:
+    for warning in runner.loaded.warnings:  # an empty file would otherwise be applied as a silent no-op
+        output.note(f"warning: {warning}")
     return _report(runner.up(to=args.to, dry_run=args.dry_run), output)
 
 

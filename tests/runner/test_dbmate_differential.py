@@ -156,3 +156,4 @@ def test_corpus_dbmate_sets_order_as_dbmate_lists_them(name: str, two_databases)
     # dbmate status on an empty database: every file, in the order dbmate would apply them.
     listed = [file_name for _, file_name in dbmate_status(directory, theirs.dsn)]
     assert [m.path.name for m in discover(directory)] == listed
+
