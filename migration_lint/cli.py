@@ -74,8 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--explain", metavar="RULE", help="print the documentation of a rule and exit")
     parser.add_argument("--generate-docs", metavar="DIR", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--layout", metavar="NAME",
-                        help="read migration directories as this tool does: onefile, goose, sql-migrate, dbmate, sqlx,"
-                             " golang-migrate, paired, diesel, flyway (default: detected per directory)")
+                        help="read migration directories as this tool does, e.g. sqlx, golang-migrate, goose, diesel"
+                             " (every name: docs/layouts.md; default: detected per directory)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="say which layout each directory has, which files its tool ignores, and load warnings")
     parser.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"),

@@ -34,7 +34,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer

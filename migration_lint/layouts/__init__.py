@@ -112,8 +112,8 @@ def load_file(path: Path | str, reader: Reader | None = None) -> Migration:
 def load_text(text: str, path: Path) -> Migration:
     """``text`` as the migration file ``path``, read by the tool whose markers it carries.
 
-    Without a version in its name and without markers it is a plain script: its version is
-    ``UNVERSIONED`` (see :func:`is_script`).
+    Without a version in its name and without markers it is a plain script, run as it is: its
+    version is ``UNVERSIONED``.
     """
     for layout, has_marker in ((GOOSE, has_goose_marker), (SQL_MIGRATE, has_sql_migrate_marker),
                                (DBMATE, has_dbmate_marker)):
@@ -145,11 +145,6 @@ def _load_marked(layout: Layout, text: str, path: Path) -> Migration:
     name = path.stem[len(digits[0]):].lstrip("_-") if digits is not None and layout is not SQL_MIGRATE else ""
     return layout.migration(version, name, up, down, (path,), no_transaction_marker=no_transaction,
                             down_no_transaction_marker=down_marker)
-
-
-def is_script(migration: Migration) -> bool:
-    """A file with no version in its name and no markers: a script, not a migration."""
-    return not migration.version.text
 
 
 def _memo(reader: Reader) -> Reader:

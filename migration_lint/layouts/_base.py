@@ -9,13 +9,12 @@ that the language server can hand over open editor buffers.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..model import TRANSACTION_RULES, Migration, MigrationFileError, Section, Version, read_sql_file
+from ..model import TRANSACTION_RULES, Migration, MigrationFileError, Section, Version
 
 Reader = Callable[[Path], str]
 
@@ -31,10 +30,6 @@ class Entry:
     name: str
     path: Path
     kind: str
-
-    @property
-    def is_file(self) -> bool:
-        return self.kind == "file"
 
     def refuse(self) -> None:
         """Raise the one-line error for an entry that names a migration but cannot be one."""
@@ -202,7 +197,3 @@ def _display(path: Path, beside: Path) -> str:
     if path.parent.parent == beside.parent.parent:
         return f"{path.parent.name}/{path.name}"
     return str(path)
-
-
-def default_reader() -> Reader:
-    return read_sql_file
