@@ -508,3 +508,46 @@ def test_recorded_versions_read_back_in_the_layout_scheme() -> None:
     assert Version.parse("2024-01-01-000000", "diesel") == Version.parse("20240101000000", "diesel")
     assert Version.parse("1.0", "flyway") == Version.parse("1", "flyway")
     assert Version.parse("01", "dbmate") != Version.parse("1", "dbmate")
+
+
+# --- `migrations new`: the layout writes the scaffold -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "layout", "expected", "marker"),
+    [
+        ({"001_a.sql": "-- UP\nSELECT 1;\n", "001_a.down.sql": "SELECT 2;\n"}, None,
+         ["002_add_thing.sql", "002_add_thing.down.sql"], "-- UP\n"),
+        ({"1-a.sql": "-- +migrate Up\nSELECT 1;\n"}, None, ["2-add_thing.sql"], "-- +migrate Up\n"),
+        ({"20240101000000_a.sql": "-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n"}, None, None, "-- migrate:up\n"),
+        ({"2024-01-01-000000_a/up.sql": "SELECT 1;\n"}, None, None, ""),
+        ({"1_a.up.sql": "SELECT 1;\n"}, "golang-migrate", ["2_add_thing.up.sql", "2_add_thing.down.sql"], ""),
+        ({}, "goose", ["001_add_thing.sql"], "-- +goose Up\n"),
+    ],
+)
+def test_each_layout_writes_its_own_scaffold(tmp_path: Path, files: dict[str, str], layout: str | None,
+                                             expected: list[str] | None, marker: str) -> None:
+    from pytest_migrations.runner import new_migration
+
+    for name, text in files.items():
+        write(tmp_path / name, text)
+    before = len(discover(tmp_path, layout))
+    written = new_migration(tmp_path, "add thing", layout=layout)
+    if expected is not None:
+        assert [path.name for path in written] == expected
+    assert written[0].read_text().startswith(marker)
+    migrations = discover(tmp_path, layout)
+    assert len(migrations) == before + 1 and migrations[-1].name.endswith("thing")
+
+
+def test_language_server_reads_buffers_and_shows_nothing_for_a_non_migration(tmp_path: Path) -> None:
+    from migration_lint.layouts import NotAMigration
+    from migration_lint.server import _migration_of, buffer_reader
+
+    first = write(tmp_path / "001_a.sql", "-- UP\nCREATE TABLE a (id int);\n-- DOWN\nDROP TABLE a;\n")
+    report = write(tmp_path / "report.sql", "DELETE FROM a;\n")
+    reader = buffer_reader({first.resolve(): "-- UP\nCREATE TABLE edited (id int);\n"})
+    migrations, target = _migration_of(first, reader)
+    assert "edited" in target.up.sql and migrations == [target]
+    with pytest.raises(NotAMigration):
+        _migration_of(report, reader)

@@ -586,3 +586,16 @@ def test_lint_items_fail_on_errors_and_list_warnings_in_the_summary(pytester: py
 
     result = run(pytester, "--migrations-no-lint", "--co", "-q")
     assert "::lint" not in result.stdout.str() and "::locks" in result.stdout.str()
+
+
+def test_migrations_layout_option_and_its_pyproject_key(pytester: pytest.Pytester) -> None:
+    write_migrations(pytester.path, {
+        "1_index.up.sql": "CREATE INDEX CONCURRENTLY i ON t (a);\n",
+        "1_index.down.sql": "DROP INDEX CONCURRENTLY i;\n",
+    })  # fmt: skip
+    result = run(pytester, "--collect-only", "--migrations-layout", "golang-migrate")
+    assert "layout=golang-migrate (command line --migrations-layout)" in result.stdout.str()
+    result.stdout.fnmatch_lines(["collected 3 items"])
+    assert run(pytester, "--collect-only", "-q", "--migrations-layout", "nonsense").ret == pytest.ExitCode.USAGE_ERROR
+    (pytester.path / "pyproject.toml").write_text('[tool.pytest-migrations]\nlayout = "sqlx"\n')
+    assert "layout=sqlx" in run(pytester, "--collect-only").stdout.str()
