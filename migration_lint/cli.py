@@ -494,7 +494,7 @@ def _collect(paths: Sequence[str], config: Any, run: _Run) -> list[tuple[str, Pa
         elif path.is_dir():
             if config.is_excluded(path) and raw not in (".", ""):
                 continue
-            found = list(_migration_dirs(path, config))
+            found = list(_migration_dirs(path, config, errors=run.input_errors))
             units.extend(("dir", d) for d in found)
         elif config.is_excluded(path):
             continue
@@ -511,11 +511,14 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
-    """``directory`` if it holds migrations, else the folders below it that do."""
+def _migration_dirs(directory: Path, config: Any, depth: int = 0, errors: list[str] | None = None) -> list[Path]:
+    """``directory`` if it holds migrations, else the folders below it that do; a folder that
+    cannot be listed is one line in ``errors``."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
+    except OSError as error:
+        if errors is not None:
+            errors.append(f"{directory}: cannot be listed: {(error.strerror or str(error)).lower()}")
         return []
     # Any name ending in .sql counts, file or not: the layout says what a dangling link or a FIFO is.
     has_sql = any(e.name.lower().endswith(".sql") for e in entries)
@@ -528,7 +531,7 @@ def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
     for entry in subdirs:
         child = directory / entry.name
         if not config.is_excluded(child):
-            found.extend(_migration_dirs(child, config, depth + 1))
+            found.extend(_migration_dirs(child, config, depth + 1, errors))
     return found
 
 
