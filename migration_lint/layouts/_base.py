@@ -9,6 +9,7 @@ that the language server can hand over open editor buffers.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,9 @@ def list_directory(directory: Path) -> list[Entry]:
 
 def _kind(entry: os.DirEntry) -> str:
     try:
+        # The listing already says what a plain entry is: no system call for it.
+        if not entry.is_symlink():
+            return "file" if entry.is_file() else "dir" if entry.is_dir() else "special"
         mode = os.stat(entry.path).st_mode
     except FileNotFoundError:
         return "dangling"
@@ -165,7 +169,7 @@ def next_line(text: str, offset: int) -> int:
 def warn_if_empty(loaded: LoadedDirectory, migration: Migration) -> None:
     """Warn about an UP that holds no SQL: an empty file, comments only, or a marker alone."""
     up = migration.up
-    if up.statements:
+    if _holds_sql(up.sql):
         return
     text = up.file_text if up.file_text is not None else up.sql
     if not text.strip():
@@ -174,6 +178,14 @@ def warn_if_empty(loaded: LoadedDirectory, migration: Migration) -> None:
         loaded.warn(up.path, "holds only comments: the migration changes nothing")
     else:
         loaded.warn(up.path, "has an UP section without SQL: the migration changes nothing", up.first_line)
+
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def _holds_sql(text: str) -> bool:
+    """Whether anything but comments, blanks and semicolons is left: cheap, no parse at load time."""
+    return bool(_COMMENTS.sub("", text).replace(";", "").strip())
 
 
 def refuse_duplicates(migrations: list[Migration], what_the_tool_does: str) -> None:
