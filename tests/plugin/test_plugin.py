@@ -599,3 +599,12 @@ def test_migrations_layout_option_and_its_pyproject_key(pytester: pytest.Pyteste
     assert run(pytester, "--collect-only", "-q", "--migrations-layout", "nonsense").ret == pytest.ExitCode.USAGE_ERROR
     (pytester.path / "pyproject.toml").write_text('[tool.pytest-migrations]\nlayout = "sqlx"\n')
     assert "layout=sqlx" in run(pytester, "--collect-only").stdout.str()
+
+
+def test_a_dangling_link_named_as_a_migration_is_one_collection_error(pytester: pytest.Pytester) -> None:
+    directory = write_migrations(pytester.path, {"001_a.sql": "-- UP\nCREATE TABLE a (id int);\n"})
+    (directory / "002_b.sql").symlink_to(directory / "gone.sql")
+    result = run(pytester, *ROUNDTRIP_ONLY)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*002_b.sql: is a symbolic link to a file that does not exist*", "*1 error*"])
+    assert "Traceback" not in result.stdout.str()
