@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from migration_lint.layouts import discover, load_directory
 
@@ -56,19 +56,30 @@ def dbmate_status(directory: Path, dsn: str) -> list[tuple[bool, str]]:
     return [(line.startswith("[X]"), line[4:]) for line in result.stdout.splitlines() if line.startswith(("[X] ", "[ ] "))]
 
 
-def schema_of(dsn: str) -> list[tuple]:
-    """Tables, columns and indexes of ``public``, the tools' own tracking tables left out."""
+_TRACKING = ("schema_migrations", "applied_migrations", "migration_history")
+
+
+def schema_of(dsn: str, schema: str = "public") -> list[tuple]:
+    """Columns, indexes, constraints and functions of ``schema``, the tools' tracking tables left out."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         columns = conn.execute(
             "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name NOT IN ('schema_migrations', 'applied_migrations',"
-            " 'migration_history') ORDER BY 1, 2"
+            " WHERE table_schema = %s AND table_name <> ALL(%s) ORDER BY 1, 2", (schema, list(_TRACKING))
         ).fetchall()
         indexes = conn.execute(
-            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename NOT IN"
-            " ('schema_migrations', 'applied_migrations', 'migration_history') ORDER BY 1, 2"
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = %s AND tablename <> ALL(%s) ORDER BY 1, 2",
+            (schema, list(_TRACKING)),
         ).fetchall()
-    return columns + indexes
+        constraints = conn.execute(
+            "SELECT cl.relname, conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " JOIN pg_namespace n ON n.oid = c.connamespace JOIN pg_class cl ON cl.oid = c.conrelid"
+            " WHERE n.nspname = %s AND cl.relname <> ALL(%s) ORDER BY 1, 2", (schema, list(_TRACKING))
+        ).fetchall()
+        functions = conn.execute(
+            "SELECT p.proname, pg_get_function_identity_arguments(p.oid), md5(p.prosrc) FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s ORDER BY 1, 2", (schema,)
+        ).fetchall()
+    return columns + indexes + constraints + functions
 
 
 def write(path: Path, up: str, down: str, up_options: str = "", down_options: str = "") -> None:
@@ -157,3 +168,24 @@ def test_corpus_dbmate_sets_order_as_dbmate_lists_them(name: str, two_databases)
     listed = [file_name for _, file_name in dbmate_status(directory, theirs.dsn)]
     assert [m.path.name for m in discover(directory)] == listed
 
+
+def test_measure_applies_to_the_schema_dbmate_gives(two_databases, cli) -> None:
+    directory = CORPUS / "measure"
+    if not directory.is_dir():
+        pytest.skip(f"{directory} is absent: the real migration sets live beside the project in ../shared/corpus")
+    theirs, ours = two_databases
+    # What the set's init-postgres.sh prepares: the schema measure, first on the search_path.
+    for database in (theirs, ours):
+        with psycopg.connect(database.dsn, autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA measure; CREATE SCHEMA dbmate")
+    result = subprocess.run(
+        [_dbmate(), "--url", _url(theirs.dsn) + "&search_path=dbmate,measure", "--migrations-dir", str(directory),
+         "--no-dump-schema", "up"], capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    parts = conninfo_to_dict(ours.dsn)
+    ours_dsn = make_conninfo(**{**parts, "options": "-csearch_path=measure"})
+    ran = cli("up", "--dir", directory, "--database-url", ours_dsn, "--no-lint")
+    assert ran.code == 0, ran.text
+    theirs_schema = schema_of(theirs.dsn, "measure")
+    assert len(theirs_schema) > 100 and schema_of(ours.dsn, "measure") == theirs_schema
