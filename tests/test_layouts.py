@@ -551,3 +551,19 @@ def test_language_server_reads_buffers_and_shows_nothing_for_a_non_migration(tmp
     assert "edited" in target.up.sql and migrations == [target]
     with pytest.raises(NotAMigration):
         _migration_of(report, reader)
+
+
+def test_linter_and_runner_agree_on_a_file_without_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_migrations.runner import InputError, Runner
+
+    write(tmp_path / "001_a.sql", "-- UP\nCREATE TABLE a (id int);\n-- DOWN\nDROP TABLE a;\n")
+    write(tmp_path / "seed.sql", "INSERT INTO a VALUES (1);\n")  # no headings: both leave it out
+    assert lint_main(["--no-cache", str(tmp_path)]) == 0
+    assert [m.id for m in Runner(tmp_path, "postgresql://nobody@127.0.0.1:1/none").migrations] == ["001_a"]
+    capsys.readouterr()
+    write(tmp_path / "later.sql", "-- UP\nCREATE TABLE b (id int);\n")  # headings: both refuse it
+    message = "later.sql:1: has '-- UP'/'-- DOWN' headings but no version in its name"
+    assert lint_main(["--no-cache", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    with pytest.raises(InputError, match=re.escape(message)):
+        Runner(tmp_path, "postgresql://nobody@127.0.0.1:1/none").migrations  # noqa: B018 - no connection needed
