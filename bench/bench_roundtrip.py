@@ -36,6 +36,7 @@ from typing import Any
 
 import psycopg
 
+from migration_lint.execution import plan_section
 from migration_lint.layouts import discover
 from migration_lint.model import Migration
 from pytest_migrations.database import Server, open_server
@@ -62,7 +63,8 @@ def _execute(conn: psycopg.Connection[Any], migration: Migration, sql: str | Non
     if not sql or not sql.strip():
         return
     try:
-        if migration.transactional and not migration.manages_transaction:
+        direction = "up" if sql == migration.up_sql else "down"
+        if plan_section(migration, direction).in_tool_transaction:
             with conn.transaction():
                 conn.execute(sql.encode())
         else:
@@ -186,7 +188,8 @@ def alembic_project(root: Path, migrations: list[Migration], setup_sql: str | No
     previous = None
     for index, migration in enumerate(migrations):
         revision = f"r{index:04d}"
-        outside = not (migration.transactional and migration.down_transactional) or migration.manages_transaction
+        outside = not all(plan_section(migration, d).in_tool_transaction for d in ("up", "down")
+                          if (migration.up if d == "up" else migration.down) is not None)
         down = [] if migration.down is None else [s.text for s in migration.down.statements]
         text = _REVISION.format(
             revision=revision, down_revision=previous, up=[s.text for s in migration.up.statements],

@@ -1,8 +1,9 @@
 """The lint engine: one walk per statement, dispatch by node type, and the context rules see.
 
 Rule authors need three things from here: :class:`LintContext` (what is known when a statement
-is checked), :class:`Finding` (what comes out) and :class:`Linter` (how a run is driven). A rule
-itself is a subclass of :class:`migration_lint.rules.base.Rule`.
+is checked; it lives in :mod:`migration_lint.context`), :class:`Finding` (what comes out) and
+:class:`Linter` (how a run is driven). A rule itself is a subclass of
+:class:`migration_lint.rules.base.Rule`; the engine imports the rules' base, never the reverse.
 
 The engine reads a directory's migrations in version order and carries a
 :class:`~migration_lint.schema_state.SchemaState` forward, so a rule knows what earlier migrations
@@ -13,132 +14,22 @@ explicit ``BEGIN``/``COMMIT`` and the locks held by the open transaction.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from .context import LintContext
+from .execution import plan_section
 from .finding import FileEdit, Finding
 from .locks import ACCESS_EXCLUSIVE, table_locks
+from .rules.base import Rule, Violation
 from .schema_state import SchemaState
 from .sqlnodes import qualified_name, relation_name
 
 if TYPE_CHECKING:
     from .model import Migration, Section
     from .parse import Statement
-    from .rules.base import Rule, Violation
 
 DEFAULT_PG_VERSION = 13
-
-
-
-@dataclass
-class LintContext:
-    """What is known when a statement is checked. Rules read it; only the engine writes it."""
-
-    pg_version: int
-    migration: Migration | None
-    section: Section
-    section_name: str  # "up" or "down"
-    statement: Statement | None = None
-    index: int = 0  # of the statement in its section
-    # The statement runs inside a transaction block (runner's wrapper or an explicit BEGIN).
-    in_transaction: bool = False
-    # A runner (or --assume-in-transaction) wraps the whole section in one transaction.
-    wrapped: bool = False
-    assume_in_transaction: bool = False
-    # Depth of BEGINs written in the file itself that are still open.
-    explicit_depth: int = 0
-    # Tables created earlier in this migration (in a DOWN: also those its UP created).
-    created_tables: set[str] = field(default_factory=set)
-    # Settings from SET statements earlier in the file: name -> value as text.
-    settings: dict[str, str] = field(default_factory=dict)
-    # Tables locked ACCESS EXCLUSIVE by the open transaction -> the statement that took the lock.
-    exclusive_locks: dict[str, Statement] = field(default_factory=dict)
-    # What earlier migrations of the directory (and this one's UP so far) established. A DOWN
-    # section reads the state after UP and does not change it.
-    schema: SchemaState = field(default_factory=SchemaState)
-    # The statement being checked is SQL inside a PL/pgSQL body (DO block or function).
-    in_plpgsql: bool = False
-    # Free per-rule scratch space for rules that accumulate over a section (keyed by rule name).
-    scratch: dict[str, Any] = field(default_factory=dict)
-
-    # -- questions rules ask ------------------------------------------------------------------
-    def is_new_table(self, relation: dict | str | None) -> bool:
-        """Whether the table was created earlier in this migration (so nobody else uses it yet)."""
-        if not self.created_tables:  # most migrations alter tables they did not create
-            return False
-        name = relation if isinstance(relation, str) else relation_name(relation)
-        return bool(name) and name.rsplit(".", 1)[-1] in self.created_tables
-
-    def is_existing_table(self, relation: dict | str | None) -> bool:
-        """Whether the table exists before this migration (created earlier or unknown to us)."""
-        return not self.is_new_table(relation)
-
-    def can_leave_transaction(self) -> bool:
-        """Whether the current statement could be made non-transactional (e.g. by a fix adding
-        CONCURRENTLY): no BEGIN around it, and no wrapper other than the runner's, which wraps
-        only migrations that can run in a transaction, and the statement is alone in its
-        section apart from SET/RESET."""
-        if self.explicit_depth or self.in_plpgsql:
-            return False
-        if not self.wrapped:
-            return True
-        rule = "detect" if self.migration is None else self.migration.transaction_rule
-        if self.assume_in_transaction or rule == "wrap":
-            return False
-        if rule == "implicit":  # the file is one query: one statement alone runs outside a block
-            return len(self.section.statements) == 1
-        others = [s for s in self.section.statements if s is not self.statement and s.kind != "VariableSetStmt"]
-        return not others
-
-    def setting(self, name: str) -> str | None:
-        return self.settings.get(name.lower())
-
-    def has_timeout(self, name: str = "lock_timeout") -> bool:
-        """Whether ``SET <name>`` to a non-zero value came earlier in the file."""
-        value = self.setting(name)
-        if value is None:
-            return False
-        return value.strip().strip("'\"").lower() not in ("0", "0ms", "0s", "default", "")
-
-    @property
-    def source_sql(self) -> str:
-        return self.section.sql
-
-    def statement_offset(self, location: int | None) -> int | None:
-        """Character offset in ``statement.text`` of a pglast node ``location`` (a byte offset)."""
-        statement = self.statement
-        if statement is None or location is None or location < 0:
-            return None
-        if self.in_plpgsql or self.section.parse_errors:
-            encoded = statement.text.encode("utf-8")
-            offset = len(encoded[:location].decode("utf-8", errors="ignore"))
-        else:
-            sql = self.section.sql
-            if sql.isascii():
-                char = location
-            else:
-                char = len(sql.encode("utf-8")[:location].decode("utf-8", errors="ignore"))
-            offset = char - statement.start
-        return offset if 0 <= offset <= len(statement.text) else None
-
-
-def _in_transaction_wrapper(migration: Migration | None, section: Section, section_name: str, assume: bool) -> bool:
-    if migration is not None:
-        marked = migration.down_marked_no_transaction if section_name == "down" else migration.no_transaction_marker
-        if marked:
-            return False
-    if assume:
-        return True
-    if migration is None or not migration.version.text:
-        return False  # a loose file runs as it is (psql -f)
-    if section.manages_transaction:
-        return False
-    if migration.transaction_rule == "wrap":  # the tool opens a transaction whatever the file holds
-        return True
-    if migration.transaction_rule == "implicit":  # one multi-statement query: one implicit block
-        return len(section.statements) > 1
-    return section.transactional
 
 
 class Linter:
@@ -174,10 +65,8 @@ class Linter:
                 every = top.pop("*", [])
                 by_kind = {kind: rules + every for kind, rules in top.items()}
                 self._by_type[(section_name, plpgsql)] = _Dispatch(by_kind, every, nested)
-        from .rules.base import Rule as _Base
-
-        self._section_enders = [r for r in self.rules if type(r).end_section is not _Base.end_section]
-        self._migration_checkers = [r for r in self.rules if type(r).check_migration is not _Base.check_migration]
+        self._section_enders = [r for r in self.rules if type(r).end_section is not Rule.end_section]
+        self._migration_checkers = [r for r in self.rules if type(r).check_migration is not Rule.check_migration]
         self._wants_plpgsql = any(rule.plpgsql for rule in self.rules)
         names = {rule.name for rule in self.rules}
         self.report_syntax_errors = "syntax-error" in names
@@ -246,16 +135,17 @@ class Linter:
         out: list,
         created_tables: set[str] | None = None,
     ) -> LintContext:
-        wrapped = _in_transaction_wrapper(migration, section, section_name, self.assume_in_transaction)
+        plan = plan_section(migration, section_name, rule="wrap" if self.assume_in_transaction else None)
+        block = plan.whole_section_in_block
         ctx = LintContext(
             self.pg_version, migration, section, section_name, created_tables=created_tables or set(),
-            wrapped=wrapped, schema=schema, assume_in_transaction=self.assume_in_transaction,
+            plan=plan, wrapped=plan.in_tool_transaction, schema=schema,
         )
         dispatch = self._by_type[(section_name, False)]
         plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else _NO_DISPATCH
         for index, statement in enumerate(section.statements):
             ctx.statement, ctx.index = statement, index
-            ctx.in_transaction = wrapped or ctx.explicit_depth > 0
+            ctx.in_transaction = block or ctx.explicit_depth > 0
             tree = statement.tree
             if tree is None:
                 continue
@@ -384,8 +274,7 @@ class Linter:
             ctx.created_tables.add(relation_name(node.get("relation")))
         elif kind == "CreateTableAsStmt":
             ctx.created_tables.add(relation_name((node.get("into") or {}).get("rel")))
-        in_transaction = ctx.wrapped or ctx.explicit_depth > 0
-        if in_transaction:
+        if ctx.in_transaction:
             for table, level in table_locks(kind, node):
                 if level == ACCESS_EXCLUSIVE and table and not ctx.is_new_table(table):
                     ctx.exclusive_locks.setdefault(table.rsplit(".", 1)[-1], statement)
@@ -511,8 +400,6 @@ _NO_DISPATCH = _Dispatch({}, [], {})
 
 
 def _internal_error(rule: Rule, error: Exception) -> Violation:
-    from .rules.base import Violation
-
     return Violation(f"internal error in rule {rule.name}: {type(error).__name__}: {error}")
 
 

@@ -1,10 +1,10 @@
 """The one model of a migration, shared by the linter, the runner and the pytest plugin.
 
 A :class:`Migration` has a version, a name, an UP :class:`Section` and maybe a DOWN one. Each
-section knows its statements (split and parsed by pglast, with their lines in the file) and
-whether it can run inside a transaction block. Reading a directory is the job of
-:mod:`migration_lint.layouts` (``discover``), which builds these objects; this module imports
-nothing of it.
+section knows its statements (split and parsed by pglast, with their lines in the file); how it
+runs (in a transaction or not) is its execution plan, :mod:`migration_lint.execution`. Reading a
+directory is the job of :mod:`migration_lint.layouts` (``discover``), which builds these objects;
+this module imports nothing of it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from functools import cached_property
 from pathlib import Path
 
 from .parse import Statement, split_statements
-from .transaction import non_transactional_reason, transaction_control
 
 
 class MigrationFileError(Exception):
@@ -154,32 +153,6 @@ class Section:
     def parse_errors(self) -> tuple[Statement, ...]:
         return tuple(statement for statement in self.statements if statement.error)
 
-    def non_transactional_statements(self, pg_version: int | None = None) -> list[tuple[Statement, str]]:
-        """Statements PostgreSQL refuses inside a transaction block, with the reason."""
-        found = []
-        for statement in self.statements:
-            reason = non_transactional_reason(statement, pg_version)
-            if reason:
-                found.append((statement, reason))
-        return found
-
-    @cached_property
-    def transaction_statements(self) -> tuple[Statement, ...]:
-        """BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... written in the script itself."""
-        return tuple(s for s in self.statements if transaction_control(s) is not None)
-
-    @property
-    def manages_transaction(self) -> bool:
-        """The script opens or ends a transaction itself (``BEGIN; ... COMMIT;``)."""
-        return any(
-            transaction_control(s) in ("begin", "commit", "rollback") for s in self.transaction_statements
-        )
-
-    @cached_property
-    def transactional(self) -> bool:
-        """Whether the script can run inside one transaction block."""
-        return not self.non_transactional_statements()
-
     @cached_property
     def checksum(self) -> str:
         import hashlib  # here, not at the top: the linter never asks for it
@@ -246,25 +219,11 @@ class Migration:
         return self.up.checksum
 
     @property
-    def transactional(self) -> bool:
-        """Whether UP can run inside a transaction block (no marker, no CONCURRENTLY, VACUUM ...)."""
-        return not self.no_transaction_marker and self.up.transactional
-
-    @property
     def down_marked_no_transaction(self) -> bool:
         """The file says the DOWN must run outside a transaction."""
         if self.down_no_transaction_marker is None:
             return self.no_transaction_marker
         return self.down_no_transaction_marker
-
-    @property
-    def down_transactional(self) -> bool:
-        return not self.down_marked_no_transaction and (self.down is None or self.down.transactional)
-
-    @property
-    def manages_transaction(self) -> bool:
-        """UP holds its own ``BEGIN; ... COMMIT;``."""
-        return self.up.manages_transaction
 
     def __repr__(self) -> str:
         return f"Migration({self.id!r}, layout={self.layout!r})"

@@ -18,10 +18,13 @@ them). If a script fails over the rows, the round trip is run again without them
 failure of the script from one the rows cause (a warning).
 
 Only a failing UP breaks the chain; the migrations after it are skipped as depending on it.
-Scripts that cannot run inside a transaction (``CREATE INDEX CONCURRENTLY``, a script with its
-own ``BEGIN``/``ROLLBACK`` ...) run statement by statement in autocommit mode; if their round
-trip fails, the database is rebuilt by replaying the UPs, so later migrations are still checked
-from the right state.
+Each script runs as its execution plan says (:func:`migration_lint.execution.plan_section`, from
+the rule of the tool that owns the layout), so the round trip runs what the user's tool runs: in
+the tool's transaction (where a ``CREATE INDEX CONCURRENTLY`` fails, as in production), as one
+query in PostgreSQL's implicit block, or statement by statement as written in autocommit mode.
+Only scripts that run all or nothing can be rolled back by the round trip; if the round trip of
+another fails, the database is rebuilt by replaying the UPs, so later migrations are still
+checked from the right state.
 
 Costs: the walk keeps a :class:`~pytest_migrations.snapshot.SnapshotCache`, so each snapshot reads
 again only the relations (and other objects) whose catalog rows changed since the last ones: 1 to
@@ -48,8 +51,8 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from migration_lint.execution import IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section
 from migration_lint.model import Migration, Section
-from migration_lint.transaction import transaction_control
 
 if TYPE_CHECKING:
     from .database import Server
@@ -62,7 +65,6 @@ __all__ = [
     "StepResult",
     "compare_snapshots",
     "make_base_database",
-    "plan_section",
     "round_trip",
     "run_section",
     "tables_at_risk",
@@ -123,14 +125,6 @@ class ScriptError(Exception):
     def __init__(self, message: str, sqlstate: str | None) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How to run one section: inside our transaction (``wrap``), or as written in autocommit."""
-
-    wrap: bool
-    reason: str = ""  # why it cannot be wrapped
 
 
 @dataclass
@@ -332,7 +326,7 @@ class ChainWalker:
         while self._position < index:
             migration = self.migrations[self._position + 1]
             try:
-                self._run(migration.up, self._plan(migration.up, migration))
+                self._run(self._plan(migration, "up"))
             except ScriptError as error:
                 self._broken_at = migration
                 self._broken_reason = f"its UP failed: {error}"
@@ -344,23 +338,25 @@ class ChainWalker:
         conn = self._connection
         before = self._snapshot if self._snapshot is not None else self._take_snapshot()
         result = StepResult(migration, PASSED)
-        up_plan = self._plan(migration.up, migration)
-        down_plan = self._plan(migration.down, migration) if migration.down is not None else None
-        wrapped = down_plan is not None and up_plan.wrap and down_plan.wrap
+        up_plan = self._plan(migration, "up")
+        down_plan = self._plan(migration, "down")
+        # Only what runs all or nothing can run inside the transaction the round trip rolls back.
+        wrapped = up_plan is not None and down_plan is not None and up_plan.atomic and down_plan.atomic
 
         over_rows = _OverRows()
         if self.check_data and down_plan is not None:
             if wrapped:
-                over_rows = self._round_trip_over_rows(migration, up_plan, before, result)
+                over_rows = self._round_trip_over_rows(migration, up_plan, down_plan, before, result)
             else:
-                reason = up_plan.reason if not up_plan.wrap else down_plan.reason
+                assert up_plan is not None
+                reason = _not_atomic_reason(up_plan if not up_plan.atomic else down_plan)
                 result.warnings.append(
                     f"{migration.id}: data check skipped: {reason}, so the rows it would seed"
                     " could not be rolled back"
                 )
 
         try:
-            self._run(migration.up, up_plan)
+            self._run(up_plan)
         except ScriptError as error:
             self._broken_at = migration
             self._broken_reason = ""
@@ -410,8 +406,8 @@ class ChainWalker:
     def _down_and_up_again(
         self,
         migration: Migration,
-        up_plan: _Plan,
-        down_plan: _Plan,
+        up_plan: ExecutionPlan,
+        down_plan: ExecutionPlan,
         before: Any,
         after: Any,
         result: StepResult,
@@ -421,7 +417,7 @@ class ChainWalker:
         """DOWN, compare with S(k-1), UP, compare with S(k); whether the database is at S(k) again."""
         assert migration.down is not None
         try:
-            self._run(migration.down, down_plan, nested=nested)
+            self._run(down_plan, nested=nested)
         except ScriptError as error:
             result.problems.append(Problem(f"DOWN of {migration.id} failed", (str(error),)))
             return False
@@ -431,7 +427,7 @@ class ChainWalker:
         return again is None or self._compare_again(migration, after, again, result)
 
     def _restored_and_up_again(
-        self, migration: Migration, up_plan: _Plan, before: Any, result: StepResult, *, nested: bool,
+        self, migration: Migration, up_plan: ExecutionPlan, before: Any, result: StepResult, *, nested: bool,
         restored: Any = None,
     ) -> tuple[bool, Any]:
         """After DOWN: compare with S(k-1) (``restored``, the schema after DOWN, if taken), then
@@ -445,7 +441,7 @@ class ChainWalker:
             )
         result.warnings.extend(f"{migration.id}: after DOWN: {line}" for line in warnings)
         try:
-            self._run(migration.up, up_plan, nested=nested)
+            self._run(up_plan, nested=nested)
         except ScriptError as error:
             result.problems.append(Problem(f"UP of {migration.id} failed after its DOWN", (str(error),)))
             return False, None
@@ -478,7 +474,9 @@ class ChainWalker:
 
     # -- data check ----------------------------------------------------------------------------
 
-    def _round_trip_over_rows(self, migration: Migration, up_plan: _Plan, before: Any, result: StepResult) -> _OverRows:
+    def _round_trip_over_rows(
+        self, migration: Migration, up_plan: ExecutionPlan, down_plan: ExecutionPlan, before: Any, result: StepResult
+    ) -> _OverRows:
         """The round trip over seeded rows, in one transaction rolled back: rows at S(k-1), UP,
         DOWN, the rows must have survived and the schema must be S(k-1) again, UP again.
 
@@ -512,10 +510,9 @@ class ChainWalker:
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
                 return _OverRows()
-            for label, section in (("UP", migration.up), ("DOWN", migration.down)):
-                assert section is not None
+            for label, plan in (("UP", up_plan), ("DOWN", down_plan)):
                 try:
-                    self._run(section, _Plan(wrap=True), nested=True)
+                    self._run(plan, nested=True)
                 except ScriptError as error:
                     if error.sqlstate == _UNSAFE_NEW_ENUM_VALUE_USAGE:
                         reason = f"{label} uses an enum value UP adds, which works only once UP is committed"
@@ -559,17 +556,20 @@ class ChainWalker:
         self._rollback_pending = False
 
     @staticmethod
-    def _plan(section: Section | None, migration: Migration) -> _Plan:
-        return plan_section(section, migration)
+    def _plan(migration: Migration, direction: str) -> ExecutionPlan | None:
+        if (migration.up if direction == "up" else migration.down) is None:
+            return None
+        return plan_section(migration, direction)
 
-    def _run(self, section: Section | None, plan: _Plan, *, nested: bool = False) -> None:
-        """Run ``section``; wrapped sections in a transaction of their own unless ``nested``."""
+    def _run(self, plan: ExecutionPlan | None, *, nested: bool = False) -> None:
+        """Run the section of ``plan`` as the plan says; inside the caller's transaction when
+        ``nested``."""
         rollback_first, self._rollback_pending = self._rollback_pending, False
-        if section is None:
+        if plan is None:
             if rollback_first:
                 self._connection.execute("ROLLBACK")
             return
-        run_section(self._connection, section, plan, nested=nested, rollback_first=rollback_first)
+        run_section(self._connection, plan, nested=nested, rollback_first=rollback_first)
 
     def _settle(self) -> None:
         """Roll back the data check's transaction now, if the next script has not."""
@@ -639,42 +639,39 @@ def _count(lines: Sequence[str]) -> str:
 # -- building blocks, shared with the fixtures -------------------------------------------------------
 
 
-def plan_section(section: Section | None, migration: Migration) -> _Plan:
-    """Whether ``section`` can run inside a transaction we control (and roll back)."""
-    if section is None:
-        return _Plan(wrap=True)
-    if migration.no_transaction_marker:
-        return _Plan(False, f"{migration.id} is marked to run outside a transaction")
-    if section.parse_errors:
-        return _Plan(False, f"{_where(section.parse_errors[0], section)} does not parse")
-    outside = section.non_transactional_statements()
-    if outside:
-        statement, reason = outside[0]
-        return _Plan(False, f"{reason} at {_where(statement, section)} cannot run in a transaction")
-    controls = [transaction_control(s) for s in section.transaction_statements]
-    # A script that only wraps itself in BEGIN ... COMMIT runs the same inside our transaction.
-    if any(control not in ("begin", "commit", "savepoint", "release", "rollback to") for control in controls):
-        return _Plan(False, f"{section.path.name} controls its own transaction")
-    return _Plan(wrap=True)
+def _not_atomic_reason(plan: ExecutionPlan) -> str:
+    if plan.refusal is not None:
+        return plan.refusal
+    if plan.mode == IMPLICIT_BLOCK:
+        return f"{plan.section.path.name} is sent as one query that does not run all or nothing"
+    return plan.reason
 
 
 def run_section(
-    conn: psycopg.Connection[Any], section: Section, plan: _Plan, *, nested: bool = False,
-    rollback_first: bool = False,
+    conn: psycopg.Connection[Any], plan: ExecutionPlan, *, nested: bool = False, rollback_first: bool = False,
 ) -> None:  # fmt: skip
-    """Execute ``section`` on ``conn`` (autocommit) as ``plan`` says; raise :class:`ScriptError`.
+    """Execute the section of ``plan`` on ``conn`` (autocommit) as the plan says; raise
+    :class:`ScriptError`.
 
-    A wrapped section goes to the server as one script, in one round trip; only when it fails is
-    it run again statement by statement, to name the statement that fails. ``rollback_first``
-    ends the transaction ``conn`` is in first (in the same round trip, where it can).
+    In the tool's transaction, the section goes to the server as one script, in one round trip;
+    only when it fails is it run again statement by statement, to name the statement that fails.
+    ``nested`` (for a plan that runs all or nothing) runs it inside the transaction ``conn`` is in,
+    under a savepoint. ``rollback_first`` ends the transaction ``conn`` is in first (in the same
+    round trip, where it can). A refused plan raises its refusal and runs nothing.
     """
-    if rollback_first and (section.is_empty or nested or not plan.wrap):
+    section = plan.section
+    statements = plan.statements
+    if nested and not plan.atomic:
+        raise ValueError(f"{section.path}: a section that does not run all or nothing cannot be nested")
+    in_one_transaction = plan.mode == TOOL_TRANSACTION or nested
+    if rollback_first and (not statements or not in_one_transaction or nested or plan.refusal):
         conn.execute("ROLLBACK")
         rollback_first = False
-    if section.is_empty:
+    if plan.refusal is not None:
+        raise ScriptError(plan.refusal, None)
+    if not statements:
         return
-    if plan.wrap:
-        statements = [s for s in section.statements if transaction_control(s) not in ("begin", "commit")]
+    if in_one_transaction:
         if _run_script(conn, statements, section, nested=nested, rollback_first=rollback_first):
             return
         if not nested:
@@ -689,17 +686,44 @@ def run_section(
         if not nested:
             conn.execute("COMMIT")
         return
-    if section.parse_errors:
-        # Let PostgreSQL judge the text as a whole; our split cannot be trusted.
-        _execute(conn, section.sql, section, section.first_line)
-        return
     try:
-        for statement in section.statements:
-            _execute(conn, statement.text, section, statement.line)
+        if plan.mode == IMPLICIT_BLOCK:
+            _run_one_query(conn, plan)
+        elif section.parse_errors:
+            # Let PostgreSQL judge the text as a whole; our split cannot be trusted.
+            _execute(conn, section.sql, section, section.first_line)
+        else:
+            assert plan.mode == STATEMENT_BY_STATEMENT
+            for statement in statements:
+                _execute(conn, statement.text, section, statement.line)
     finally:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            # The script failed (or stopped) inside a BEGIN of its own.
+            # The script failed (or stopped) inside a block of its own.
             conn.execute("ROLLBACK")
+
+
+def _run_one_query(conn: psycopg.Connection[Any], plan: ExecutionPlan) -> None:
+    """The section as one simple query, as golang-migrate's driver sends a file; an error names
+    the statement it points at, else the one PostgreSQL refuses in a transaction block."""
+    section = plan.section
+    try:
+        # No parameters: the text goes as written, by the simple query protocol.
+        conn.execute(section.sql.encode("utf-8"), prepare=False)
+    except psycopg.Error as error:
+        failed = plan.statement_at(error.diag.statement_position and int(error.diag.statement_position))
+        if failed is None and isinstance(error, psycopg.errors.ActiveSqlTransaction):
+            failed = plan.refused_in_block()
+        if failed is None and plan.atomic:
+            # Nothing of it stayed: run it again statement by statement in a transaction rolled
+            # back, to name the statement that fails.
+            conn.execute("BEGIN")
+            try:
+                for statement in plan.statements:
+                    _execute(conn, statement.text, section, statement.line)
+            finally:
+                conn.execute("ROLLBACK")
+        failed = failed or plan.statements[0]
+        raise _script_error(error, failed.text, section, failed.line) from None
 
 
 _SECTION_SAVEPOINT = "pytest_migrations_section"

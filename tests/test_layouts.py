@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from migration_lint.cli import main as lint_main
+from migration_lint.execution import TOOL_TRANSACTION, plan_section
 from migration_lint.layouts import LAYOUTS, discover, layout_named, load_directory, load_file
 from migration_lint.model import TRANSACTION_RULES, MigrationFileError, Version
 
@@ -125,7 +126,8 @@ def test_marquez_flyway_dotted_versions_then_repeatables() -> None:
     assert [m.repeatable for m in loaded.migrations].count(True) == 3
     assert "V57__readme.md" in {path.name for path, _ in loaded.ignored}
     v47 = next(m for m in loaded.migrations if m.version.text == "47")
-    assert not v47.up.transactional and loaded.layout.transaction_rule == "detect"
+    assert loaded.layout.transaction_rule == "detect"
+    assert plan_section(v47, "up").mode != TOOL_TRANSACTION  # Flyway runs it outside a transaction
 
 
 def test_nakama_sql_migrate_keeps_both_files_of_one_number_in_name_order_and_skips_the_licence() -> None:
@@ -177,7 +179,8 @@ def test_headings_with_text_commented_down_begin_commit_and_separate_down_files(
     loaded = load_directory(tmp_path)
     assert loaded.layout.name == "onefile" and not loaded.ignored
     first, second, third, fourth = loaded.migrations
-    assert first.manages_transaction and first.down is not None and first.down.commented_out
+    assert [s.text.strip() for s in first.up.statements] == ["BEGIN", "CREATE TABLE a (id int)", "COMMIT"]
+    assert first.down is not None and first.down.commented_out
     assert [s.text.strip() for s in first.down.statements] == ["BEGIN", "DROP TABLE a", "COMMIT"]
     assert second.down is not None and second.down.path.name == "002_create_b.down.sql"
     assert second.paths == (tmp_path / "002_create_b.sql", tmp_path / "002_create_b.down.sql")

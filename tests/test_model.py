@@ -7,12 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from migration_lint.execution import TOOL_TRANSACTION, plan_section
 from migration_lint.layouts import detect_layout, discover, load_directory, load_file
-from migration_lint.model import MigrationFileError, Version
+from migration_lint.model import Migration, MigrationFileError, Version
 
 DATA = Path(__file__).parent / "data"
 LAYOUTS = DATA / "layouts"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def in_transaction(migration: Migration, direction: str = "up") -> bool:
+    """The section runs in one transaction its tool opens (its execution plan)."""
+    return plan_section(migration, direction).mode == TOOL_TRANSACTION
 
 
 def versions(directory: Path) -> list[str]:
@@ -88,17 +94,17 @@ def test_golang_migrate_numbers_order_numerically_and_a_missing_down_is_recorded
 
 def test_sqlx_no_transaction_marker_and_concurrently_make_it_non_transactional() -> None:
     migrations = discover(LAYOUTS / "sqlx")
-    outside = [m for m in migrations if not m.transactional]
+    outside = [m for m in migrations if not in_transaction(m)]
     assert outside, "the -- no-transaction migration must run outside a transaction"
     assert all(m.no_transaction_marker for m in outside)
-    assert any(m.transactional for m in migrations)
+    assert any(in_transaction(m) for m in migrations)
 
 
 def test_authelia_style_empty_migration_is_a_no_op() -> None:
     migrations = discover(LAYOUTS / "authelia_style")
     assert [m.version.text for m in migrations][0] == "0001"
     empty = [m for m in migrations if m.up.is_empty]
-    assert empty and all(m.transactional for m in empty)
+    assert empty and all(in_transaction(m) for m in empty)
 
 
 def test_diesel_folder_without_down_is_recorded() -> None:
@@ -111,7 +117,7 @@ def test_diesel_and_sourcegraph_metadata_mark_non_transactional_migrations() -> 
     for directory in ("diesel", "sourcegraph"):
         marked = [m for m in discover(LAYOUTS / directory) if m.no_transaction_marker]
         assert len(marked) == 1, directory
-        assert not marked[0].transactional
+        assert not in_transaction(marked[0])
 
 
 def test_dbmate_transaction_false_is_honoured() -> None:
@@ -151,7 +157,7 @@ def test_onefile_sections_keep_file_line_numbers(tmp_path: Path) -> None:
     assert [(s.line, s.kind) for s in migration.up.statements] == [
         (3, "TransactionStmt"), (4, "CreateStmt"), (5, "TransactionStmt"),
     ]
-    assert migration.manages_transaction and migration.transactional
+    assert in_transaction(migration) and [s.line for s in plan_section(migration, "up").dropped] == [3, 5]
     assert [(s.line, s.text) for s in migration.down.statements] == [(8, "DROP TABLE orders")]
 
 
@@ -177,7 +183,7 @@ def test_onefile_without_markers_is_all_up_and_has_no_down(tmp_path: Path) -> No
 def test_empty_file_is_a_valid_no_op_migration(tmp_path: Path) -> None:
     write(tmp_path / "001_nothing.sql", "")
     (migration,) = discover(tmp_path)
-    assert migration.up.is_empty and migration.transactional
+    assert migration.up.is_empty and in_transaction(migration)
 
 
 def test_concurrently_makes_a_migration_non_transactional(tmp_path: Path) -> None:
@@ -185,10 +191,10 @@ def test_concurrently_makes_a_migration_non_transactional(tmp_path: Path) -> Non
     write(tmp_path / "002_b.sql", "-- UP\nVACUUM t;\n")
     write(tmp_path / "003_c.sql", "-- UP\nANALYZE t;\n")
     first, second, third = discover(tmp_path)
-    assert not first.transactional and not first.down_transactional
-    assert [reason for _, reason in first.up.non_transactional_statements()] == ["CREATE INDEX CONCURRENTLY"]
-    assert not second.transactional
-    assert third.transactional
+    assert not in_transaction(first) and not in_transaction(first, "down")
+    assert plan_section(first, "up").reason.startswith("CREATE INDEX CONCURRENTLY at ")
+    assert not in_transaction(second)
+    assert in_transaction(third)
 
 
 def test_checksum_is_stable_across_line_endings_and_changes_with_the_up(tmp_path: Path) -> None:
@@ -352,7 +358,7 @@ def test_corpus_quirks() -> None:
     assert [m.version.text for m in quickwit][8:11] == ["9", "10", "11"]
     assert {m.version.text for m in quickwit if not m.has_down} == {"6", "7", "8"}
     (deferred,) = discover(CORPUS / "quickwit-postgresql-deferred")
-    assert deferred.no_transaction_marker and not deferred.transactional
+    assert deferred.no_transaction_marker and not in_transaction(deferred)
     authelia = discover(CORPUS / "authelia-postgres")
     assert any(m.up.is_empty for m in authelia)
 

@@ -687,6 +687,7 @@ class CrossCheck:
 
 
 def _walk(databases: Databases, directory: Path, prelude: str) -> CrossCheck:
+    from migration_lint.execution import TOOL_TRANSACTION, plan_section
     from migration_lint.layouts import discover
 
     migrations = discover(directory)
@@ -695,7 +696,7 @@ def _walk(databases: Databases, directory: Path, prelude: str) -> CrossCheck:
     result = CrossCheck([previous], {}, [])
     for index, migration in enumerate(migrations):
         version = str(migration.version)
-        assert migration.transactional, migration.id
+        assert plan_section(migration, "up").mode == TOOL_TRANSACTION, migration.id
         chain.run(migration.up_sql)
         after_up = chain.state(f"up {version}")
         result.states.append(after_up)

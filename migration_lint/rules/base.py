@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
 
 if TYPE_CHECKING:
-    from ..engine import LintContext
+    from ..context import LintContext
     from ..model import Migration
 
 ERROR = "error"

@@ -19,9 +19,10 @@ class NonTransactionalInTransaction(Rule):
     Flags `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX CONCURRENTLY`,
     `DETACH PARTITION CONCURRENTLY`, `VACUUM`, `CREATE/DROP DATABASE`, `ALTER SYSTEM`,
     `CREATE/DROP TABLESPACE`, subscriptions, and `ALTER TYPE ... ADD VALUE` before PostgreSQL 12,
-    when the statement runs in a transaction block: after a `BEGIN` in the file, or in a
-    migration the tool wraps in a transaction (dbmate without `transaction:false`,
-    `--assume-in-transaction`).
+    when the statement runs in a transaction block: after a `BEGIN` in the file, in a migration
+    the tool wraps in a transaction (sqlx, goose, sql-migrate, dbmate and Diesel unless the
+    migration is marked no-transaction, `--assume-in-transaction`), or beside other statements in
+    a file golang-migrate sends as one query (PostgreSQL's implicit transaction block).
 
     ## Why is this bad?
     PostgreSQL rejects it (`cannot run inside a transaction block`) and the migration fails,
@@ -52,8 +53,7 @@ class NonTransactionalInTransaction(Rule):
         reason = non_transactional_reason(statement, ctx.pg_version)
         if reason is None:
             return
-        where = "after BEGIN" if ctx.explicit_depth else "in the transaction the migration runs in"
         yield self.violation(
-            f"{reason} cannot run inside a transaction block, and this one runs {where}",
+            f"{reason} cannot run inside a transaction block, and this one runs {ctx.transaction_place}",
             fix_title="Move it to its own migration marked as non-transactional",
         )

@@ -9,6 +9,10 @@ Which server :func:`open_server` gives, first match wins:
    process, in a temporary directory (tmpfs when it has room, or ``$MIGRATIONS_EMBEDDED_DIR``),
    removed at exit.
 
+A chain that creates an extension the embedded server lacks runs instead on a throwaway cluster
+of a PostgreSQL installed on the machine that has it (:class:`LocalServer`, removed at exit like
+the embedded one); :func:`server_for_extensions` decides, before the walk.
+
 Every backend is a :class:`Server`: ``create_database(template=None)``, ``drop_database(name)``,
 ``fresh_database(template=None)`` (a context manager yielding a :class:`Database`), ``dsn(name)``,
 ``major``. Errors are :class:`DatabaseError` subclasses with one-line, password-free messages.
@@ -23,6 +27,8 @@ from ._conninfo import describe_dsn, redact_dsn
 from ._docker import DockerServer, docker_unavailable_reason, start_docker_server
 from ._dsn import DsnServer
 from ._embedded import EMBEDDED_DIR_ENV_VAR, EmbeddedServer, Terminated, embedded_server
+from ._extensions import ExtensionUnavailable, available_extensions, server_for_extensions
+from ._local import LocalServer, local_installs, local_server
 from ._errors import (
     DatabaseError,
     DockerUnavailable,
@@ -44,17 +50,23 @@ __all__ = [
     "DsnServer",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "ExtensionUnavailable",
     "InvalidDsn",
+    "LocalServer",
     "PermissionDenied",
     "Server",
     "ServerUnavailable",
     "TemplateInUse",
     "Terminated",
+    "available_extensions",
     "describe_dsn",
     "docker_unavailable_reason",
     "embedded_server",
+    "local_installs",
+    "local_server",
     "open_server",
     "redact_dsn",
+    "server_for_extensions",
     "start_docker_server",
 ]
 

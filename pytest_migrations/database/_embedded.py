@@ -56,6 +56,8 @@ class _Cluster:
     root: Path
     system_user: str | None
     owner_pid: int
+    # The pg_ctl of the binaries that run it: the wheel's unless set (a local install's).
+    pg_ctl: Path | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -109,7 +111,7 @@ def _stop_cluster(cluster: _Cluster) -> None:
         return
     try:
         subprocess.run(
-            [str(_pg_ctl()), "stop", "-D", str(cluster.data_dir), "-m", "fast", "-w",
+            [str(cluster.pg_ctl or _pg_ctl()), "stop", "-D", str(cluster.data_dir), "-m", "fast", "-w",
              "-t", str(_STOP_TIMEOUT_SECONDS)],
             user=cluster.system_user,
             stdin=subprocess.DEVNULL,

@@ -24,10 +24,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from migration_lint.execution import plan_section
 from migration_lint.model import Migration, MigrationFileError, Version
 
 from ..database import DatabaseError, Server, ServerUnavailable
-from ..roundtrip import SetupSqlError, plan_section, run_section, ScriptError
+from ..roundtrip import SetupSqlError, run_section, ScriptError
 from .state import SETTINGS_ERROR_KEY, STATE_KEY, MigrationsState
 
 __all__ = ["MigrationsDatabase", "migrate_to", "migrations_db", "migrations_server"]
@@ -90,11 +91,11 @@ def _apply(conn: psycopg.Connection[Any], migrations: list[Migration], start: in
     """Move from position ``start`` to ``stop``: UPs forward, DOWNs backward."""
     if stop > start:
         for migration in migrations[start + 1 : stop + 1]:
-            run_section(conn, migration.up, plan_section(migration.up, migration))
+            run_section(conn, plan_section(migration, "up"))
     for migration in reversed(migrations[stop + 1 : start + 1]):
         if migration.down is None:
             raise ScriptError(f"{migration.id} has no DOWN: cannot migrate below it", None)
-        run_section(conn, migration.down, plan_section(migration.down, migration))
+        run_section(conn, plan_section(migration, "down"))
 
 
 def _position(migrations: list[Migration], version: str | int | Version | None) -> int:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from migration_lint.extensions import created_extensions
 from migration_lint.layouts import discover
-from migration_lint.model import Migration
+from migration_lint.model import Migration, Section
 
-from ..database import DatabaseError, Server, open_server
+from ..database import DatabaseError, EmbeddedServer, Server, open_server, server_for_extensions
 from ..roundtrip import ChainWalker, make_base_database
 from .lint import LintReport, LintUnavailable, lint_directory
 from .options import Settings
@@ -41,7 +42,8 @@ class MigrationsState:
         self._base: str | None = None
         self._lint: dict[Path, Any] = {}
         self._trace_walkers: dict[Path, TraceWalker] = {}
-        self._trace_databases: list[str] = []
+        self._trace_databases: list[tuple[Server, str]] = []
+        self._chain_servers: dict[Path, Server | DatabaseError] = {}
         # Under xdist the workers have the cores already: a walker works alone.
         self.walker_jobs: int | None = None
 
@@ -93,6 +95,26 @@ class MigrationsState:
             )
         return server
 
+    def server_for(self, directory: Path) -> Server:
+        """The server the chain of ``directory`` walks on: the session's, unless the chain (or
+        the set-up SQL) creates an extension it lacks; then, in place of the default embedded
+        server, a local PostgreSQL install's that has it, else :class:`ExtensionUnavailable`."""
+        directory = directory.resolve()
+        if directory not in self._chain_servers:
+            setup_sql = self.settings.read_setup_sql()
+            setup = Section(setup_sql, self.settings.setup_sql or Path("set-up SQL")) if setup_sql else None
+            needed = created_extensions(self.migrations(directory), setup)
+            # Only the default server may be replaced: not one the user chose, nor a version asked for.
+            replaceable = isinstance(self.server, EmbeddedServer) and self.settings.pg_version is None
+            try:
+                self._chain_servers[directory] = server_for_extensions(self.server, needed, replaceable=replaceable)
+            except DatabaseError as error:
+                self._chain_servers[directory] = error
+        found = self._chain_servers[directory]
+        if isinstance(found, DatabaseError):
+            raise found
+        return found
+
     @property
     def base_database(self) -> str:
         """A database with the set-up SQL applied, copied by fixtures (the walkers keep their own)."""
@@ -104,7 +126,7 @@ class MigrationsState:
         directory = directory.resolve()
         if directory not in self._walkers:
             self._walkers[directory] = ChainWalker(
-                self.server,
+                self.server_for(directory),
                 self.migrations(directory),
                 setup_sql=self.settings.read_setup_sql(),
                 setup_sql_path=self.settings.setup_sql,
@@ -121,10 +143,11 @@ class MigrationsState:
         if directory not in self._trace_walkers:
             from ..trace import TraceWalker
 
-            database = make_base_database(self.server, self.settings.read_setup_sql(), self.settings.setup_sql)
-            self._trace_databases.append(database)
+            server = self.server_for(directory)
+            database = make_base_database(server, self.settings.read_setup_sql(), self.settings.setup_sql)
+            self._trace_databases.append((server, database))
             self._trace_walkers[directory] = TraceWalker(
-                self.server.dsn(database),
+                server.dsn(database),
                 self.migrations(directory),
                 trace_rows=self.settings.trace_rows,
                 lock_timeout=self.settings.lock_timeout,
@@ -137,9 +160,9 @@ class MigrationsState:
         self._walkers.clear()
         self._trace_walkers.clear()
         if self._server is not None:
-            for database in self._trace_databases:
+            for server, database in self._trace_databases:
                 try:
-                    self._server.drop_database(database)
+                    server.drop_database(database)
                 except DatabaseError as error:
                     logger.warning("%s", error)
             self._trace_databases.clear()
@@ -150,6 +173,7 @@ class MigrationsState:
                     logger.warning("%s", error)
             self._server.close()  # the shared embedded server keeps running for the process
             self._server = None
+        self._chain_servers.clear()
 
 
 STATE_KEY = pytest.StashKey[MigrationsState]()

@@ -13,19 +13,17 @@ from typing import Literal
 import psycopg
 from psycopg import sql
 
+from migration_lint.execution import IMPLICIT_BLOCK, TOOL_TRANSACTION, ExecutionPlan, plan_section
 from migration_lint.model import Migration, Section
 from migration_lint.parse import Statement, walk
-from migration_lint.transaction import transaction_control
 
 from ._errors import InputError, display_path
 from ._settings import RunnerSettings
 from ._tracking import Tracking
 
-CommandKind = Literal["begin", "commit", "setting", "file", "tracking", "session"]
+# "script": the whole section as one query (the plan's IMPLICIT_BLOCK mode).
+CommandKind = Literal["begin", "commit", "setting", "file", "script", "tracking", "session"]
 Direction = Literal["up", "down"]
-
-# Transaction control a migration may keep inside the runner's transaction: it cannot end it.
-_ALLOWED_INSIDE_TRANSACTION = frozenset({"savepoint", "release", "rollback to"})
 
 
 @dataclass(frozen=True)
@@ -48,13 +46,23 @@ class Step:
 
     migration: Migration
     direction: Direction
-    section: Section
-    transactional: bool
+    plan: ExecutionPlan
     commands: list[Command]
-    # The file wrapped itself in BEGIN; ... COMMIT; and the pair was removed.
-    unwrapped: bool = False
-    # The COMMIT line of the file when it had one (errors raised at commit point there).
-    commit_line: int | None = None
+
+    @property
+    def section(self) -> Section:
+        return self.plan.section
+
+    @property
+    def transactional(self) -> bool:
+        """The runner sends BEGIN and COMMIT around the section and its tracking rows."""
+        return self.plan.mode == TOOL_TRANSACTION
+
+    @property
+    def commit_line(self) -> int | None:
+        """The COMMIT line of the file when the runner's transaction replaced the file's own
+        BEGIN ... COMMIT (errors raised at commit point are reported there)."""
+        return self.plan.dropped[-1].line if self.plan.dropped else None
 
     @property
     def label(self) -> str:
@@ -86,11 +94,7 @@ class Plan:
             lines.append("-- create the tracking tables")
             lines.extend(command.render(conn) + ";" for command in self.setup)
         for step in self.steps:
-            mode = "in one transaction" if step.transactional else "outside a transaction, statement by statement"
-            note = " (the file's own BEGIN/COMMIT removed)" if step.unwrapped else ""
-            lines.append(
-                f"-- {step.direction} {step.label}: {display_path(step.section.path)}, {mode}{note}"
-            )
+            lines.append(f"-- {step.direction} {step.label}: {display_path(step.section.path)}, {step.plan.description}")
             for command in step.commands:
                 lines.append(command.render(conn) + ";")
         if self.lock_key is not None:
@@ -124,49 +128,6 @@ def _string_constant(node: dict) -> str | None:
     return node.get("A_Const", {}).get("sval", {}).get("sval")
 
 
-def runnable_statements(section: Section, transactional: bool, reason: str | None) -> tuple[list[Statement], bool, int | None]:
-    """The statements the runner sends for ``section``, the outer BEGIN/COMMIT pair removed.
-
-    Returns ``(statements, unwrapped, commit_line)``. Any other transaction control is refused:
-    a COMMIT in the middle would commit the migration without its tracking row.
-    """
-    statements = list(section.statements)
-    unwrapped, commit_line = False, None
-    controls = [i for i, statement in enumerate(statements) if transaction_control(statement)]
-    if transactional and len(controls) >= 2:
-        first, last = controls[0], controls[-1]
-        outside = statements[:first] + statements[last + 1 :]
-        if (
-            transaction_control(statements[first]) == "begin"
-            and transaction_control(statements[last]) == "commit"
-            # ``SET lock_timeout = '5s'; BEGIN; ... COMMIT;``: a session setting before or after
-            # the pair means the same inside the runner's transaction.
-            and all(statement.kind == "VariableSetStmt" for statement in outside)
-        ):
-            commit_line = statements[last].line
-            statements = statements[:first] + statements[first + 1 : last] + statements[last + 1 :]
-            unwrapped = True
-    where = display_path(section.path)
-    for statement in statements:
-        control = transaction_control(statement)
-        if control is None:
-            continue
-        keyword = statement.text.split(None, 1)[0].upper() if statement.text.split() else control.upper()
-        if transactional and control in _ALLOWED_INSIDE_TRANSACTION:
-            continue
-        if transactional:
-            raise InputError(
-                f"{where}:{statement.line}: {keyword} inside the migration: the runner runs each"
-                " migration in one transaction together with its tracking row, so a file may only"
-                " wrap its whole script in one BEGIN; ... COMMIT; pair"
-            )
-        raise InputError(
-            f"{where}:{statement.line}: {keyword} in a migration that must run outside a transaction"
-            f" ({reason or 'marked no-transaction'}); move the transactional part into a migration of its own"
-        )
-    return statements, unwrapped, commit_line
-
-
 def timeout_settings(section: Section, settings: RunnerSettings, *, local: bool) -> list[Command]:
     commands = []
     for name, value in (("lock_timeout", settings.lock_timeout), ("statement_timeout", settings.statement_timeout)):
@@ -177,25 +138,20 @@ def timeout_settings(section: Section, settings: RunnerSettings, *, local: bool)
     return commands
 
 
-def _non_transactional_reason(section: Section, migration: Migration) -> str | None:
-    found = section.non_transactional_statements()
-    if found:
-        statement, reason = found[0]
-        return f"{reason} at line {statement.line}"
-    if migration.no_transaction_marker:
-        return "marked no-transaction"
-    return None
-
-
 def build_step(migration: Migration, direction: Direction, tracking: Tracking, settings: RunnerSettings) -> Step:
-    """The commands that apply or roll back ``migration``; refuses bad transaction control."""
-    section = migration.up if direction == "up" else migration.down
-    assert section is not None
-    transactional = migration.transactional if direction == "up" else migration.down_transactional
-    reason = None if transactional else _non_transactional_reason(section, migration)
-    statements, unwrapped, commit_line = runnable_statements(section, transactional, reason)
+    """The commands that apply or roll back ``migration``, as the section's execution plan says;
+    refuses a section the plan refuses (transaction control that would end the runner's
+    transaction and commit the migration without its tracking row)."""
+    plan = plan_section(migration, direction)
+    if plan.refusal is not None:
+        raise InputError(plan.refusal)
+    section = plan.section
+    transactional = plan.mode == TOOL_TRANSACTION
     version, name = migration.version.text, migration.name
-    file_commands = [Command("file", statement.text, statement) for statement in statements]
+    if plan.mode == IMPLICIT_BLOCK:
+        file_commands = [Command("script", plan.script)] if plan.statements else []
+    else:
+        file_commands = [Command("file", statement.text, statement) for statement in plan.statements]
     discard = Command("session", "DISCARD ALL")
     if transactional:
         if direction == "up":
@@ -250,4 +206,4 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
             *(Command("tracking", query) for query in after),
             discard,
         ]
-    return Step(migration, direction, section, transactional, commands, unwrapped, commit_line)
+    return Step(migration, direction, plan, commands)

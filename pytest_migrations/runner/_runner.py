@@ -513,6 +513,9 @@ class Runner:
                 conn.execute(command.query)  # type: ignore[arg-type]
             except psycopg.Error as error:
                 failure = self._failure(step, command, error)
+                # A failure inside a block of the file's own (or of a query of several
+                # statements) leaves it open and aborted: end it before recording.
+                self._rollback_quietly(conn)
                 version = step.migration.version.text
                 where = (
                     f"{display_path(step.section.path)}:{command.statement.line}: {_shorten(command.statement.text)}"
@@ -542,6 +545,12 @@ class Runner:
         reason = postgres_message(error)
         if command.kind == "file" and command.statement is not None:
             where = f"{section_path}:{command.statement.line}"
+        elif command.kind == "script":
+            position = error.diag.statement_position
+            failed = step.plan.statement_at(int(position) if position else None)
+            if failed is None and isinstance(error, psycopg.errors.ActiveSqlTransaction):
+                failed = step.plan.refused_in_block()
+            where = f"{section_path}:{failed.line if failed is not None else step.section.first_line}"
         elif command.kind == "commit":
             lines = [s.line for s in step.file_statements]
             line = step.commit_line or (lines[-1] if lines else step.section.first_line)

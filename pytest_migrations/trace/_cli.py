@@ -191,12 +191,17 @@ class _ServerError(Exception):
 
 
 @contextmanager
-def _throwaway_database(dsn: str | None) -> Iterator[tuple[str, int]]:
-    from ..database import DatabaseError, DsnServer, InvalidDsn, embedded_server
+def _throwaway_database(dsn: str | None, migrations: Sequence[Migration] = ()) -> Iterator[tuple[str, int]]:
+    """A fresh database on the server at ``dsn``, else on the embedded one, or, when the
+    ``migrations`` create an extension that one lacks, on a local PostgreSQL install's that has it."""
+    from migration_lint.extensions import created_extensions
+
+    from ..database import DatabaseError, DsnServer, InvalidDsn, embedded_server, server_for_extensions
 
     try:
-        server = DsnServer(dsn) if dsn else embedded_server()
-        with server, server.fresh_database() as database:
+        given = DsnServer(dsn) if dsn else embedded_server()
+        server = server_for_extensions(given, created_extensions(migrations), replaceable=not dsn)
+        with given, server.fresh_database() as database:
             yield database.dsn, server.major
     except InvalidDsn as error:
         raise UsageError(str(error)) from None
@@ -212,7 +217,7 @@ def _trace_all(
     lock_timeout: str | None = None,
 ) -> list[MigrationTrace]:
     traces: list[MigrationTrace] = []
-    with _throwaway_database(dsn) as (database_dsn, _major):
+    with _throwaway_database(dsn, [*before, *migrations]) as (database_dsn, _major):
         for migration in before:
             applied = trace_migration(database_dsn, migration, static=False)
             if applied.error:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from migration_lint.execution import TOOL_TRANSACTION
+
 from ._results import HELD, MigrationTrace, StatementTrace, TraceFinding, format_seconds
 
 JSON_FORMAT_VERSION = 1
@@ -37,7 +39,7 @@ def format_migration(trace: MigrationTrace, *, verbose: bool = False) -> str:
         f"{migration.id} ({migration.up.path}) on PostgreSQL {trace.server_version}:"
         f" {len(trace.statements)} statement(s), {_count(trace.findings, 'finding')}"
         + _severities(trace.findings)
-        + ("" if migration.transactional else ", run outside one transaction")
+        + ("" if trace.plan is None or trace.plan.mode == TOOL_TRANSACTION else f", run {trace.plan.description}")
     ]
     for seeded in trace.seeded:
         if seeded.rows:
@@ -86,7 +88,8 @@ def migration_json(trace: MigrationTrace) -> dict[str, Any]:
         "migration": trace.migration.id,
         "version": trace.migration.version.text,
         "path": str(trace.migration.up.path),
-        "transactional": trace.migration.transactional,
+        "transactional": trace.plan is not None and trace.plan.mode == TOOL_TRANSACTION,
+        "execution": None if trace.plan is None else trace.plan.description,
         "server_version": trace.server_version,
         "error": trace.error,
         "untraceable": trace.untraceable,

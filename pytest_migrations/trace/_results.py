@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migration_lint.execution import ExecutionPlan
 from migration_lint.model import Migration
 from migration_lint.parse import Statement
 
@@ -321,6 +322,7 @@ class MigrationTrace:
     lock_timeout: str | None = None  # the deploy's lock_timeout, set before the migration ran
     untraceable: bool = False  # the tracer cannot run it (error says why); nothing was applied
     depends_on: str | None = None  # not traced: this earlier migration failed (error says how)
+    plan: ExecutionPlan | None = None  # how the UP runs, which the trace followed
 
     @property
     def blocking_findings(self) -> list[TraceFinding]:

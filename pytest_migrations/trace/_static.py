@@ -36,10 +36,8 @@ def static_findings(
 
     try:
         rules = [cls() for cls in all_rule_classes() if not cls.opt_in]
-        # The tracer runs a transactional migration in one transaction, as a runner does; a
-        # loose file (no version) is linted as run that way too, not as psql -f would.
-        in_transaction = migration.transactional and not migration.up.manages_transaction
-        linter = UnsuppressedLinter(rules, pg_version=pg_version, assume_in_transaction=in_transaction)
+        # The linter reads the same execution plan of the migration as the tracer followed.
+        linter = UnsuppressedLinter(rules, pg_version=pg_version)
         findings = linter.lint_migrations([*history, migration], only=[migration])
     except Exception:  # a linter bug must not stop a trace; the report says the rules are unknown
         return None

@@ -1,7 +1,10 @@
 """Run a migration statement by statement and record what each one locked, rewrote and scanned.
 
-A transactional migration runs in one transaction, as a runner would run it. After each statement
-the tracer reads, on the same connection (so inside that transaction):
+The migration runs as its execution plan says (:func:`migration_lint.execution.plan_section`, from
+the rule of the tool that owns the layout), one transaction block at a time: the tool's
+transaction, each ``BEGIN ... COMMIT`` of a file run as written, or each implicit block of a file
+sent as one query. After each statement the tracer reads, on the same connection (so inside that
+block):
 
 - ``pg_locks`` for its own backend: a lock mode first seen after a statement was taken by it;
 - ``pg_class.relfilenode`` of every relation: a pre-existing table or index whose file changed
@@ -11,9 +14,9 @@ the tracer reads, on the same connection (so inside that transaction):
 - ``pg_constraint.convalidated`` and ``pg_attribute.attnotnull``: constraints on pre-existing
   tables that became valid, i.e. that the statement checked against the existing rows.
 
-A non-transactional migration runs each statement in a transaction of its own, traced the same
-way, except for the statements PostgreSQL refuses in a transaction block (CONCURRENTLY, VACUUM):
-those are sampled from a second connection, see :func:`_run_sampled`.
+A statement that runs outside any block runs in a transaction of its own, traced the same way,
+except for the statements PostgreSQL refuses in a transaction block (CONCURRENTLY, VACUUM): those
+are sampled from a second connection, see :func:`_run_sampled`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from migration_lint.execution import (
+    FILE_BLOCK,
+    IMPLICIT_BLOCK,
+    STATEMENT_BY_STATEMENT,
+    ExecutionPlan,
+    implicit_blocks,
+    plan_section,
+)
 from migration_lint.model import Migration
 from migration_lint.parse import Statement
 from migration_lint.transaction import non_transactional_reason, transaction_control
@@ -89,20 +100,47 @@ class _Names:
         )
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """Statements traced in one transaction block (``in_block``), or one statement on its own."""
+
+    statements: tuple[Statement, ...]
+    in_block: bool
+
+
+def traced_units(plan: ExecutionPlan) -> list[_Unit]:
+    """The transaction blocks of ``plan`` as the tracer runs them, the file's own BEGIN/COMMIT
+    left out (the tracer opens and commits each block itself). Raises :class:`TraceError` for a
+    refused plan and for a block the file rolls back or never commits."""
+    if plan.refusal is not None:
+        raise TraceError(plan.refusal)
+    path = plan.section.path
+    if plan.mode == STATEMENT_BY_STATEMENT:
+        blocks = [(list(b.statements), b.block == FILE_BLOCK) for b in plan.batches]
+    elif plan.mode == IMPLICIT_BLOCK and len(plan.statements) > 1:
+        blocks = [(block, True) for block in implicit_blocks(plan.statements)]
+    else:
+        blocks = [(plan.statements, plan.mode != IMPLICIT_BLOCK)]
+    units = []
+    for statements, in_block in blocks:
+        controls = [(s, transaction_control(s)) for s in statements]
+        for statement, control in controls:
+            if control in ("rollback", "prepare transaction"):
+                raise TraceError(
+                    f"{path}:{statement.line}: cannot trace a migration that ends its own"
+                    f" transaction with {control.upper()}"
+                )
+        if in_block and plan.mode == STATEMENT_BY_STATEMENT and controls[-1][1] != "commit":
+            raise TraceError(f"{path}:{statements[0].line}: BEGIN is never committed, so the block would be rolled back")
+        kept = tuple(s for s, control in controls if control not in ("begin", "commit"))
+        if kept:
+            units.append(_Unit(kept, in_block))
+    return units
+
+
 def traced_statements(migration: Migration) -> list[Statement]:
-    """The UP statements the tracer runs: the file's own outer BEGIN/COMMIT are left out."""
-    statements = []
-    for statement in migration.up.statements:
-        control = transaction_control(statement)
-        if control in ("begin", "commit"):
-            continue
-        if control in ("rollback", "prepare transaction"):
-            raise TraceError(
-                f"{migration.up.path}:{statement.line}: cannot trace a migration that ends its own"
-                f" transaction with {control.upper()}"
-            )
-        statements.append(statement)
-    return statements
+    """The UP statements the tracer runs: the file's own BEGIN/COMMIT are left out."""
+    return [s for unit in traced_units(plan_section(migration, "up")) for s in unit.statements]
 
 
 def trace_migration(
@@ -133,9 +171,10 @@ def trace_migration(
     open_connection = connect or _connect
     with open_connection(dsn) as conn:
         server_version = (conn.info.server_version or 0) // 10000
-        trace = MigrationTrace(migration=migration, server_version=server_version, lock_timeout=lock_timeout)
+        plan = plan_section(migration, "up")
+        trace = MigrationTrace(migration=migration, server_version=server_version, lock_timeout=lock_timeout, plan=plan)
         try:
-            statements = traced_statements(migration)
+            units = traced_units(plan)
         except TraceError as exc:
             trace.error = str(exc)
             trace.untraceable = True
@@ -150,10 +189,7 @@ def trace_migration(
         names.learn(before)
         runner = _Runner(conn, dsn, names, migration.up.path, open_connection)
         try:
-            if migration.transactional:
-                trace.statements = runner.run_in_one_transaction(statements, before)
-            else:
-                trace.statements = runner.run_one_by_one(statements, before, server_version)
+            trace.statements = runner.run_units(units, before, server_version)
         except _StatementFailed as failure:
             trace.statements = failure.done
             trace.error = failure.message
@@ -189,44 +225,52 @@ class _Runner:
         self.path = path
         self.open_connection = open_connection
 
-    # -- one transaction for the whole migration ---------------------------------------------------
-    def run_in_one_transaction(self, statements: Sequence[Statement], before: CatalogState) -> list[StatementTrace]:
+    def run_units(self, units: Sequence[_Unit], before: CatalogState, server_version: int) -> list[StatementTrace]:
+        """Each unit in order: a block in one transaction, a statement alone in its own (or
+        sampled, when PostgreSQL refuses it in a transaction block)."""
         traces: list[StatementTrace] = []
+        state = before
+        for unit in units:
+            if unit.in_block:
+                state = self._run_block(unit.statements, state, traces)
+            else:
+                state = self._run_alone(unit.statements[0], state, server_version, traces)
+        return traces
+
+    def _run_block(self, statements: Sequence[Statement], before: CatalogState, traces: list[StatementTrace]) -> CatalogState:
+        block: list[StatementTrace] = []
         self.conn.execute("BEGIN")
         try:
             observation = _Observation(state=before, locks=set(), scans=_catalog.read_seq_scans(self.conn))
             for statement in statements:
-                trace, observation = self._run_observed(statement, observation, IN_TRANSACTION, traces)
-                traces.append(trace)
-            commit_seconds = self._commit(traces)
+                trace, observation = self._run_observed(statement, observation, IN_TRANSACTION, [*traces, *block])
+                block.append(trace)
+            commit_seconds = self._commit([*traces, *block])
         except BaseException:
             self._rollback()
             raise
-        _set_held_seconds(traces, commit_seconds)
-        return traces
+        _set_held_seconds(block, commit_seconds)
+        traces.extend(block)
+        return observation.state
 
-    # -- a non-transactional migration --------------------------------------------------------------
-    def run_one_by_one(
-        self, statements: Sequence[Statement], before: CatalogState, server_version: int
-    ) -> list[StatementTrace]:
-        traces: list[StatementTrace] = []
-        state = before
-        for statement in statements:
-            if non_transactional_reason(statement, server_version) is None:
-                self.conn.execute("BEGIN")
-                try:
-                    start = _Observation(state=state, locks=set(), scans=_catalog.read_seq_scans(self.conn))
-                    trace, observation = self._run_observed(statement, start, OWN_TRANSACTION, traces)
-                    commit_seconds = self._commit([*traces, trace])
-                except BaseException:
-                    self._rollback()
-                    raise
-                _set_held_seconds([trace], commit_seconds)
-                state = observation.state
-            else:
-                trace, state = self._run_sampled(statement, state, traces)
+    def _run_alone(
+        self, statement: Statement, state: CatalogState, server_version: int, traces: list[StatementTrace]
+    ) -> CatalogState:
+        if non_transactional_reason(statement, server_version) is not None:
+            trace, state = self._run_sampled(statement, state, traces)
             traces.append(trace)
-        return traces
+            return state
+        self.conn.execute("BEGIN")
+        try:
+            start = _Observation(state=state, locks=set(), scans=_catalog.read_seq_scans(self.conn))
+            trace, observation = self._run_observed(statement, start, OWN_TRANSACTION, traces)
+            commit_seconds = self._commit([*traces, trace])
+        except BaseException:
+            self._rollback()
+            raise
+        _set_held_seconds([trace], commit_seconds)
+        traces.append(trace)
+        return observation.state
 
     def _commit(self, done: list[StatementTrace]) -> float:
         began = time.perf_counter()

@@ -30,6 +30,7 @@ def spawn(*args: str | Path) -> subprocess.Popen:
 def write_migrations(directory: Path, files: dict[str, str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(text, encoding="utf-8")
     return directory
 

@@ -167,19 +167,25 @@ def test_out_of_order_version_is_refused_unless_allowed(cli, db18, tmp_path):
     assert applied_versions(db18.dsn) == ["001", "003", "002"]
 
 
-def test_transaction_control_inside_a_migration_is_refused_with_file_and_line(cli, db18, tmp_path):
+def test_transaction_control_of_the_file_runs_as_written_under_detect(cli, db18, tmp_path):
     directory = write_migrations(tmp_path / "m", {
         "001_a.sql": "-- UP\nBEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n",
     })
-    result = cli("up", "--dir", directory, "--database-url", db18.dsn, "--no-lint")
-    assert result.code == 2
-    assert f"{directory / '001_a.sql'}:2: BEGIN inside the migration" in result.err
-    assert tables(db18.dsn) == set()
+    args = ("--dir", directory, "--database-url", db18.dsn, "--no-lint")
+    dry = cli("up", "--dry-run", *args)
+    assert "001_a.sql, outside a transaction, statement by statement" in dry.out
+    assert cli("up", *args).code == 0
+    assert tables(db18.dsn) == {"a", "b", "applied_migrations", "migration_history"}
 
-    (directory / "001_a.sql").write_text("-- UP\nCREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;\n")
+
+def test_transaction_control_that_ends_the_tools_transaction_is_refused_with_file_and_line(cli, db18, tmp_path):
+    directory = write_migrations(tmp_path / "m", {
+        "2024-01-01-000000_a/up.sql": "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n",
+    })
     result = cli("up", "--dir", directory, "--database-url", db18.dsn, "--no-lint")
     assert result.code == 2
-    assert f"{directory / '001_a.sql'}:3: COMMIT in a migration that must run outside a transaction" in result.err
+    assert f"{directory / '2024-01-01-000000_a' / 'up.sql'}:2: COMMIT would end the transaction the migration tool opens" in result.err
+    assert tables(db18.dsn) == set()
 
 
 def test_a_file_wrapped_in_begin_commit_commits_with_its_tracking_row(cli, db18, tmp_path):
@@ -303,15 +309,15 @@ def test_dry_run_changes_nothing_and_shows_the_exact_sql(cli, db18, pg_server):
 
 def test_dry_run_reports_validation_problems_and_exits_non_zero(cli, db18, tmp_path):
     directory = write_migrations(tmp_path / "m", {
-        "001_a.sql": "-- UP\nCREATE TABLE a (id int);\n",
-        "002_b.sql": "-- UP\nCREATE TABLE b (id int);\nCOMMIT;\n",
+        "2024-01-01-000000_a/up.sql": "CREATE TABLE a (id int);\n",
+        "2024-01-02-000000_b/up.sql": "CREATE TABLE b (id int);\nCOMMIT;\n",
     })
     result = cli("up", "--dry-run", "--format", "json", "--dir", directory, "--database-url", db18.dsn, "--no-lint")
     assert result.code == 2
     document = json.loads(result.out)
     assert document["dry_run"] is True and document["ok"] is False
-    assert [step["id"] for step in document["plan"]] == ["001_a"]
-    assert any("002_b.sql:3: COMMIT inside the migration" in problem for problem in document["problems"])
+    assert [step["id"] for step in document["plan"]] == ["2024-01-01-000000_a"]
+    assert any("2024-01-02-000000_b/up.sql:2: COMMIT would end the transaction" in problem for problem in document["problems"])
     assert query(db18.dsn, "SELECT to_regclass('public.applied_migrations')") == [(None,)]
 
 

@@ -29,7 +29,8 @@ _INDEXES = {"child_pkey", "child_qty", "loose_id", "child_totals_parent"}
 
 
 def _static_rules(case: Case, directory: Path) -> dict[int, list[str]]:
-    path = directory / f"{case.id}.sql"
+    # Versioned, so that it is linted as a migration the runner runs, as the tracer runs it.
+    path = directory / f"001_{case.id}.sql"
     path.write_text(case.sql + ";\n")
     migration = load_file(path)
     history = [load_file(SCHEMA)]

@@ -89,7 +89,7 @@ def test_a_migration_that_rolls_itself_back_is_refused(sandbox, tmp_path) -> Non
 def test_a_failing_statement_names_its_line_and_rolls_the_migration_back(sandbox, tmp_path) -> None:
     schema, result = trace(sandbox, tmp_path, "ALTER TABLE child ADD COLUMN a int;\n\nALTER TABLE nowhere ADD COLUMN b int")
     assert result.error is not None
-    assert result.error.startswith(f"{tmp_path / schema}.sql:3: ")
+    assert result.error.startswith(f"{tmp_path}/001_{schema}.sql:3: ")
     assert "nowhere" in result.error and "(SQLSTATE 42P01)" in result.error
     assert len(result.statements) == 1 and not result.ok
     with sandbox.server.connect(sandbox.database) as conn:
@@ -105,7 +105,7 @@ def test_a_non_transactional_migration_runs_each_statement_on_its_own(sandbox, t
         sandbox, tmp_path,
         "CREATE INDEX CONCURRENTLY child_note ON child (note);\nALTER TABLE child ADD COLUMN a int",
     )
-    assert not result.migration.transactional
+    assert result.plan is not None and result.plan.description == "outside a transaction, statement by statement"
     concurrent, add_column = result.statements
     assert (concurrent.method, add_column.method) == (SAMPLED, OWN_TRANSACTION)
     assert [(f.mode, f.seen) for f in concurrent.acquired if f.relation.name == f"{schema}.child"] == [

@@ -39,7 +39,9 @@ class Sandbox:
 
     def trace(self, migration_sql: str, directory: Path, **options) -> tuple[str, MigrationTrace]:
         schema, dsn = self.new_schema()
-        path = directory / f"{schema}.sql"
+        # Versioned: a migration of a directory runs as the runner runs it (a file on its own
+        # would run as psql -f runs it, statement by statement).
+        path = directory / f"001_{schema}.sql"
         path.write_text(migration_sql + ";\n")
         # The linter reads schema.sql as the migration before, so it knows the tables and columns.
         options.setdefault("history", [load_file(SCHEMA)])
