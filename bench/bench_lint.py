@@ -2,12 +2,15 @@
 
     python bench/bench_lint.py [--files 1000] [--runs 5]
 
-Cold: no cache (``--no-cache``), one process per core (the default ``--jobs``), and for
-reference in one process (``--jobs 1``). Warm: a second run over the unchanged directories with
-the cache filled by a first run. squawk (the ``squawk-cli`` dev dependency) lints the same files.
-Each figure is the best of ``--runs`` runs of the whole command, start-up included; the commands
-take turns within each round, so that other work on the machine weighs on all of them alike and
-the ratios stay fair.
+Three shapes of run, as users make them: the directories (CI, ``migration-lint migrations/``),
+the same files named one by one (pre-commit ``--all-files`` names every file), and one file
+(pre-commit on a commit that adds a migration; the directory is still read for context). Cold:
+no cache (``--no-cache``), one process per core (the default ``--jobs``), and for the directories
+also in one process (``--jobs 1``). Warm: the same command again with the cache filled by a first
+run. squawk (the ``squawk-cli`` dev dependency) lints the same files in the same rounds. Each
+figure is the best of ``--runs`` runs of the whole command, start-up included; the commands take
+turns within each round, so that other work on the machine weighs on all of them alike and the
+ratios stay fair.
 """
 
 from __future__ import annotations
@@ -65,21 +68,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
         directories = build_tree(root / "tree", args.files)
-        files = sorted(str(p) for d in directories for p in d.glob("*.sql"))
         relative = [str(d.relative_to(root)) for d in directories]
-        subprocess.run([lint, "--format", "gcc", *relative], cwd=root, stdout=subprocess.DEVNULL, check=False)  # fill the cache
-        best = best_of({
-            "squawk": [squawk, "--reporter", "gcc", *files],
-            "cold": [lint, "--no-cache", "--format", "gcc", *relative],
-            "warm": [lint, "--format", "gcc", *relative],
-            "one process": [lint, "--no-cache", "--jobs", "1", "--format", "gcc", *relative],
-        }, args.runs, root)
-    squawk_time = best["squawk"]
-    print(f"files linted:        {len(files)} ({os.cpu_count()} cores)")
-    print(f"squawk:              {squawk_time:.3f} s")
-    print(f"migration-lint cold: {best['cold']:.3f} s  ({best['cold'] / squawk_time:.1f}x squawk)")
-    print(f"migration-lint warm: {best['warm']:.3f} s  ({best['warm'] / squawk_time:.1f}x squawk)")
-    print(f"cold in one process: {best['one process']:.3f} s  ({best['one process'] / squawk_time:.1f}x squawk)")
+        files = sorted(str(p.relative_to(root)) for d in directories for p in d.glob("*.sql"))
+        single = files[len(files) // 2]
+        shapes = {"directories": relative, "file list": files, "one file": [single]}
+        commands: dict[str, list[str]] = {}
+        for shape, targets in shapes.items():
+            subprocess.run([lint, "--format", "gcc", *targets], cwd=root, stdout=subprocess.DEVNULL, check=False)  # fill the cache
+            commands[f"{shape}: squawk"] = [squawk, "--reporter", "gcc", *(files if shape != "one file" else [single])]
+            commands[f"{shape}: cold"] = [lint, "--no-cache", "--format", "gcc", *targets]
+            commands[f"{shape}: warm"] = [lint, "--format", "gcc", *targets]
+        commands["directories: cold, one process"] = [lint, "--no-cache", "--jobs", "1", "--format", "gcc", *relative]
+        best = best_of(commands, args.runs, root)
+    print(f"files: {len(files)} in {len(directories)} directories ({os.cpu_count()} cores); best of {args.runs} runs")
+    for shape in shapes:
+        anchor = best[f"{shape}: squawk"]
+        print(f"{shape}:")
+        print(f"  squawk                {anchor:7.3f} s")
+        for label in ("cold", "warm", "cold, one process"):
+            name = f"{shape}: {label}"
+            if name in best:
+                print(f"  migration-lint {label:<6} {best[name]:7.3f} s  ({best[name] / anchor:.1f}x squawk)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""pglast's parser, without paying at start-up for the parts of pglast the linter never uses.
+"""pglast's parser, imported when first used, without the parts of pglast the linter never uses.
 
 ``import pglast`` runs ``pglast.enums`` and ``pglast.ast`` (thousands of enum members and node
 classes, plus ``decimal``): about 15 ms, a tenth of a cold run over a thousand files on two cores.
@@ -53,16 +53,35 @@ def _defer_unused_modules() -> None:
                 del sys.modules[name]
 
 
-_defer_unused_modules()
+def _load() -> types.ModuleType:
+    _defer_unused_modules()
+    import pglast
+    from pglast import parser as loaded
 
-import pglast  # noqa: E402
-from pglast import parser  # noqa: E402
+    # ``import pglast.ast`` later finds the module registered above and does not bind it as an
+    # attribute of the package; do it here, as a normal import would have.
+    for name in _DEFERRED:
+        short = name.rsplit(".", 1)[1]
+        if name in sys.modules and not hasattr(pglast, short):
+            setattr(pglast, short, sys.modules[name])
+    return loaded
 
-# ``import pglast.ast`` later finds the module registered above and does not bind it as an
-# attribute of the package; do it here, as a normal import would have.
-for _name in _DEFERRED:
-    _short = _name.rsplit(".", 1)[1]
-    if _name in sys.modules and not hasattr(pglast, _short):
-        setattr(pglast, _short, sys.modules[_name])
+
+class _Parser(types.ModuleType):
+    """``pglast.parser``, imported on the first name read from it: a run that takes every
+    finding from the cache imports the model (to read files) but never parses."""
+
+    def __getattr__(self, name: str) -> Any:  # only for names not copied in yet
+        with _loading:
+            if not self.__dict__.get("_loaded"):
+                self.__dict__.update(vars(_load()))
+                self.__dict__["_loaded"] = True
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+parser = _Parser("pglast.parser")
 
 __all__ = ["parser"]

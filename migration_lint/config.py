@@ -10,6 +10,7 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     layout = "sqlx"                      # read directories as this tool does (default: detected)
     preview = false                      # let ALL and prefixes select preview rules
     exclude = ["legacy/*"]               # paths (globs) never linted
+    since = "0042"                       # older migrations are linted and reported, never fail
     [per-file-ignores]                   # glob -> rules
     "migrations/0001_*.sql" = ["ML011"]
     [severity]                           # rule -> error | warning
@@ -26,12 +27,12 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 DEFAULT_PG_VERSION = 13
 _KNOWN_KEYS = {
     "pg-version", "select", "extend-select", "ignore", "assume-in-transaction", "preview",
-    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect", "layout",
+    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect", "since", "layout",
 }
 
 
@@ -50,6 +51,7 @@ class Config:
     layout: str | None = None  # a name of migration_lint.layouts; None: detected per directory
     preview: bool = False
     exclude: list[str] = field(default_factory=list)
+    since: str | None = None  # a migration version: findings in older migrations do not fail
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     severity: dict[str, str] = field(default_factory=dict)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -168,6 +170,15 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
     if "layout" in data:
         config.layout = parse_layout(data["layout"], where)
     config.preview = bool(data.get("preview", False))
+    if "since" in data:
+        from .session import parse_since
+
+        if isinstance(data["since"], bool) or not isinstance(data["since"], (str, int)):
+            raise ConfigError(f"{where}: since must be a migration version such as \"0042\", not {data['since']!r}")
+        try:
+            config.since = parse_since(str(data["since"])).text
+        except ValueError as error:
+            raise ConfigError(f"{where}: since: {error}") from None
     config.exclude = list(data.get("exclude", []))
     for pattern, rules in (data.get("per-file-ignores") or {}).items():
         if not isinstance(rules, list):
@@ -236,13 +247,17 @@ def selected_codes(config: Config) -> list[str]:
     return [code for code in chosen if code not in ignored]
 
 
-def build_rules(config: Config) -> list:
-    """Rule instances for ``config``, with severities and options applied."""
+def build_rules(config: Config, only: Iterable[str] | None = None) -> list:
+    """Rule instances for ``config``, with severities and options applied; with ``only`` (rule
+    names), just those of them that ``config`` selects."""
     from .rules import code_of, rule_class
 
     severity_by_code = {code_of(rule): level for rule, level in config.severity.items()}
+    wanted = None if only is None else {code_of(name) for name in only}
     rules = []
     for code in selected_codes(config):
+        if wanted is not None and code not in wanted:
+            continue
         cls = rule_class(code)
         try:
             rules.append(cls(config.rule_options.get(cls.name), severity_by_code.get(code)))

@@ -89,10 +89,6 @@ class LintContext:
             return False
         return value.strip().strip("'\"").lower() not in ("0", "0ms", "0s", "default", "")
 
-    @property
-    def source_sql(self) -> str:
-        return self.section.sql
-
     def statement_offset(self, location: int | None) -> int | None:
         """Character offset in ``statement.text`` of a pglast node ``location`` (a byte offset)."""
         statement = self.statement

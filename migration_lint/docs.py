@@ -42,7 +42,8 @@ def check_rule_doc(cls: type) -> None:
         raise DocsError(f"{cls.code} {cls.name}: has options but no '## Options' section")
 
 
-def rule_markdown(cls: type) -> str:
+def rule_markdown(cls: type, *, stamp: bool = True) -> str:
+    """A rule's page; ``stamp``: begin with the comment that marks a generated file."""
     check_rule_doc(cls)
     doc = cls.documentation()
     summary, _, body = doc.partition("\n")
@@ -60,7 +61,8 @@ def rule_markdown(cls: type) -> str:
         facts.append(f"- Checks: {' and '.join(s.upper() for s in sorted(sections, reverse=True))} sections only")
     if cls.plpgsql:
         facts.append("- Also checks SQL inside PL/pgSQL bodies (DO blocks, functions)")
-    return f"{STAMP}\n\n# {cls.name} ({cls.code})\n\n{summary.strip()}\n\n" + "\n".join(facts) + "\n" + body.rstrip() + "\n"
+    header = f"{STAMP}\n\n" if stamp else ""
+    return f"{header}# {cls.name} ({cls.code})\n\n{summary.strip()}\n\n" + "\n".join(facts) + "\n" + body.rstrip() + "\n"
 
 
 def expected_pages() -> dict[str, str]:

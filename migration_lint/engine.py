@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .context import LintContext
 from .execution import plan_section
-from .finding import FileEdit, Finding
+from .finding import FileEdit, Finding  # re-exported: rule authors and tests import them from here
 from .locks import ACCESS_EXCLUSIVE, table_locks
+from .pipeline import FindingsPipeline
 from .rules.base import Rule, Violation
 from .schema_state import SchemaState
-from .sqlnodes import qualified_name, relation_name
+from .sqlnodes import relation_name
 
 if TYPE_CHECKING:
     from .model import Migration, Section
@@ -46,7 +47,7 @@ class Linter:
         self.rules = list(rules)
         self.pg_version = pg_version
         self.assume_in_transaction = assume_in_transaction
-        self._sources: dict[Path, str] = dict(sources or {})
+        self.pipeline = FindingsPipeline(self.rules, sources=sources, locate=_locate)
         # Per (section, inside PL/pgSQL): statement-level dispatch ("*Stmt" types and "*", which
         # means every statement) and nested dispatch (any other node type, found by a walk).
         self._by_type: dict[tuple[str, bool], _Dispatch] = {}
@@ -68,10 +69,6 @@ class Linter:
         self._section_enders = [r for r in self.rules if type(r).end_section is not Rule.end_section]
         self._migration_checkers = [r for r in self.rules if type(r).check_migration is not Rule.check_migration]
         self._wants_plpgsql = any(rule.plpgsql for rule in self.rules)
-        names = {rule.name for rule in self.rules}
-        self.report_syntax_errors = "syntax-error" in names
-        self.report_unused_suppressions = "unused-suppression" in names
-        self._severity = {rule.name: rule.severity for rule in self.rules}
 
     # -- driving -------------------------------------------------------------------------------
     def lint_migrations(
@@ -93,9 +90,8 @@ class Linter:
                 # pglast's JSON tree of a very deeply nested statement is deeper than Python's
                 # json module decodes; report it instead of failing the whole run.
                 if wanted is None or id(migration) in wanted:
-                    findings.append(Finding(
-                        str(migration.path), 1, 1, 1, 1, "ML900", "syntax-error",
-                        self._severity.get("syntax-error", "error"),
+                    findings.append(self.pipeline.syntax_error(
+                        migration.path, 1, 1,
                         "a statement is nested too deeply to analyse (its parse tree exceeds the recursion limit)",
                     ))
         return findings
@@ -112,7 +108,7 @@ class Linter:
         after_up = schema if schema is not None else SchemaState()
         for section in (migration.up, migration.down):
             if section is not None and section.file_text is not None:
-                self._sources.setdefault(section.path, section.file_text)
+                self.pipeline.sources.setdefault(section.path, section.file_text)
         violations: list[tuple[Rule, Violation, LintContext]] = []
         up_ctx = self._lint_section(migration, migration.up, "up", after_up, violations)
         if migration.down is not None:
@@ -121,9 +117,13 @@ class Linter:
         for rule in self._migration_checkers:
             for violation in self._safely(rule, lambda r=rule: r.check_migration(migration, up_ctx), up_ctx):
                 violations.append((rule, violation, up_ctx))
-        findings = [self._finding(rule, violation, ctx) for rule, violation, ctx in violations]
+        findings = [self.pipeline.finding(rule, violation, ctx) for rule, violation, ctx in violations]
         findings.extend(self._syntax_errors(migration))
-        return self._apply_suppressions(migration, findings), after_up
+        spans: dict[Path, list[tuple[int, int]]] = {}
+        for section in (migration.up, migration.down):
+            if section is not None:
+                spans.setdefault(section.path, []).extend((st.line, st.end_line) for st in section.statements)
+        return self.pipeline.suppress(migration, findings, spans), after_up
 
     # -- one section ---------------------------------------------------------------------------
     def _lint_section(
@@ -289,37 +289,10 @@ class Linter:
             return [_internal_error(rule, error)]
 
     def source(self, path: Path) -> str:
-        return cached_source(self._sources, path)
-
-    def _finding(self, rule: Rule, violation: Violation, ctx: Any) -> Finding:
-        statement = violation.statement or getattr(ctx, "statement", None)
-        section = ctx.section
-        path = violation.path or section.path
-        if statement is None:
-            line = violation.line or 1
-            return Finding(str(path), line, 1, line, 1, rule.code, rule.name, rule.severity,
-                           violation.message, violation.fix_title, section=ctx.section_name)
-        line, column = statement.line, statement.column
-        end_line, end_column = statement.end_line, statement.end_column
-        if violation.location is not None:
-            located = _locate(section, statement, violation.location,
-                              bool(section.parse_errors) or getattr(ctx, "in_plpgsql", False))
-            if located is not None:
-                line, column = located
-                end_line, end_column = line, column
-        edits: tuple[FileEdit, ...] = ()
-        suggestion = None
-        if violation.edits:
-            suggestion = apply_statement_edits(statement.text, violation.edits)
-            if not section.commented_out and not getattr(ctx, "in_plpgsql", False):
-                edits = file_edits(self.source(section.path), statement, violation.edits)
-        return Finding(
-            str(path), line, column, end_line, end_column, rule.code, rule.name, rule.severity,
-            violation.message, violation.fix_title, edits, suggestion, ctx.section_name,
-        )
+        return self.pipeline.source(path)
 
     def _syntax_errors(self, migration: Migration) -> list[Finding]:
-        if not self.report_syntax_errors:
+        if not self.pipeline.report_syntax_errors:
             return []
         found = []
         for name, section in (("up", migration.up), ("down", migration.down)):
@@ -333,55 +306,8 @@ class Linter:
                     if located:
                         line, column = located
                 message = error.message if error else "syntax error"
-                found.append(Finding(str(section.path), line, column, line, column, "ML900", "syntax-error",
-                                     self._severity.get("syntax-error", "error"), f"PostgreSQL cannot parse this: {message}",
-                                     section=name))
-        return found
-
-    def _apply_suppressions(self, migration: Migration, findings: list[Finding]) -> list[Finding]:
-        from .suppress import find_suppressions, resolve_ranges
-
-        by_path: dict[str, list] = {}
-        sections = [s for s in (migration.up, migration.down) if s is not None]
-        for path in dict.fromkeys(s.path for s in sections):
-            text = self.source(path)
-            suppressions = find_suppressions(text)
-            if not suppressions:
-                continue
-            spans = [(st.line, st.end_line) for s in sections if s.path == path for st in s.statements]
-            resolve_ranges(suppressions, spans, text.count("\n") + 1)
-            by_path[str(path)] = suppressions
-        if not by_path:
-            return findings
-        kept = unsuppressed(findings, by_path)
-        if self.report_unused_suppressions:
-            kept.extend(self._unused(by_path))
-        return kept
-
-    def _unused(self, by_path: dict[str, list]) -> list[Finding]:
-        from .rules import known_rule
-
-        enabled = {rule.name for rule in self.rules} | {rule.code for rule in self.rules}
-        severity = self._severity.get("unused-suppression", "warning")
-        found = []
-        for path, suppressions in by_path.items():
-            for suppression in suppressions:
-                if suppression.kind == "enable":
-                    continue
-                problems = []
-                for name in suppression.rules:
-                    rule = known_rule(name)
-                    if rule is None:
-                        problems.append(f"unknown rule {name!r}")
-                    elif name in enabled and rule.name not in suppression.used:
-                        problems.append(f"{rule.name} reported nothing here")
-                if not suppression.rules and not suppression.used:
-                    problems.append("no finding to silence here")
-                if problems:
-                    found.append(Finding(path, suppression.line, suppression.column, suppression.line,
-                                         suppression.column, "ML901", "unused-suppression", severity,
-                                         f"unused suppression: {'; '.join(problems)}",
-                                         "Remove the suppression comment"))
+                found.append(self.pipeline.syntax_error(section.path, line, column,
+                                                        f"PostgreSQL cannot parse this: {message}", name))
         return found
 
 
@@ -444,60 +370,6 @@ def _string_literal(expression: str) -> str | None:
     return None
 
 
-def unsuppressed(findings: Iterable[Finding], by_path: dict[str, list]) -> list[Finding]:
-    """The findings that no suppression comment of ``by_path`` (path -> suppressions) covers.
-    Every suppression that silences a finding records the rule in ``used``, for the report of
-    unused suppressions, so all of them are tried even once one matched."""
-    kept = []
-    for finding in findings:
-        silenced = False
-        for suppression in by_path.get(finding.path, ()):
-            if suppression.kind != "enable" and suppression.covers(finding.line) and suppression.matches(finding.code, finding.rule):
-                suppression.used.add(finding.rule)
-                silenced = True
-        if not silenced:
-            kept.append(finding)
-    return kept
-
-
-def cached_source(sources: dict[Path, str], path: Path) -> str:
-    """The text of ``path``, read once into ``sources``; an unreadable file reads as empty so that
-    a finding about it is still reported, only without file edits."""
-    if path not in sources:
-        from .model import read_sql_file
-
-        try:
-            sources[path] = read_sql_file(path)
-        except Exception:
-            sources[path] = ""
-    return sources[path]
-
-
-def _offset_of(text: str, line: int, column: int) -> int | None:
-    position = 0
-    for _ in range(line - 1):
-        position = text.find("\n", position)
-        if position < 0:
-            return None
-        position += 1
-    return position + column - 1
-
-
-def apply_statement_edits(text: str, edits: Sequence[Any]) -> str:
-    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
-        text = text[: edit.start] + edit.replacement + text[edit.end :]
-    return text
-
-
-def file_edits(text: str, statement: Any, edits: Sequence[Any]) -> tuple[FileEdit, ...]:
-    """``edits`` (offsets in ``statement.text``) as offsets in the file ``text``; none when the
-    statement is not where its line and column say, as the file changed since it was parsed."""
-    base = _offset_of(text, statement.line, statement.column)
-    if base is None or text[base : base + len(statement.text)] != statement.text:
-        return ()
-    return tuple(FileEdit(base + e.start, base + e.end, e.replacement) for e in edits)
-
-
 def _locate(section: Section, statement: Statement, location: int, fragment_relative: bool) -> tuple[int, int] | None:
     """File (line, column) of a pglast byte ``location`` of ``statement``'s tree."""
     sql = section.sql
@@ -524,7 +396,3 @@ def _char_location(section: Section, char: int) -> tuple[int, int] | None:
     line_start = sql.rfind("\n", 0, char) + 1
     return line, char - line_start + 1
 
-
-def relation_of(node: dict) -> str:
-    """``schema.table`` of a statement's ``relation`` field (helper for rules)."""
-    return qualified_name(node.get("relation"))

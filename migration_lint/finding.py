@@ -44,15 +44,6 @@ class Finding:
         data["edits"] = [[e.start, e.end, e.replacement] for e in self.edits]
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
-        edits = data.get("edits")
-        if edits:
-            data = dict(data, edits=tuple(FileEdit(*e) for e in edits))
-        elif edits is not None:
-            data = dict(data, edits=())
-        return cls(**data)
-
     # -- compact form, for the cache and for results coming back from worker processes ----------
     def to_row(self) -> list[Any]:
         """The fields in declaration order (edits as ``[start, end, replacement]`` lists): JSON

@@ -147,6 +147,10 @@ class Section:
 
     @property
     def is_empty(self) -> bool:
+        if "/*" not in self.sql and any(
+            line.strip(" \t;") and not line.lstrip().startswith("--") for line in self.sql.split("\n")
+        ):
+            return False  # SQL outside line comments: known without parsing (a warm lint never parses)
         return not self.statements
 
     @cached_property

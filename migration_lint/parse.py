@@ -221,7 +221,9 @@ def _scanner_spans(text: str) -> list[tuple[int, int]]:
     if start is not None:
         spans.append((start, last_end if failed_at is None else len(text)))
     elif failed_at is not None:
-        spans.append((_skip_trivia(text, failed_at, len(text)), len(text)))
+        # Not past trivia: what failed may be the trivia itself (an unclosed ``/*`` after the
+        # last statement, which PostgreSQL refuses).
+        spans.append((failed_at, len(text)))
     return [(s, _trim_end(text, s, e)) for s, e in spans if _trim_end(text, s, e) > s]
 
 

@@ -53,10 +53,6 @@ class SchemaState:
     def has_validated_not_null_check(self, table: str, column: str) -> bool:
         return (table, column) in self.validated_not_null
 
-    def unique_index(self, name: str) -> tuple[str, tuple[str, ...], bool, bool] | None:
-        found = self.indexes.get(name)
-        return found if found and found[2] else None
-
     def column_type(self, table: str, column: str) -> tuple[str, tuple, bool] | None:
         """(type name, type modifiers, is array) of the column as migrations declared it."""
         type_node = self.columns.get(table, {}).get(column)

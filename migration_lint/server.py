@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -275,27 +274,29 @@ def lint_buffer(
     Input errors (a file the model refuses, SQL sqlglot cannot read, a bad configuration) come
     back as findings too, so that the editor shows them where they are.
     """
-    from .config import ConfigError, find_config, load_config
-    from .dialects import DialectLinter, make_linter
+    from .config import ConfigError
+    from .dialects import DialectLinter
     from .layouts import NotAMigration
     from .model import MigrationFileError
+    from .session import LintSession
 
     resolved = path.resolve()
     try:
-        config = load_config(Path(settings.config) if settings.config else find_config(path.parent))
-        if settings.pg_version is not None:
-            config.pg_version = settings.pg_version
+        session = LintSession.for_path(
+            path.parent, config_file=Path(settings.config) if settings.config else None,
+            pg_version=settings.pg_version, dialect=settings.dialect, sources=dict(buffers),
+        )
     except ConfigError as error:
         return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, "postgres"
-    dialect = settings.dialect or getattr(config, "dialect", None) or "postgres"
-    if config.is_excluded(path):
+    dialect = session.dialect
+    if session.config.is_excluded(path):
         return {resolved: []}, {}, dialect
     reader = buffer_reader(buffers)  # the open buffers stand in for the files on disk
     try:
-        migrations, target = _migration_of(path, reader, getattr(config, "layout", None))
-        linter = make_linter(config, dialect, sources=dict(buffers) | _source_aliases(target, buffers))
+        migrations, target = _migration_of(path, reader, getattr(session.config, "layout", None))
+        session.sources.update(_source_aliases(target, buffers))
         index = next(i for i, m in enumerate(migrations) if m is target)
-        found = linter.lint_migrations(migrations[: index + 1], only=[target])
+        found = session.lint(migrations[: index + 1], only=[target])
     except NotAMigration:  # a report query beside the migrations, a README: nothing to show
         return {resolved: []}, {}, dialect
     except MigrationFileError as error:
@@ -306,13 +307,12 @@ def lint_buffer(
         return {resolved: [finding]}, {}, dialect
     except ConfigError as error:
         return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, dialect
-    ignored = config.ignored_for(str(path)) if config.per_file_ignores else set()
     per_path: dict[Path, list[Any]] = {Path(p).resolve(): [] for p in target.paths}
     per_path.setdefault(resolved, [])
     for finding in found:
-        if finding.code not in ignored:
-            per_path.setdefault(Path(finding.path).resolve(), []).append(finding)
+        per_path.setdefault(Path(finding.path).resolve(), []).append(finding)
     statement_lines: dict[Path, list[tuple[int, int]]] = {}
+    linter = session.linter
     for section in (target.up, target.down):
         if section is not None:
             statements = linter.statements(section) if isinstance(linter, DialectLinter) else section.statements
@@ -476,10 +476,10 @@ def explain(finding: Any, dialect: str = "postgres") -> str:
         try:
             from .docs import rule_markdown
 
-            documentation = rule_markdown(cls)
+            documentation = rule_markdown(cls, stamp=False)
         except Exception:
             documentation = cls.documentation()
-        parts.append(re.sub(r"(?m)^<!--.*-->\n?", "", documentation).strip())
+        parts.append(documentation.strip())
     return "\n\n".join(parts)
 
 

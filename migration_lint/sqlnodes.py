@@ -154,10 +154,6 @@ def volatile_parts(expression: Any) -> list[str]:
     return found
 
 
-def constraint_columns(constraint: Node) -> list[str]:
-    return strings(constraint.get("keys")) or strings(constraint.get("fk_attrs"))
-
-
 def check_not_null_column(constraint: Node) -> str | None:
     """The column of a ``CHECK (col IS NOT NULL)`` constraint, else ``None``."""
     if constraint.get("contype") != "CONSTR_CHECK":

@@ -16,9 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import psycopg
+
 from migration_lint.layouts import LAYOUTS
 
 from .config import ConfigError, read_tool_config
+from .pgerrors import describe
 from .runner import (
     EXIT_FAILED,
     EXIT_OK,
@@ -31,7 +34,6 @@ from .runner import (
     RunReport,
     ValidationFailed,
     new_migration,
-    scrubber,
 )
 from .runner._errors import display_path
 from .trace import add_trace_arguments, run_trace_command
@@ -51,34 +53,37 @@ lock_timeout, statement_timeout, lock_wait, layout) > defaults.
 
 
 class Output:
-    """Prints text or collects one JSON document; scrubs the DSN password from everything."""
+    """Prints text or collects one JSON document.
 
-    def __init__(self, json_mode: bool, scrub: Callable[[str], str]) -> None:
+    It does not search what it prints for a password: every message that shows a DSN masks
+    its password where it is made (``redact_dsn``, ``dsn_error``).
+    """
+
+    def __init__(self, json_mode: bool) -> None:
         self.json_mode = json_mode
-        self.scrub = scrub
         self.document: dict[str, Any] = {}
         self.pending_line = False
 
     def line(self, text: str = "", *, end: str = "\n") -> None:
         if self.json_mode:
             return
-        sys.stdout.write(self.scrub(text) + end)
+        sys.stdout.write(text + end)
         sys.stdout.flush()
         self.pending_line = end != "\n"
 
     def note(self, text: str) -> None:
         if self.json_mode:
-            self.document.setdefault("notes", []).append(self.scrub(text))
+            self.document.setdefault("notes", []).append(text)
             return
         self._break_line()
-        sys.stderr.write(self.scrub(text) + "\n")
+        sys.stderr.write(text + "\n")
 
     def error(self, text: str) -> None:
         if self.json_mode:
-            self.document.setdefault("errors", []).append(self.scrub(text))
+            self.document.setdefault("errors", []).append(text)
             return
         self._break_line()
-        sys.stderr.write("error: " + self.scrub(text) + "\n")
+        sys.stderr.write("error: " + text + "\n")
         sys.stderr.flush()
 
     def _break_line(self) -> None:
@@ -91,7 +96,7 @@ class Output:
         if self.json_mode:
             self.document["exit_code"] = exit_code
             self.document["ok"] = exit_code == EXIT_OK
-            sys.stdout.write(self.scrub(json.dumps(self.document, indent=2, default=_json_default)) + "\n")
+            sys.stdout.write(json.dumps(self.document, indent=2, default=_json_default) + "\n")
         return exit_code
 
 
@@ -193,8 +198,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
     if args.command == "trace":  # prints its own text or JSON document
         return run_trace_command(args)
-    dsn_hint = getattr(args, "database_url", None) or os.environ.get(DSN_ENV)
-    output = Output(getattr(args, "format", None) == "json", scrubber(dsn_hint))
+    output = Output(getattr(args, "format", None) == "json")
     output.document["command"] = args.command
     try:
         code = _dispatch(args, output)
@@ -210,6 +214,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as error:
         output.error(str(error))
         code = EXIT_USAGE
+    except psycopg.Error as error:  # the runner's own SQL failed where no step expected it
+        output.error(f"database error: {describe(error)}")
+        code = EXIT_FAILED
     except KeyboardInterrupt:
         output.error("interrupted")
         code = 130
@@ -232,7 +239,11 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
     )
     layout = getattr(args, "layout", None) or config.get_str("layout")
     if args.command == "new":
-        written = new_migration(directory, args.name, layout=layout)
+        try:
+            written = new_migration(directory, args.name, layout=layout)
+        except OSError as error:  # e.g. a name longer than the file system allows
+            where = f" {error.filename}" if error.filename else ""
+            raise InputError(f"cannot write{where}: {error.strerror or error}") from None
         output.document["files"] = [str(path) for path in written]
         for path in written:
             output.line(f"created {display_path(path)}")
@@ -243,12 +254,9 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         raise InputError(
             f"no database: pass --database-url, set {DSN_ENV}, or set database_url in [tool.pytest-migrations]"
         )
-    output.scrub = scrubber(dsn)
     lock_timeout = getattr(args, "lock_timeout", None)
     statement_timeout = getattr(args, "statement_timeout", None)
     retries = getattr(args, "retries", None)
-    if retries is not None and retries < 0:
-        raise InputError("--retries must be 0 or more")
     settings = RunnerSettings.from_config(
         config,
         schema=getattr(args, "schema", None),
@@ -281,6 +289,8 @@ def _progress(output: Output) -> Callable[[Event], None]:
             output.note(f"retry: {event.message}")
         elif event.kind == "failed":
             output.line("FAILED")
+        elif event.kind == "note":
+            output.note(f"note: {event.message}")
 
     return show
 
@@ -352,9 +362,7 @@ def _report(report: RunReport, output: Output) -> int:
     lint = report.lint
     if lint is not None:
         doc["lint"] = {"status": lint.status, "reason": lint.reason, "findings": [str(f) for f in lint.findings]}
-        if lint.status == "unavailable":
-            output.note(f"note: lint skipped: {lint.reason}")
-        elif not report.dry_run:
+        if not report.dry_run:
             for finding in lint.findings:
                 if not finding.is_error:  # errors stopped the run and are reported as problems
                     output.note(f"lint: {finding}")

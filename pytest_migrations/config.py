@@ -20,10 +20,13 @@ Keys read by the runner::
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .pgerrors import PytestMigrationsError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,11 +35,30 @@ else:  # pragma: no cover
 
 TOOL_TABLE = "pytest-migrations"
 
-__all__ = ["ConfigError", "ToolConfig", "find_pyproject", "read_tool_config"]
+__all__ = ["ConfigError", "ToolConfig", "check_duration", "find_pyproject", "read_tool_config"]
 
 
-class ConfigError(Exception):
+class ConfigError(PytestMigrationsError):
     """``pyproject.toml`` cannot be read or holds a value of the wrong type; names file and key."""
+
+
+# PostgreSQL's time units for a duration setting (lock_timeout, statement_timeout); a bare
+# number is milliseconds; case matters, as it does to PostgreSQL.
+_DURATION = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(us|ms|s|min|h|d)?$")
+_MILLISECONDS = {"us": 0.001, "ms": 1, None: 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+_MAX_MILLISECONDS = 2**31 - 1  # PostgreSQL keeps these settings as a 32-bit count of milliseconds
+
+
+def check_duration(value: str) -> str:
+    """``value`` stripped if PostgreSQL accepts it for lock_timeout or statement_timeout, else ValueError.
+
+    The one place that decides it, so a bad value is refused before anything connects.
+    """
+    text = str(value).strip()
+    match = _DURATION.match(text)
+    if match is None or float(match[1]) * _MILLISECONDS[match[2]] > _MAX_MILLISECONDS:
+        raise ValueError(f"expected a duration such as 5s, 500ms, 1min or 0 (none), got {value!r}")
+    return text
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ import psycopg
 from migration_lint.execution import IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section
 from migration_lint.model import Migration, Section
 
+from .pgerrors import PytestMigrationsError, UnsafeNewEnumValueUsage, describe, error_line
+
 if TYPE_CHECKING:
     from .database import Server
 
@@ -72,7 +74,6 @@ __all__ = [
 
 logger = logging.getLogger("pytest_migrations.roundtrip")
 
-_UNSAFE_NEW_ENUM_VALUE_USAGE = "55P04"
 
 PASSED = "passed"
 FAILED = "failed"
@@ -119,12 +120,16 @@ class StepResult:
         return "\n".join(problem.render() for problem in self.problems)
 
 
-class ScriptError(Exception):
+class ScriptError(PytestMigrationsError):
     """A statement of a migration script failed; the message names file, line and SQLSTATE."""
 
-    def __init__(self, message: str, sqlstate: str | None) -> None:
+    def __init__(self, message: str, error: BaseException | None = None) -> None:
         super().__init__(message)
-        self.sqlstate = sqlstate
+        self.error = error  # PostgreSQL's error, to tell its kind by psycopg's SQLSTATE classes
+
+    @property
+    def sqlstate(self) -> str | None:
+        return getattr(self.error, "sqlstate", None)
 
 
 @dataclass
@@ -514,7 +519,7 @@ class ChainWalker:
                 try:
                     self._run(plan, nested=True)
                 except ScriptError as error:
-                    if error.sqlstate == _UNSAFE_NEW_ENUM_VALUE_USAGE:
+                    if isinstance(error.error, UnsafeNewEnumValueUsage):
                         reason = f"{label} uses an enum value UP adds, which works only once UP is committed"
                     else:
                         reason = f"{label} fails when the tables hold rows: {error}"
@@ -775,12 +780,9 @@ def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: i
 
 
 def _script_error(error: psycopg.Error, text: str, section: Section, line: int) -> ScriptError:
-    sqlstate = getattr(error, "sqlstate", None)
-    message = (error.diag.message_primary or str(error)).strip()
-    detail = f" ({error.diag.message_detail})" if error.diag.message_detail else ""
-    code = f" [{sqlstate}]" if sqlstate else ""
     first_line = text.strip().splitlines()[0] if text.strip() else ""
-    return ScriptError(f"{section.path}:{line}: {message}{detail}{code}, in: {_shorten(first_line)}", sqlstate)
+    at = error_line(error, text, line) or line
+    return ScriptError(f"{section.path}:{at}: {describe(error)}, in: {_shorten(first_line)}", error)
 
 
 def _shorten(text: str, limit: int = 80) -> str:
@@ -801,15 +803,12 @@ def make_base_database(server: Server, setup_sql: str | None, setup_sql_path: Pa
             except psycopg.Error as error:
                 server.drop_database(name)
                 where = str(setup_sql_path or "set-up SQL")
-                position = error.diag.statement_position
-                if position and position.isdigit():
-                    where += f":{setup_sql.count(chr(10), 0, int(position) - 1) + 1}"
-                message = (error.diag.message_primary or str(error)).strip()
-                raise SetupSqlError(f"{where}: {message} [{error.sqlstate}]") from None
+                line = error_line(error, setup_sql)
+                raise SetupSqlError(f"{where}{f':{line}' if line else ''}: {describe(error)}") from None
     return name
 
 
-class SetupSqlError(Exception):
+class SetupSqlError(PytestMigrationsError):
     """The set-up SQL failed on a fresh database."""
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .pgerrors import describe
 from .snapshot import CatalogQuery, read_catalog, run_script
 
 __all__ = ["Seeded", "SeededTable", "remove_rows", "seed_rows", "verify_rows"]
@@ -180,7 +181,7 @@ def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
                 with conn.transaction(), conn.cursor() as cursor:
                     cursor.executemany(statement, [{column: row[column] for column in key} for row in table.rows])
             except psycopg.Error as error:
-                problems.append(f"table {_display(table.name)}: seeded rows not removed: {_first_line(error)}")
+                problems.append(f"table {_display(table.name)}: seeded rows not removed: {describe(error, detail=False)}")
     return problems
 
 
@@ -442,7 +443,7 @@ def _seed_table_with(
             try:
                 inserted = _insert(conn, table, values, rows)
             except psycopg.Error as error:
-                reason = _first_line(error)
+                reason = describe(error, detail=False)
                 check = _violated_check(table, error)
                 if check is None or check.name in repaired:
                     break
@@ -1137,8 +1138,3 @@ def _row_label(key: list[str], values: tuple[str | None, ...]) -> str:
     shown = ", ".join(f"{column}={_text(value)}" for column, value in zip(key, values))
     return f"({shown})" if len(shown) <= 120 else f"({shown[:119]}…)"
 
-
-def _first_line(error: psycopg.Error) -> str:
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    code = getattr(error, "sqlstate", None)
-    return f"{message} (SQLSTATE {code})" if code else message

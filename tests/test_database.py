@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -34,6 +36,9 @@ from pytest_migrations.database import (
 def database_names(server: Server) -> set[str]:
     with server.connect() as conn:
         return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 # --- redact_dsn -----------------------------------------------------------------------------------
@@ -117,7 +122,7 @@ def test_losing_createdb_later_gives_a_clear_error(pg_server: EmbeddedServer) ->
         server = open_server(dsn=psycopg.conninfo.make_conninfo(pg_server.admin_dsn, user=role))
         with pg_server.connect() as conn:
             conn.execute(f"ALTER ROLE {role} NOCREATEDB")
-        with pytest.raises(PermissionDenied, match=r"may not create databases.*\[SQLSTATE 42501\]"):
+        with pytest.raises(PermissionDenied, match=r"may not create databases.*\(SQLSTATE 42501\)"):
             server.create_database()
     finally:
         with pg_server.connect() as conn:
@@ -366,3 +371,37 @@ def test_embedded_server_leaves_nothing_behind(mode: str, send: signal.Signals |
     assert not data_dir.parent.exists()
     leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if str(data_dir) in (p.info["cmdline"] or [])]
     assert [p for p in leftovers if not _gone(p)] == []
+
+
+def test_a_killed_process_leaves_an_embedded_server_the_next_start_removes(tmp_path: Path) -> None:
+    from pytest_migrations.database._embedded import remove_stale_clusters
+
+    # On tmpfs, where the server's own user can reach it (a pytest tmp_path may be private).
+    parent = Path(tempfile.mkdtemp(prefix="pytest_migrations_test_", dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    parent.chmod(0o755)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", (
+                "import time; from pytest_migrations.database import embedded_server;"
+                " server = embedded_server(); print(server.data_dir, server.pid, flush=True); time.sleep(120)"
+            )],
+            env={**os.environ, "MIGRATIONS_EMBEDDED_DIR": str(parent), "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE, text=True,
+        )
+        data_dir, postmaster = child.stdout.readline().split()
+        child.kill()  # kill -9: no atexit, no signal handler
+        child.wait(timeout=30)
+        assert Path(data_dir).is_dir() and psutil.pid_exists(int(postmaster)), "kill -9 leaves the server"
+
+        assert remove_stale_clusters(str(parent)) == [Path(data_dir).parent]
+        assert not Path(data_dir).parent.exists()
+        assert not psutil.pid_exists(int(postmaster)) or psutil.Process(int(postmaster)).status() == psutil.STATUS_ZOMBIE
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_a_running_embedded_server_is_not_removed_as_stale(pg_server: EmbeddedServer) -> None:
+    from pytest_migrations.database._embedded import remove_stale_clusters
+
+    assert pg_server.data_dir.parent not in remove_stale_clusters(str(pg_server.data_dir.parent.parent))
+    assert pg_server.running and pg_server.data_dir.is_dir()

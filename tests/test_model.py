@@ -387,3 +387,23 @@ def test_unterminated_string_keeps_the_statements_before_it(tmp_path: Path) -> N
     good, bad = migration.up.statements
     assert (good.line, good.kind) == (2, "CreateStmt")
     assert bad.line == 3 and "unterminated quoted string" in bad.error.message
+
+
+@pytest.mark.parametrize("text, line", [
+    ("CREATE TABLE a (id int);\n/* the rest was never written\n", 2),
+    ("CREATE TABLE a (id int); /* x", 1),
+    ("/* only a comment, never closed", 1),
+])
+def test_an_unclosed_comment_after_the_last_statement_is_a_parse_error(text: str, line: int) -> None:
+    from migration_lint.parse import split_statements
+
+    statements = split_statements(text)
+    failed = [s for s in statements if s.error is not None]
+    assert len(failed) == 1 and failed[0].line == line
+    assert failed[0].error.message.startswith("unterminated /* comment")
+
+
+def test_a_closed_nested_comment_after_the_last_statement_is_fine() -> None:
+    from migration_lint.parse import split_statements
+
+    assert [s.error for s in split_statements("SELECT 1; /* a /* b */ */ -- x\n")] == [None]

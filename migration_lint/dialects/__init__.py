@@ -111,7 +111,8 @@ def make_linter(config: Config, dialect: str | None = None, sources: dict[Path, 
 
 
 class DialectLinter:
-    """Lints MySQL or SQLite migrations; the same driving interface as the engine's ``Linter``."""
+    """Lints MySQL or SQLite migrations; the same driving interface as the engine's ``Linter``,
+    and the same findings pipeline (:mod:`migration_lint.pipeline`)."""
 
     def __init__(
         self,
@@ -119,21 +120,30 @@ class DialectLinter:
         rules: Sequence[DialectRule],
         *,
         sources: dict[Path, str] | None = None,
-        report_unused_suppressions: bool = True,
+        pipeline_rules: Sequence[Any] | None = None,
     ) -> None:
+        """``pipeline_rules``: the selected ``syntax-error`` and ``unused-suppression`` rules,
+        with their configured severities (default: both, at their default severities)."""
+        from ..pipeline import FindingsPipeline
+
         if dialect not in SQLGLOT_DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r} (choose from {', '.join(SQLGLOT_DIALECTS)})")
         self.dialect = dialect
         self.rules = [rule for rule in rules if dialect in rule.dialects]
-        self._sources: dict[Path, str] = dict(sources or {})
-        self.report_unused_suppressions = report_unused_suppressions
+        if pipeline_rules is None:
+            from ..rules import rule_class
+            from ..pipeline import PIPELINE_RULES
+
+            pipeline_rules = [rule_class(name)() for name in sorted(PIPELINE_RULES)]
+        self.pipeline = FindingsPipeline([*self.rules, *pipeline_rules], sources=sources, rule_name=_rule_name)
 
     @classmethod
     def from_config(cls, config: Config, dialect: str, sources: dict[Path, str] | None = None) -> DialectLinter:
-        from ..config import selected_codes
+        from ..config import build_rules
+        from ..pipeline import PIPELINE_RULES
 
-        unused = "ML901" in selected_codes(config)
-        return cls(dialect, build_dialect_rules(config, dialect), sources=sources, report_unused_suppressions=unused)
+        pipeline_rules = [rule for rule in build_rules(config, only=PIPELINE_RULES)]
+        return cls(dialect, build_dialect_rules(config, dialect), sources=sources, pipeline_rules=pipeline_rules)
 
     # -- driving -------------------------------------------------------------------------------
     def lint_migrations(self, migrations: Sequence[Migration], only: Iterable[Migration] | None = None) -> list[Finding]:
@@ -152,6 +162,9 @@ class DialectLinter:
         created: set[str] = set()
         spans: dict[Path, list[tuple[int, int]]] = {}
         up_ctx = None
+        for section in (migration.up, migration.down):
+            if section is not None and section.file_text is not None:
+                self.pipeline.sources.setdefault(section.path, section.file_text)
         for name, section in (("up", migration.up), ("down", migration.down)):
             if section is None:
                 continue
@@ -171,70 +184,26 @@ class DialectLinter:
         for rule in self.rules:
             for violation in rule.check_migration(migration, up_ctx) or ():
                 found.append((rule, violation, _Frozen(up_ctx, None)))
-        findings = [self._finding(rule, violation, ctx) for rule, violation, ctx in found]
-        return self._suppress(migration, findings, spans)
+        findings = [self.pipeline.finding(rule, violation, ctx) for rule, violation, ctx in found]
+        return self.pipeline.suppress(migration, findings, spans)
 
     def statements(self, section: Section) -> list[DialectStatement]:
         from .split import split_statements
 
         return split_statements(section.sql, self.dialect, section.path, section.first_line)
 
-    # -- findings --------------------------------------------------------------------------------
     def source(self, path: Path) -> str:
-        from ..engine import cached_source
+        return self.pipeline.source(path)
 
-        return cached_source(self._sources, path)
 
-    def _finding(self, rule: DialectRule, violation: Any, ctx: _Frozen) -> Finding:
-        from ..engine import FileEdit, Finding, apply_statement_edits, file_edits
+def _rule_name(name: str) -> str | None:
+    """The rule a suppression comment in a MySQL or SQLite file names: a twin of a PostgreSQL
+    rule (named as that rule), a dialect-only rule, or ``None``."""
+    from ..rules import known_rule
+    from .rules import dialect_only_rule
 
-        statement = violation.statement or ctx.statement
-        if statement is None:
-            path = violation.path or ctx.section.path
-            line = violation.line or 1
-            return Finding(str(path), line, 1, line, 1, rule.code, rule.name, rule.severity,
-                           violation.message, violation.fix_title, section=ctx.section_name)
-        edits: tuple[FileEdit, ...] = ()
-        suggestion = None
-        if violation.edits:
-            suggestion = apply_statement_edits(statement.text, violation.edits)
-            if not ctx.section.commented_out:
-                edits = file_edits(self.source(ctx.section.path), statement, violation.edits)
-        return Finding(
-            str(ctx.section.path), statement.line, statement.column, statement.end_line, statement.end_column,
-            rule.code, rule.name, rule.severity, violation.message, violation.fix_title, edits, suggestion,
-            ctx.section_name,
-        )
-
-    def _suppress(self, migration: Migration, findings: list[Finding], spans: dict[Path, list[tuple[int, int]]]) -> list[Finding]:
-        from ..engine import Finding, unsuppressed
-        from ..suppress import find_suppressions, resolve_ranges
-
-        by_path = {}
-        for path, statement_spans in spans.items():
-            text = self.source(path)
-            suppressions = find_suppressions(text)
-            if suppressions:
-                resolve_ranges(suppressions, statement_spans, text.count("\n") + 1)
-                by_path[str(path)] = suppressions
-        if not by_path:
-            return findings
-        kept = unsuppressed(findings, by_path)
-        if self.report_unused_suppressions:
-            known = {rule.name: rule for rule in self.rules} | {rule.code: rule for rule in self.rules}
-            for path, suppressions in by_path.items():
-                for suppression in suppressions:
-                    if suppression.kind == "enable":
-                        continue
-                    problems = [f"{known[name].name} reported nothing here" for name in suppression.rules
-                                if name in known and known[name].name not in suppression.used]
-                    if not suppression.rules and not suppression.used:
-                        problems.append("no finding to silence here")
-                    if problems:
-                        kept.append(Finding(path, suppression.line, suppression.column, suppression.line, suppression.column,
-                                            "ML901", "unused-suppression", "warning",
-                                            f"unused suppression: {'; '.join(problems)}", "Remove the suppression comment"))
-        return kept
+    rule = dialect_only_rule(name) or known_rule(name)
+    return rule.name if rule is not None else None
 
 
 class _Frozen:

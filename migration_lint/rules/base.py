@@ -154,20 +154,6 @@ class Rule:
         return Violation(message, fix_title, tuple(edits), location, statement)
 
 
-def node_location(node: Any) -> int | None:
-    """The first pglast ``location`` in ``node`` (a location of -1 means unknown)."""
-    stack: list[Any] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            location = current.get("location")
-            if isinstance(location, int) and location >= 0:
-                return location
-            stack.extend(reversed([v for v in current.values() if isinstance(v, (dict, list))]))
-        elif isinstance(current, list):
-            stack.extend(reversed(current))
-    return None
-
 
 def iter_alter_cmds(node: dict) -> Iterator[dict]:
     """The ``AlterTableCmd`` dicts of an ``AlterTableStmt``."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 
 from ._base import DATABASE_PREFIX, Database, Server
-from ._conninfo import describe_dsn, redact_dsn
+from ._conninfo import describe_dsn, dsn_error, redact_dsn
 from ._docker import DockerServer, docker_unavailable_reason, start_docker_server
 from ._dsn import DsnServer
 from ._embedded import EMBEDDED_DIR_ENV_VAR, EmbeddedServer, Terminated, embedded_server
@@ -60,6 +60,7 @@ __all__ = [
     "Terminated",
     "available_extensions",
     "describe_dsn",
+    "dsn_error",
     "docker_unavailable_reason",
     "embedded_server",
     "local_installs",

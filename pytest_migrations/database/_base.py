@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg import errors, sql
 
-from ._conninfo import describe_dsn, dsn_for_database, one_line, parse_dsn, redact_dsn
+from ..pgerrors import describe
+from ._conninfo import describe_dsn, dsn_error, dsn_for_database, parse_dsn, redact_dsn
+from ._cleanup import Owner
 from ._errors import DatabaseError, PermissionDenied, ServerUnavailable, TemplateInUse
 
 __all__ = ["DATABASE_PREFIX", "Database", "Server", "connect"]
@@ -33,7 +35,7 @@ def connect(dsn: str, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Conn
         return psycopg.connect(dsn, autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as exc:
         raise ServerUnavailable(
-            f"cannot connect to PostgreSQL at {describe_dsn(dsn)} ({redact_dsn(dsn)}): {one_line(exc)}"
+            f"cannot connect to PostgreSQL at {describe_dsn(dsn)} ({redact_dsn(dsn)}): {dsn_error(dsn, exc)}"
         ) from None
 
 
@@ -117,17 +119,21 @@ class Server(ABC):
                 except errors.ObjectInUse as exc:
                     if our_template is None or attempt == _TEMPLATE_ATTEMPTS:
                         raise TemplateInUse(
-                            f"cannot copy template database {template!r} on {self}: {one_line(exc)};"
+                            f"cannot copy template database {template!r} on {self}: {describe(exc)};"
                             " close the connections to it first"
                         ) from None
                 except errors.InsufficientPrivilege as exc:
                     raise PermissionDenied(
-                        f"{self._role(conn)} may not create databases on {self}: {one_line(exc)};"
+                        f"{self._role(conn)} may not create databases on {self}: {describe(exc)};"
                         " grant CREATEDB or use another DSN"
                     ) from None
                 except psycopg.Error as exc:
-                    raise DatabaseError(f"cannot create database {name!r} on {self}: {one_line(exc)}") from None
-        self._created.add(name)
+                    raise DatabaseError(f"cannot create database {name!r} on {self}: {describe(exc)}") from None
+            self._created.add(name)
+            # Who made it, so that a later run can drop it if this process is killed.
+            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(Owner.current().marker)
+            ))
         logger.debug("created database %s (template %s)", name, template)
         return name
 
@@ -146,7 +152,7 @@ class Server(ABC):
                     self._end_sessions(conn, name)
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(identifier))
             except psycopg.Error as exc:
-                raise DatabaseError(f"cannot drop database {name!r} on {self}: {one_line(exc)}") from None
+                raise DatabaseError(f"cannot drop database {name!r} on {self}: {describe(exc)}") from None
         self._created.discard(name)
         logger.debug("dropped database %s", name)
 
@@ -170,6 +176,29 @@ class Server(ABC):
     @staticmethod
     def _role(conn: psycopg.Connection[Any]) -> str:
         return f"role {conn.info.user!r}"
+
+    def drop_stale_databases(self) -> list[str]:
+        """Drop the databases a killed run left behind: ours by name and role, and marked with an
+        owner process that is certainly gone. Returns their names."""
+        with self._admin() as conn:
+            rows = conn.execute(
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database"
+                " WHERE starts_with(datname, %s) AND pg_get_userbyid(datdba) = current_user",
+                (DATABASE_PREFIX,),
+            ).fetchall()
+        dropped = []
+        for name, comment in rows:
+            owner = Owner.parse(comment)
+            if owner is None or not owner.is_gone():
+                continue
+            try:
+                self.drop_database(name)
+            except DatabaseError as error:  # another run may be dropping it too
+                logger.warning("%s", error)
+                continue
+            logger.info("dropped %s, left behind by process %s on %s", name, owner.pid, owner.host)
+            dropped.append(name)
+        return dropped
 
     def drop_created_databases(self) -> None:
         """Drop every database this handle created and has not dropped yet."""

@@ -1,16 +1,19 @@
-"""DSN helpers: redaction for messages, a short "host:port/db" description, renaming the database."""
+"""DSN helpers: the password masked where a DSN or its connection error is printed, a short
+"host:port/db" description, renaming the database."""
 
 from __future__ import annotations
 
 import os
 import re
+from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from ..pgerrors import describe
 from ._errors import InvalidDsn
 
-__all__ = ["describe_dsn", "dsn_for_database", "one_line", "redact_dsn"]
+__all__ = ["describe_dsn", "dsn_error", "dsn_for_database", "parse_dsn", "redact_dsn"]
 
 REDACTED = "***"
 
@@ -52,18 +55,52 @@ def _redact_userinfo(rest: str) -> str:
     return f"{user}:{REDACTED}{rest[at:]}"
 
 
-def one_line(exc: BaseException) -> str:
-    """An exception as one line, with PostgreSQL's SQLSTATE when there is one."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    sqlstate = getattr(exc, "sqlstate", None)
-    return f"{text} [SQLSTATE {sqlstate}]" if sqlstate else text
+def dsn_error(dsn: str, error: BaseException) -> str:
+    """The one-line error of connecting with ``dsn`` (or parsing it), without its password.
+
+    libpq and psycopg quote pieces of the DSN in their messages (``invalid percent-encoded
+    token: "..."``, even the whole URL), and a piece may be the password, or part of it. A
+    quoted piece of the DSN is shown only when the redacted DSN shows it too; a piece from
+    elsewhere (a socket path, a host from the environment) unless it holds the password. Only
+    this error's text is treated this way: output is never searched for the password.
+    """
+    redacted = redact_dsn(dsn)
+    password = _password(dsn)
+
+    def mask(match: re.Match[str]) -> str:
+        piece = match[2]
+        if piece == dsn:
+            return match[1] + redacted + match[1]
+        if password and piece in password:  # a short one is in the redacted DSN too ("e")
+            return match[1] + REDACTED + match[1]
+        if piece in redacted:
+            return match[0]
+        if piece not in dsn and password is not None and not any(form in piece for form in password):
+            return match[0]
+        return match[1] + REDACTED + match[1]
+
+    return _QUOTED.sub(mask, describe(error))
+
+
+_QUOTED = re.compile(r"""(["'])(.*?)\1""", re.DOTALL)
+
+
+def _password(dsn: str) -> tuple[str, ...] | None:
+    """The forms of the password ``dsn`` carries (as given, percent-decoded); ``None``: unknown."""
+    try:
+        value = conninfo_to_dict(dsn).get("password")
+    except psycopg.Error:
+        return None
+    if not value:
+        return ()
+    return tuple({str(value), quote(str(value), safe=""), quote(str(value))})
 
 
 def parse_dsn(dsn: str) -> dict[str, str]:
     try:
         return {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
     except psycopg.Error as exc:
-        raise InvalidDsn(f"invalid DSN {redact_dsn(dsn)}: {one_line(exc)}") from None
+        raise InvalidDsn(f"invalid DSN {redact_dsn(dsn)}: {dsn_error(dsn, exc)}") from None
 
 
 def describe_dsn(dsn: str) -> str:
@@ -81,6 +118,10 @@ def describe_dsn(dsn: str) -> str:
         or os.environ.get("PGUSER")
         or "default database"
     )
+    redacted = redact_dsn(dsn)
+    if any(value not in redacted for value in params.values() if value in (host, port, dbname)):
+        # libpq read part of the password as a host or database (an unencoded @ or /).
+        return redacted
     return f"{host}:{port}/{dbname}"
 
 

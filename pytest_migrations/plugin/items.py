@@ -19,7 +19,6 @@ from migration_lint.model import Migration, MigrationFileError
 from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
 from ..trace import TRACE_RULE_NAME, MigrationTrace
-from .lint import LintUnavailable
 from .options import SettingsError
 from .state import STATE_KEY, MigrationsState
 
@@ -170,8 +169,6 @@ class LintItem(_MigrationItem):
         state = _state(self)
         try:
             report = state.lint_report(self.directory)
-        except LintUnavailable as error:
-            _skip_here(str(error))
         except ValueError as error:  # the lint configuration is invalid
             raise MigrationsUsageError(str(error)) from None
         errors, warnings = report.for_migration(self.migration)
@@ -215,6 +212,11 @@ class LocksItem(_MigrationItem):
             _skip_here(f"depends on {trace.depends_on} which failed")
         if trace.untraceable:
             _skip_here(f"cannot trace: {trace.error}")
+        if not trace.ok and trace.error is None and _older_than_since(self.migration, state.settings.since):
+            self._warn([f"{self.migration.id}: older than since {state.settings.since}: its lock findings"
+                        " are reported and do not fail"])
+            self.add_report_section("call", "locks", trace.format())
+            return
         if not trace.ok:
             raise LocksFailed(trace)
         if trace.findings:  # brief or suppressed: shown with -rP
@@ -224,6 +226,14 @@ class LocksItem(_MigrationItem):
         if isinstance(excinfo.value, LocksFailed):
             return _locks_failure(excinfo.value.trace)
         return super().repr_failure(excinfo, style=style)
+
+
+def _older_than_since(migration: Migration, since: str | None) -> bool:
+    if since is None or not migration.version.text:
+        return False
+    from migration_lint.session import parse_since
+
+    return migration.version < migration.version.parse_like(parse_since(since).text)
 
 
 def _locks_failure(trace: MigrationTrace) -> str:

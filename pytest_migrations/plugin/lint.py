@@ -1,8 +1,9 @@
 """The ``::lint`` items' one seam with :mod:`migration_lint`: a directory's findings, per file.
 
-A directory is linted once, in order (rules know what earlier migrations created), with the
-project's migration-lint configuration (``migration-lint.toml`` or ``[tool.migration-lint]``);
-each ``::lint`` item then reports the findings in its migration's files.
+A directory is linted once, in order (rules know what earlier migrations created), through a
+:class:`~migration_lint.session.LintSession` (the project's ``.migration-lint.toml`` or
+``[tool.migration-lint]``); each ``::lint`` item then reports the findings in its migration's
+files. Findings in migrations older than ``since`` come as warnings.
 """
 
 from __future__ import annotations
@@ -13,11 +14,7 @@ from typing import Any
 
 from migration_lint.model import Migration
 
-__all__ = ["LintUnavailable", "LintReport", "lint_directory"]
-
-
-class LintUnavailable(Exception):
-    """The lint engine cannot be imported (a partial install): the items are skipped."""
+__all__ = ["LintReport", "lint_directory"]
 
 
 @dataclass(frozen=True)
@@ -34,32 +31,24 @@ class LintReport:
         return errors, warnings
 
 
-def lint_directory(migrations: list[Migration], pg_version: int | None = None) -> LintReport:
-    """Lint ``migrations``; raises LintUnavailable, or ValueError (a bad configuration, one line)."""
-    try:
-        from migration_lint.config import ConfigError, build_rules, find_config, load_config
-        from migration_lint.engine import Linter
-    except ImportError as error:
-        raise LintUnavailable(f"the migration-lint engine cannot be imported: {error}") from None
+def lint_directory(migrations: list[Migration], pg_version: int | None = None, since: str | None = None) -> LintReport:
+    """Lint ``migrations`` through a lint session (the project's configuration; ``since`` overrides
+    its own); raises ValueError (a bad configuration, one line)."""
+    from migration_lint.config import ConfigError
+    from migration_lint.session import LintSession
+
     errors: dict[Path, list[str]] = {}
     warnings: dict[Path, list[str]] = {}
     if not migrations:
         return LintReport(errors, warnings)
     try:
-        config = load_config(find_config(migrations[0].path.parent))
-        rules = build_rules(config)
+        session = LintSession.for_path(migrations[0].path.parent, pg_version=pg_version, since=since)
+        findings = session.lint(migrations)
     except ConfigError as error:
         raise ValueError(str(error)) from None
-    wanted = [m for m in migrations if not any(config.is_excluded(path) for path in m.paths)]
-    linter = Linter(
-        rules,
-        pg_version=pg_version or config.pg_version,
-        assume_in_transaction=config.assume_in_transaction,
-    )
-    for finding in linter.lint_migrations(migrations, only=wanted):
-        line = _render(finding)
+    for finding in findings:
         target = errors if finding.severity == "error" else warnings
-        target.setdefault(Path(finding.path).resolve(), []).append(line)
+        target.setdefault(Path(finding.path).resolve(), []).append(_render(finding))
     return LintReport(errors, warnings)
 
 

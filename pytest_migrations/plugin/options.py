@@ -80,6 +80,10 @@ OPTIONS = (
            " ::locks passes a lock held for a catalog update only when one is in force. Default: the"
            " migrations runner's ([tool.pytest-migrations] lock_timeout, 10s) when pyproject.toml configures"
            " it, else 0", metavar="DURATION"),
+    Option("since", "--migrations-since", "migrations_since", "MIGRATIONS_SINCE",
+           "migrations older than this version are still walked and reported, but their ::lint and ::locks"
+           " findings do not fail (default: [tool.pytest-migrations] since, else [tool.migration-lint] since"
+           " for ::lint)", metavar="VERSION"),
     Option("layout", "--migrations-layout", "migrations_layout", "MIGRATIONS_LAYOUT",
            "read the directory as this tool does, e.g. sqlx, golang-migrate, goose, diesel (every name:"
            " docs/layouts.md; default: layout in [tool.pytest-migrations], else detected)", metavar="NAME"),
@@ -129,6 +133,7 @@ class Settings:
     trace_rows: int = 0
     jobs: int | None = None  # None: the walker's default
     lock_timeout: str = "0"
+    since: str | None = None  # a migration version: older migrations' lint and lock findings do not fail
     layout: str | None = None  # None: detected
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -177,6 +182,8 @@ class Settings:
             if self.trace_rows:
                 parts.append(f"trace-rows={self.trace_rows} ({self.sources['trace_rows']})")
             parts.append(f"lock-timeout={self.lock_timeout} ({self.sources.get('lock_timeout', 'default: none')})")
+        if self.since is not None:
+            parts.append(f"since={self.since} ({self.sources['since']})")
         return ["migrations: " + ", ".join(parts)]
 
 
@@ -205,6 +212,15 @@ def _as_bool(value: Any, source: str) -> bool:
     if text in _FALSE:
         return False
     raise SettingsError(f"{source}: expected true or false, got {value!r}")
+
+
+def _since(value: Any, source: str) -> str:
+    from migration_lint.session import parse_since
+
+    try:
+        return parse_since(str(value)).text
+    except ValueError as error:
+        raise SettingsError(f"{source}: {error}") from None
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
@@ -237,6 +253,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
                 values[option.name] = check_lock_timeout(str(value))
             except LockTimeoutError as error:
                 raise SettingsError(f"{source}: {error}") from None
+        elif option.name == "since":
+            values[option.name] = _since(value, source)
         elif option.name == "layout":
             values[option.name] = _layout_name(str(value), source)
         elif option.name == "pg_version":
@@ -270,6 +288,15 @@ def resolve_settings(config: pytest.Config) -> Settings:
         if configured:
             sources["layout"] = f"{tool_config.path} [tool.pytest-migrations] layout"
             values["layout"] = _layout_name(configured, sources["layout"])
+    if "since" not in values:
+        try:
+            tool = read_tool_config(start=config.rootpath)
+            found_since = tool.get_str("since")
+        except ConfigError as error:
+            raise SettingsError(str(error)) from None
+        if found_since is not None:
+            values["since"] = _since(found_since, f"{tool.path} [tool.pytest-migrations] since")
+            sources["since"] = f"{tool.path.name} [tool.pytest-migrations] since"
     setup_sql = values.get("setup_sql")
     if setup_sql is not None and not setup_sql.is_file():
         raise SettingsError(f"{sources['setup_sql']}: set-up SQL file {setup_sql} does not exist")

@@ -19,7 +19,7 @@ from migration_lint.model import Migration, Section
 
 from ..database import DatabaseError, EmbeddedServer, Server, open_server, server_for_extensions
 from ..roundtrip import ChainWalker, make_base_database
-from .lint import LintReport, LintUnavailable, lint_directory
+from .lint import LintReport, lint_directory
 from .options import Settings
 
 if TYPE_CHECKING:
@@ -61,8 +61,10 @@ class MigrationsState:
         directory = directory.resolve()
         if directory not in self._lint:
             try:
-                self._lint[directory] = lint_directory(self.migrations(directory), self.settings.pg_version)
-            except (LintUnavailable, ValueError) as error:
+                self._lint[directory] = lint_directory(
+                    self.migrations(directory), self.settings.pg_version, self.settings.since
+                )
+            except ValueError as error:
                 self._lint[directory] = error
         found = self._lint[directory]
         if isinstance(found, Exception):

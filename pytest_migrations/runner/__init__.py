@@ -17,7 +17,6 @@ from ._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, InputError, MigrationFail
 from ._lint import LintFinding, LintOutcome
 from ._lock import lock_key
 from ._plan import Command, Plan, Step
-from ._redact import redact_dsn, scrubber
 from ._runner import (
     DISAGREEING_STATES,
     Event,
@@ -57,6 +56,4 @@ __all__ = [
     "lock_key",
     "new_migration",
     "next_version",
-    "redact_dsn",
-    "scrubber",
 ]

@@ -6,14 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-import psycopg
+from ..pgerrors import PytestMigrationsError
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a migration failed, the database disagrees with the files, a check failed
 EXIT_USAGE = 2  # bad arguments, unreadable or invalid migration files, bad settings
 
 
-class RunnerError(Exception):
+class RunnerError(PytestMigrationsError):
     """A refusal or failure, as one line; ``exit_code`` is 1 (failed) or 2 (bad input)."""
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILED, *, hint: str | None = None) -> None:
@@ -38,26 +38,13 @@ class InputError(RunnerError):
 class MigrationFailed(RunnerError):
     """PostgreSQL refused a statement of a migration."""
 
-    def __init__(self, message: str, *, sqlstate: str | None, hint: str | None = None) -> None:
-        self.sqlstate = sqlstate
+    def __init__(self, message: str, *, error: BaseException | None = None, hint: str | None = None) -> None:
+        self.error = error  # PostgreSQL's error, to tell its kind by psycopg's SQLSTATE classes
         super().__init__(message, EXIT_FAILED, hint=hint)
 
-
-LOCK_NOT_AVAILABLE = "55P03"
-DEADLOCK_DETECTED = "40P01"
-QUERY_CANCELED = "57014"
-RETRYABLE_SQLSTATES = frozenset({LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED})
-
-
-def postgres_message(error: psycopg.Error) -> str:
-    """PostgreSQL's primary message (one line) with its SQLSTATE."""
-    diag = error.diag
-    lines = str(error).strip().splitlines()
-    text = " ".join((diag.message_primary or (lines[0] if lines else type(error).__name__)).split())
-    if diag.message_detail:
-        text += f"; {' '.join(diag.message_detail.split())}"
-    sqlstate = error.sqlstate or diag.sqlstate
-    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
+    @property
+    def sqlstate(self) -> str | None:
+        return getattr(self.error, "sqlstate", None)
 
 
 def display_path(path: Path) -> str:

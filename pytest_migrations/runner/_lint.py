@@ -3,8 +3,7 @@
 The migrations a run is about to apply are linted with the project's ``[tool.migration-lint]``
 settings, in the context of every migration before them, for the PostgreSQL version actually
 being migrated. Only findings in the UP sections count (a run applies UPs). Errors block the run
-unless ``--no-lint``; warnings are shown. When the engine is not importable (a partial install)
-linting is skipped and the run says so: a missing linter never fails a deploy.
+unless ``--no-lint``; warnings are shown.
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ class LintFinding:
 
 @dataclass
 class LintOutcome:
-    """``status`` is ``ok``, ``findings``, ``disabled`` (--no-lint) or ``unavailable``."""
+    """``status`` is ``ok``, ``findings`` or ``disabled`` (--no-lint)."""
 
     status: str
     findings: list[LintFinding] = field(default_factory=list)
@@ -65,27 +64,21 @@ def lint(
         return LintOutcome("disabled", reason="--no-lint")
     if not to_apply:
         return LintOutcome("ok")
+    from migration_lint.config import ConfigError
+    from migration_lint.session import LintSession
+
     try:
-        from migration_lint.config import ConfigError, build_rules, find_config, load_config
-        from migration_lint.engine import Linter
-    except ImportError as error:
-        return LintOutcome("unavailable", reason=f"the lint engine is not installed ({error})")
-    try:
-        config = load_config(find_config(start or to_apply[0].path.parent))
-        rules = build_rules(config)
+        session = LintSession.for_path(
+            start or to_apply[0].path.parent,
+            pg_version=pg_version,
+            without=RUNNER_SATISFIES if runner_sets_lock_timeout else (),
+        )
+        found = session.lint(migrations, only=to_apply)
     except ConfigError as error:
         raise InputError(str(error)) from None
-    if runner_sets_lock_timeout:
-        rules = [rule for rule in rules if rule.name not in RUNNER_SATISFIES]
-    wanted = [m for m in to_apply if not any(config.is_excluded(path) for path in m.paths)]
-    linter = Linter(
-        rules,
-        pg_version=pg_version or config.pg_version,
-        assume_in_transaction=config.assume_in_transaction,
-    )
     findings = [
         LintFinding(Path(raw.path), raw.line, raw.code, raw.severity, raw.message)
-        for raw in linter.lint_migrations(migrations, only=wanted)
+        for raw in found
         if raw.section == "up"
     ]
     return LintOutcome("findings" if findings else "ok", findings)

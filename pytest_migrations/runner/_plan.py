@@ -18,11 +18,13 @@ from migration_lint.model import Migration, Section
 from migration_lint.parse import Statement, walk
 
 from ._errors import InputError, display_path
+from ._indexes import invalid_index_check
 from ._settings import RunnerSettings
 from ._tracking import Tracking
 
-# "script": the whole section as one query (the plan's IMPLICIT_BLOCK mode).
-CommandKind = Literal["begin", "commit", "setting", "file", "script", "tracking", "session"]
+# "script": the whole section as one query (the plan's IMPLICIT_BLOCK mode); "check": the
+# runner's own test of what the section left (INVALID indexes), before its record.
+CommandKind = Literal["begin", "commit", "setting", "file", "script", "check", "tracking", "session"]
 Direction = Literal["up", "down"]
 
 
@@ -152,6 +154,11 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
         file_commands = [Command("script", plan.script)] if plan.statements else []
     else:
         file_commands = [Command("file", statement.text, statement) for statement in plan.statements]
+    # Before the record: an index the section builds that is INVALID (left by an interrupted
+    # build, skipped by IF NOT EXISTS) fails the step instead of being recorded as done.
+    index_check = invalid_index_check(section)
+    if index_check is not None:
+        file_commands.append(Command("check", index_check))
     discard = Command("session", "DISCARD ALL")
     if transactional:
         if direction == "up":

@@ -17,25 +17,19 @@ from typing import Callable, Iterator
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from migration_lint.layouts import LoadedDirectory, layout_named, load_directory
 from migration_lint.model import Migration, MigrationFileError, Section, Version
 
-from ._errors import (
-    LOCK_NOT_AVAILABLE,
-    QUERY_CANCELED,
-    RETRYABLE_SQLSTATES,
-    InputError,
-    MigrationFailed,
-    RunnerError,
-    display_path,
-    postgres_message,
-)
+from ..database import dsn_error, redact_dsn
+from ..pgerrors import RETRYABLE, ActiveSqlTransaction, InsufficientPrivilege, LockNotAvailable, QueryCanceled, describe, error_line
+from ._errors import InputError, MigrationFailed, RunnerError, display_path
+from ._indexes import invalid_indexes, repair_hint
 from ._lint import LintOutcome, lint
 from ._lock import AdvisoryLock, lock_key
 from ._plan import Command, Plan, Step, build_step
-from ._redact import redact_dsn, scrubber
 from ._settings import RunnerSettings
 from ._tracking import AppliedRecord, HistoryRecord, Tracking
 
@@ -56,7 +50,8 @@ class ValidationFailed(RunnerError):
 
 @dataclass(frozen=True)
 class Event:
-    """Progress of a run, for the CLI to print: ``lock-wait``, ``start``, ``done``, ``retry``."""
+    """Progress of a run, for the CLI to print: ``lock-wait``, ``start``, ``done``, ``retry``,
+    ``failed``, ``note``."""
 
     kind: str
     step: Step | None = None
@@ -123,7 +118,6 @@ class Runner:
         self.settings = settings or RunnerSettings()
         self.tracking = Tracking(self.settings)
         self.on_event = on_event or (lambda event: None)
-        self._scrub = scrubber(dsn)
         self._migrations: list[Migration] | None = None
         self._loaded: LoadedDirectory | None = None
         self._conn: psycopg.Connection | None = None
@@ -189,13 +183,30 @@ class Runner:
     def _open(self) -> psycopg.Connection:
         try:
             conn = psycopg.connect(
-                self.dsn, autocommit=True, prepare_threshold=None, application_name=APPLICATION_NAME
+                self.dsn, autocommit=True, prepare_threshold=None, application_name=APPLICATION_NAME,
+                **_keepalives(self.dsn),
             )
         except psycopg.Error as error:
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise RunnerError(self._scrub(f"cannot connect to {redact_dsn(self.dsn)}: {reason}")) from None
+            raise RunnerError(f"cannot connect to {redact_dsn(self.dsn)}: {dsn_error(self.dsn, error)}") from None
         conn.add_notice_handler(lambda diagnostic: None)
+        try:
+            self._stay_connected(conn)
+        except psycopg.Error as error:
+            conn.close()
+            raise RunnerError(f"cannot set up the runner's session: {describe(error)}") from None
         return conn
+
+    @staticmethod
+    def _stay_connected(conn: psycopg.Connection) -> None:
+        """Keep the server from ending ``conn`` for being idle (idle_session_timeout, PostgreSQL 14+).
+
+        The runner's sessions sit idle on purpose: the lock's for as long as a migration runs,
+        the working one while it waits for another runner's lock or before a retry. Losing the
+        lock's session would let a second runner in while this one still works. Sent again after
+        each ``DISCARD ALL``, which resets it.
+        """
+        if conn.info.server_version >= 140000:
+            conn.execute("SET idle_session_timeout = 0")
 
     def connection(self) -> psycopg.Connection:
         """The runner's working connection (autocommit; migrations open their own transaction)."""
@@ -207,6 +218,8 @@ class Runner:
     def _locked(self) -> Iterator[None]:
         key = lock_key(self.settings.schema, self.settings.table)
         with self._open() as lock_conn:
+            # It never opens a transaction; should anything ever do so, it must not cost the lock.
+            lock_conn.execute("SET idle_in_transaction_session_timeout = 0")
             waiting = lambda: self.on_event(Event("lock-wait", message="waiting for another runner's lock"))
             with AdvisoryLock(lock_conn, key, self.settings.lock_wait, on_wait=waiting):
                 self._lock_conn = lock_conn
@@ -237,25 +250,42 @@ class Runner:
         commands = self._setup_commands()
         conn = self.connection()
         if commands:
-            with conn.transaction():
-                for command in commands:
-                    conn.execute(command.query)
+            with self._database_step(f"cannot create the tracking tables {self.tracking.table_name} and {self.tracking.history_name}"):
+                with conn.transaction():
+                    for command in commands:
+                        conn.execute(command.query)
         self.tracking.check_shape(conn)
+
+    @contextlib.contextmanager
+    def _database_step(self, what: str) -> Iterator[None]:
+        """Turn a PostgreSQL error of the runner's own SQL (not a migration's) into one line."""
+        try:
+            yield
+        except psycopg.Error as error:
+            hint = None
+            if isinstance(error, InsufficientPrivilege):
+                hint = (
+                    f"the role needs USAGE and CREATE on schema {self.settings.schema} and its tracking"
+                    " tables: grant them, or choose another schema with --schema / tracking_schema"
+                )
+            raise RunnerError(f"{what}: {describe(error)}", hint=hint) from None
 
     def applied(self) -> list[AppliedRecord]:
         """The current-state records; empty when the tracking table does not exist yet."""
         conn = self.connection()
-        if self.tracking.missing_objects(conn)[1]:
-            return []
-        self.tracking.check_shape(conn)
-        return self.tracking.read_applied(conn)
+        with self._database_step(f"cannot read {self.tracking.table_name}"):
+            if self.tracking.missing_objects(conn)[1]:
+                return []
+            self.tracking.check_shape(conn)
+            return self.tracking.read_applied(conn)
 
     def history(self, limit: int | None = None) -> list[HistoryRecord]:
         conn = self.connection()
-        if self.tracking.missing_objects(conn)[2]:
-            return []
-        self.tracking.check_shape(conn)
-        return self.tracking.read_history(conn, limit)
+        with self._database_step(f"cannot read {self.tracking.history_name}"):
+            if self.tracking.missing_objects(conn)[2]:
+                return []
+            self.tracking.check_shape(conn)
+            return self.tracking.read_history(conn, limit)
 
     # -- status and checks -------------------------------------------------------------------
 
@@ -344,6 +374,15 @@ class Runner:
             if entry.state == "pending":
                 assert entry.path is not None
                 problems.append(RunnerError(f"{display_path(entry.path)}: migration {entry.version}_{entry.name} is pending"))
+        applied = {entry.version for entry in entries if entry.state == "applied"}
+        with self._database_step("cannot read the indexes"):
+            invalid = invalid_indexes(self.connection(), [m for m in self.migrations if m.version.text in applied])
+        for migration, index in invalid:
+            problems.append(RunnerError(
+                f"{display_path(migration.up.path)}: index {index}, created by applied migration"
+                f" {migration.id}, is INVALID",
+                hint=f"rebuild it with REINDEX INDEX CONCURRENTLY {index}",
+            ))
         return problems
 
     # -- up, down, redo ----------------------------------------------------------------------
@@ -371,10 +410,16 @@ class Runner:
         target = self.parse_version(to) if to is not None else None
 
         def plan(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
-            applied = [e for e in reversed(entries) if e.record is not None]
+            applied = _last_applied_first(entries)
             if target is not None:
                 chosen = [e for e in applied if (key := self._record_key(e.record)) is None or key > target.key]
             else:
+                if steps is not None and steps > len(applied):
+                    problems.append(InputError(
+                        f"--steps {steps}, but only {len(applied)} migration(s) are applied; nothing was rolled back",
+                        hint=f"--steps {len(applied)}, or --to 0 to roll back everything" if applied else None,
+                    ))
+                    return []
                 chosen = applied[: steps or 1]
             return self._rollback_steps(chosen, problems)
 
@@ -382,8 +427,7 @@ class Runner:
 
     def redo(self, *, dry_run: bool = False) -> RunReport:
         def plan(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
-            applied = [e for e in reversed(entries) if e.record is not None]
-            rollback = self._rollback_steps(applied[:1], problems)
+            rollback = self._rollback_steps(_last_applied_first(entries)[:1], problems)
             return rollback + [(migration, "up") for migration, _ in rollback]
 
         return self._run("redo", plan, dry_run)
@@ -468,6 +512,12 @@ class Runner:
 
     def _execute(self, step: Step) -> StepResult:
         attempts = 1 + (self.settings.retries if step.transactional else 0)
+        if self.settings.retries and not step.transactional:
+            # A retry is safe only where a failure left nothing behind.
+            self.on_event(Event("note", step, (
+                f"--retries does not apply to {step.label}: it runs outside a transaction, so a"
+                " failed attempt may leave part of it done"
+            )))
         for attempt in range(1, attempts + 1):
             self.on_event(Event("start", step))
             started = time.monotonic()
@@ -477,7 +527,7 @@ class Runner:
                 else:
                     self._send_statement_by_statement(step)
             except MigrationFailed as failure:
-                if failure.sqlstate in RETRYABLE_SQLSTATES and attempt < attempts:
+                if isinstance(failure.error, RETRYABLE) and attempt < attempts:
                     delay = self.settings.retry_delay * 2 ** (attempt - 1)
                     self.on_event(Event("retry", step, f"{failure.message}; retrying in {delay:g} s ({attempt}/{attempts - 1})"))
                     time.sleep(delay)
@@ -485,6 +535,8 @@ class Runner:
                 self.on_event(Event("failed", step, failure.line))
                 raise
             duration_ms = round((time.monotonic() - started) * 1000)
+            with contextlib.suppress(psycopg.Error):  # the next step's failure, if any, says it
+                self._stay_connected(self.connection())
             self.on_event(Event("done", step, duration_ms=duration_ms))
             outcome = "applied" if step.direction == "up" else "rolled back"
             return StepResult(step.migration, step.direction, outcome, duration_ms, attempt)
@@ -499,7 +551,11 @@ class Runner:
             except psycopg.Error as error:
                 failure = self._failure(step, command, error)
                 self._rollback_quietly(conn)
-                retrying = failure.sqlstate in RETRYABLE_SQLSTATES and attempt < attempts
+                retrying = isinstance(error, RETRYABLE) and attempt < attempts
+                if command.kind == "commit" and conn.broken and self._committed(step):
+                    # The connection went with the COMMIT's answer, not before the COMMIT: the
+                    # migration, its record and its history row are in; a failed row would lie.
+                    return
                 self._record_quietly(conn, [
                     self._failed_history(step, failure.message + (" (will retry)" if retrying else ""), started),
                 ])
@@ -525,11 +581,12 @@ class Runner:
                     self.tracking.mark_failed(version, where, failure.message),
                     self._failed_history(step, failure.message, started),
                 ])
-                failure.hint = (
+                dirty = (
                     "the migration ran outside a transaction and is now marked dirty; the database"
                     " may be partly changed (a failed CONCURRENTLY build leaves an INVALID index):"
                     " fix it by hand, then run `migrations repair`"
                 )
+                failure.hint = f"{dirty}; {failure.hint}" if failure.hint else dirty
                 raise failure from None
 
     def _failed_history(self, step: Step, message: str, started: float) -> sql.Composable:
@@ -542,15 +599,25 @@ class Runner:
 
     def _failure(self, step: Step, command: Command, error: psycopg.Error) -> MigrationFailed:
         section_path = display_path(step.section.path)
-        reason = postgres_message(error)
+        reason = describe(error)
+        if self._connection_lost():
+            reason = f"the connection to the database was lost: {reason}"
+        hint = None
         if command.kind == "file" and command.statement is not None:
-            where = f"{section_path}:{command.statement.line}"
+            statement = command.statement
+            line = error_line(error, statement.text, statement.line) or statement.line
+            where = f"{section_path}:{line}"
         elif command.kind == "script":
             position = error.diag.statement_position
             failed = step.plan.statement_at(int(position) if position else None)
-            if failed is None and isinstance(error, psycopg.errors.ActiveSqlTransaction):
+            if failed is None and isinstance(error, ActiveSqlTransaction):
                 failed = step.plan.refused_in_block()
             where = f"{section_path}:{failed.line if failed is not None else step.section.first_line}"
+        elif command.kind == "check":
+            # The check names the indexes in its DETAIL, for the hint; the message says it once.
+            where, names = section_path, error.diag.message_detail or "..."
+            reason = f"{error.diag.message_primary} (SQLSTATE {error.sqlstate})"
+            hint = repair_hint(names, step.direction)
         elif command.kind == "commit":
             lines = [s.line for s in step.file_statements]
             line = step.commit_line or (lines[-1] if lines else step.section.first_line)
@@ -561,16 +628,21 @@ class Runner:
         else:
             where = f"{section_path}"
             reason = f"{step.direction} {step.migration.id}: {reason}"
-        hint = None
-        if error.sqlstate == LOCK_NOT_AVAILABLE:
+        if isinstance(error, LockNotAvailable):
             hint = (
                 f"another session holds a lock this migration needs (lock_timeout"
                 f" {self.settings.lock_timeout or 'from the file'}); nothing was changed by this"
-                " statement: retry when the database is quieter, or with --retries N"
+                " statement: retry when the database is quieter"
+                + (", or with --retries N" if step.transactional else "")
             )
-        elif error.sqlstate == QUERY_CANCELED:
+        elif isinstance(error, QueryCanceled):
             hint = "statement_timeout cut the statement short; raise statement_timeout for this migration with SET statement_timeout in the file"
-        return MigrationFailed(self._scrub(f"{where}: {reason}"), sqlstate=error.sqlstate, hint=hint)
+        return MigrationFailed(f"{where}: {reason}", error=error, hint=hint)
+
+    def _connection_lost(self) -> bool:
+        """Whether the working connection went with the last error (the server ended the session)."""
+        conn = self._conn
+        return conn is not None and (conn.broken or conn.closed)
 
     @staticmethod
     def _rollback_quietly(conn: psycopg.Connection) -> None:
@@ -581,14 +653,32 @@ class Runner:
                 conn.execute("ROLLBACK")
 
     def _record_quietly(self, conn: psycopg.Connection, queries: list[sql.Composable]) -> None:
-        """Record a failure after the fact; the failure itself matters more than its record."""
+        """Record a failure after the fact; the failure itself matters more than its record.
+
+        When the failure took the connection with it (the server ended the session, the
+        network went), the record goes through a new one: the history promises failed attempts.
+        """
         if conn.broken or conn.closed:
-            return
+            self._conn = None
+            try:
+                conn = self.connection()
+            except RunnerError:
+                return
         with contextlib.suppress(psycopg.Error):
             for query in queries:
                 conn.execute(query)
         with contextlib.suppress(psycopg.Error):
             conn.execute("DISCARD ALL")
+            self._stay_connected(conn)
+
+    def _committed(self, step: Step) -> bool:
+        """Whether ``step``'s transaction committed, asked on a new connection; False if unknown."""
+        self._conn = None
+        try:
+            records = {record.version for record in self.tracking.read_applied(self.connection())}
+        except (RunnerError, psycopg.Error):
+            return False
+        return (step.migration.version.text in records) == (step.direction == "up")
 
     # -- repair and baseline -----------------------------------------------------------------
 
@@ -700,6 +790,29 @@ def _parse_problems(section: Section) -> list[RunnerError]:
             f"{display_path(section.path)}:{statement.line}: syntax error: {statement.error.message}"
         ))
     return problems
+
+
+def _keepalives(dsn: str) -> dict[str, int]:
+    """TCP keepalives every minute, unless the DSN says otherwise: a session that sits idle for
+    as long as a migration runs (the lock's) must not be dropped by a firewall or a NAT gateway
+    that forgets quiet connections (the operating system's default is to wait two hours)."""
+    try:
+        given = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return {}  # the connection attempt reports it
+    wanted = {"keepalives_idle": 60, "keepalives_interval": 10, "keepalives_count": 6}
+    return {key: value for key, value in wanted.items() if key not in given}
+
+
+def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:
+    """The applied entries, the one applied last first: after ``--allow-out-of-order`` the newest
+    version is not the last one applied, and a rollback undoes in the order things were done."""
+    applied = [entry for entry in entries if entry.record is not None]
+    return sorted(
+        applied,
+        key=lambda entry: (entry.record.applied_at, entry.record.key or (), entry.version),  # type: ignore[union-attr]
+        reverse=True,
+    )
 
 
 def _dirty_detail(record: AppliedRecord) -> str:

@@ -55,6 +55,9 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     _add(parser, "--after", metavar="DIR", type=Path, action="append", default=None,
          help="apply this directory's migrations first, untraced (e.g. the main set a deferred set builds on);"
               " may be repeated")
+    _add(parser, "--since", metavar="VERSION",
+         help="migrations older than VERSION are traced and reported, but their findings do not fail"
+              " (default: [tool.pytest-migrations] since)")
     _add(parser, "--verbose", "-v", action="store_true", default=False,
          help="list every statement's locks, rewrites and scans, not only the findings")
 
@@ -81,6 +84,7 @@ def run_trace_command(args: argparse.Namespace) -> int:
     try:
         migrations, before = _load(args)
         lock_timeout = _lock_timeout(args)
+        since = _since(args)
         traces = _trace_all(
             migrations, before, getattr(args, "database_url", None), getattr(args, "trace_rows", 0) or 0, lock_timeout
         )
@@ -92,16 +96,41 @@ def run_trace_command(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS
     if json_mode:
         document = run_json(traces)
-        code = _exit_code(traces)
+        code = _exit_code(traces, since)
         document["exit_code"] = code
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return code
     sys.stdout.write(format_run(traces, verbose=bool(getattr(args, "verbose", False))) + "\n")
-    return _exit_code(traces)
+    older = [trace.migration.id for trace in traces if not trace.ok and _excused(trace, since)]
+    if older:
+        sys.stdout.write(f"older than since {since.text}, reported without failing: {', '.join(older)}\n")
+    return _exit_code(traces, since)
 
 
-def _exit_code(traces: Sequence[MigrationTrace]) -> int:
-    return EXIT_OK if all(trace.ok for trace in traces) else EXIT_FINDINGS
+def _exit_code(traces: Sequence[MigrationTrace], since: Version | None = None) -> int:
+    return EXIT_OK if all(trace.ok or _excused(trace, since) for trace in traces) else EXIT_FINDINGS
+
+
+def _excused(trace: MigrationTrace, since: Version | None) -> bool:
+    """A migration older than the ``since`` line that applied: its lock findings do not fail."""
+    version = trace.migration.version
+    return since is not None and trace.error is None and bool(version.text) and version < since
+
+
+def _since(args: argparse.Namespace) -> Version | None:
+    """``--since``, else ``[tool.pytest-migrations] since``."""
+    from migration_lint.session import parse_since
+
+    from ..config import ConfigError, read_tool_config
+
+    given = getattr(args, "since", None)
+    try:
+        value = given if given is not None else read_tool_config(getattr(args, "config", None)).get_str("since")
+        return parse_since(value) if value is not None else None
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    except ValueError as error:
+        raise UsageError(f"{'--since' if given is not None else '[tool.pytest-migrations] since'}: {error}") from None
 
 
 def _error(message: str, json_mode: bool) -> None:

@@ -8,13 +8,11 @@ lock_timeout`` (10s unless configured); other tools set none unless told.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-__all__ = ["LockTimeoutError", "check_lock_timeout", "runner_lock_timeout"]
+from ..config import check_duration
 
-# PostgreSQL's time units for lock_timeout; a bare number is milliseconds.
-_DURATION = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
+__all__ = ["LockTimeoutError", "check_lock_timeout", "runner_lock_timeout"]
 
 
 class LockTimeoutError(ValueError):
@@ -23,10 +21,10 @@ class LockTimeoutError(ValueError):
 
 def check_lock_timeout(value: str) -> str:
     """``value`` stripped, or :class:`LockTimeoutError`; ``"0"`` (no limit) is a valid answer."""
-    text = str(value).strip()
-    if not _DURATION.match(text):
-        raise LockTimeoutError(f"expected a lock_timeout such as 5s, 500ms or 0 (none), got {value!r}")
-    return text
+    try:
+        return check_duration(value)
+    except ValueError:
+        raise LockTimeoutError(f"expected a lock_timeout such as 5s, 500ms or 0 (none), got {value!r}") from None
 
 
 def runner_lock_timeout(path: Path | None = None, *, start: Path | None = None) -> tuple[str, str] | None:

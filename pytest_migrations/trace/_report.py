@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from migration_lint.execution import TOOL_TRANSACTION
 
-from ._results import HELD, MigrationTrace, StatementTrace, TraceFinding, format_seconds
+if TYPE_CHECKING:  # the results import this module to format themselves
+    from ._results import MigrationTrace, StatementTrace, TraceFinding
 
 JSON_FORMAT_VERSION = 1
 
@@ -15,7 +16,7 @@ JSON_FORMAT_VERSION = 1
 def format_statement(trace: StatementTrace) -> str:
     """One line of facts: ``path:line Kind: ACCESS EXCLUSIVE public.t; rewrote ...``."""
     parts = []
-    locks = [f"{fact.mode} {fact.relation.describe()}" + ("" if fact.seen == HELD else f" ({fact.seen})")
+    locks = [f"{fact.mode} {fact.relation.describe()}" + ("" if fact.certain else f" ({fact.seen})")
              + ("" if fact.relation.pre_existing else " (new)") for fact in trace.acquired]
     parts.append("locks: " + (", ".join(locks) if locks else "none new"))
     if trace.rewritten:
@@ -139,3 +140,9 @@ def _severities(findings: Sequence[TraceFinding]) -> str:
 
 def _count(items: Sequence[Any], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds:.2f} s"

@@ -11,6 +11,7 @@ from migration_lint.model import Migration
 from migration_lint.parse import Statement
 
 from ._modes import blocks, rank
+from ._report import format_migration, format_seconds, migration_json
 
 # How a statement was observed.
 IN_TRANSACTION = "transaction"
@@ -84,6 +85,11 @@ class LockFact:
     def blocks(self) -> str:
         return blocks(self.mode)
 
+    @property
+    def certain(self) -> bool:
+        """Read from pg_locks while the statement's transaction held it."""
+        return self.seen == HELD
+
     def to_json(self) -> dict[str, Any]:
         return {
             "relation": self.relation.to_json(),
@@ -143,10 +149,6 @@ class StatementTrace:
     @property
     def summary(self) -> str:
         return summarize(self.statement.text)
-
-    def strongest_mode(self, relation_oid: int) -> str | None:
-        modes = [fact.mode for fact in self.acquired if fact.relation.oid == relation_oid]
-        return max(modes, key=rank) if modes else None
 
     def modes_on(self, name: str) -> list[str]:
         """Modes this statement took on the relation called ``name`` (for tests and reports)."""
@@ -342,13 +344,9 @@ class MigrationTrace:
         return self.error is None and not self.blocking_findings
 
     def format(self, *, verbose: bool = False) -> str:
-        from ._report import format_migration
-
         return format_migration(self, verbose=verbose)
 
     def to_json(self) -> dict[str, Any]:
-        from ._report import migration_json
-
         return migration_json(self)
 
 
@@ -362,8 +360,3 @@ def summarize(text: str, width: int = 72) -> str:
     one_line = " ".join(" ".join(lines).split()).rstrip(";")
     return one_line if len(one_line) <= width else one_line[: width - 1] + "…"
 
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.1f} ms"
-    return f"{seconds:.2f} s"

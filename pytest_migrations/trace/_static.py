@@ -4,6 +4,7 @@ suppression comments cover it, and when a static finding is shown harmless by th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from migration_lint.model import Migration
@@ -22,24 +23,18 @@ def static_findings(
     migration: Migration, pg_version: int, history: Sequence[Migration] = ()
 ) -> dict[tuple[str, int], list[Any]] | None:
     """The linter's findings on ``migration``'s UP by ``(path, statement line)``, or ``None``
-    when the linter cannot be run. ``history`` are the migrations before it (for context)."""
-    try:
-        from migration_lint.engine import Linter
-        from migration_lint.rules import all_rule_classes
-    except ImportError:
-        return None
-    class UnsuppressedLinter(Linter):
-        # Suppression comments are applied to trace findings by suppressed_statements(), which
-        # needs to know which rules flag a statement even where a comment silences them.
-        def _apply_suppressions(self, migration: Migration, findings: list[Any]) -> list[Any]:
-            return findings
+    when the linter cannot be run. ``history`` are the migrations before it (for context).
 
+    The lint session reads the project's ``[tool.migration-lint]`` as every other tool does, and
+    keeps the findings that suppression comments silence: :func:`suppressed_statements` applies
+    the comments to trace findings, which needs to know which rules flag a statement anyway.
+    """
     try:
-        rules = [cls() for cls in all_rule_classes() if not cls.opt_in]
-        # The linter reads the same execution plan of the migration as the tracer followed.
-        linter = UnsuppressedLinter(rules, pg_version=pg_version)
-        findings = linter.lint_migrations([*history, migration], only=[migration])
-    except Exception:  # a linter bug must not stop a trace; the report says the rules are unknown
+        # The linter reads the same execution plan of the migration as the tracer followed: the
+        # layout's rule, whatever assume-in-transaction the configuration says.
+        session = _session(migration.path.parent, pg_version)
+        findings = session.lint([*history, migration], only=[migration])
+    except Exception:  # a linter bug or a bad configuration must not stop a trace: the rules are unknown
         return None
     by_statement: dict[tuple[str, int], list[Any]] = {}
     spans = [(statement.line, statement.end_line) for statement in migration.up.statements]
@@ -54,16 +49,33 @@ def static_findings(
     return by_statement
 
 
+def _session(directory: Path, pg_version: int) -> Any:
+    """A lint session per configuration (as it is now) and server version: a trace of many
+    migrations reads the configuration once."""
+    from migration_lint.config import find_config
+    from migration_lint.session import LintSession
+
+    config_file = find_config(directory)
+    stamp = config_file.stat().st_mtime_ns if config_file is not None else None
+    key = (config_file, stamp, pg_version)
+    if key not in _SESSIONS:
+        _SESSIONS[key] = LintSession.for_path(
+            directory, config_file=config_file, pg_version=pg_version, assume_in_transaction=False,
+            apply_suppressions=False,
+        )
+    return _SESSIONS[key]
+
+
+_SESSIONS: dict[tuple[Path | None, int | None, int], Any] = {}
+
 # Findings about the file rather than what a statement does to the database.
 _NOT_ABOUT_STATEMENTS = frozenset({"ML900", "ML901"})
 
 
 def rule_lock(code: str) -> str | None:
     """The lock a rule says its flagged statement takes (``Rule.lock``), if it declares one."""
-    try:
-        from migration_lint.rules import known_rule
-    except ImportError:
-        return None
+    from migration_lint.rules import known_rule
+
     rule = known_rule(code)
     return getattr(rule, "lock", None) if rule is not None else None
 
@@ -144,10 +156,8 @@ def suppressed_statements(migration: Migration, codes_by_line: dict[int, tuple[s
     A comment silences a trace finding when it ignores every rule, :data:`TRACE_RULE_NAME`, or a
     static rule that flags the same statement.
     """
-    try:
-        from migration_lint.suppress import find_suppressions, resolve_ranges
-    except ImportError:
-        return set()
+    from migration_lint.suppress import find_suppressions, resolve_ranges
+
     section = migration.up
     from migration_lint.model import read_sql_file
 

@@ -43,6 +43,7 @@ from migration_lint.model import Migration
 from migration_lint.parse import Statement
 from migration_lint.transaction import non_transactional_reason, transaction_control
 
+from ..pgerrors import PytestMigrationsError, describe, error_line
 from . import _catalog
 from ._catalog import TABLE_KINDS, CatalogState, RelationRow
 from ._modes import is_blocking, rank
@@ -63,7 +64,7 @@ _POLL_SECONDS = 0.001
 _HOLD_SECONDS = 2.0
 
 
-class TraceError(Exception):
+class TraceError(PytestMigrationsError):
     """The migration cannot be traced (e.g. it rolls back its own transaction); one line."""
 
 
@@ -277,7 +278,7 @@ class _Runner:
         try:
             self.conn.execute("COMMIT")
         except psycopg.Error as exc:  # a deferred constraint, a serialization failure
-            raise _StatementFailed(f"{self.path}: COMMIT failed: {_one_line(exc)}", list(done)) from None
+            raise _StatementFailed(f"{self.path}: COMMIT failed: {describe(exc)}", list(done)) from None
         return time.perf_counter() - began
 
     def _rollback(self) -> None:
@@ -291,7 +292,7 @@ class _Runner:
         try:
             self.conn.execute(statement.text)
         except psycopg.Error as exc:
-            raise _StatementFailed(f"{self.path}:{statement.line}: {_one_line(exc)}", list(done)) from None
+            raise _StatementFailed(f"{self.path}:{_line(exc, statement)}: {describe(exc)}", list(done)) from None
         return time.perf_counter() - began
 
     def _run_observed(
@@ -382,7 +383,7 @@ class _Runner:
                 for holder in holders.values():
                     _release(holder)
         if "error" in outcome:
-            raise _StatementFailed(f"{self.path}:{statement.line}: {_one_line(outcome['error'])}", list(done))
+            raise _StatementFailed(f"{self.path}:{_line(outcome['error'], statement)}: {describe(outcome['error'])}", list(done))
         after = _catalog.read_state(self.conn)
         self.names.learn(after)
         acquired = []
@@ -556,9 +557,6 @@ def _relation_order(relation: TracedRelation) -> str:
     return relation.name
 
 
-def _one_line(exc: BaseException) -> str:
-    diag = getattr(exc, "diag", None)
-    message = (getattr(diag, "message_primary", None) or str(exc)).strip().splitlines()
-    sqlstate = getattr(exc, "sqlstate", None)
-    text = message[0] if message else type(exc).__name__
-    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
+def _line(error: BaseException, statement: Statement) -> int:
+    """The file line PostgreSQL points at in ``statement``, else the statement's first line."""
+    return error_line(error, statement.text, statement.line) or statement.line

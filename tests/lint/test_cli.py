@@ -245,7 +245,9 @@ def test_list_rules_and_explain(capsys):
     code, out, _ = run(capsys, "--list-rules")
     assert code == 0 and "ML001  require-concurrent-index-creation" in out
     code, out, _ = run(capsys, "--explain", "require-concurrent-index-creation")
-    assert code == 0 and "## Use instead" in out and "generated" in out
+    assert code == 0 and "## Use instead" in out
+    assert out.startswith("# require-concurrent-index-creation (ML001)")  # no HTML comment first
+    assert "<!--" not in out
     assert run(capsys, "--explain", "ML999")[0] == 2
 
 
@@ -283,8 +285,9 @@ def test_pre_commit_hook_entry(tmp_path):
 
 def test_jobs_gives_the_same_findings(tmp_path, capsys, monkeypatch):
     import migration_lint.cli as cli
+    import migration_lint.parallel as parallel
 
-    monkeypatch.setattr(cli, "_PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
     for number in range(3):
         write(tmp_path / f"set{number}" / "001_a.sql", f"-- UP\nCREATE INDEX i{number} ON t (a);\n-- DOWN\nSELECT 1;\n")
     dirs = [str(tmp_path / f"set{number}") for number in range(3)]
@@ -299,3 +302,50 @@ def test_directory_of_unversioned_sql_files(tmp_path, capsys):
     code, out, err = run(capsys, "--no-cache", "--format", "gcc", str(tmp_path / "sql"))
     assert code == 1 and not err
     assert "cleanup.sql:1:1: error: [ban-truncate]" in out
+
+
+# -- output options users of ruff expect ------------------------------------------------------------
+
+def _colour_out(capsys, monkeypatch, tmp_path, *args: str, env: dict[str, str] | None = None) -> str:
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    path = write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nCREATE INDEX i ON t (a);\n")
+    _, out, _ = run(capsys, "--no-cache", *args, str(path))
+    return out
+
+
+def test_color_option_and_environment(tmp_path, capsys, monkeypatch):
+    assert "\033[" in _colour_out(capsys, monkeypatch, tmp_path, "--color", "always")
+    assert "\033[" not in _colour_out(capsys, monkeypatch, tmp_path, "--color", "never", env={"FORCE_COLOR": "1"})
+    assert "\033[" in _colour_out(capsys, monkeypatch, tmp_path, env={"FORCE_COLOR": "1"})  # not a terminal, forced
+    assert "\033[" not in _colour_out(capsys, monkeypatch, tmp_path, env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\033[" not in _colour_out(capsys, monkeypatch, tmp_path)  # auto, not a terminal
+    assert "\033[" in _colour_out(capsys, monkeypatch, tmp_path, "--color", "always", env={"NO_COLOR": "1"})
+
+
+def test_exit_zero_keeps_the_report_and_exits_0(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "SET lock_timeout = '1s';\nCREATE INDEX i ON t (a);\n")
+    code, out, _ = run(capsys, "--no-cache", "--exit-zero", str(path))
+    assert code == 0 and "error ML001" in out
+    code, _, _ = run(capsys, "--no-cache", "--exit-zero", str(tmp_path / "missing.sql"))
+    assert code == 2  # bad input is still bad input
+
+
+def test_statistics_counts_findings_per_rule(tmp_path, capsys):
+    path = write(tmp_path / "m.sql", "CREATE INDEX i ON t (a);\nCREATE INDEX j ON t (b);\nDROP VIEW v;\n")
+    code, out, _ = run(capsys, "--no-cache", "--statistics", str(path))
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert ["2", "ML001", "[*] require-concurrent-index-creation"] in rows
+    assert any(row[1] == "ML016" and row[0] == "1" for row in rows)
+    assert [int(row[0]) for row in rows] == sorted((int(row[0]) for row in rows), reverse=True)
+    assert "m.sql:1:1" not in out  # counts instead of the findings
+    assert code == 1
+
+
+def test_help_lists_the_server_and_its_extra(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "server" in out and "[lsp]" in out

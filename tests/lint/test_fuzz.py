@@ -63,7 +63,7 @@ def lint_text(text: str) -> list:
     except MigrationFileError:
         return []
     migration = Migration(UNVERSIONED, "fuzz", up, down, (_PATH,), "onefile", no_transaction_marker=no_transaction)
-    _LINTER._sources[_PATH] = text
+    _LINTER.pipeline.sources[_PATH] = text
     return _LINTER.lint_migrations([migration])
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import migration_lint.cli as cli
+import migration_lint.parallel as parallel
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
@@ -16,7 +17,7 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 def _every_run_forks(monkeypatch, tmp_path):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(os, "cpu_count", lambda: 4)  # fork even on a one-core CI runner
 
 
@@ -35,8 +36,8 @@ def write(path: Path, text: str) -> Path:
 @pytest.mark.parametrize("jobs", ["2", "3"])
 def test_one_directory_cut_into_parts(capsys, jobs):
     directory = CORPUS / "docsrs"
-    assert cli._parallel_weights([directory]) is not None
-    assert cli._plan(cli._parallel_weights([directory]), int(jobs)) == [[(0, part, int(jobs))] for part in range(int(jobs))]
+    assert parallel.parallel_weights([directory]) is not None
+    assert parallel.plan(parallel.parallel_weights([directory]), int(jobs)) == [[(0, part, int(jobs))] for part in range(int(jobs))]
     alone = lint(capsys, "--jobs", "1", str(directory))
     shared = lint(capsys, "--jobs", jobs, str(directory))
     assert alone == shared and alone[0] == 1 and alone[1].count('"code"') > 10
@@ -54,7 +55,7 @@ def test_a_later_part_knows_what_earlier_migrations_established(tmp_path, capsys
     write(migrations / "003_index.sql", "-- UP\nSET lock_timeout = '2s';\nCREATE INDEX orders_note ON orders (note);\n"
           "-- DOWN\nSELECT 1;\n")
     sizes = [len(p.read_text()) for p in sorted(migrations.iterdir())]
-    assert cli._part_bounds(sizes, 2) == [0, 1, 3]
+    assert parallel.part_bounds(sizes, 2) == [0, 1, 3]
     alone = lint(capsys, "--jobs", "1", str(migrations))
     shared = lint(capsys, "--jobs", "2", str(migrations))
     assert alone == shared
@@ -65,9 +66,9 @@ def test_a_later_part_knows_what_earlier_migrations_established(tmp_path, capsys
 def test_part_bounds_cover_every_migration_once():
     sizes = [5, 80, 3, 3, 400, 12, 12, 12, 90, 1]
     for parts in (1, 2, 3, 4):
-        bounds = cli._part_bounds(sizes, parts)
+        bounds = parallel.part_bounds(sizes, parts)
         assert bounds[0] == 0 and bounds[-1] == len(sizes) and len(bounds) == parts + 1
         assert bounds == sorted(bounds)
     # Equal sizes: later parts are smaller, since their workers also read the earlier migrations.
-    first, second, end = cli._part_bounds([10] * 100, 2)
+    first, second, end = parallel.part_bounds([10] * 100, 2)
     assert second - first > end - second

@@ -261,7 +261,7 @@ def test_a_failing_up_skips_the_migrations_after_it(pytester: pytest.Pytester) -
     result = run(pytester, *ROUNDTRIP_ONLY, "-rA")
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*UP of 002_b failed*", "SKIPPED * migrations/003_c.sql:1: depends on 002_b which failed"])
-    assert '002_b.sql:2: relation "missing" does not exist [42P01]' in result.stdout.str()
+    assert '002_b.sql:2: relation "missing" does not exist (SQLSTATE 42P01)' in result.stdout.str()
 
 
 def test_missing_down_fails_or_xfails_with_the_flag(pytester: pytest.Pytester) -> None:
@@ -391,7 +391,7 @@ LOST_ROWS = "lost or changed rows that existed before its UP"
 CORPUS_DEFECTS = {
     "authelia-postgres": {
         "V0002.WebAuthn.up.sql": ['DOWN of 0002_WebAuthn failed',
-                                  'relation "totp_configurations_username_key" already exists [42P07]'],
+                                  'relation "totp_configurations_username_key" already exists (SQLSTATE 42P07)'],
         "V0003.WebAuthnKIDLength.up.sql": ["sequence webauthn_devices_id_seq1: unexpected"],
         "V0006.ConsentPreConfiguration.up.sql": [LOST_ROWS, "table oauth2_consent_session: row"],
         "V0007.ConsistencyFixes.up.sql": ["table _bkp_up_v0002_totp_configurations: missing"],

@@ -107,7 +107,7 @@ def test_setup_sql_failure_names_the_file_and_line(pg_server: Server, tmp_path: 
     setup = tmp_path / "setup.sql"
     setup.write_text("CREATE EXTENSION pg_trgm;\n\nCREATE TABLE broken (;\n")
     with ChainWalker(pg_server, migrations, setup_sql=setup.read_text(), setup_sql_path=setup) as walker:
-        with pytest.raises(SetupSqlError, match=rf"^{setup}:3: syntax error at or near \";\" \[42601\]$"):
+        with pytest.raises(SetupSqlError, match=rf"^{setup}:3: syntax error at or near \";\" \(SQLSTATE 42601\)$"):
             walker.result_for("001_users")
 
 

@@ -107,12 +107,12 @@ def test_quickwit_migration_without_down_stops_the_rollback_before_anything_runs
     assert broken.code == 1
     error_lines = [line for line in broken.err.splitlines() if line.startswith("error:")]
     assert error_lines == [
-        f"error: {directory}/14_update-shard-id.down.sql:1: type \"bigserial\" does not exist (SQLSTATE 42704)"
+        f"error: {directory}/14_update-shard-id.down.sql:2: type \"bigserial\" does not exist (SQLSTATE 42704)"
     ]
     assert "Traceback" not in broken.text
     assert len(applied_versions(dsn)) == 14  # 18..15 rolled back, each with its tracking row
     assert query(dsn, "SELECT outcome, message FROM public.migration_history ORDER BY id DESC LIMIT 1") == [
-        ("failed", f"{directory}/14_update-shard-id.down.sql:1: type \"bigserial\" does not exist (SQLSTATE 42704)")
+        ("failed", f"{directory}/14_update-shard-id.down.sql:2: type \"bigserial\" does not exist (SQLSTATE 42704)")
     ]
     assert cli("up", "--dir", directory, "--database-url", dsn, "--no-lint").code == 0
     assert len(applied_versions(dsn)) == 28

@@ -203,3 +203,18 @@ def test_a_malformed_dsn_is_a_usage_error(migrations: Path, capsys) -> None:
     assert main(["--dir", str(migrations), "--database-url", "password=s3cret nonsense"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: invalid DSN") and "s3cret" not in err
+
+
+def test_findings_of_migrations_older_than_since_do_not_fail(migrations: Path, pg_server, capsys) -> None:
+    assert main(["--dir", str(migrations), "--since", "3"]) == 1  # 003 is not older than 3
+    capsys.readouterr()
+    assert main(["--dir", str(migrations), "--since", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "static rule: ML001" in out  # still reported
+    assert out.rstrip().splitlines()[-1] == "older than since 4, reported without failing: 002_index, 003_column"
+    pyproject = migrations.parent / "pyproject.toml"
+    pyproject.write_text('[tool.pytest-migrations]\nsince = "4"\n')
+    assert main(["--dir", str(migrations), "--config", str(pyproject), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["exit_code"] == 0
+    assert main(["--dir", str(migrations), "--since", "later"]) == 2
+    assert "--since" in capsys.readouterr().err
