@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 
 INDEX = "-- UP\nSET lock_timeout = '2s';\nCREATE INDEX orders_total ON orders (total);\n-- DOWN\nSET lock_timeout = '2s';\nDROP INDEX CONCURRENTLY IF EXISTS orders_total;\n"
 RULE = "require-concurrent-index-creation"
