@@ -9,7 +9,13 @@ before it.
 - Diagnostics on open, on change (after a short pause in typing) and on save.
 - Hover on a finding: the rule's message and its documentation (``migration-lint --explain``).
 - Code actions: apply the rule's suggested rewrite; insert
-  ``-- migration-lint: ignore[rule-name] <reason>`` above the statement.
+  ``-- migration-lint: ignore[rule-name] <reason>`` above the statement; ``source.fixAll`` applies
+  every mechanical rewrite of the file at once (e.g. on save).
+- Each diagnostic links to its rule's page (``codeDescription``).
+
+Every request gets an answer: one whose parameters cannot be read gets a JSON-RPC error
+response (-32602, naming what is wrong), and a setting that cannot be used is named in one
+message and ignored, never a pop-up with a Python exception.
 
 Settings, as ``initializationOptions`` or in ``workspace/didChangeConfiguration`` under
 ``migrationLint`` (all optional)::
@@ -36,7 +42,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lsprotocol import types
+from pygls.exceptions import FeatureRequestError, JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 from pygls.workspace.position_codec import ServerTextPosition
 
@@ -44,6 +52,8 @@ from . import __version__
 
 SOURCE = "migration-lint"
 SUPPRESSION_REASON = "<reason>"
+FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.{SOURCE}"
+DIALECTS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
 log = logging.getLogger(__name__)
 
 
@@ -56,22 +66,61 @@ class Settings:
     debounce: float = 0.3
 
     @classmethod
-    def from_client(cls, data: Any, previous: Settings | None = None) -> Settings:
+    def from_client(cls, data: Any, previous: Settings | None = None, problems: list[str] | None = None) -> Settings:
+        """The settings the client sent, over ``previous``. A value that cannot be used keeps the
+        previous one and is described in ``problems`` (when given), one line per setting."""
         settings = Settings(**vars(previous)) if previous else Settings()
+        problems = [] if problems is None else problems
         if not isinstance(data, dict):
             return settings
         data = data.get("migrationLint", data)
-        if isinstance(data.get("migrationDirectories"), list):
-            settings.migration_directories = [str(d) for d in data["migrationDirectories"]]
-        if data.get("dialect") in ("postgres", "postgresql", "mysql", "sqlite"):
-            settings.dialect = "postgres" if data["dialect"] == "postgresql" else data["dialect"]
+        if not isinstance(data, dict):
+            problems.append(f"migrationLint: expected an object of settings, got {data!r}")
+            return settings
+
+        def refuse(name: str, expected: str) -> None:
+            problems.append(f"{name}: expected {expected}, got {data[name]!r}")
+
+        if data.get("migrationDirectories") is not None:
+            directories = data["migrationDirectories"]
+            if isinstance(directories, list) and all(isinstance(d, str) for d in directories):
+                settings.migration_directories = list(directories)
+            else:
+                refuse("migrationDirectories", "a list of directories")
+        if data.get("dialect") is not None:
+            if data["dialect"] in DIALECTS:
+                settings.dialect = DIALECTS[data["dialect"]]
+            else:
+                refuse("dialect", "postgres, mysql or sqlite")
         if data.get("pgVersion") is not None:
-            settings.pg_version = int(str(data["pgVersion"]).split(".")[0])
-        if data.get("config"):
-            settings.config = str(data["config"])
-        if isinstance(data.get("debounce"), (int, float)):
-            settings.debounce = max(0.0, float(data["debounce"]))
+            version = _major_version(data["pgVersion"])
+            if version is None:
+                refuse("pgVersion", "a PostgreSQL major version such as 15")
+            else:
+                settings.pg_version = version
+        if data.get("config") is not None:
+            if isinstance(data["config"], str):
+                settings.config = data["config"] or None
+            else:
+                refuse("config", "the path of a configuration file")
+        if data.get("debounce") is not None:
+            debounce = data["debounce"]
+            if isinstance(debounce, (int, float)) and not isinstance(debounce, bool) and debounce >= 0:
+                settings.debounce = float(debounce)
+            else:
+                refuse("debounce", "a number of seconds (0 or more)")
         return settings
+
+
+def _major_version(value: Any) -> int | None:
+    """15 from 15, "15" or "15.2"; ``None`` for anything else (booleans, "abc", 3)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    text = str(value).strip()
+    major = text.split(".")[0]
+    if not major.isdigit() or not 9 <= int(major) <= 99:
+        return None
+    return int(major)
 
 
 @dataclass
@@ -86,12 +135,78 @@ class Linted:
     dialect: str = "postgres"
 
 
+class _Answered:
+    """A request whose parameters could not be read, already answered with an error response."""
+
+
+_ANSWERED = _Answered()
+
+
+class AnsweringProtocol(LanguageServerProtocol):
+    """pygls' protocol, except that a request whose parameters do not read as the method's is
+    answered with a JSON-RPC error (-32602) naming what is wrong: pygls drops such a message,
+    leaving the client waiting, and shows the user a pop-up instead."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if not ("jsonrpc" in data and "id" in data and "method" in data):
+                raise  # a notification or a response: nobody waits for an answer
+            detail = _validation_detail(error.__cause__)
+            self._send_response(data["id"], None, types.ResponseError(
+                code=error.code, message=f"{data['method']}: {error.message.lower()}{detail}",
+            ))
+            log.warning("answered %s request %s with %s%s", data["method"], data["id"], error.message, detail)
+            return _ANSWERED
+
+    def handle_message(self, message: Any) -> None:
+        if message is _ANSWERED:
+            return
+        super().handle_message(message)
+
+
+def _validation_detail(cause: BaseException | None) -> str:
+    """``": required field missing @ $.params.position"`` from cattrs' error, or nothing."""
+    if cause is None:
+        return ""
+    try:
+        from cattrs import transform_error
+
+        lines = transform_error(cause)
+    except Exception:
+        return ""
+    return ": " + "; ".join(lines) if lines else ""
+
+
 class MigrationLintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__(SOURCE, __version__)
+        super().__init__(SOURCE, __version__, protocol_cls=AnsweringProtocol)
         self.settings = Settings()
         self.linted: dict[str, Linted] = {}
         self._pending: dict[str, asyncio.Task[None]] = {}
+
+    def configure(self, data: Any) -> None:
+        """Take the client's settings; what cannot be used is named in one message and ignored."""
+        problems: list[str] = []
+        self.settings = Settings.from_client(data, self.settings, problems)
+        if problems:
+            self.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Warning,
+                message=f"{SOURCE}: settings ignored: " + "; ".join(problems),
+            ))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A failure outside a request goes to the log (the editor's output panel), as one line,
+        not to a pop-up: the server goes on. A failed request has its error response already."""
+        log.error("%s: %s", type(error).__name__, error, exc_info=error)
+        if source is FeatureRequestError:
+            return
+        self.window_log_message(types.LogMessageParams(
+            type=types.MessageType.Error,
+            message=f"{SOURCE}: could not handle a message from the editor ({type(error).__name__}: {error});"
+                    " the server goes on (--log-file has the details)",
+        ))
 
     # -- which files -----------------------------------------------------------------------------
     def _roots(self) -> list[Path]:
@@ -216,13 +331,18 @@ class MigrationLintServer(LanguageServer):
             for index, diagnostic in enumerate(linted.diagnostics):
                 if _overlaps(diagnostic.range, params.range):
                     chosen[index] = diagnostic
-        only = params.context.only
-        if only and not any(kind == types.CodeActionKind.QuickFix or str(kind).startswith("quickfix") for kind in only):
-            return []
+        only = [str(getattr(kind, "value", kind)) for kind in params.context.only or []]
         lines = linted.text.split("\n")
         newline = "\r\n" if "\r\n" in document.source else "\n"
         versioned = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=linted.version)
         actions: list[types.CodeAction] = []
+        # source.fixAll only when asked for (on save, or the editor's source-action menu).
+        if any(FIX_ALL == kind or FIX_ALL.startswith(kind + ".") for kind in only):
+            fix_all = self._fix_all(linted, lines, newline, versioned, document.position_codec)
+            if fix_all is not None:
+                actions.append(fix_all)
+        if only and not any(kind == "quickfix" or kind.startswith("quickfix.") for kind in only):
+            return actions
         for index, diagnostic in sorted(chosen.items()):
             finding = linted.findings[index]
             if finding.edits:
@@ -243,6 +363,10 @@ class MigrationLintServer(LanguageServer):
                     is_preferred=True,
                     edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=versioned, edits=edits)]),
                 ))
+            if finding.rule == "missing-down":
+                generate = _generate_down_action(uri, self.open_buffers(), diagnostic, newline, document.position_codec)
+                if generate is not None:
+                    actions.append(generate)
             if finding.rule in ("syntax-error", "unused-suppression"):
                 continue
             line = statement_start(finding.line, linted.statement_lines)
@@ -260,6 +384,79 @@ class MigrationLintServer(LanguageServer):
                 )]),
             ))
         return actions
+
+    def _fix_all(self, linted: Linted, lines: list[str], newline: str,
+                 versioned: types.OptionalVersionedTextDocumentIdentifier, codec: Any) -> types.CodeAction | None:
+        """Every finding's rewrite in one edit; where two would touch the same text, the first
+        wins (the next lint shows what is left)."""
+        chosen: list[Any] = []
+        fixed: list[types.Diagnostic] = []
+        for diagnostic, finding in zip(linted.diagnostics, linted.findings):
+            edits = sorted(finding.edits or [], key=lambda edit: (edit.start, edit.end))
+            if not edits or any(not (edit.end <= other.start or other.end <= edit.start)
+                                for edit in edits for other in chosen):
+                continue
+            chosen.extend(edits)
+            fixed.append(diagnostic)
+        if not chosen:
+            return None
+        text_edits = [
+            types.TextEdit(
+                range=types.Range(start=_client_position(lines, edit.start, codec), end=_client_position(lines, edit.end, codec)),
+                new_text=edit.replacement.replace("\n", newline),
+            )
+            for edit in sorted(chosen, key=lambda edit: (edit.start, edit.end))
+        ]
+        return types.CodeAction(
+            title=f"Fix all {SOURCE} findings with a rewrite ({len(fixed)})",
+            kind=FIX_ALL,
+            diagnostics=fixed,
+            edit=types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=versioned, edits=text_edits)]),
+        )
+
+
+def _generate_down_action(
+    uri: str, buffers: dict[Path, str], diagnostic: types.Diagnostic, newline: str, codec: Any
+) -> types.CodeAction | None:
+    """"Generate DOWN" for a migration without one, from the UP's parse tree alone: where the
+    layout keeps a DOWN, what the tree knows, and TODO comments for what only a catalog knows."""
+    from pygls.uris import from_fs_path
+
+    from .gendown import place_down, render, tree_down
+    from .model import MigrationFileError
+
+    path_text = to_fs_path(uri)
+    if not path_text:
+        return None
+    with buffers_as_files(buffers):
+        try:
+            _, migration = _migration_of(Path(path_text))
+            down, unknown = tree_down(migration)
+            placement = place_down(migration, render(down, migration.up), outside_transaction=down.outside_transaction)
+        except (MigrationFileError, ValueError):
+            return None
+    changes: list[Any] = []
+    for file, content in placement.files.items():
+        file_uri = from_fs_path(str(file)) or file.as_uri()
+        old = buffers.get(file.resolve())
+        if old is None and file.exists():
+            old = _normalise(file.read_text(encoding="utf-8"))
+        if old is None:
+            changes.append(types.CreateFile(uri=file_uri))
+            old = ""
+        end = _client_position(old.split("\n"), len(old), codec)
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=file_uri, version=None),
+            edits=[types.TextEdit(range=types.Range(start=types.Position(0, 0), end=end),
+                                  new_text=content.replace("\n", newline))],
+        ))  # fmt: skip
+    left = f"; {unknown} statement(s) left as TODO for `migrations gen-down`" if unknown else ""
+    return types.CodeAction(
+        title=f"Generate DOWN from the parse tree alone (no server: check it){left}",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        edit=types.WorkspaceEdit(document_changes=changes),
+    )
 
 
 # -- linting a buffer ----------------------------------------------------------------------------------
@@ -422,14 +619,28 @@ def to_diagnostic(finding: Any, index: int, version: int | None, lines: Sequence
     message = finding.message
     if finding.fix_title:
         message += f"\n{finding.fix_title}"
+    page = rule_page(finding.code, finding.rule)
     return types.Diagnostic(
         range=types.Range(start=start, end=end),
         message=message,
         severity=types.DiagnosticSeverity.Error if finding.severity == "error" else types.DiagnosticSeverity.Warning,
         code=finding.code,
+        code_description=types.CodeDescription(href=page) if page else None,
         source=SOURCE,
         data={"index": index, "version": version, "rule": finding.rule},
     )
+
+
+def rule_page(code: str, rule: str) -> str | None:
+    """The published page of the rule behind a finding (``docs/rules``); ``None`` for the MySQL
+    and SQLite rules, which have none."""
+    from .docs import rule_page_url
+    from .rules import known_rule
+
+    cls = known_rule(code)
+    if cls is None or cls.code != code or cls.name != rule:
+        return None
+    return rule_page_url(cls.name)
 
 
 def _index_of(diagnostic: types.Diagnostic, linted: Linted) -> int | None:
@@ -490,11 +701,12 @@ def build_server() -> MigrationLintServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: MigrationLintServer, params: types.InitializeParams) -> None:
-        ls.settings = Settings.from_client(params.initialization_options)
+        ls.settings = Settings()
+        ls.configure(params.initialization_options)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: MigrationLintServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.settings = Settings.from_client(params.settings, ls.settings)
+        ls.configure(params.settings)
         for uri in list(ls.workspace.text_documents):
             ls.lint_uri(uri)
 
@@ -529,7 +741,7 @@ def build_server() -> MigrationLintServer:
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL]),
     )
     def code_action(ls: MigrationLintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         return ls.code_actions(params)

@@ -36,6 +36,7 @@ from .runner import (
     new_migration,
 )
 from .runner._errors import display_path
+from .gendown import add_gen_down_arguments, run_gen_down_command
 from .trace import add_trace_arguments, run_trace_command
 
 DIR_ENV = "MIGRATIONS_DIR"
@@ -178,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("version", metavar="VERSION")
     trace = command("trace", "run migrations on a throwaway database and report the locks, rewrites and scans each statement takes")
     add_trace_arguments(trace)
+    gen_down = command("gen-down", "write the DOWN scripts migrations lack (or replace failing ones), each proven by its round trip first")
+    add_gen_down_arguments(gen_down)
     return parser
 
 
@@ -198,6 +201,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
     if args.command == "trace":  # prints its own text or JSON document
         return run_trace_command(args)
+    if args.command == "gen-down":  # a throwaway server of its own, like trace
+        return run_gen_down_command(args)
     output = Output(getattr(args, "format", None) == "json")
     output.document["command"] = args.command
     try:

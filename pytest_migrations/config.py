@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .pgerrors import PytestMigrationsError
+from .errors import PytestMigrationsError
 
 if sys.version_info >= (3, 11):
     import tomllib

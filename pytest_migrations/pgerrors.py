@@ -21,6 +21,8 @@ from psycopg.errors import (
     UnsafeNewEnumValueUsage,
 )
 
+from .errors import PytestMigrationsError
+
 __all__ = [
     "RETRYABLE",
     "ActiveSqlTransaction",
@@ -36,16 +38,6 @@ __all__ = [
     "describe",
     "error_line",
 ]
-
-
-class PytestMigrationsError(Exception):
-    """Root of every error ``pytest_migrations`` raises on purpose.
-
-    Its message is one line, names what failed (file and line where there is one), and never
-    shows a password. The server layer (``DatabaseError``), the runner (``RunnerError``), the
-    round trip (``ScriptError``, ``SetupSqlError``), the tracer (``TraceError``) and the settings
-    (``ConfigError``) each have their own subclass.
-    """
 
 
 # What a retry can cure: another session held the lock, or the deadlock chose this session.

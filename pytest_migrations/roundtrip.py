@@ -14,8 +14,9 @@ When both UP and DOWN can run inside a transaction, that transaction also checks
 starts at S(k-1), gives the tables that UP or DOWN can reach a few generated rows, runs UP k and
 DOWN k over them, and the rows must still be there unchanged before the UP again (the data
 check; :func:`tables_at_risk` says which tables, :mod:`pytest_migrations.seed_data` fills
-them). If a script fails over the rows, the round trip is run again without them, to tell a
-failure of the script from one the rows cause (a warning).
+them). A row that is not is blamed on the step that lost it: what UP itself removed is a
+warning, what UP kept and DOWN lost a failure. If a script fails over the rows, the round trip is
+run again without them, to tell a failure of the script from one the rows cause (a warning).
 
 Only a failing UP breaks the chain; the migrations after it are skipped as depending on it.
 Each script runs as its execution plan says (:func:`migration_lint.execution.plan_section`, from
@@ -55,6 +56,7 @@ from migration_lint.execution import IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOO
 from migration_lint.model import Migration, Section
 
 from .pgerrors import PytestMigrationsError, UnsafeNewEnumValueUsage, describe, error_line
+from .walk import ChainWalk
 
 if TYPE_CHECKING:
     from .database import Server
@@ -74,6 +76,7 @@ __all__ = [
 
 logger = logging.getLogger("pytest_migrations.roundtrip")
 
+_SEEDED_SAVEPOINT = "pytest_migrations_seeded"  # the data check's rows, before UP
 
 PASSED = "passed"
 FAILED = "failed"
@@ -141,8 +144,9 @@ class _OverRows:
     again: Any = None  # the schema UP again made, to compare with S(k)
 
 
-class ChainWalker:
-    """Walks a chain of migrations on one database of ``server``, lazily, in order.
+class ChainWalker(ChainWalk[StepResult]):
+    """Walks a chain of migrations on one database of ``server``, lazily, in order (the lazy
+    walk is :class:`~pytest_migrations.walk.ChainWalk`'s, shared with the tracer).
 
     ``setup_sql`` runs on every chain database before the first migration. ``jobs`` (by
     default 2 where there are two cores) lets a second walker take the later half of a long
@@ -161,15 +165,13 @@ class ChainWalker:
         strict_column_order: bool = False,
         jobs: int | None = None,
     ) -> None:
+        super().__init__(migrations)
         self.server = server
-        self.migrations = list(migrations)
         self.setup_sql = setup_sql
         self.setup_sql_path = setup_sql_path
         self.check_data = check_data
         self.strict_column_order = strict_column_order
         self.jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
-        self._index = {m.id: i for i, m in enumerate(self.migrations)}
-        self._results: dict[str, StepResult] = {}
         self._expected: list[int] | None = None  # indexes of the migrations that will be asked for
         self._later: _LaterSegment | None = None  # the part of the chain a second walker walks
         self._database: str | None = None
@@ -177,8 +179,6 @@ class ChainWalker:
         self._snapshot_cache: Any = None  # a SnapshotCache of the chain database
         self._position = -1  # index of the last migration applied to the chain database
         self._snapshot: Any = None  # snapshot at _position, when taken
-        self._broken_at: Migration | None = None
-        self._broken_reason = ""
         self._unseedable: set[str] = set()  # tables the data check could not fill, said once
         self._rollback_pending = False  # the data check's transaction is still open
         self._seed_memo: dict[Any, Any] = {}  # values found to satisfy CHECKs, by table description
@@ -203,7 +203,7 @@ class ChainWalker:
         migration_id = migration if isinstance(migration, str) else migration.id
         if migration_id in self._results:
             return self._results[migration_id]
-        index = self._index[migration_id]
+        index = self.index_of(migration_id)
         self._start_later_segment(index)
         if self._later is not None and index >= self._later.start:
             result = self._later.result(migration_id)
@@ -220,8 +220,7 @@ class ChainWalker:
         """Every migration's result, in order."""
         if self._expected is None:
             self.expect(self.migrations)
-        for migration in self.migrations:
-            yield self.result_for(migration)
+        yield from super().walk()
 
     # A second walker pays off only for a long enough walk: it first replays the UPs before its
     # part, and each walker makes a database of its own.
@@ -292,7 +291,7 @@ class ChainWalker:
     # -- the walk ------------------------------------------------------------------------------
 
     def _result_at(self, index: int, migration: Migration) -> StepResult:
-        if self._broken_at is not None and self._index[self._broken_at.id] < index:
+        if self._broken_before(index):
             return self._skip_dependent(migration)
         if index <= self._position or self._conn is None:
             self._restart()
@@ -302,11 +301,7 @@ class ChainWalker:
         return self._round_trip(index, migration)
 
     def _skip_dependent(self, migration: Migration) -> StepResult:
-        assert self._broken_at is not None
-        reason = f"depends on {self._broken_at.id} which failed"
-        if self._broken_reason:
-            reason += f" ({self._broken_reason})"
-        return StepResult(migration, SKIPPED, skip_reason=reason)
+        return StepResult(migration, SKIPPED, skip_reason=self._dependency())
 
     def _restart(self) -> None:
         """A fresh chain database with nothing applied."""
@@ -333,8 +328,7 @@ class ChainWalker:
             try:
                 self._run(self._plan(migration, "up"))
             except ScriptError as error:
-                self._broken_at = migration
-                self._broken_reason = f"its UP failed: {error}"
+                self._break_at(migration, f"its UP failed: {error}")
                 return
             self._position += 1
             self._snapshot = None
@@ -363,8 +357,7 @@ class ChainWalker:
         try:
             self._run(up_plan)
         except ScriptError as error:
-            self._broken_at = migration
-            self._broken_reason = ""
+            self._break_at(migration)
             result.outcome = FAILED
             result.broke_chain = True
             result.problems.append(Problem(f"UP of {migration.id} failed", (str(error),)))
@@ -502,11 +495,13 @@ class ChainWalker:
         # Constraints checked at once: a row that breaks a deferred one is not seeded, and a
         # script that breaks one over the rows fails (the transaction never commits).
         rollback_first, self._rollback_pending = self._rollback_pending, False
-        conn.execute(("ROLLBACK; " if rollback_first else "") + "BEGIN; SET CONSTRAINTS ALL IMMEDIATE")
+        begin = ("ROLLBACK; " if rollback_first else "") + "BEGIN; SET CONSTRAINTS ALL IMMEDIATE"
         try:
             try:
-                # rolled back below anyway: no savepoint of its own
-                seeded = seed_data.seed_rows(conn, tables, atomic=False, memo=self._seed_memo)
+                # rolled back below anyway: no savepoint of its own; begun with its first round trip
+                seeded = seed_data.seed_rows(
+                    conn, tables, atomic=False, memo=self._seed_memo, begin=begin, savepoint=_SEEDED_SAVEPOINT
+                )
             except psycopg.Error as error:
                 return _OverRows(f"{migration.id}: data check skipped: seeding failed: {error}")
             for table, reason in seeded.skipped.items():
@@ -525,15 +520,13 @@ class ChainWalker:
                         reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}")
             restored = self._take_snapshot()
-            losses = seed_data.verify_rows(conn, seeded, restored)
-            if losses:
-                result.problems.append(
-                    Problem(f"DOWN of {migration.id} lost or changed rows that existed before its UP", tuple(losses))
-                )
+            losses = seed_data.find_losses(conn, seeded, restored)
             round_trip = StepResult(migration, PASSED)
             ran_again, again = self._restored_and_up_again(
                 migration, up_plan, before, round_trip, nested=True, restored=restored
             )
+            if losses:
+                self._blame(migration, up_plan, seeded, losses, result)
             if not ran_again:
                 return _OverRows()  # the rows may be why: the plain round trip says
             return _OverRows(round_trip=round_trip, again=again)
@@ -544,6 +537,29 @@ class ChainWalker:
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 # rolled back by the next script, in the same round trip (see _run)
                 self._rollback_pending = True
+
+    def _blame(
+        self, migration: Migration, up_plan: ExecutionPlan, seeded: Any, losses: list[Any], result: StepResult
+    ) -> None:
+        """Blame each lost row on the step that lost it: back to the seeded rows, UP once more, and
+        the rows it left. What UP removed on purpose (a cleanup, a dedupe, a dropped column) no
+        DOWN can bring back, and is only said; what UP kept and DOWN lost fails the migration.
+        Read only when rows were lost, which is rare: a round trip that loses none pays nothing."""
+        from . import seed_data
+
+        assert migration.up is not None
+        conn = self._connection
+        conn.execute(f"ROLLBACK TO SAVEPOINT {_SEEDED_SAVEPOINT}")
+        try:
+            self._run(up_plan, nested=True)
+        except ScriptError:
+            after_up = None  # it ran over these very rows before: DOWN is the suspect
+        else:
+            after_up = seed_data.read_rows_now(conn, seeded, moved=_may_move_tables(migration.up))
+        blamed = seed_data.blame(seeded, losses, after_up)
+        result.warnings.extend(f"{migration.id}: {line}" for line in blamed.up)
+        if blamed.down:
+            result.problems.append(Problem(f"DOWN of {migration.id} lost or changed rows that UP kept", tuple(blamed.down)))
 
     # -- running SQL ---------------------------------------------------------------------------
 
@@ -922,6 +938,21 @@ def tables_at_risk(migration: Migration, before: Any) -> list[str] | None:
 
 
 _DML_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# Statements after which a table or column may no longer be found under its name.
+_MOVING_KINDS = frozenset({"RenameStmt", "AlterObjectSchemaStmt", "DropStmt", "DoStmt", "CallStmt"})
+
+
+def _may_move_tables(section: Section) -> bool:
+    """Whether ``section`` may rename, drop or re-create a table or drop a column (a guess that
+    only saves a round trip: reading the rows finds out either way)."""
+    for statement in section.statements:
+        if statement.kind is None or statement.kind in _MOVING_KINDS:
+            return True
+        if statement.kind == "AlterTableStmt" and any(
+            command.get("AlterTableCmd", {}).get("subtype") == "AT_DropColumn" for command in statement.node.get("cmds", [])
+        ):
+            return True
+    return False
 
 
 def _relation_name(relation: dict[str, Any]) -> str:

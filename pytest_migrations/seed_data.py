@@ -7,8 +7,12 @@ constraints: ``col IN (...)`` is read from the definition; for any other CHECK a
 candidate values of the column's type (e-mail-like, digits, upper/lower case, several lengths,
 past/future dates, examples of the CHECK's own LIKE and regex patterns and constants) are
 evaluated on the server with the constraint's own expression, and the first that holds in every
-row is used. A table that cannot be filled is skipped with PostgreSQL's reason.
-:func:`verify_rows` later reads the tables again and names every lost or changed row.
+row is used. Values differ from row to row in every column, defaults included, unless a
+constraint forbids it. A table that cannot be filled is skipped with PostgreSQL's reason. The
+rows are recorded once every table is seeded, so that what triggers did to earlier tables is
+part of them. :func:`verify_rows` later reads the tables again and names every lost or changed
+row; in a round trip, :func:`read_rows_now` reads them as UP left them and :func:`blame`
+names the step that lost each one.
 
 Values are compared in their text form, so a column whose type a migration changes and changes
 back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares equal.
@@ -17,6 +21,9 @@ back (``varchar(255)`` -> ``varchar(768)`` -> ``varchar(255)``) still compares e
 >>> ...  # UP k, then DOWN k
 >>> verify_rows(conn, seeded)
 ['table sessions: missing (3 seeded rows lost)']
+>>> after_up = read_rows_now(conn, seeded)  # between UP k and DOWN k
+>>> blame_losses(conn, seeded, after_up).up
+['UP drops table sessions with its 3 seeded rows (an irreversible data change)']
 """
 
 from __future__ import annotations
@@ -31,10 +38,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, read_catalog, run_script, user_schema
 from .pgerrors import describe
-from .snapshot import CatalogQuery, read_catalog, run_script
 
-__all__ = ["Seeded", "SeededTable", "remove_rows", "seed_rows", "verify_rows"]
+__all__ = [
+    "Filled", "Loss", "RowLosses", "RowsNow", "Seeded", "SeededTable", "blame", "blame_losses", "fill_tables",
+    "find_losses", "read_rows_now", "remove_rows", "seed_rows", "verify_rows",
+]
 
 Row = dict[str, "str | None"]
 
@@ -48,7 +58,9 @@ class SeededTable:
     table: str
     columns: list[str]  # every column when seeded, in order
     key: list[str]  # primary key, else a NOT NULL unique key, else every column
-    rows: list[Row]
+    rows: list[Row]  # as they are once all seeding (and the triggers it fired) is done
+    oid: int = 0
+    attnums: dict[str, int] = field(default_factory=dict)  # column -> attnum: what a rename keeps
 
 
 @dataclass
@@ -68,6 +80,8 @@ def seed_rows(
     exclude_tables: Iterable[str] = (),
     atomic: bool = True,
     memo: dict[Any, Any] | None = None,
+    begin: str | None = None,
+    savepoint: str | None = None,
 ) -> Seeded:
     """Insert ``rows_per_table`` generated rows into each table and return what went in.
 
@@ -84,24 +98,58 @@ def seed_rows(
     satisfy a table's CHECKs: a table described the same way (columns, constraints, the domains
     and enums of its columns) is seeded with them at once, without first failing an INSERT and
     trying candidates on the server.
+
+    ``begin``, SQL that opens the caller's transaction on an autocommit ``conn``, goes to the
+    server with the first round trip of the seed (with ``atomic=False``); ``savepoint`` names a
+    savepoint left after the rows, made with the last round trip, for a caller that may go back
+    to them.
     """
     wanted = None if tables is None else {_qualify(name) for name in tables}
     excluded = {_qualify(name) for name in exclude_tables}
-    catalog = _Catalog.read(conn, list(exclude_schemas), wanted)
+    catalog = _Catalog.read(conn, list(exclude_schemas), wanted, begin)
     seeded = Seeded()
     candidates = [
         table
         for table in catalog.tables.values()
         if (wanted is None or table.plain_name in wanted) and table.plain_name not in excluded
     ]
+    triggered = False
+    mark = [sql.SQL("SAVEPOINT {}").format(sql.Identifier(savepoint))] if savepoint else []
+    marked = False  # whether the savepoint went with a round trip
+    # a partition is filled through its parent
+    order = [t for t in _parents_first(candidates) if not (t.is_partition and t.parent in catalog.tables)]
     with conn.transaction() if atomic else contextlib.nullcontext():
-        for table in _parents_first(candidates):
-            if table.is_partition and table.parent in catalog.tables:
-                continue  # filled through its parent
-            reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo)
+        for position, table in enumerate(order):
+            last = position == len(order) - 1
+            then = mark if last and not (triggered or table.triggered) else []
+            reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo, then)
             if reason:
                 seeded.skipped[table.name] = reason
+            else:
+                triggered = triggered or table.triggered
+                marked = bool(then)
+        if triggered:
+            _record_as_they_are(conn, seeded, mark)
+            marked = bool(mark)
+        if mark and not marked:
+            conn.execute(mark[0], prepare=False)
     return seeded
+
+
+def _record_as_they_are(conn: psycopg.Connection[Any], seeded: Seeded, then: list[sql.Composable]) -> None:
+    """Read the seeded rows again once every table is seeded: a trigger fired by a later table's
+    INSERT may have changed rows of an earlier one (a counter, a search column, a timestamp on
+    the parent), which RETURNING could not show. A table without a key of its own is recorded
+    whole: its changed rows cannot be told from others."""
+    tables = list(seeded.tables.values())
+    current = _read_rows(conn, [(table, set(table.columns)) for table in tables], then)
+    for table in tables:
+        rows = current[table.name]
+        if table.key == table.columns:
+            table.rows = rows
+            continue
+        by_key = {tuple(row[column] for column in table.key): row for row in rows}
+        table.rows = [by_key.get(tuple(row[column] for column in table.key), row) for row in table.rows]
 
 
 def verify_rows(
@@ -113,7 +161,224 @@ def verify_rows(
     ``snapshot`` of the database as it is now (:func:`~pytest_migrations.snapshot.take_snapshot`)
     tells which tables and columns are left, without asking the server.
     """
-    problems: list[str] = []
+    return [loss.text for loss in _losses(conn, seeded, snapshot)]
+
+
+@dataclass
+class RowsNow:
+    """The seeded rows as a step (an UP) left them, each table and column found by what a rename
+    keeps (its oid, its attnum), else, for a table made again, by name."""
+
+    tables: dict[str, _TableNow] = field(default_factory=dict)  # the seeded tables still there
+
+
+@dataclass
+class _TableNow:
+    columns: dict[str, str]  # seeded column -> its name now, for the columns still there
+    rows: list[Row]  # in the seeded columns' names
+
+
+@dataclass
+class RowLosses:
+    """Who lost the seeded rows that a round trip did not bring back.
+
+    ``up``: what UP deleted, dropped or changed and DOWN did not restore (an irreversible data
+    change, a warning), one line per table and kind; ``down``: the rows, columns and values UP
+    kept and DOWN lost or changed (the failure), one line each."""
+
+    up: list[str] = field(default_factory=list)
+    down: list[str] = field(default_factory=list)
+
+
+_IDENTITY_NOW = sql.SQL(
+    """SELECT c.oid::int8, n.nspname::text, c.relname::text,
+       (SELECT json_agg(json_build_array(a.attnum, a.attname::text)) FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND (c.oid = ANY ({oids}::pg_catalog.oid[])
+          OR (n.nspname, c.relname) IN (SELECT * FROM unnest({schemas}::text[], {names}::text[])))"""
+)
+_READ_SAVEPOINT = sql.SQL("SAVEPOINT pytest_migrations_read")
+_READ_RELEASE = sql.SQL("RELEASE SAVEPOINT pytest_migrations_read")
+_READ_ROLLBACK = sql.SQL(
+    "ROLLBACK TO SAVEPOINT pytest_migrations_read; RELEASE SAVEPOINT pytest_migrations_read"
+)
+
+
+def read_rows_now(conn: psycopg.Connection[Any], seeded: Seeded, *, moved: bool = False) -> RowsNow:
+    """The seeded tables' rows now, for :func:`blame_losses` (between UP and DOWN).
+
+    One round trip when no seeded table or column was renamed, dropped or made again: the rows
+    are read by their seeded names, beside the catalog rows that say whether those names still
+    mean the same table and columns; else a second reads them by what the catalog says. When the
+    caller knows that UP may have ``moved`` them (a rename, a DROP), the catalog is read first.
+    """
+    tables = list(seeded.tables.values())
+    identity = _IDENTITY_NOW.format(
+        oids=sql.Literal([table.oid for table in tables]),
+        schemas=sql.Literal([table.schema for table in tables]),
+        names=sql.Literal([table.table for table in tables]),
+    )
+    guessed = {table.name: (table.schema, table.table, {column: column for column in table.columns}) for table in tables}
+    records: list[list[tuple[Any, ...]]] | None = None
+    try:
+        if moved:
+            [identities] = run_script(conn, [identity])
+        else:
+            identities, *records = run_script(conn, [_READ_SAVEPOINT, identity, *_reads(tables, guessed), _READ_RELEASE])
+    except psycopg.Error:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(_READ_ROLLBACK, prepare=False)
+        [identities] = run_script(conn, [identity])
+    found = _found_now(tables, identities)
+    if records is None or found != guessed:
+        records = run_script(conn, _reads(tables, found))
+    now = RowsNow()
+    readable = [table for table in tables if table.name in found and found[table.name][2]]
+    for table, rows in zip(readable, records):
+        columns = found[table.name][2]
+        now.tables[table.name] = _TableNow(columns, [dict(zip(columns, row)) for row in rows])
+    for table in tables:
+        if table.name in found and table.name not in now.tables:
+            now.tables[table.name] = _TableNow({}, [])
+    return now
+
+
+def _found_now(
+    tables: list[SeededTable], identities: list[tuple[Any, ...]]
+) -> dict[str, tuple[str, str, dict[str, str]]]:
+    """Each seeded table still there: (schema, name, seeded column -> column now)."""
+    by_oid = {oid: (schema, name, dict(columns or [])) for oid, schema, name, columns in identities}
+    by_name = {(schema, name): attnums for schema, name, attnums in by_oid.values()}
+    found = {}
+    for table in tables:
+        if table.oid in by_oid:  # the same table, maybe renamed: its columns by attnum
+            schema, name, attnums = by_oid[table.oid]
+            columns = {column: attnums[attnum] for column, attnum in table.attnums.items() if attnum in attnums}
+        elif (table.schema, table.table) in by_name:  # made again: its columns by name
+            schema, name = table.schema, table.table
+            present = set(by_name[(schema, name)].values())
+            columns = {column: column for column in table.columns if column in present}
+        else:
+            continue
+        found[table.name] = (schema, name, columns)
+    return found
+
+
+def _reads(tables: list[SeededTable], found: Mapping[str, tuple[str, str, Mapping[str, str]]]) -> list[sql.Composable]:
+    """One SELECT per table found with columns left, its values as text, in the seeded order."""
+    statements = []
+    for table in tables:
+        if table.name not in found or not found[table.name][2]:
+            continue
+        schema, name, columns = found[table.name]
+        statements.append(
+            sql.SQL("SELECT {} FROM {}").format(
+                sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(now)) for now in columns.values()),
+                sql.Identifier(schema, name),
+            )
+        )
+    return statements
+
+
+def find_losses(
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Loss]:
+    """The seeded rows lost or changed, as :func:`verify_rows` finds them, for :func:`blame`."""
+    return _losses(conn, seeded, snapshot)
+
+
+def blame_losses(
+    conn: psycopg.Connection[Any],
+    seeded: Seeded,
+    after_up: RowsNow,
+    snapshot: Mapping[str, Mapping[str, Any]] | None = None,
+) -> RowLosses:
+    """The seeded rows a round trip lost or changed (as :func:`verify_rows` finds them now,
+    after DOWN), each blamed on the step that lost it (see :func:`blame`)."""
+    return blame(seeded, _losses(conn, seeded, snapshot), after_up)
+
+
+def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLosses:
+    """Each of ``losses`` blamed on the step that made it: UP, if ``after_up`` (the rows read
+    between UP and DOWN) no longer held it as seeded, else DOWN (all of them without
+    ``after_up``)."""
+    blamed = RowLosses()
+    if after_up is None:
+        blamed.down = [loss.text for loss in losses]
+        return blamed
+    counts: dict[tuple[str, str, str], int] = {}
+
+    def up(table: SeededTable, kind: str, column: str = "", rows: int = 1) -> None:
+        counts[(table.name, kind, column)] = counts.get((table.name, kind, column), 0) + rows
+
+    for loss in losses:
+        table = seeded.tables[loss.table]
+        now = after_up.tables.get(table.name)
+        if loss.row is None and loss.column is None:  # the table is gone
+            kept = [row for row in table.rows if _row_now(table, now, row) is not None]
+            if kept:
+                blamed.down.append(f"table {_display(table.name)}: missing ({_rows(len(kept))} that UP kept lost)")
+            if len(kept) < len(table.rows):
+                up(table, "table" if now is None else "rows", rows=len(table.rows) - len(kept))
+        elif loss.row is None:  # a column is gone
+            if now is not None and loss.column in now.columns:
+                blamed.down.append(loss.text)
+            else:
+                up(table, "column", loss.column or "")
+        elif not loss.changes:  # a row is gone
+            if _row_now(table, now, loss.row) is not None:
+                blamed.down.append(loss.text)
+            else:
+                up(table, "table" if now is None else "rows")
+        else:
+            row_now = _row_now(table, now, loss.row)
+            kept = [
+                change for change, column in zip(loss.changes, loss.changed)
+                if row_now is not None and column in row_now and row_now[column] == loss.row[column]
+            ]  # fmt: skip
+            if kept:
+                blamed.down.append(f"table {_display(table.name)}: row {loss.label} changed: " + ", ".join(kept))
+            for column in loss.changed:
+                if row_now is None or column not in row_now or row_now[column] != loss.row[column]:
+                    up(table, "column" if now is None or column not in now.columns else "values", column)
+    for (name, kind, column), count in counts.items():
+        display = _display(name)
+        keyless = seeded.tables[name].key == seeded.tables[name].columns
+        blamed.up.append({
+            "table": f"UP drops table {display} with its {_rows(count)}",
+            "rows": f"UP deletes {'or changes ' if keyless else ''}{_rows(count)} of {display}",
+            "column": f"UP drops column {column} of {display} with its seeded values",
+            "values": f"UP changes {column} in {_rows(count)} of {display}",
+        }[kind] + " (an irreversible data change)")  # fmt: skip
+    return blamed
+
+
+def _row_now(table: SeededTable, now: _TableNow | None, row: Row) -> Row | None:
+    """The row of ``now`` with the key of seeded ``row`` (None if none, or a key column is gone)."""
+    if now is None or any(column not in now.columns for column in table.key):
+        return None
+    identity = tuple(row[column] for column in table.key)
+    return next((candidate for candidate in now.rows if tuple(candidate[c] for c in table.key) == identity), None)
+
+
+@dataclass
+class Loss:
+    """One way the seeded rows differ from what is there now."""
+
+    table: str
+    text: str
+    column: str | None = None  # a column gone
+    row: Row | None = None  # a row gone or changed
+    label: str = ""
+    changes: list[str] = field(default_factory=list)  # "column 'old' -> 'new'"
+    changed: list[str] = field(default_factory=list)  # the columns of ``changes``
+
+
+def _losses(
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None
+) -> list[Loss]:
+    losses: list[Loss] = []
     tables = list(seeded.tables.values())
     if snapshot is None:
         present_columns = _existing_columns(conn, tables)
@@ -124,11 +389,11 @@ def verify_rows(
         display = _display(table.name)
         present = present_columns[table.name]
         if present is None:
-            problems.append(f"table {display}: missing ({_rows(len(table.rows))} lost)")
+            losses.append(Loss(table.name, f"table {display}: missing ({_rows(len(table.rows))} lost)"))
             continue
-        lost_columns = [column for column in table.columns if column not in present]
-        for column in lost_columns:
-            problems.append(f"table {display}: column {column} missing (its seeded values lost)")
+        for column in table.columns:
+            if column not in present:
+                losses.append(Loss(table.name, f"table {display}: column {column} missing (its seeded values lost)", column))
         columns = [column for column in table.columns if column in present]
         key = [column for column in table.key if column in present] or columns
         current: dict[tuple[str | None, ...], list[Row]] = {}
@@ -141,18 +406,17 @@ def verify_rows(
             if not candidates:
                 # without a key of its own, a changed row cannot be told from a lost one
                 lost = "missing" if key != columns else "missing or changed"
-                problems.append(f"table {display}: row {label} {lost}")
+                losses.append(Loss(table.name, f"table {display}: row {label} {lost}", row=seeded_row, label=label))
                 continue
-            changes = [
-                f"{column} {_text(seeded_row[column])} -> {_text(candidates[0][column])}"
-                for column in columns
-                if seeded_row[column] != candidates[0][column]
-            ]
-            if changes and any(all(row[c] == seeded_row[c] for c in columns) for row in candidates):
-                changes = []  # several rows share the key, one of them is ours unchanged
-            if changes:
-                problems.append(f"table {display}: row {label} changed: " + ", ".join(changes))
-    return problems
+            if any(all(row[c] == seeded_row[c] for c in columns) for row in candidates):
+                continue  # unchanged (several rows may share the key: one of them is ours)
+            changed = [column for column in columns if seeded_row[column] != candidates[0][column]]
+            changes = [f"{column} {_text(seeded_row[column])} -> {_text(candidates[0][column])}" for column in changed]
+            losses.append(
+                Loss(table.name, f"table {display}: row {label} changed: " + ", ".join(changes),
+                      row=seeded_row, label=label, changes=changes, changed=changed)
+            )  # fmt: skip
+    return losses
 
 
 def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
@@ -185,6 +449,121 @@ def remove_rows(conn: psycopg.Connection[Any], seeded: Seeded) -> list[str]:
     return problems
 
 
+# -- the tracer's filler: many rows, made on the server ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What :func:`fill_tables` did to one table."""
+
+    table: str  # "schema.name"
+    rows: int  # rows inserted; 0 when skipped
+    reason: str = ""  # why it was skipped
+
+
+def fill_tables(conn: psycopg.Connection[Any], rows: int) -> list[Filled]:
+    """Fill every empty table made after initdb with ``rows`` generated rows, parents first: the
+    tracer's filler (``--trace-rows``), so that rewrites, scans and index builds take time.
+
+    The same seeder as :func:`seed_rows` (the catalog read once, tables in the order their
+    foreign keys need) with another filler: one ``INSERT ... SELECT ... FROM generate_series(1,
+    N)`` per table, values made on the server from the row number ``g``, so that integer foreign
+    keys 1..N find their parents' rows. Columns with a default, identity or generated columns are
+    left to PostgreSQL, nullable foreign keys stay NULL. When that INSERT fails, a second fills
+    only the NOT NULL columns; when that fails too, the table is skipped and the reason kept.
+    Partitions are filled through their parents; a table with rows is left alone.
+    """
+    catalog = _Catalog.read(conn, [], None)
+    tables = [table for table in catalog.tables.values() if not table.is_partition]
+    return [_fill_table(conn, catalog, table, rows) for table in _parents_first(tables)]
+
+
+def _fill_table(conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, rows: int) -> Filled:
+    name = table.plain_name
+    target = sql.Identifier(table.schema, table.relname)
+    has_rows = conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(target), prepare=False).fetchone()
+    if has_rows and has_rows[0]:
+        return Filled(name, 0, "already has rows")
+    foreign = {column for foreign_key in table.foreign_keys for column in foreign_key.columns}
+    left_out = [c for c in table.columns if c.default is not None or c.identity or c.generated]
+    values = {c.name: _series_value(catalog, c) for c in table.columns if c not in left_out}
+    missing = [c.name for c in table.columns if c.not_null and c not in left_out and values[c.name] is None]
+    if missing:
+        return Filled(name, 0, f"no value generator for NOT NULL column(s) {', '.join(missing)}")
+    attempts = [
+        [c.name for c in table.columns if values.get(c.name) is not None and (c.not_null or c.name not in foreign)],
+        [c.name for c in table.columns if c.not_null and c not in left_out],
+    ]
+    error = ""
+    for attempt, chosen in enumerate(attempts):
+        if attempt and chosen == attempts[0]:
+            break
+        series = sql.SQL("pg_catalog.generate_series(1, {}) AS s(g)").format(sql.Literal(rows))
+        if chosen:
+            statement = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                target, sql.SQL(", ").join(map(sql.Identifier, chosen)),
+                sql.SQL(", ").join(values[column] for column in chosen), series,  # type: ignore[misc]
+            )  # fmt: skip
+        else:
+            statement = sql.SQL("INSERT INTO {} SELECT FROM {}").format(target, series)
+        try:
+            with conn.transaction():
+                conn.execute(statement, prepare=False)
+            return Filled(name, rows, "")
+        except psycopg.Error as exc:
+            error = (exc.diag.message_primary or str(exc) or type(exc).__name__).splitlines()[0]
+    return Filled(name, 0, f"INSERT failed: {error}")
+
+
+def _series_value(catalog: _Catalog, column: _Column) -> sql.Composable | None:
+    """An expression of the row number ``g`` of the column's type, or None for a type we cannot make."""
+    info = catalog.types.get(column.type_oid)
+    type_name = column.type_name
+    while info is not None and info.kind == "d":
+        base = catalog.types.get(info.base)
+        type_name = _with_typmod(base.name, info.base_typmod) if base else ""
+        info = base
+    if info is None:
+        return None
+    expression = _series_expression(info, type_name)
+    if expression is None:
+        return None
+    return sql.Composed([_CAST, expression, _AS, sql.SQL(column.type_name), _CLOSE])
+
+
+def _series_expression(info: _Type, type_name: str) -> sql.Composable | None:
+    if info.kind == "e":
+        return sql.Literal(info.labels[0]) if info.labels else None
+    base = type_name.split("(")[0].strip()
+    modifier = _LENGTH.search(type_name)
+    if base == "smallint":
+        return sql.SQL("g % 32767")
+    if info.category == "N":
+        return sql.SQL("g")
+    if info.category == "S":
+        length = int(modifier.group(1)) if modifier and base != "text" else 32
+        return sql.SQL("pg_catalog.left(pg_catalog.md5(g::text), {})").format(sql.Literal(min(length, 32)))
+    if info.category == "B":
+        return sql.SQL("g % 2 = 0")
+    if base.startswith("timestamp"):
+        return sql.SQL("timestamp '2000-01-01' + g * interval '1 second'")
+    if base == "date":
+        return sql.SQL("date '2000-01-01' + g % 36500")
+    if base.startswith("time"):
+        return sql.SQL("time '00:00' + g * interval '1 second'")
+    if base == "interval":
+        return sql.SQL("g * interval '1 second'")
+    if base == "uuid":
+        return sql.SQL("pg_catalog.md5(g::text)")
+    if base in ("json", "jsonb") or info.category == "A":
+        return sql.SQL("'{}'")
+    if base == "bytea":
+        return sql.SQL("pg_catalog.decode(pg_catalog.md5(g::text), 'hex')")
+    if base in ("inet", "cidr"):
+        return sql.SQL("'10.0.0.0'::inet + g")
+    return None
+
+
 # -- the catalog -------------------------------------------------------------------------------
 
 
@@ -197,6 +576,7 @@ class _Column:
     default: str | None
     identity: bool
     generated: bool
+    attnum: int = 0
 
 
 @dataclass
@@ -219,6 +599,8 @@ class _Table:
     parent: int | None
     columns: list[_Column]
     constraints: list[_Constraint]
+    triggered: bool = False  # a trigger or rule can change rows (of any table) when one is inserted
+    partitions: list[str] = field(default_factory=list)  # the bounds of its partitions
 
     @property
     def plain_name(self) -> str:
@@ -258,17 +640,12 @@ class _Type:
 
 # The tables a seed reads: those named in $2 (all when NULL) and, to any depth, the tables they
 # reference and the partitioned tables they are partitions of; all of them ordinary or
-# partitioned, outside the system schemas, $1 and extensions. Made after initdb, they have oids
-# from 16384 (FirstNormalObjectId) on.
-_CHOSEN = """
+# partitioned, made after initdb, outside the system schemas, $1 and extensions.
+_CHOSEN = f"""
 candidate AS (
     SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p')
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-      AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
-      AND n.nspname <> ALL ($1)
-      AND c.oid NOT IN (SELECT e.objid FROM pg_depend e WHERE e.refclassid = 'pg_extension'::regclass
-                        AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+    WHERE c.oid >= {FIRST_USER_OID} AND c.relkind IN ('r', 'p') AND {user_schema('n.nspname')}
+      AND n.nspname <> ALL ($1) AND {not_extension_member('pg_class', 'c.oid')}
 ),
 chosen (oid) AS (
     SELECT oid FROM candidate WHERE $2 IS NULL OR nspname || '.' || relname = ANY ($2)
@@ -287,7 +664,7 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname
        (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition),
        (SELECT json_agg(json_build_array(a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod),
                                          a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
-                                         a.attidentity <> '', a.attgenerated <> '') ORDER BY a.attnum)
+                                         a.attidentity <> '', a.attgenerated <> '', a.attnum) ORDER BY a.attnum)
         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
        (SELECT json_agg(json_build_array(
@@ -297,7 +674,10 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname
                    pg_get_constraintdef(k.oid), NULLIF(k.confrelid, 0)::int8,
                    (SELECT json_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum)))
-        FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c'))
+        FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c')),
+       c.relhasrules OR EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+       (SELECT json_agg(pg_get_expr(p.relpartbound, p.oid) ORDER BY p.oid) FROM pg_inherits i
+        JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid IN (SELECT oid FROM chosen)
 ORDER BY 2
@@ -345,21 +725,24 @@ class _Catalog:
     types: dict[int, _Type]
 
     @classmethod
-    def read(cls, conn: psycopg.Connection[Any], excluded_schemas: list[str], wanted: set[str] | None) -> _Catalog:
+    def read(
+        cls, conn: psycopg.Connection[Any], excluded_schemas: list[str], wanted: set[str] | None, begin: str | None = None
+    ) -> _Catalog:
         """The ``wanted`` tables (``"schema.name"``; all when None), the tables they need filled
         first and their partitioned parents, and all their columns' types."""
         # Read with a bare search_path so every type name comes qualified, usable anywhere;
         # the INSERTs then run with the session's own path (triggers and defaults rely on it).
         names = sql.SQL("NULL") if wanted is None else sql.Literal(sorted(wanted))
         arguments = sql.SQL("({}, {}::text[])").format(sql.Literal(excluded_schemas), names)
-        table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)])
+        table_rows, type_rows = read_catalog(conn, [(_TABLES, arguments), (_TYPES, arguments)], begin=begin)
         tables = {}
-        for oid, name, schema, relname, is_partition, parent, columns, constraints in table_rows:
+        for oid, name, schema, relname, is_partition, parent, columns, constraints, triggered, bounds in table_rows:
             tables[oid] = _Table(
                 oid, name, schema, relname, is_partition, parent,
                 [_Column(*column) for column in columns or []],
                 [_Constraint(kind, cname, cols or [], definition, ref, ref_cols or [])
                  for kind, cname, cols, definition, ref, ref_cols in constraints or []],
+                triggered, bounds or [],
             )  # fmt: skip
         types: dict[int, _Type] = {}
         for oid, name, kind, category, element, base, base_typmod, labels, attributes, subtype, checks in type_rows:
@@ -400,14 +783,23 @@ def _parents_first(tables: list[_Table]) -> list[_Table]:
 
 def _seed_table(
     conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int,
-    memo: dict[Any, Any] | None = None,
+    memo: dict[Any, Any] | None = None, then: list[sql.Composable] | None = None,
 ) -> str | None:
-    """Insert rows; the reason it could not, or None."""
+    """Insert rows (``then`` after them, in the same round trip); the reason it could not, or None."""
     key = _description(catalog, table)
-    chosen = dict(memo.get(key, {})) if memo is not None else {}
-    reason = _seed_table_with(conn, catalog, table, seeded, count, chosen)
-    if memo is not None and reason is None and chosen:
-        memo[key] = chosen
+    if memo is not None and isinstance(memo.get(key), str):
+        return memo[key]  # the same table failed every attempt
+    # the first attempt that worked for this table, whatever migrations changed since, is where
+    # the next seed starts (a partition key whose default only fits stays so)
+    remembered, start = memo.get(key, ({}, memo.get(table.name, 0))) if memo is not None else ({}, 0)
+    chosen = dict(remembered)
+    reason, attempt = _seed_table_with(conn, catalog, table, seeded, count, chosen, start, then or [])
+    if memo is not None and reason is None:
+        if chosen or attempt:
+            memo[key] = (chosen, attempt)
+        memo[table.name] = attempt
+    elif memo is not None and reason is not None and attempt == len(_ATTEMPTS):
+        memo[key] = reason  # every INSERT failed: it will again, unless the table changes
     return reason
 
 
@@ -419,44 +811,62 @@ def _description(catalog: _Catalog, table: _Table) -> tuple[Any, ...]:
         tuple((c.name, c.type_name, c.not_null, c.default, c.identity, c.generated) for c in table.columns),
         tuple((c.kind, c.name, c.definition) for c in table.constraints),
         tuple((tuple(t.labels), tuple(t.checks)) if t is not None else () for t in types),
+        tuple(table.partitions),
     )
+
+
+# (which defaults give way to values of their own, first row number). Rows whose values differ
+# in every column show what an UP that merges or deduplicates rows does; defaults are kept only
+# where values of their own fail (a CHECK or a trigger that wants them, a partition made for
+# today's date), and then, if three rows sharing one collide, in no unique column. The later
+# attempts step past rows a previous seed (or the migrations) left in unique columns.
+_ALL, _NONE, _UNIQUE = "all", "none", "unique"
+_ATTEMPTS = ((_ALL, 1), (_NONE, 1), (_UNIQUE, 1), (_UNIQUE, 1001))
 
 
 def _seed_table_with(
     conn: psycopg.Connection[Any], catalog: _Catalog, table: _Table, seeded: Seeded, count: int,
-    chosen: dict[str, _Template],
-) -> str | None:
+    chosen: dict[str, _Template], start: int = 0, then: list[sql.Composable] | None = None,
+) -> tuple[str | None, int]:
+    """Insert rows: (the reason it could not, or None; the attempt that worked)."""
     unique = table.unique_columns()
-    # (rows, give unique columns values of their own instead of their default, first row number):
-    # later attempts step past rows a previous seed (or the migrations) left in unique columns
-    attempts = [(count, False, 1), (count, True, 1), (count, True, 1001), (1, True, 2001)]
+    attempts = [(count, *attempt) for attempt in _ATTEMPTS] + [(1, _UNIQUE, 2001)]
     reason = "no attempt made"
     # ``chosen``: columns whose values were chosen to satisfy a CHECK (here or by an earlier seed
     # of the same table); ``repaired``: the CHECKs tried here, each at most once
     repaired: set[str] = set()
-    for rows, fill_defaults, first in attempts:
+    unsatisfied: dict[str, str] = {}  # CHECK -> why no value tried satisfied it
+    for attempt, (rows, own_values, first) in enumerate(attempts):
+        if attempt < start:
+            continue
         while True:
             try:
-                values = _row_values(catalog, table, seeded, rows, fill_defaults, unique, first, chosen)
-            except _Unfillable as error:
-                return str(error)
+                values = _row_values(catalog, table, seeded, rows, own_values, unique, first, chosen)
+            except _Unfillable as error:  # depends on what other tables got: not remembered
+                return str(error), -1
             try:
-                inserted = _insert(conn, table, values, rows)
+                inserted = _insert(conn, table, values, rows, then or [])
             except psycopg.Error as error:
                 reason = describe(error, detail=False)
                 check = _violated_check(table, error)
+                if check is not None and check.name in unsatisfied:
+                    reason = unsatisfied[check.name]
                 if check is None or check.name in repaired:
                     break
                 repaired.add(check.name)
                 if not _satisfy_check(conn, catalog, table, check, values, first, chosen):
-                    return f"{reason}; no value tried satisfies it"
+                    reason = unsatisfied[check.name] = f"{reason}; no value tried satisfies it"
+                    if own_values == _ALL:
+                        break  # the columns' defaults may
+                    return reason, attempt
                 continue
             seeded.tables[table.name] = SeededTable(
                 table.name, table.schema, table.relname,
                 [column.name for column in table.columns], table.key(), inserted,
+                table.oid, {column.name: column.attnum for column in table.columns},
             )  # fmt: skip
-            return None
-    return reason
+            return None, attempt
+    return reason, len(attempts) - 1
 
 
 class _Unfillable(Exception):
@@ -468,7 +878,7 @@ def _row_values(
     table: _Table,
     seeded: Seeded,
     rows: int,
-    fill_defaults: bool,
+    own_values: str,
     unique: set[str],
     first: int = 1,
     chosen: Mapping[str, _Template] | None = None,
@@ -510,8 +920,10 @@ def _row_values(
             continue
         if column.default is not None:
             # A sequence's value is left to it (an explicit one would collide later); another
-            # default is overridden only when three rows would share it in a unique column.
-            if "nextval(" in column.default or not (fill_defaults and column.name in unique):
+            # default gives way to values of their own (see _ATTEMPTS).
+            if "nextval(" in column.default or own_values == _NONE:
+                continue
+            if own_values == _UNIQUE and column.name not in unique:
                 continue
         allowed = _allowed_values(table, column)
         for index in range(rows):
@@ -539,7 +951,8 @@ _ROLLBACK = sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_seed; RELEASE SAVEP
 
 
 def _insert(
-    conn: psycopg.Connection[Any], table: _Table, values: list[dict[str, sql.Composable]], rows: int
+    conn: psycopg.Connection[Any], table: _Table, values: list[dict[str, sql.Composable]], rows: int,
+    then: list[sql.Composable] | None = None,
 ) -> list[Row]:
     """Insert the rows in a savepoint of their own, in one round trip; the rows as inserted."""
     target = sql.Identifier(table.schema, table.relname)
@@ -561,7 +974,7 @@ def _insert(
     else:
         statements = [sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(target, returning)] * rows
     try:
-        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE])
+        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE, *(then or [])])
     except psycopg.Error:
         if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
             conn.execute(_ROLLBACK, prepare=False)
@@ -808,12 +1221,12 @@ def _satisfy_check(
     for column in columns:
         if column.generated or column.identity or column.name in foreign:
             continue
-        templates = [
-            template
-            for template in _candidates(catalog, column, check.definition)
-            # a unique column needs a value of its own in each row
-            if column.name not in unique or len({template(first + i) for i in range(len(values))}) == len(values)
-        ]
+        distinct, shared = [], []
+        for template in _candidates(catalog, column, check.definition):
+            own = len({template(first + i) for i in range(len(values))}) == len(values)
+            (distinct if own else shared).append(template)
+        # a value of its own in each row where the CHECK allows it; a unique column needs one
+        templates = distinct if column.name in unique else distinct + shared
         found = _first_passing(conn, expression[0], columns, current, column, templates, first)
         if found is not None:
             chosen[column.name] = found
@@ -892,6 +1305,11 @@ def _candidates(catalog: _Catalog, column: _Column, definition: str) -> list[_Te
     if info is None:
         return []
     base = info.name.split("(")[0]
+    if info.kind == "e":
+        labels = info.labels
+        return [lambda index, shift=shift: labels[(index - 1 + shift) % len(labels)] for shift in range(len(labels))] + [
+            lambda index, label=label: label for label in labels
+        ]
     if info.category == "S":
         return _text_candidates(definition)
     if info.category == "N":
@@ -1098,7 +1516,8 @@ def _snapshot_columns(snapshot: Mapping[str, Mapping[str, Any]], name: str) -> s
 
 
 def _read_rows(
-    conn: psycopg.Connection[Any], tables: list[tuple[SeededTable, set[str] | None]]
+    conn: psycopg.Connection[Any], tables: list[tuple[SeededTable, set[str] | None]],
+    then: list[sql.Composable] | None = None,
 ) -> dict[str, list[Row]]:
     """The rows of each table, in the columns it still has, as text; one round trip. Read with
     the session's settings, as the seeded rows were returned."""
@@ -1111,7 +1530,7 @@ def _read_rows(
         )
         for table, columns in reads
     ]
-    results = run_script(conn, statements) if statements else []
+    results = run_script(conn, [*statements, *(then or [])]) if statements or then else []
     rows: dict[str, list[Row]] = {table.name: [] for table, _ in tables}
     for (table, columns), records in zip(reads, results):
         rows[table.name] = [dict(zip(columns, record)) for record in records]

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from shared_corpus import corpus_set as corpus_directory
 from pytest_migrations.snapshot import (
     SnapshotCache,
     Difference,
@@ -257,8 +258,9 @@ BROKEN_PAIRS = {
         "CREATE OR REPLACE FUNCTION order_total(customer bigint) RETURNS numeric LANGUAGE sql STABLE"
         " AS $$ SELECT sum(net) FROM orders WHERE customer_id = customer $$",
         ("changed", "function", "public.order_total(customer bigint)", "definition"),
-        "function order_total(customer bigint): definition …STABLE AS $function$ SELECT sum(amount) FROM orders"
-        " WHERE customer_id… -> …STABLE AS $function$ SELECT sum(net) FROM orders WHERE customer_id…",
+        "function order_total(customer bigint): definition differs\n    --- before\n    +++ after\n    @@ -4,2 +4,2 @@\n"
+        "      STABLE\n    -AS $function$ SELECT sum(amount) FROM orders WHERE customer_id = customer $function$\n"
+        "    +AS $function$ SELECT sum(net) FROM orders WHERE customer_id = customer $function$",
     ),
     "function attribute": (
         "ALTER FUNCTION order_total(bigint) VOLATILE",
@@ -359,7 +361,8 @@ def test_broken_pair_is_named(shop: tuple[psycopg.Connection[Any], dict[str, Any
     assert matching, format_diff(differences)
     assert matching[0].severity == "error"
     assert line in str(matching[0]), str(matching[0])
-    assert "\n" not in str(matching[0])
+    if attribute != "definition" or object_type not in ("function", "view", "trigger"):
+        assert "\n" not in str(matching[0])
 
 
 def test_column_added_back_at_the_end_is_an_order_warning(databases: Databases) -> None:
@@ -453,13 +456,46 @@ def test_diff_is_sorted_and_deterministic(databases: Databases) -> None:
     assert [d.object_type for d in first] == ["type", "sequence", "table", "index"]
 
 
-def test_long_definitions_show_where_they_differ() -> None:
-    body = "BEGIN " + "PERFORM 1; " * 30
-    difference = Difference("changed", "function", "public.f()", "definition", body + "RETURN 1; END", body + "RETURN 2; END")
-    line = str(difference)
-    assert line.startswith("function f(): definition …")
-    assert "RETURN 1; END -> …" in line and line.endswith("RETURN 2; END")
-    assert len(line) < 200
+FUNCTION_BODY = """CREATE OR REPLACE FUNCTION public.f()
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+""" + "    PERFORM 1;\n" * 30 + """    RETURN 1;
+END
+$function$
+"""
+
+
+def test_changed_definitions_show_the_lines_that_differ() -> None:
+    difference = Difference("changed", "function", "public.f()", "definition", FUNCTION_BODY, FUNCTION_BODY.replace("RETURN 1", "RETURN 2"))
+    assert str(difference).split("\n") == [
+        "function f(): definition differs",
+        "    --- before",
+        "    +++ after",
+        "    @@ -35,3 +35,3 @@",
+        "         PERFORM 1;",
+        "    -    RETURN 1;",
+        "    +    RETURN 2;",
+        "     END",
+    ]
+
+
+def test_definitions_that_differ_in_whitespace_only_show_it() -> None:
+    """Both sides would print the same text: the whitespace is made visible."""
+    view = " SELECT orders.id\n   FROM orders;"
+    difference = Difference("changed", "view", "public.v", "definition", view, view.replace("   FROM", "\tFROM") + "\n")
+    assert str(difference).split("\n") == [
+        "view v: definition differs",
+        "    --- before",
+        "    +++ after",
+        "    @@ -1,2 +1,3 @@",
+        "     ·SELECT·orders.id",
+        "    -···FROM·orders;",
+        "    +→FROM·orders;",
+        "    +(empty line)",
+        "    (whitespace only: · a space, → a tab, ␍ a carriage return)",
+    ]
 
 
 # -- cross-check against pg_dump, one catalogue of changes ------------------------------------------
@@ -631,7 +667,6 @@ def test_catalogue_of_changes_agrees_with_pg_dump(databases: Databases) -> None:
 
 # -- cross-check against pg_dump over the real corpus --------------------------------------------
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 CORPUS_SETS = {
     # set: (SQL run before the first migration, DOWNs known not to restore the schema)
     "authelia-postgres": ("", {"0002"}),
@@ -723,11 +758,9 @@ def _walk(databases: Databases, directory: Path, prelude: str) -> CrossCheck:
 
 @pytest.mark.parametrize("corpus_set", sorted(CORPUS_SETS))
 def test_snapshot_sees_everything_pg_dump_sees(databases: Databases, corpus_set: str) -> None:
-    directory = CORPUS / corpus_set
+    directory = corpus_directory(corpus_set)
     if databases.admin_dsn == SYSTEM_PG_DSN and corpus_set != "quickwit-postgresql":
         pytest.skip("on PostgreSQL 15 one set is enough (the suite's time budget)")
-    if not directory.is_dir():
-        pytest.skip(f"no corpus at {directory}")
     prelude, known_bad_downs = CORPUS_SETS[corpus_set]
     result = _walk(databases, directory, prelude)
 

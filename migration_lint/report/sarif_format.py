@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import IO, Sequence
 
 from .. import __version__
+from ..docs import rule_page_url
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_HELP = "https://github.com/pytest-migrations/pytest-migrations/blob/main/docs/rules/{name}.md"
 
 
 def _uri(path: str) -> str:
@@ -33,7 +33,7 @@ def render(findings: Sequence, stream: IO[str], context) -> None:
             "shortDescription": {"text": cls.summary()},
             "fullDescription": {"text": cls.summary()},
             "help": {"text": cls.documentation(), "markdown": cls.documentation()},
-            "helpUri": _HELP.format(name=cls.name),
+            "helpUri": rule_page_url(cls.name),
             "defaultConfiguration": {"level": "error" if cls.severity == "error" else "warning"},
             "properties": {"tags": [cls.lifecycle] + (["opt-in"] if cls.opt_in else [])},
         })

@@ -10,7 +10,10 @@ Thin wrappers over the core modules: :mod:`pytest_migrations.roundtrip` does the
 - :mod:`.fixtures`: ``migrations_db`` and ``migrate_to`` for users' own tests.
 
 The :class:`MigrationsPlugin` object that collects items is registered only with ``--migrations``
-(or ini ``migrations = true``); the fixtures are always available.
+(or ini ``migrations = true``); the fixtures are always available. Installed but unused, the
+plugin imports nothing heavy: the items (and with them psycopg, the walk, the tracer) are imported
+only when ``--migrations`` is given, and then need the ``postgres`` extra, which it names when
+missing.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from .._extra import missing_message
 from .fixtures import _migrations_templates, migrate_to, migrations_db, migrations_server
-from .items import WARNING_PROPERTY, MigrationsDirectory
-from .options import AUTO_DIRS, Settings, SettingsError, add_options, resolve_settings
-from .state import SETTINGS_ERROR_KEY, STATE_KEY, MigrationsState
+from .options import AUTO_DIRS, Settings, SettingsError, _as_bool, add_options, resolve_settings
+from .state import SETTINGS_ERROR_KEY, STATE_KEY, WARNING_PROPERTY, MigrationsState
 
 __all__ = ["MigrationsPlugin", "migrate_to", "migrations_db", "migrations_server"]
 
@@ -38,10 +41,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): keep items of one group on one xdist worker")
     if config.getoption("help", default=False):
         return  # --help must work whatever the settings hold
+    enabled = _enabled(config)
+    if enabled:
+        missing = missing_message("pytest --migrations")
+        if missing is not None:
+            raise pytest.UsageError(f"pytest-migrations: {missing}")
     try:
         settings = resolve_settings(config)
     except SettingsError as error:
-        if _enabled(config):
+        if enabled:
             raise pytest.UsageError(f"pytest-migrations: {error}") from None
         # A run without --migrations must not stop for our settings; the fixtures report it.
         config.stash[SETTINGS_ERROR_KEY] = f"pytest-migrations: {error}"
@@ -61,10 +69,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _enabled(config: pytest.Config) -> bool:
-    """``--migrations`` or ini ``migrations = true``, read without resolving the other settings."""
+    """``--migrations`` or ini ``migrations = true``, read without resolving the other settings.
+
+    An ini value that is not a boolean stops the run: ``migrations = "yes-please"`` must not be
+    read as false and pass with nothing tested.
+    """
     if config.getoption("migrations_enabled", default=None):
         return True
-    return str(config.getini("migrations") or "").strip().lower() in ("1", "true", "yes", "on")
+    value = config.getini("migrations")
+    if value in (None, ""):
+        return False
+    source = f"{config.inipath.name if config.inipath else 'ini'} migrations"
+    try:
+        return _as_bool(value, source)
+    except SettingsError as error:
+        raise pytest.UsageError(f"pytest-migrations: {error}") from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -79,7 +98,6 @@ class MigrationsPlugin:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        self._collected_directory = False
         self._warnings: list[str] = []
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -87,9 +105,10 @@ class MigrationsPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        from .items import MigrationsDirectory
+
         directory = self.settings.dir
         if directory is not None and path.resolve() == directory.resolve():
-            self._collected_directory = True
             return MigrationsDirectory.for_path(parent, path)
         return None
 
@@ -97,18 +116,25 @@ class MigrationsPlugin:
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         """Add the migration items when pytest's own walk did not reach the directory.
 
-        With paths named on the command line, only what they select is collected, as pytest does.
+        With paths named on the command line, only what they select is collected, as pytest does;
+        otherwise (no argument, or ``testpaths`` that leave the directory out) they are added.
+        A collector made for the directory is not enough: pytest makes one for each sibling of a
+        path it walks to, and collects only those on the way.
         """
+        from .items import MigrationsDirectory
+
         directory = self.settings.dir
-        if directory is None or self._collected_directory:
+        if directory is None or directory.resolve() in config.stash[STATE_KEY].collected_directories:
             return
         if config.args_source == pytest.Config.ArgsSource.ARGS:
             return
         collector = MigrationsDirectory.for_path(session, directory)
         items.extend(_collect_into_session(session, collector))
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._warnings.extend(value for name, value in report.user_properties if name == WARNING_PROPERTY)
+        _set_junit_classname(self.config, report)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self._warnings:
@@ -116,6 +142,30 @@ class MigrationsPlugin:
         terminalreporter.section("pytest-migrations warnings", sep="-", yellow=True)
         for line in dict.fromkeys(self._warnings):  # one line once, however many items said it
             terminalreporter.line(line)
+
+
+def _set_junit_classname(config: pytest.Config, report: pytest.TestReport) -> None:
+    """Give a migration item's JUnit test case the class :func:`.items.junit_classname` names.
+
+    Set before the JUnit reporter (tryfirst) opens the test case, as a user-defined attribute,
+    which it keeps; keyed by the report, so that under xdist the controller's reporter gets it.
+    """
+    from .items import ITEM_NAMES, junit_classname
+
+    path, _, name = report.nodeid.rpartition("::")
+    if name not in ITEM_NAMES or not path.lower().endswith(".sql"):
+        return
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pytest moved it: the class names stay pytest's own
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    classname = junit_classname(report.nodeid)
+    if xml.prefix:
+        classname = f"{xml.prefix}.{classname}"
+    xml.node_reporter(report).add_attribute("classname", classname)
 
 
 def _collect_into_session(session: pytest.Session, collector: pytest.Collector) -> list[pytest.Item]:

@@ -12,6 +12,9 @@ N+1 and check what the data migration did::
 
 Databases are copies of a template at the version asked for (built once per session), so each
 test starts from its own database in the time of one ``CREATE DATABASE``.
+
+The fixtures are registered in every pytest run; psycopg, the model and the walk are imported
+when a test first asks for one of them, not when pytest starts.
 """
 
 from __future__ import annotations
@@ -19,17 +22,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import pytest
 
-from migration_lint.execution import plan_section
-from migration_lint.model import Migration, MigrationFileError, Version
-
-from ..database import DatabaseError, Server, ServerUnavailable
-from ..roundtrip import SetupSqlError, run_section, ScriptError
+from .._extra import missing_message
 from .state import SETTINGS_ERROR_KEY, STATE_KEY, MigrationsState
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from migration_lint.model import Migration, Version
+
+    from ..database import Server
 
 __all__ = ["MigrationsDatabase", "migrate_to", "migrations_db", "migrations_server"]
 
@@ -46,12 +51,16 @@ class MigrationsDatabase:
     @property
     def connection(self) -> psycopg.Connection[Any]:
         """An autocommit connection, opened on first use and closed after the test."""
+        import psycopg
+
         if self._connection is None or self._connection.closed:
             self._connection = psycopg.connect(self.dsn, autocommit=True)
         return self._connection
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """A new connection of your own (not autocommit unless asked); close it yourself."""
+        import psycopg
+
         return psycopg.connect(self.dsn, **kwargs)
 
     def close(self) -> None:
@@ -89,6 +98,10 @@ class _Templates:
 
 def _apply(conn: psycopg.Connection[Any], migrations: list[Migration], start: int, stop: int) -> None:
     """Move from position ``start`` to ``stop``: UPs forward, DOWNs backward."""
+    from migration_lint.execution import plan_section
+
+    from ..roundtrip import ScriptError, run_section
+
     if stop > start:
         for migration in migrations[start + 1 : stop + 1]:
             run_section(conn, plan_section(migration, "up"))
@@ -100,6 +113,8 @@ def _apply(conn: psycopg.Connection[Any], migrations: list[Migration], start: in
 
 def _position(migrations: list[Migration], version: str | int | Version | None) -> int:
     """Index of the migration with ``version`` (``None`` or ``"head"``: the last; ``"base"``: -1)."""
+    from migration_lint.model import Version
+
     if version is None or version == "head":
         return len(migrations) - 1
     if version == "base":
@@ -132,6 +147,8 @@ def _state(request: pytest.FixtureRequest) -> MigrationsState:
 
 
 def _migrations(state: MigrationsState) -> list[Migration]:
+    from migration_lint.model import MigrationFileError
+
     directory = state.settings.dir
     if directory is None:
         pytest.fail("no migrations directory: set --migrations-dir or ini migrations_dir", pytrace=False)
@@ -148,6 +165,11 @@ def _migrations(state: MigrationsState) -> list[Migration]:
 def migrations_server(request: pytest.FixtureRequest) -> Server:
     """The PostgreSQL server the migrations are tested on (embedded, DSN or Docker image)."""
     state = _state(request)
+    missing = missing_message("the migrations_db fixture")
+    if missing is not None:
+        pytest.fail(missing, pytrace=False)
+    from ..database import DatabaseError, ServerUnavailable
+
     try:
         return state.server
     except ServerUnavailable as error:
@@ -174,6 +196,11 @@ def migrate_to(
     the UPs or DOWNs in between on the same database, keeping its data. ``"head"`` and
     ``"base"`` name the ends of the chain.
     """
+    import psycopg
+
+    from ..database import DatabaseError
+    from ..roundtrip import ScriptError, SetupSqlError
+
     templates = _migrations_templates
     migrations = templates.migrations
     made: list[MigrationsDatabase] = []

@@ -20,20 +20,18 @@ from ..database import DatabaseError, ServerUnavailable
 from ..roundtrip import SetupSqlError, StepResult
 from ..trace import TRACE_RULE_NAME, MigrationTrace
 from .options import SettingsError
-from .state import STATE_KEY, MigrationsState
+from .state import STATE_KEY, WARNING_PROPERTY, MigrationsState
 
 __all__ = ["LintItem", "LocksFailed", "LocksItem", "MigrationFile", "MigrationsDirectory", "RoundTripFailed", "RoundTripItem"]
-
-
-WARNING_PROPERTY = "pytest-migrations warning"
 
 
 class RoundTripFailed(Exception):
     """Raised by a round-trip item; carries the walker's result for :meth:`RoundTripItem.repr_failure`."""
 
-    def __init__(self, result: StepResult) -> None:
+    def __init__(self, result: StepResult, suggestion: str | None = None) -> None:
         super().__init__(result.report())
         self.result = result
+        self.suggestion = suggestion  # a generated DOWN that would pass, or what none can undo
 
 
 class MigrationsUsageError(Exception):
@@ -47,6 +45,23 @@ def _state(node: pytest.Item | pytest.Collector) -> MigrationsState:
 def _nodeid(path: Path, config: pytest.Config) -> str:
     """The path relative to the rootdir, with ``..`` for a directory outside it."""
     return Path(os.path.relpath(path.resolve(), config.rootpath.resolve())).as_posix()
+
+
+ITEM_NAMES = ("roundtrip", "lint", "locks")
+
+
+def junit_classname(nodeid: str) -> str:
+    """The JUnit class of a migration item: its directory as the package, its file as the class.
+
+    pytest would write ``migrations.001_add_orders.sql``, which report viewers split at the dots
+    into a package ``migrations.001_add_orders`` and a class ``sql``; here the dots inside each
+    part become underscores and ``.sql`` goes, as ``.py`` goes from a test module:
+    ``migrations.001_add_orders``, ``migrations.12_add_orders_up``.
+    """
+    path = nodeid.partition("::")[0]
+    if path.lower().endswith(".sql"):
+        path = path[: -len(".sql")]
+    return ".".join(part.replace(".", "_") for part in path.split("/") if part)
 
 
 def _group_name(directory: Path, config: pytest.Config) -> str:
@@ -68,6 +83,7 @@ class MigrationsDirectory(pytest.Directory):
         return cls.from_parent(parent, path=path, nodeid=_nodeid(path, parent.config))
 
     def collect(self) -> Iterator[MigrationFile]:
+        _state(self).collected_directories.add(self.path.resolve())
         for migration in _state(self).migrations(self.path):
             yield MigrationFile.from_parent(
                 self, path=migration.path, nodeid=_nodeid(migration.path, self.config),
@@ -126,7 +142,8 @@ class _MigrationItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, RoundTripFailed):
-            return excinfo.value.result.report()
+            suggestion = excinfo.value.suggestion
+            return excinfo.value.result.report() + (f"\n\n{suggestion}" if suggestion else "")
         if isinstance(excinfo.value, (MigrationsUsageError, SetupSqlError, SettingsError, DatabaseError)):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo, style=style))
@@ -154,7 +171,15 @@ class RoundTripItem(_MigrationItem):
         if result.missing_down and len(result.problems) == 1 and state.settings.allow_missing_down:
             pytest.xfail(f"{self.migration.id} has no DOWN (allowed by {state.settings.sources['allow_missing_down']})")
         if result.failed:
-            raise RoundTripFailed(result)
+            raise RoundTripFailed(result, None if result.broke_chain else self._suggested_down(state))
+
+    def _suggested_down(self, state: MigrationsState) -> str | None:
+        from ..gendown import suggest_down
+
+        return suggest_down(
+            state.server, state.migrations(self.directory), self.migration,
+            setup_sql=state.settings.read_setup_sql(), setup_sql_path=state.settings.setup_sql,
+        )  # fmt: skip
 
 
 def _skip_here(reason: str) -> None:

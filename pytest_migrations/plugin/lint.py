@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from migration_lint.model import Migration
+if TYPE_CHECKING:
+    from migration_lint.model import Migration
 
 __all__ = ["LintReport", "lint_directory"]
 

@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from ..config import ConfigError, read_tool_config
-from ..database import DSN_ENV_VAR, redact_dsn
 from ..trace._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 
 __all__ = ["AUTO_DIRS", "OPTIONS", "Option", "Settings", "add_options", "resolve_settings"]
 
 AUTO_DIRS = ("migrations", "db/migrations", "web/db/migrations")
+# pytest_migrations.database.DSN_ENV_VAR, spelt out: importing that package imports psycopg, which
+# a pytest run without --migrations must not pay for (a test checks that the two agree).
+DSN_ENV_VAR = "MIGRATIONS_DATABASE_URL"
 EMBEDDED_MAJOR = 18
 
 
@@ -40,7 +42,10 @@ class Option:
 
 OPTIONS = (
     Option("enabled", "--migrations", "migrations", None,
-           "collect an up/down/up round-trip test (and a lint and a lock test) for every migration", True),
+           "collect an up/down/up round-trip test (and a lint and a lock test) for every migration, whatever"
+           " testpaths says. Not with xdist (-n) for the migrations alone: each worker starts a server and"
+           " walks the chain again, so the run is slower (the walk uses a second core itself,"
+           " --migrations-jobs); beside other tests, add --dist loadgroup so one worker walks each directory", True),
     Option("dir", "--migrations-dir", "migrations_dir", "MIGRATIONS_DIR",
            "directory of the migrations; default: the first of " + ", ".join(f"{d}/" for d in AUTO_DIRS)
            + " under the rootdir", metavar="PATH"),
@@ -162,6 +167,8 @@ class Settings:
         directory = os.path.relpath(self.dir, rootpath) if self.dir else "(none found)"
         parts = [f"dir={directory} ({self.sources.get('dir', 'default')})"]
         if self.dsn:
+            from ..database import redact_dsn
+
             parts.append(f"server={redact_dsn(self.dsn)} ({self.sources['dsn']})")
         elif self.image:
             parts.append(f"server=docker {self.image} ({self.sources['image']})")
@@ -272,7 +279,9 @@ def resolve_settings(config: pytest.Config) -> Settings:
                 values["dir"] = path
                 sources["dir"] = "auto-detected"
                 break
-    if "lock_timeout" not in values:
+    # The runner's lock_timeout matters to the ::locks items alone; reading it imports the runner,
+    # which a run without --migrations must not pay for.
+    if "lock_timeout" not in values and values.get("enabled"):
         try:
             found = runner_lock_timeout(start=config.rootpath)
         except (ConfigError, LockTimeoutError) as error:

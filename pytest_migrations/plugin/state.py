@@ -2,7 +2,9 @@
 trace walkers.
 
 Everything is made on first use, so ``pytest --migrations --collect-only`` starts no server and a
-run that selects no migration item starts none either.
+run that selects no migration item starts none either. The state exists in every pytest run (the
+fixtures use it): the model, the servers and the walkers are imported only when first needed, so a
+run without ``--migrations`` imports neither psycopg nor the runner.
 """
 
 from __future__ import annotations
@@ -13,19 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from migration_lint.extensions import created_extensions
-from migration_lint.layouts import discover
-from migration_lint.model import Migration, Section
-
-from ..database import DatabaseError, EmbeddedServer, Server, open_server, server_for_extensions
-from ..roundtrip import ChainWalker, make_base_database
-from .lint import LintReport, lint_directory
 from .options import Settings
 
 if TYPE_CHECKING:
-    from ..trace import TraceWalker
+    from migration_lint.model import Migration
 
-__all__ = ["MigrationsState", "SETTINGS_ERROR_KEY", "STATE_KEY"]
+    from ..database import DatabaseError, Server
+    from ..roundtrip import ChainWalker
+    from ..trace import TraceWalker
+    from .lint import LintReport
+
+__all__ = ["MigrationsState", "SETTINGS_ERROR_KEY", "STATE_KEY", "WARNING_PROPERTY"]
+
+# The user property an item's warnings travel in (under xdist, to the controller's summary).
+WARNING_PROPERTY = "pytest-migrations warning"
 
 logger = logging.getLogger("pytest_migrations.plugin")
 
@@ -36,6 +39,8 @@ class MigrationsState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._migrations: dict[Path, list[Migration]] = {}
+        # directories whose collector pytest (or the plugin) actually collected
+        self.collected_directories: set[Path] = set()
         self._server: Server | None = None
         self._server_error: DatabaseError | None = None
         self._walkers: dict[Path, ChainWalker] = {}
@@ -51,6 +56,8 @@ class MigrationsState:
 
     def migrations(self, directory: Path) -> list[Migration]:
         """The migrations of ``directory``; raises MigrationFileError (once per call, not cached)."""
+        from migration_lint.layouts import discover
+
         directory = directory.resolve()
         if directory not in self._migrations:
             self._migrations[directory] = discover(directory, self.settings.layout)
@@ -58,6 +65,8 @@ class MigrationsState:
 
     def lint_report(self, directory: Path) -> LintReport:
         """migration-lint's findings for ``directory``, computed once."""
+        from .lint import lint_directory
+
         directory = directory.resolve()
         if directory not in self._lint:
             try:
@@ -76,6 +85,8 @@ class MigrationsState:
     @property
     def server(self) -> Server:
         """The server, started or connected on first use; a failure is remembered and re-raised."""
+        from ..database import DatabaseError
+
         if self._server_error is not None:
             raise self._server_error
         if self._server is None:
@@ -87,6 +98,8 @@ class MigrationsState:
         return self._server
 
     def _open_server(self) -> Server:
+        from ..database import DatabaseError, open_server
+
         settings = self.settings
         server = open_server(dsn=settings.dsn, image=None if settings.dsn else settings.image)
         if settings.pg_version is not None and server.major != settings.pg_version:
@@ -101,6 +114,11 @@ class MigrationsState:
         """The server the chain of ``directory`` walks on: the session's, unless the chain (or
         the set-up SQL) creates an extension it lacks; then, in place of the default embedded
         server, a local PostgreSQL install's that has it, else :class:`ExtensionUnavailable`."""
+        from migration_lint.extensions import created_extensions
+        from migration_lint.model import Section
+
+        from ..database import DatabaseError, EmbeddedServer, server_for_extensions
+
         directory = directory.resolve()
         if directory not in self._chain_servers:
             setup_sql = self.settings.read_setup_sql()
@@ -121,12 +139,16 @@ class MigrationsState:
     def base_database(self) -> str:
         """A database with the set-up SQL applied, copied by fixtures (the walkers keep their own)."""
         if self._base is None:
+            from ..roundtrip import make_base_database
+
             self._base = make_base_database(self.server, self.settings.read_setup_sql(), self.settings.setup_sql)
         return self._base
 
     def walker(self, directory: Path) -> ChainWalker:
         directory = directory.resolve()
         if directory not in self._walkers:
+            from ..roundtrip import ChainWalker
+
             self._walkers[directory] = ChainWalker(
                 self.server_for(directory),
                 self.migrations(directory),
@@ -143,6 +165,7 @@ class MigrationsState:
         of its own (the round trip's database goes up and down, this one only up)."""
         directory = directory.resolve()
         if directory not in self._trace_walkers:
+            from ..roundtrip import make_base_database
             from ..trace import TraceWalker
 
             server = self.server_for(directory)
@@ -162,6 +185,8 @@ class MigrationsState:
         self._walkers.clear()
         self._trace_walkers.clear()
         if self._server is not None:
+            from ..database import DatabaseError
+
             for server, database in self._trace_databases:
                 try:
                     server.drop_database(database)

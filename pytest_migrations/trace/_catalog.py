@@ -1,8 +1,8 @@
 """What the tracer reads from the catalogs around each statement.
 
 Every query names ``pg_catalog`` objects in full, because a migration may empty ``search_path``
-(pg_dump baselines do). Only objects with an OID of 16384 or more are read: lower OIDs are the
-system catalogs, which every statement touches and no application waits on.
+(pg_dump baselines do). Only objects made after initdb are read (:data:`FIRST_USER_OID`): the
+others are the system catalogs, which every statement touches and no application waits on.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 
 import psycopg
 
+from ..catalog import FIRST_USER_OID
 from ._modes import mode_name
-
-FIRST_USER_OID = 16384
 
 _RELKINDS = {
     "r": "table",
@@ -31,7 +30,7 @@ _RELKINDS = {
 # Kinds whose contents a statement can scan or rewrite.
 TABLE_KINDS = frozenset({"r", "m", "t"})
 
-_RELATIONS = """
+_RELATIONS = f"""
 SELECT c.oid::int8, c.relfilenode::int8, c.relkind::text, n.nspname::text, c.relname::text,
        coalesce(i.indrelid, owner.oid, serial.refobjid)::int8
 FROM pg_catalog.pg_class c
@@ -42,18 +41,18 @@ LEFT JOIN pg_catalog.pg_depend serial
        ON c.relkind = 'S' AND serial.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND serial.objid = c.oid
       AND serial.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND serial.deptype IN ('a', 'i')
       AND serial.refobjsubid > 0
-WHERE c.oid >= 16384
+WHERE c.oid >= {FIRST_USER_OID}
 """
-_CONSTRAINTS = """
+_CONSTRAINTS = f"""
 SELECT oid::int8, conrelid::int8, conname::text, contype::text, convalidated
 FROM pg_catalog.pg_constraint
-WHERE conrelid >= 16384
+WHERE conrelid >= {FIRST_USER_OID}
 """
-_NOT_NULL_COLUMNS = """
+_NOT_NULL_COLUMNS = f"""
 SELECT a.attrelid::int8, a.attname::text
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-WHERE a.attrelid >= 16384 AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+WHERE a.attrelid >= {FIRST_USER_OID} AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
   AND c.relkind IN ('r', 'p')
 """
 # Counts of this backend not yet sent to the statistics system; inside one transaction block
@@ -61,10 +60,10 @@ WHERE a.attrelid >= 16384 AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnu
 _SEQ_SCANS = """
 SELECT relid::int8, seq_scan FROM pg_catalog.pg_stat_xact_user_tables WHERE seq_scan > 0
 """
-_OWN_LOCKS = """
+_OWN_LOCKS = f"""
 SELECT l.relation::int8, l.mode, l.granted
 FROM pg_catalog.pg_locks l
-WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.relation >= 16384
+WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.relation >= {FIRST_USER_OID}
   AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
 """
 _BACKEND_LOCKS = """

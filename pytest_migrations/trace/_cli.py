@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -85,9 +85,15 @@ def run_trace_command(args: argparse.Namespace) -> int:
         migrations, before = _load(args)
         lock_timeout = _lock_timeout(args)
         since = _since(args)
-        traces = _trace_all(
-            migrations, before, getattr(args, "database_url", None), getattr(args, "trace_rows", 0) or 0, lock_timeout
-        )
+        progress = TerminalProgress(sys.stderr) if _is_terminal(sys.stderr) else None
+        try:
+            traces = _trace_all(
+                migrations, before, getattr(args, "database_url", None), getattr(args, "trace_rows", 0) or 0,
+                lock_timeout, progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.clear()
     except UsageError as error:
         _error(str(error), json_mode)
         return EXIT_USAGE
@@ -219,6 +225,35 @@ class _ServerError(Exception):
     pass
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class TerminalProgress:
+    """One line on a terminal, rewritten in place, saying which migration is being traced: a
+    long directory otherwise prints nothing until the report. Only for a terminal (the caller
+    checks), so logs and pipes get the report alone."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._shown = False
+
+    def __call__(self, done: int, total: int, migration: Migration) -> None:
+        width = len(str(total))
+        self.stream.write(f"\r\x1b[Ktracing [{done + 1:>{width}}/{total}] {migration.id}")
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+
 @contextmanager
 def _throwaway_database(dsn: str | None, migrations: Sequence[Migration] = ()) -> Iterator[tuple[str, int]]:
     """A fresh database on the server at ``dsn``, else on the embedded one, or, when the
@@ -244,6 +279,7 @@ def _trace_all(
     dsn: str | None,
     trace_rows: int,
     lock_timeout: str | None = None,
+    progress: Callable[[int, int, Migration], None] | None = None,
 ) -> list[MigrationTrace]:
     traces: list[MigrationTrace] = []
     with _throwaway_database(dsn, [*before, *migrations]) as (database_dsn, _major):
@@ -252,6 +288,8 @@ def _trace_all(
             if applied.error:
                 raise UsageError(f"cannot apply --after migration {migration.id}: {applied.error}")
         for index, migration in enumerate(migrations):
+            if progress is not None:
+                progress(index, len(migrations), migration)
             trace = trace_migration(
                 database_dsn, migration, trace_rows=trace_rows, history=[*before, *migrations[:index]],
                 lock_timeout=lock_timeout,

@@ -55,6 +55,7 @@ from ._results import (
     SAMPLED,
     LockFact,
     MigrationTrace,
+    SeedResult,
     StatementTrace,
     TracedRelation,
 )
@@ -165,8 +166,8 @@ def trace_migration(
     ``lock_timeout`` is the one the deploy sets for the migration (the ``migrations`` runner
     does, unless the file sets its own): it is set on the session first, as the runner would.
     """
+    from ..seed_data import fill_tables
     from ._findings import attach_static, draw_findings
-    from ._seed import seed_tables
 
     began = time.perf_counter()
     open_connection = connect or _connect
@@ -181,7 +182,7 @@ def trace_migration(
             trace.untraceable = True
             return trace
         if trace_rows > 0:
-            trace.seeded = seed_tables(conn, trace_rows)
+            trace.seeded = [SeedResult(filled.table, filled.rows, filled.reason) for filled in fill_tables(conn, trace_rows)]
         if lock_timeout is not None:
             # A session setting, so that a SET in the file wins, as with the runner.
             conn.execute(sql.SQL("SET lock_timeout = {}").format(sql.Literal(lock_timeout)))

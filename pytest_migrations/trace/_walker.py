@@ -1,5 +1,6 @@
-"""A lazy walk of a directory's migrations on one database, tracing each: what the pytest
-plugin's ``::locks`` items need (``pytest -k 012`` traces up to 012 only)."""
+"""The tracer's walk of a directory's migrations on one database, tracing each: what the pytest
+plugin's ``::locks`` items need (``pytest -k 012`` traces up to 012 only). The lazy walk itself
+is :class:`~pytest_migrations.walk.ChainWalk`, shared with the round trip."""
 
 from __future__ import annotations
 
@@ -7,16 +8,17 @@ from collections.abc import Sequence
 
 from migration_lint.model import Migration
 
+from ..walk import ChainWalk
 from ._results import MigrationTrace
 from ._tracer import trace_migration
 
 
-class TraceWalker:
+class TraceWalker(ChainWalk[MigrationTrace]):
     """Trace ``migrations`` in order on the (empty) database at ``dsn``, as far as asked.
 
-    :meth:`result_for` traces every migration up to the one asked for and caches the results. After a
-    migration fails to apply, the later ones are not run: their result carries an error naming
-    the one that failed.
+    Each trace applies its migration for good, so asking for one traces every migration before
+    it. After a migration fails to apply, the later ones are not run: their result carries an
+    error naming the one that failed.
     """
 
     def __init__(
@@ -28,43 +30,31 @@ class TraceWalker:
         static: bool = True,
         lock_timeout: str | None = None,
     ) -> None:
+        super().__init__(migrations)
         self.dsn = dsn
-        self.migrations = list(migrations)
         self.trace_rows = trace_rows
         self.static = static
         self.lock_timeout = lock_timeout
-        self._traces: list[MigrationTrace] = []
-        self._broken: MigrationTrace | None = None
+        self._traced = 0  # migrations traced (or found depending on a failed one), in order
 
-    def result_for(self, migration: Migration | str) -> MigrationTrace:
-        index = self._index(migration)
-        while len(self._traces) <= index:
-            self._trace_next()
-        return self._traces[index]
+    @property
+    def _traces(self) -> list[MigrationTrace]:
+        return [self._results[migration.id] for migration in self.migrations[: self._traced]]
 
-    def walk(self) -> list[MigrationTrace]:
+    def walk(self) -> list[MigrationTrace]:  # type: ignore[override]
         """Trace every migration; the list of results in order."""
-        if self.migrations:
-            self.result_for(self.migrations[-1])
-        return list(self._traces)
+        return list(super().walk())
 
-    def _index(self, migration: Migration | str) -> int:
-        for index, candidate in enumerate(self.migrations):
-            if candidate is migration or candidate.id == migration or (
-                isinstance(migration, Migration) and candidate.id == migration.id
-            ):
-                return index
-        raise KeyError(f"no migration {getattr(migration, 'id', migration)!r} in this walk")
-
-    def _trace_next(self) -> None:
-        index = len(self._traces)
-        migration = self.migrations[index]
-        if self._broken is not None:
-            trace = MigrationTrace(migration=migration, server_version=self._broken.server_version)
-            trace.error = f"not traced: migration {self._broken.migration.id} before it failed ({self._broken.error})"
-            trace.depends_on = self._broken.migration.id
-            self._traces.append(trace)
-            return
+    def _result_at(self, index: int, migration: Migration) -> MigrationTrace:
+        while self._traced < index:  # each trace applies its migration: the earlier ones first
+            self.result_for(self.migrations[self._traced])
+        self._traced = index + 1
+        if self._broken_at is not None:
+            broken = self._results[self._broken_at.id]
+            trace = MigrationTrace(migration=migration, server_version=broken.server_version)
+            trace.error = f"not traced: migration {self._broken_at.id} before it failed ({broken.error})"
+            trace.depends_on = self._broken_at.id
+            return trace
         trace = trace_migration(
             self.dsn,
             migration,
@@ -74,5 +64,5 @@ class TraceWalker:
             lock_timeout=self.lock_timeout,
         )
         if trace.error:
-            self._broken = trace
-        self._traces.append(trace)
+            self._break_at(migration, trace.error)
+        return trace

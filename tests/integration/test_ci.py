@@ -66,8 +66,17 @@ def test_action_inputs_are_declared_used_and_documented() -> None:
     text = ACTION.read_text()
     used = set(re.findall(r"inputs\.([a-z-]+)", text))
     assert used == declared
-    documented = set(re.findall(r"^\| `([a-z-]+)` \|", CI_DOC.read_text(), re.MULTILINE))
-    assert documented == declared
+    assert _documented("Inputs") == declared
+
+
+def _documented(section: str) -> set[str]:
+    """The names in the table of docs/ci.md's ``### section``."""
+    text = CI_DOC.read_text().split(f"### {section}\n", 1)[1].split("\n#", 1)[0]
+    return set(re.findall(r"^\| `([a-z-]+)` \|", text, re.MULTILINE))
+
+
+def test_action_outputs_are_documented() -> None:
+    assert _documented("Outputs") == set(load(ACTION)["outputs"]) == {"lint-exit-code", "sarif-file"}
 
 
 def test_action_scripts_never_expand_expressions() -> None:
@@ -145,7 +154,8 @@ def run_action(workdir: Path, **given: str) -> list[tuple[str, int, str]]:
         env = dict(os.environ, GITHUB_OUTPUT=str(github_output), GITHUB_ACTIONS="true")
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
         for key, value in (step.get("env") or {}).items():
-            env[key] = re.sub(r"\$\{\{\s*inputs\.([a-z-]+)\s*\}\}", lambda m: inputs[m[1]], str(value))
+            value = re.sub(r"\$\{\{\s*github\.action_path\s*\}\}", str(ROOT), str(value))
+            env[key] = re.sub(r"\$\{\{\s*inputs\.([a-z-]+)\s*\}\}", lambda m: inputs[m[1]], value)
         result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=workdir, env=env,
                                 capture_output=True, text=True, timeout=300)
         for line in github_output.read_text().splitlines():
@@ -216,6 +226,142 @@ def test_action_round_trip_runs_on_the_given_server(tmp_path: Path) -> None:
     assert status == 0, output
     assert "4 passed" in output  # two migrations, each a ::roundtrip and a ::locks item
     assert "migrations: dir=migrations" in output and "environment MIGRATIONS_DATABASE_URL" in output
+
+
+# -- the pull-request comment -------------------------------------------------------------------------
+
+class FakeGitHub:
+    """The issue-comment endpoints of GitHub's REST API, on 127.0.0.1, recording every call."""
+
+    def __init__(self, status: int = 200) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.comments: dict[int, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.status = status
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                fake.calls.append((self.command, self.path))
+                assert self.headers["Authorization"] == "Bearer secret-token"
+                if fake.status != 200:
+                    return self._answer(fake.status, {"message": "Resource not accessible by integration"})
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                if self.command == "GET" and self.path.startswith("/repos/shop/app/issues/7/comments"):
+                    return self._answer(200, list(fake.comments.values()))
+                if self.command == "POST" and self.path == "/repos/shop/app/issues/7/comments":
+                    number = len(fake.comments) + 1
+                    fake.comments[number] = {"id": number, "body": body["body"]}
+                    return self._answer(201, fake.comments[number])
+                if self.command == "PATCH" and self.path.startswith("/repos/shop/app/issues/comments/"):
+                    number = int(self.path.rsplit("/", 1)[1])
+                    fake.comments[number]["body"] = body["body"]
+                    return self._answer(200, fake.comments[number])
+                return self._answer(404, {"message": "Not Found"})
+
+            do_GET = do_POST = do_PATCH = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def github() -> Any:
+    fake = FakeGitHub()
+    yield fake
+    fake.close()
+
+
+def _pull_request_event(root: Path) -> dict[str, str]:
+    event = root / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": "abc123"}}}))
+    return {"GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "shop/app", "GITHUB_SERVER_URL": "https://github.example"}
+
+
+def run_commenting_action(project: Path, github: FakeGitHub) -> list[tuple[str, int, str]]:
+    extra = {**_pull_request_event(project.parent), "GITHUB_API_URL": github.url}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in extra.items():
+            patch.setenv(key, value)
+        return run_action(project, **{"run-tests": "false", "comment": "true", "github-token": "secret-token"})
+
+
+def test_action_comments_once_and_edits_the_comment_on_the_next_push(tmp_path: Path, github: FakeGitHub) -> None:
+    (tmp_path / "repo").mkdir()
+    project = _project(tmp_path / "repo", "CREATE INDEX orders_customer_idx ON orders (customer_id);")
+    ran = run_commenting_action(project, github)
+    assert [(name, status) for name, status, _ in ran] == [
+        ("lint", 0), ("Annotate findings", 0), ("Comment on the pull request", 0), ("Fail on lint findings", 1),
+    ]
+    assert "migration-lint comment: created" in ran[2][2]
+    (comment,) = github.comments.values()
+    body = comment["body"]
+    assert body.startswith("<!-- pytest-migrations: migration-lint pull-request comment -->")
+    assert "### migration-lint: 1 error, 0 warnings in 1 file" in body
+    assert "[`migrations/2_index_orders.up.sql:3`](https://github.example/shop/app/blob/abc123/migrations/2_index_orders.up.sql#L3)" in body
+    assert "[ML001 require-concurrent-index-creation](https://github.com/pytest-migrations/pytest-migrations/blob/main/docs/rules/require-concurrent-index-creation.md)" in body
+
+    # the next push fixes it: the same comment says so, no second comment
+    index = project / "migrations" / "2_index_orders.up.sql"
+    index.write_text(index.read_text().replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY"))
+    ran = run_commenting_action(project, github)
+    assert [(name, status) for name, status, _ in ran] == [("lint", 0), ("Annotate findings", 0), ("Comment on the pull request", 0)]
+    assert "migration-lint comment: updated" in ran[2][2]
+    (comment,) = github.comments.values()
+    assert "### migration-lint: no findings" in comment["body"]
+    assert [call[0] for call in github.calls] == ["GET", "POST", "GET", "PATCH"]
+
+
+def test_action_comment_on_a_clean_first_push_posts_nothing(tmp_path: Path, github: FakeGitHub) -> None:
+    (tmp_path / "repo").mkdir()
+    project = _project(tmp_path / "repo", "CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);")
+    ran = run_commenting_action(project, github)
+    assert "migration-lint comment: none needed" in ran[2][2]
+    assert github.comments == {}
+
+
+def test_action_comment_refused_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    project = _project(tmp_path / "repo", "CREATE INDEX orders_customer_idx ON orders (customer_id);")
+    fake = FakeGitHub(status=403)
+    try:
+        ran = run_commenting_action(project, fake)
+    finally:
+        fake.close()
+    name, status, output = ran[2]
+    assert (name, status) == ("Comment on the pull request", 0)
+    assert "::warning title=migration-lint comment::GitHub refused the comment (403" in output
+
+
+def test_action_comment_outside_a_pull_request_does_nothing(tmp_path: Path, github: FakeGitHub) -> None:
+    (tmp_path / "repo").mkdir()
+    project = _project(tmp_path / "repo", "CREATE INDEX orders_customer_idx ON orders (customer_id);")
+    (tmp_path / "event.json").write_text(json.dumps({"push": {}}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITHUB_EVENT_PATH", str(tmp_path / "event.json"))
+        patch.setenv("GITHUB_REPOSITORY", "shop/app")
+        patch.setenv("GITHUB_API_URL", github.url)
+        ran = run_action(project, **{"run-tests": "false", "comment": "true", "github-token": "secret-token"})
+    assert "not a pull_request event, no comment" in ran[2][2] and github.calls == []
 
 
 # -- GitLab Code Quality ------------------------------------------------------------------------------

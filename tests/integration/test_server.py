@@ -330,7 +330,11 @@ def test_documented_settings_are_the_ones_the_server_reads() -> None:
 
 def test_documented_editor_configurations_parse_and_start_the_server() -> None:
     import json
-    import tomllib
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
 
     (vscode,) = [json.loads(block) for block in _blocks("json")]
     assert [vscode["glspc.serverCommand"], *vscode["glspc.serverCommandArguments"]] == ["migration-lint", "server"]
@@ -341,6 +345,7 @@ def test_documented_editor_configurations_parse_and_start_the_server() -> None:
     assert helix["language"][0]["language-servers"] == ["migration-lint"]
     for lua in _blocks("lua"):
         assert 'cmd = { "migration-lint", "server" }' in lua and 'filetypes = { "sql" }' in lua
+    assert len(_blocks("lua")) == 3  # 0.11, nvim-lspconfig, 0.7
     assert vscode["glspc.initializationOptions"] == {"migrationDirectories": ["migrations"]} == server["config"]
 
 
@@ -415,3 +420,152 @@ async def test_saving_an_earlier_migration_relints_the_later_ones(client: Langua
     del client.diagnostics[later.uri]
     client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri=earlier.uri)))
     assert [d.code for d in await later.diagnostics()] == ["ML008"]
+
+
+# -- every request answered, settings checked, fix-all, rule pages -----------------------------------
+
+async def raw_request(client: LanguageClient, method: str, message: dict[str, Any]) -> Any:
+    """Send a request as raw JSON (the client's own types refuse to build a malformed one) and
+    wait for the answer the way the client waits for any other."""
+    from concurrent.futures import Future
+
+    future: Future[Any] = Future()
+    msg_id = f"raw-{id(future)}"
+    client.protocol._request_futures[msg_id] = future
+    client.protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, **message})
+    return await asyncio.wait_for(asyncio.wrap_future(future), 20)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("params", [
+    "missing",
+    None,
+    {},
+    {"textDocument": {"uri": "file:///x.sql"}},
+    {"textDocument": {"uri": "file:///x.sql"}, "position": "line 3"},
+    {"textDocument": {"uri": "file:///x.sql"}, "position": {"line": "three", "character": 0}},
+], ids=["no-params", "null", "empty", "no-position", "position-a-string", "line-a-string"])
+async def test_a_request_with_bad_params_gets_an_error_response(client: LanguageClient, workspace: Path,
+                                                                 params: Any) -> None:
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    await start(client, workspace)
+    with pytest.raises(JsonRpcInvalidParams) as raised:
+        await raw_request(client, types.TEXT_DOCUMENT_HOVER, {} if params == "missing" else {"params": params})
+    assert str(raised.value).startswith("textDocument/hover: invalid params")
+    # the server goes on, and said nothing to the user about it
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    assert [d.code for d in await buffer.diagnostics()] == ["ML001"]
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri), position=types.Position(2, 10)))
+    assert hover is not None
+    assert client.messages == []
+
+
+@pytest.mark.asyncio
+async def test_a_bad_setting_is_one_clear_message_and_ignored(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace, pgVersion="abc", debounce="soon")
+    (message,) = client.messages
+    assert message.type == types.MessageType.Warning
+    assert message.message == (
+        "migration-lint: settings ignored: pgVersion: expected a PostgreSQL major version such as 15, got 'abc';"
+        " debounce: expected a number of seconds (0 or more), got 'soon'"
+    )
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    assert [d.code for d in await buffer.diagnostics()] == ["ML001"]  # linted with the defaults
+
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"migrationLint": {"pgVersion": "abc", "migrationDirectories": "migrations"}}))
+    buffer.replace(buffer.text + "\n")
+    assert [d.code for d in await buffer.diagnostics()] == ["ML001"]
+    assert [m.message for m in client.messages][1:] == [
+        "migration-lint: settings ignored: migrationDirectories: expected a list of directories, got 'migrations';"
+        " pgVersion: expected a PostgreSQL major version such as 15, got 'abc'"
+    ]
+    assert not any("Error in server" in m.message or "Traceback" in m.message for m in client.log_messages)
+
+
+@pytest.mark.asyncio
+async def test_fix_all_applies_every_rewrite_of_the_file(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql",
+                    INDEX_ORDERS + "CREATE INDEX orders_id_idx ON orders (id);\nDROP INDEX orders_old_idx;\n")
+    buffer.open()
+    assert sorted(d.code for d in await buffer.diagnostics()) == ["ML001", "ML001", "ML002", "ML016"]
+    result = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri),
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll]),
+    ))
+    (fix_all,) = result
+    assert fix_all.kind == "source.fixAll.migration-lint"
+    buffer.apply(fix_all.edit)
+    assert "CREATE INDEX CONCURRENTLY orders_customer_id_idx" in buffer.text
+    assert "CREATE INDEX CONCURRENTLY orders_id_idx" in buffer.text
+    assert "DROP INDEX CONCURRENTLY IF EXISTS orders_old_idx" in buffer.text
+    assert await buffer.diagnostics() == []
+    # a clean file has nothing to fix
+    nothing = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=buffer.uri),
+        range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+        context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.Source]),
+    ))
+    assert not nothing
+
+
+@pytest.mark.asyncio
+async def test_each_diagnostic_links_to_its_rule_page(client: LanguageClient, workspace: Path) -> None:
+    await start(client, workspace)
+    buffer = Buffer(client, workspace / "migrations" / "2_index_orders.up.sql")
+    buffer.open()
+    (diagnostic,) = await buffer.diagnostics()
+    href = diagnostic.code_description.href
+    assert href == ("https://github.com/pytest-migrations/pytest-migrations/blob/main/docs/rules/"
+                    "require-concurrent-index-creation.md")
+    assert (Path(__file__).resolve().parents[2] / "docs" / "rules" / href.rsplit("/", 1)[1]).is_file()
+
+
+NEOVIM_PROBE = """
+vim.cmd("edit migrations/2_index_orders.up.sql")
+local found = vim.wait(30000, function() return #vim.diagnostic.get(0) > 0 end, 100)
+local out = {}
+for _, d in ipairs(vim.diagnostic.get(0)) do
+  local lsp = (d.user_data or {}).lsp or {}
+  table.insert(out, { code = d.code or lsp.code, line = d.lnum, href = (lsp.codeDescription or {}).href })
+end
+vim.fn.writefile({ vim.fn.json_encode({ found = found, diagnostics = out }) }, "nvim-result.json")
+vim.cmd("qa!")
+"""
+
+
+def test_neovim_07_configuration_shows_the_diagnostics(workspace: Path) -> None:
+    """The documented Neovim 0.7 configuration (vim.lsp.start_client), run by a real Neovim."""
+    import json
+    import os
+    import subprocess
+
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.skip("no nvim on PATH (Debian: apt-get install neovim, which is 0.7)")
+    config = [block for block in _blocks("lua") if "vim.lsp.start_client" in block]
+    (config,) = config
+    (workspace / "init.lua").write_text(config)
+    (workspace / "probe.lua").write_text(NEOVIM_PROBE)  # run once started, as a user opens a file
+    # migration-lint from this checkout, as the editor's PATH would give it
+    bin_dir = workspace / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "migration-lint"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m migration_lint.cli \"$@\"\n")
+    script.chmod(0o755)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([nvim, "--headless", "-u", "init.lua", "-c", "luafile probe.lua"], cwd=workspace, env=env,
+                   timeout=120, capture_output=True, check=False)
+    result = json.loads((workspace / "nvim-result.json").read_text())
+    assert result["found"] is True
+    (diagnostic,) = result["diagnostics"]
+    assert (diagnostic["code"], diagnostic["line"]) == ("ML001", 2)
+    assert diagnostic["href"].endswith("/docs/rules/require-concurrent-index-creation.md")

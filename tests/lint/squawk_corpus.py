@@ -18,7 +18,11 @@ from migration_lint.layouts import discover
 
 from .squawk_map import SQUAWK_TO_OURS
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+try:
+    from shared_corpus import CORPUS
+except ImportError:  # run as ``python -m tests.lint.squawk_corpus`` from the project
+    from tests.shared_corpus import CORPUS
+
 SETS = ("authelia-postgres", "quickwit-postgresql", "quickwit-postgresql-deferred", "docsrs")
 TABLE = Path(__file__).with_name("squawk_corpus_table.md")
 

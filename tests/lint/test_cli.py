@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,6 @@ import pytest
 
 from migration_lint.cli import main
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -263,24 +263,47 @@ def test_cache_warm_run_gives_same_findings(tmp_path, capsys):
     assert json.loads(third[1]) != json.loads(first[1])
 
 
+def _pre_commit_selects(hook: dict, paths: list[str]) -> list[str]:
+    """The files pre-commit hands the hook: ``files`` searched in the path relative to the
+    repository, ``exclude`` not, and the ``sql`` type (pre-commit's identify tags ``.sql`` so)."""
+    files, exclude = re.compile(hook.get("files", "")), re.compile(hook.get("exclude", "^$"))
+    assert hook["types"] == ["sql"]
+    return [p for p in paths if files.search(p) and not exclude.search(p) and p.lower().endswith(".sql")]
+
+
 def test_pre_commit_hook_entry(tmp_path):
-    """Run the hook's entry the way pre-commit does: the entry followed by the staged file names."""
+    """Run the hook the way pre-commit does: the staged files its ``files``/``types`` select,
+    relative to the repository root, after the entry."""
     import yaml
 
     hooks = yaml.safe_load((Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "migration-lint")
-    assert hook["types"] == ["sql"]
-    good = write(tmp_path / "migrations" / "001_ok.sql", "-- UP\nCREATE TABLE t (id bigint PRIMARY KEY);\n-- DOWN\nDROP TABLE IF EXISTS t;\n")
-    bad = write(tmp_path / "migrations" / "002_bad.sql", "-- UP\nCREATE INDEX i ON t (id);\n-- DOWN\nDROP INDEX IF EXISTS i;\n")
+    write(tmp_path / "migrations" / "001_ok.sql", "-- UP\nCREATE TABLE t (id bigint PRIMARY KEY);\n-- DOWN\nDROP TABLE IF EXISTS t;\n")
+    write(tmp_path / "migrations" / "002_bad.sql", "-- UP\nCREATE INDEX i ON t (id);\n-- DOWN\nDROP INDEX IF EXISTS i;\n")
+    write(tmp_path / "db" / "migration" / "V1__ok.sql", "CREATE TABLE u (id bigint PRIMARY KEY);\n")
+    # a maintenance script beside the migrations: not a migration, and the linter would refuse it
+    write(tmp_path / "scripts" / "cleanup.sql", "TRUNCATE audit_log;\n")
+    staged = ["migrations/001_ok.sql", "migrations/002_bad.sql", "db/migration/V1__ok.sql",
+              "scripts/cleanup.sql", "README.md"]
+    selected = _pre_commit_selects(hook, staged)
+    assert selected == ["migrations/001_ok.sql", "migrations/002_bad.sql", "db/migration/V1__ok.sql"]
+
     entry = hook["entry"].split()
     bin_dir = Path(sys.executable).parent
     environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     environment.pop("GITHUB_ACTIONS", None)
-    ok = subprocess.run([*entry, str(good)], cwd=tmp_path, capture_output=True, text=True, env=environment)
+
+    def run_hook(files):
+        return subprocess.run([*entry, *files], cwd=tmp_path, capture_output=True, text=True, env=environment)
+
+    ok = run_hook([p for p in selected if "bad" not in p])
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    failed = subprocess.run([*entry, str(good), str(bad)], cwd=tmp_path, capture_output=True, text=True, env=environment)
+    failed = run_hook(selected)
     assert failed.returncode == 1
-    assert "002_bad.sql:2:1: error ML001" in failed.stdout
+    assert "migrations/002_bad.sql:2:1: error ML001" in failed.stdout
+    # what the default `files` keeps out would have failed the commit
+    report = run_hook(["scripts/cleanup.sql"])
+    assert report.returncode != 0, report.stdout + report.stderr
 
 
 def test_jobs_gives_the_same_findings(tmp_path, capsys, monkeypatch):

@@ -12,8 +12,8 @@ from migration_lint.config import Config, build_rules
 from migration_lint.engine import Linter
 from migration_lint.layouts import onefile
 from migration_lint.model import UNVERSIONED, Migration, MigrationFileError
+from shared_corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 _SEEDS = sorted(p.read_text(encoding="utf-8", errors="replace") for p in CORPUS.rglob("*.sql"))[:400] or [
     "CREATE TABLE t (id int);\nCREATE INDEX i ON t (id);\n"
 ]

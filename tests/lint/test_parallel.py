@@ -9,8 +9,8 @@ import pytest
 
 import migration_lint.cli as cli
 import migration_lint.parallel as parallel
+from shared_corpus import corpus_set
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def write(path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize("jobs", ["2", "3"])
 def test_one_directory_cut_into_parts(capsys, jobs):
-    directory = CORPUS / "docsrs"
+    directory = corpus_set("docsrs")
     assert parallel.parallel_weights([directory]) is not None
     assert parallel.plan(parallel.parallel_weights([directory]), int(jobs)) == [[(0, part, int(jobs))] for part in range(int(jobs))]
     alone = lint(capsys, "--jobs", "1", str(directory))

@@ -9,8 +9,13 @@ directory: file name -> SQL), ``[case.options]`` (rule options), ``lines`` (expe
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the backport the project depends on there
+    import tomli as tomllib
 
 import pytest
 

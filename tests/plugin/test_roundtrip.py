@@ -10,6 +10,7 @@ import pytest
 
 from migration_lint.layouts import discover
 from pytest_migrations.database import Server
+from shared_corpus import CORPUS, corpus_set
 from pytest_migrations.roundtrip import ChainWalker, SetupSqlError, round_trip
 
 
@@ -176,9 +177,9 @@ class CheckedWalker(ChainWalker):
 REPO = Path(__file__).resolve().parents[2]
 WALKED_SETS = {
     "examples": (REPO / "examples" / "migrations", None),
-    "authelia-postgres": (REPO.parent / "shared" / "corpus" / "authelia-postgres", None),
-    "quickwit-postgresql": (REPO.parent / "shared" / "corpus" / "quickwit-postgresql", None),
-    "docsrs": (REPO.parent / "shared" / "corpus" / "docsrs", "CREATE EXTENSION fuzzystrmatch"),
+    "authelia-postgres": (CORPUS / "authelia-postgres", None),
+    "quickwit-postgresql": (CORPUS / "quickwit-postgresql", None),
+    "docsrs": (CORPUS / "docsrs", "CREATE EXTENSION fuzzystrmatch"),
 }
 
 
@@ -188,8 +189,8 @@ def test_cached_snapshots_of_the_walk_are_full_ones(pg_server: Server, name: str
     chains, DOWNs in rolled-back transactions and renames included, it reads what a full
     snapshot reads."""
     directory, setup_sql = WALKED_SETS[name]
-    if not directory.is_dir():
-        pytest.skip(f"no corpus at {directory}")
+    if directory.parent == CORPUS:
+        corpus_set(name)
     migrations = discover(directory)
     CheckedWalker.checked = 0
     with CheckedWalker(pg_server, migrations, setup_sql=setup_sql, jobs=1) as walker:
@@ -218,8 +219,8 @@ def test_two_walkers_find_what_one_finds(pg_server: Server, name: str) -> None:
     the earlier UPs replayed first): every migration's outcome, problems and the warnings are
     those of one walker walking it all."""
     directory, setup_sql = WALKED_SETS[name]
-    if not directory.is_dir():
-        pytest.skip(f"no corpus at {directory}")
+    if directory.parent == CORPUS:
+        corpus_set(name)
     migrations = discover(directory)
     with ChainWalker(pg_server, migrations, setup_sql=setup_sql, jobs=1) as alone:
         one = list(alone.walk())
@@ -228,3 +229,128 @@ def test_two_walkers_find_what_one_finds(pg_server: Server, name: str) -> None:
         assert shared._later is not None and 0 < shared._later.start < len(migrations)
     assert _outcomes(two) == _outcomes(one)
     assert {w for r in two for w in r.warnings} == {w for r in one for w in r.warnings}
+
+
+# -- the data check blames the step that lost a row ---------------------------------------------------
+
+DATA_BASE = {
+    "001_blog.sql": """
+        -- UP
+        CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL, comment_count int NOT NULL DEFAULT 0,
+                            search tsvector, touched_at timestamptz);
+        CREATE TABLE comments (id int PRIMARY KEY, post_id int NOT NULL REFERENCES posts, body text NOT NULL);
+        CREATE TABLE activity (id int PRIMARY KEY, last_comment_at timestamptz);
+        INSERT INTO activity VALUES (1, NULL);
+        CREATE FUNCTION comment_added() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE posts SET comment_count = comment_count + 1,
+                             search = to_tsvector('simple', title || ' ' || NEW.body), touched_at = now()
+            WHERE id = NEW.post_id;
+            UPDATE activity SET last_comment_at = now();
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER comments_added AFTER INSERT ON comments FOR EACH ROW EXECUTE FUNCTION comment_added();
+        CREATE TABLE tags (id serial PRIMARY KEY, name text NOT NULL DEFAULT '');
+        CREATE TABLE line_items (id serial PRIMARY KEY, order_ref text NOT NULL);
+        CREATE TABLE orders (ref text PRIMARY KEY);
+        -- DOWN
+        DROP TABLE orders, line_items, tags, activity, comments, posts;
+        DROP FUNCTION comment_added();
+    """,
+}
+
+
+def _walk(pg_server: Server, root: Path, files: dict[str, str]) -> dict[str, Any]:
+    migrations = discover(make_chain(root, {**DATA_BASE, **files}))
+    return {result.migration.id: result for result in round_trip(pg_server, migrations)}
+
+
+def test_a_trigger_that_seeding_fires_is_not_blamed_on_the_down(pg_server: Server, tmp_path: Path) -> None:
+    """Seeding comments updates their posts and a row of activity: a round trip touching
+    neither must not report those rows changed."""
+    results = _walk(pg_server, tmp_path / "m", {
+        "002_comment_note.sql": "-- UP\nALTER TABLE comments ADD COLUMN note text;\n-- DOWN\nALTER TABLE comments DROP COLUMN note;\n",
+        "003_activity.sql": "-- UP\nUPDATE comments SET body = body;\n-- DOWN\nSELECT 1;\n",
+    })  # fmt: skip
+    for migration_id in ("002_comment_note", "003_activity"):
+        assert results[migration_id].outcome == "passed", results[migration_id].report()
+        assert not [w for w in results[migration_id].warnings if "UP " in w]
+
+
+def test_an_orphan_cleanup_up_is_a_warning_not_a_failed_down(pg_server: Server, tmp_path: Path) -> None:
+    results = _walk(pg_server, tmp_path / "m", {
+        "002_line_items_orders.sql": """
+            -- UP
+            DELETE FROM line_items WHERE order_ref NOT IN (SELECT ref FROM orders);
+            ALTER TABLE line_items ADD FOREIGN KEY (order_ref) REFERENCES orders;
+            -- DOWN
+            ALTER TABLE line_items DROP CONSTRAINT line_items_order_ref_fkey;
+        """,
+    })  # fmt: skip
+    result = results["002_line_items_orders"]
+    assert result.outcome == "passed", result.report()
+    assert "002_line_items_orders: UP deletes 3 seeded rows of line_items (an irreversible data change)" in result.warnings
+
+
+def test_a_dedupe_up_finds_no_duplicates_the_seeding_made(pg_server: Server, tmp_path: Path) -> None:
+    results = _walk(pg_server, tmp_path / "m", {
+        "002_unique_tags.sql": """
+            -- UP
+            DELETE FROM tags a USING tags b WHERE a.id > b.id AND a.name = b.name;
+            CREATE UNIQUE INDEX tags_name_key ON tags (name);
+            -- DOWN
+            DROP INDEX tags_name_key;
+        """,
+    })  # fmt: skip
+    result = results["002_unique_tags"]
+    assert result.outcome == "passed", result.report()
+    assert not [w for w in result.warnings if "UP deletes" in w], result.warnings
+
+
+def test_a_down_that_loses_rows_up_kept_still_fails(pg_server: Server, tmp_path: Path) -> None:
+    results = _walk(pg_server, tmp_path / "m", {
+        "002_tags_color.sql": """
+            -- UP
+            ALTER TABLE tags ADD COLUMN color text;
+            -- DOWN
+            DROP TABLE tags;
+            CREATE TABLE tags (id serial PRIMARY KEY, name text NOT NULL DEFAULT '');
+        """,
+        "003_rename_title.sql": """
+            -- UP
+            ALTER TABLE posts RENAME COLUMN title TO headline;
+            -- DOWN
+            ALTER TABLE posts DROP COLUMN headline;
+            ALTER TABLE posts ADD COLUMN title text NOT NULL DEFAULT '';
+        """,
+    })  # fmt: skip
+    lost = results["002_tags_color"]
+    assert lost.outcome == "failed"
+    assert "DOWN of 002_tags_color lost or changed rows that UP kept" in lost.report()
+    assert "table tags: row (id=" in lost.report()
+    assert not [w for w in lost.warnings if "UP deletes" in w]
+    renamed = results["003_rename_title"]
+    assert renamed.outcome == "failed"
+    report = renamed.report()
+    assert "DOWN of 003_rename_title lost or changed rows that UP kept" in report
+    assert "changed: title '" in report and "-> ''" in report
+
+
+def test_hatchet_downs_are_blamed_only_for_what_they_lose(pg_server: Server) -> None:
+    """Hatchet (224 goose migrations: triggers, partitions, enums, dedupes): the data check
+    blames one DOWN, which drops the enum the UP converted a column of another table to (DROP TYPE
+    ... CASCADE takes the column and its values); what its UPs delete or change is said."""
+    directory = REPO.parent / "shared" / "corpus" / "hatchet"
+    if not directory.is_dir():
+        pytest.skip(f"no corpus at {directory}")
+    with ChainWalker(pg_server, discover(directory)) as walker:
+        results = list(walker.walk())
+    blamed = {
+        result.migration.id: problem.details
+        for result in results for problem in result.problems if "rows that UP kept" in problem.headline
+    }  # fmt: skip
+    assert blamed == {
+        "20260119123835_v1_0_69": ('table "TenantResourceLimitAlert": column resource missing (its seeded values lost)',)
+    }
+    warnings = {warning for result in results for warning in result.warnings}
+    assert '20251229174938_v1_0_67: UP changes version in 2 seeded rows of "Tenant" (an irreversible data change)' in warnings

@@ -11,7 +11,6 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "migrations"
-CORPUS = REPO.parent / "shared" / "corpus"
 def run_process(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     """``migrations ARGS`` in a process of its own."""
     return subprocess.run(

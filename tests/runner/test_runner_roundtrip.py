@@ -7,7 +7,8 @@ import pytest
 
 from pytest_migrations.snapshot import diff_snapshots, format_diff, take_snapshot
 
-from runner_helpers import CORPUS, EXAMPLES, applied_versions, query
+from runner_helpers import EXAMPLES, applied_versions, query
+from shared_corpus import CORPUS, corpus_set
 
 TRACKING = ("applied_migrations", "migration_history")
 
@@ -28,8 +29,8 @@ def schema(dsn: str) -> dict:
     ids=["examples", "authelia", "docsrs"],
 )
 def test_up_down_to_zero_up_again(cli, database, directory, count, known_leftovers):
-    if not directory.exists():
-        pytest.skip(f"{directory} is not there")
+    if directory.parent == CORPUS:
+        corpus_set(directory.name)
     dsn = database.dsn
     empty = schema(dsn)
 
@@ -60,7 +61,7 @@ def test_up_down_to_zero_up_again(cli, database, directory, count, known_leftove
 
 def test_quickwit_rollback_stops_at_broken_or_missing_down(cli, database, tmp_path):
     """quickwit: 19 and 20 have DOWNs that do not parse; 6, 7 and 8 have no DOWN at all."""
-    directory, dsn = CORPUS / "quickwit-postgresql", database.dsn
+    directory, deferred_directory, dsn = corpus_set("quickwit-postgresql"), corpus_set("quickwit-postgresql-deferred"), database.dsn
     assert cli("up", "--dir", directory, "--database-url", dsn, "--no-lint").code == 0
     assert len(applied_versions(dsn)) == 28
 
@@ -77,7 +78,7 @@ def test_quickwit_rollback_stops_at_broken_or_missing_down(cli, database, tmp_pa
     assert len(applied_versions(dsn)) == 28
 
     # The deferred set applies on top, tracked in tables of its own (CREATE INDEX CONCURRENTLY).
-    deferred = ["--dir", CORPUS / "quickwit-postgresql-deferred", "--database-url", dsn,
+    deferred = ["--dir", deferred_directory, "--database-url", dsn,
                 "--table", "deferred_migrations", "--history-table", "deferred_history"]
     assert cli("up", *deferred, "--no-lint").code == 0
     assert query(dsn, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'splits_maturity_timestamp_idx'::regclass") == [(True,)]
@@ -86,7 +87,7 @@ def test_quickwit_rollback_stops_at_broken_or_missing_down(cli, database, tmp_pa
 
 
 def test_quickwit_migration_without_down_stops_the_rollback_before_anything_runs(cli, db18):
-    directory, dsn = CORPUS / "quickwit-postgresql", db18.dsn
+    directory, dsn = corpus_set("quickwit-postgresql"), db18.dsn
     assert cli("up", "--to", "13", "--dir", directory, "--database-url", dsn, "--no-lint").code == 0
     before = schema(dsn)
 

@@ -11,8 +11,8 @@ import pytest
 
 from pytest_migrations.trace import add_trace_arguments, run_trace_command, trace_directory
 from pytest_migrations.trace._cli import main
+from shared_corpus import CORPUS, corpus_set
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 @pytest.fixture
@@ -159,8 +159,9 @@ CORPUS_RUNS = [pytest.param(name, after, 18, id=f"{name}-18") for name, after in
 
 @pytest.mark.parametrize(("name", "after", "version"), CORPUS_RUNS)
 def test_every_corpus_set_traces_without_error(name: str, after: tuple[str, ...], version: int, request) -> None:
-    if not (CORPUS / name).is_dir():
-        pytest.skip(f"corpus set {name} not found at {CORPUS}")
+    corpus_set(name)
+    for base in after:
+        corpus_set(base)
     server = request.getfixturevalue("pg_server" if version == 18 else "system_pg_server")
     dsn = None if version == 18 else server.admin_dsn
     traces = trace_directory(CORPUS / name, dsn=dsn, after=[CORPUS / base for base in after])
@@ -203,6 +204,47 @@ def test_a_malformed_dsn_is_a_usage_error(migrations: Path, capsys) -> None:
     assert main(["--dir", str(migrations), "--database-url", "password=s3cret nonsense"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: invalid DSN") and "s3cret" not in err
+
+
+def test_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    """A long trace shows which migration it is at on a terminal (stderr a TTY), and nothing
+    extra where stderr is a pipe or a log."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-m", "pytest_migrations.cli", "trace", "--dir", str(root / "examples" / "migrations"),
+               "--to", "003"]  # fmt: skip
+
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert piped.returncode in (0, 1), piped.stderr
+    assert "tracing [" not in piped.stderr + piped.stdout
+
+    leader, follower = pty.openpty()
+    try:
+        on_terminal = subprocess.run(command, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=300)
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    terminal = seen.decode()
+    assert "tracing [1/3] 001_create_users" in terminal and "tracing [3/3] 003_create_products" in terminal
+    assert terminal.endswith("\r\x1b[K")  # the line is cleared before the report
+    assert on_terminal.returncode == piped.returncode and b"tracing [" not in on_terminal.stdout
 
 
 def test_findings_of_migrations_older_than_since_do_not_fail(migrations: Path, pg_server, capsys) -> None:

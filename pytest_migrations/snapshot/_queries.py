@@ -1,384 +1,18 @@
-"""A catalog snapshot of a PostgreSQL database's schema, and a readable diff of two snapshots.
-
-The up/down/up round trip rests on this module: a DOWN is correct only if the schema after it is
-the schema before its UP, object for object and attribute for attribute.
-
-A :data:`Snapshot` is a plain dict, ``"<object type> <qualified name>"`` -> attributes, built from
-JSON values only, so it can be stored, compared with ``==`` and read back with :mod:`json`. It is
-read from the system catalogs with SQL (no ``pg_dump``): schemas, tables, columns,
-constraints, indexes, sequences, views, materialized views, functions, procedures, aggregates,
-triggers, event triggers, rules, types (enum, composite, range, base), domains and their
-constraints, extensions, policies and row-level security, partitions, statistics objects, casts,
-operators, operator classes and families, collations, text search objects, foreign-data wrappers,
-servers and user mappings (passwords hidden), conversions, access methods, publications, default
-privileges, comments and privileges. ``tests/test_snapshot.py`` checks it against ``pg_dump
---schema-only`` over a catalogue of changes and over the real migration corpus.
-
-It takes two round trips: a census of the catalogs that hold anything made after initdb, then
-one prepared query per kind of object found (``bench/bench_snapshot.py``: a few milliseconds for
-a schema of some hundreds of objects, a fraction of one for an empty database). A
-:class:`SnapshotCache` kept from one snapshot of a database to the next reads again only what
-changed (about 1 ms at the head of the docs.rs corpus when nothing did, 2 ms when a table did).
-
-Owners are left out, and privileges are normalised so that the role taking the snapshot does not
-matter: the owner appears as ``<owner>`` in grants. System schemas and objects that belong to an
-extension (except the extension itself) are left out.
-
->>> before = take_snapshot(conn)
->>> ...  # UP then DOWN
->>> print(format_diff(diff_snapshots(before, take_snapshot(conn))))
-"""
+"""The SQL a snapshot runs: one query per kind of object (a :class:`_Part`), the census of the
+catalogs that hold anything made after initdb, and the versions a :class:`~._cache.SnapshotCache`
+compares. Built once per server version."""
 
 from __future__ import annotations
 
-import difflib
 import functools
-import hashlib
-import json
 import re
-import threading
-import weakref
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-import psycopg
 from psycopg import sql
-from psycopg.types.json import JsonLoader
 
-__all__ = [
-    "Difference",
-    "Snapshot",
-    "SnapshotCache",
-    "diff_snapshots",
-    "errors",
-    "format_diff",
-    "take_snapshot",
-]
-
-Snapshot = dict[str, dict[str, Any]]
-"""Object key (``"column public.orders.status"``) -> its attributes (JSON values only)."""
-
-
-def take_snapshot(
-    conn: psycopg.Connection[Any],
-    *,
-    exclude_schemas: Iterable[str] = (),
-    exclude_tables: Iterable[str] = (),
-    cache: SnapshotCache | None = None,
-) -> Snapshot:
-    """Read the schema of the database behind ``conn``.
-
-    ``exclude_schemas`` adds schemas to leave out (e.g. a runner's tracking schema);
-    ``exclude_tables`` names tables (``"name"`` for ``public.name``, or ``"schema.name"``) left out
-    with everything that hangs on them: columns, constraints, indexes, triggers, policies, rules
-    and owned sequences.
-
-    Two round trips (:func:`read_catalog`): a census of the catalogs that hold objects made
-    after initdb, then the queries of the kinds of objects found there. Nothing changes.
-
-    ``cache``, kept by the caller from one snapshot of a database to the next, makes the second
-    round trip read again only the relations whose catalog rows changed (see
-    :class:`SnapshotCache`); the result is the same.
-    """
-    queries = _queries(conn.info.server_version)
-    exclusions = (tuple(exclude_schemas), tuple(name if "." in name else f"public.{name}" for name in exclude_tables))
-    if cache is not None:
-        return cache.take(conn, queries, exclusions)
-    [[(census,)]] = read_catalog(conn, [(queries.census, None)])
-    parts = queries.present_parts(census)
-    arguments = _arguments(exclusions, None)
-    objects: dict[str, Any] = {}
-    for part, rows in zip(parts, read_catalog(conn, [(part, arguments) for part in parts])):
-        for _cluster, _identity, object_type, name, *values in rows:
-            objects[f"{object_type} {name}"] = _attributes(part, values)
-    return dict(sorted(objects.items()))
-
-
-def _arguments(exclusions: tuple[tuple[str, ...], tuple[str, ...]], relations: Sequence[int] | None) -> sql.Composable:
-    schemas, tables = exclusions
-    return sql.SQL("({}, {}, {}::oid[])").format(
-        sql.Literal(list(schemas)), sql.Literal(list(tables)), sql.Literal(None if relations is None else list(relations))
-    )
-
-
-def _attributes(part: _Part, values: Sequence[Any]) -> dict[str, Any]:
-    # a missing attribute and a NULL one compare equal, and snapshots stay small
-    return {attribute: value for attribute, value in zip(part.attributes, values) if value is not None}
-
-
-@dataclass
-class _Objects:
-    """What one relation (or everything that hangs on none) contributes to a snapshot."""
-
-    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> attributes
-    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, identity) -> key
-
-
-class SnapshotCache:
-    """Lets consecutive snapshots of one database read only the relations that changed.
-
-    Most objects hang on a relation (a table, view or sequence): its columns, constraints,
-    indexes, triggers, policies, rules, comments. Each snapshot's first round trip also sums a
-    hash of the version (``xmin``, ``ctid``) of every catalog row that describes each relation;
-    PostgreSQL writes a new row version for every change, and a version never comes back once
-    it is gone, so an equal sum means the very rows already read. Relations whose sum is cached
-    are not read again. Everything that hangs on no relation (schemas, types, functions,
-    extensions, ...) is versioned the same way as one pseudo-relation, 0, and read again only
-    when that changed; the roles' names (which privileges print) are -1. The parts that are
-    read go to the server as one statement each for relations and for the rest: starting a
-    statement costs about as much as reading a few objects.
-
-    What the pg_get_*def functions print also names other objects: renaming one would change
-    the text of objects whose own rows did not change. A rename changes the renamed object's
-    rows, so it is read again and found under a new key for the same identity (its oid):
-    then the cache is dropped and everything is read afresh. Objects a snapshot does not show
-    (built-in ones, members of extensions, excluded schemas) are assumed not to be renamed
-    between snapshots; a changed extension or role drops the cache too.
-
-    Keep one per database and set of exclusions (it starts over when either changes).
-    ``tests/test_snapshot.py`` checks cached snapshots against full ones over a catalogue of
-    changes and of renames, each also rolled back; ``tests/plugin/test_roundtrip.py`` at every
-    snapshot of the walks of the examples and the corpus, DOWNs included.
-    """
-
-    _KEEP = 3  # snapshots whose relations stay cached: the walk goes back and forth between states
-
-    def __init__(self) -> None:
-        self._relations: dict[tuple[int, Any], _Objects] = {}
-        self._recent: list[set[tuple[int, Any]]] = []
-        self._names: dict[tuple[str, str], str] = {}
-        self._extensions: dict[str, Any] = {}
-        self._scope: tuple[Any, ...] | None = None
-        self._roles: Any = None  # the version of the roles' names
-        self._census: Any = None  # the last census: which kinds of unattached objects there are
-
-    def clear(self) -> None:
-        self._census = None
-        self._relations.clear()
-        self._recent.clear()
-        self._names.clear()
-        self._extensions.clear()
-
-    def take(
-        self, conn: psycopg.Connection[Any], queries: _Queries, exclusions: tuple[tuple[str, ...], tuple[str, ...]]
-    ) -> Snapshot:
-        scope = (conn.info.host, conn.info.port, conn.info.dbname, conn.info.server_version, exclusions)
-        if scope != self._scope:
-            self.clear()
-            self._scope = scope
-        while True:
-            # First round trip: the versions. Second: the parts of the relations whose versions
-            # the cache lacks and, if the version of everything else changed, the census and the
-            # parts of everything else the last census found (a third when it finds more).
-            [version_rows] = read_catalog(conn, [(queries.relation_versions, None)])
-            versions = dict(version_rows)
-            roles = versions.pop(-1)
-            if self._roles is not None and roles != self._roles:
-                self.clear()  # a role renamed, or made: privileges print roles by name
-            self._roles = roles
-            changed = {oid for oid, version in versions.items() if (oid, version) not in self._relations}
-            relations = sorted(changed - {0})
-            if self._census is None:
-                [[(self._census,)]] = read_catalog(conn, [(queries.census, None)])
-            statements: list[tuple[tuple[_Part, ...], CatalogQuery, sql.Composable | None]] = []
-            if relations:
-                # The parts of relations all, whatever the census: one statement, planned once
-                # per session, where each set of parts would be planned anew.
-                chosen = tuple(part for part in queries.parts if part.cluster)
-                statements.append((chosen, _together(chosen), _arguments(exclusions, relations)))
-            if 0 in changed:
-                statements.append(((), queries.census, None))
-                statements.extend(self._unattached(queries, self._census, exclusions))
-            results = read_catalog(conn, [(query, arguments) for _, query, arguments in statements]) if statements else []
-            rows = []
-            grown: list[_Part] = []
-            for (chosen, query, _), result in zip(statements, results):
-                if query is queries.census:
-                    [(census,)] = result
-                    known = set(queries.present_parts(self._census))
-                    grown = [part for part in queries.present_parts(census) if part not in known]
-                    self._census = census
-                else:
-                    rows.extend((chosen[index], row) for index, *row in result)
-            extra = self._unattached(queries, self._census, exclusions, only=grown) if grown else []
-            if extra:  # objects of a new kind: read them too
-                [[chosen, query, arguments]] = extra
-                [result] = read_catalog(conn, [(query, arguments)])
-                rows.extend((chosen[index], row) for index, *row in result)
-            snapshot, renamed = self._assemble(rows, versions)
-            if not renamed:
-                return snapshot
-            self.clear()
-
-    @staticmethod
-    def _unattached(
-        queries: _Queries, census: Sequence[bool], exclusions: tuple[tuple[str, ...], tuple[str, ...]],
-        only: Sequence[_Part] | None = None,
-    ) -> list[tuple[tuple[_Part, ...], CatalogQuery, sql.Composable | None]]:  # fmt: skip
-        """The statement reading what hangs on no relation, of the kinds ``census`` found."""
-        chosen = tuple(part for part in (only or queries.present_parts(census)) if not part.cluster)
-        return [(chosen, _together(chosen), _arguments(exclusions, None))] if chosen else []
-
-    def _assemble(self, rows: Sequence[tuple[_Part, Sequence[Any]]], versions: dict[int, Any]) -> tuple[Snapshot, bool]:
-        """(the snapshot, whether an object was renamed since the cached ones were read)."""
-        cached = {oid: self._relations[(oid, version)] for oid, version in versions.items() if (oid, version) in self._relations}
-        changed = [oid for oid in versions if oid not in cached]
-        fresh = {oid: _Objects() for oid in changed}
-        for part, (cluster, identity, object_type, name, values) in rows:
-            into = fresh[0 if cluster is None else cluster]  # 0: what hangs on no relation
-            key = f"{object_type} {name}"
-            into.objects[key] = _attributes(part, values)
-            into.names[(part.kind, identity)] = key
-        extensions = {}
-        if 0 in fresh:
-            extensions = {key: value for key, value in fresh[0].objects.items() if key.startswith("extension ")}
-        groups = [*cached.values(), *fresh.values()]
-        # Every cached relation was read under the names in self._names, kept for objects gone
-        # since (a rolled-back DOWN brings them back): a cached relation's own names are its
-        # rows', so any object, read again or not, under another name than that is a rename.
-        names = self._names
-        if any(names.get(identity, key) != key for group in groups for identity, key in group.names.items()):
-            return {}, True
-        if any(self._extensions.get(key, attributes) != attributes for key, attributes in extensions.items()):
-            return {}, True
-        objects: dict[str, dict[str, Any]] = {}
-        for group in groups:
-            objects.update(group.objects)
-            names.update(group.names)
-        self._extensions.update(extensions)
-        for oid in changed:
-            self._relations[(oid, versions[oid])] = fresh[oid]
-        self._recent.append({(oid, versions[oid]) for oid in versions})
-        if len(self._recent) > self._KEEP:
-            self._recent.pop(0)
-            keep = set().union(*self._recent)
-            for stale in [entry for entry in self._relations if entry not in keep]:
-                del self._relations[stale]
-        return dict(sorted(objects.items())), False
-
-
-# -- reading the catalogs: prepared statements, one round trip -----------------------------------
-
-
-@dataclass(frozen=True)
-class CatalogQuery:
-    """A query of the catalogs, prepared once per session, under a name made from its text."""
-
-    query: str
-    parameter_types: str = ""  # e.g. "(text[], text[])"
-
-    PREFIX: ClassVar[str] = "pytest_migrations_"
-
-    @functools.cached_property
-    def name(self) -> str:
-        return self.PREFIX + hashlib.sha256(self.query.encode()).hexdigest()[:16]
-
-
-def read_catalog(
-    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]]
-) -> list[list[tuple[Any, ...]]]:
-    """The rows of each query, run with its arguments (``(value, ...)``) in one round trip.
-
-    The queries run with the settings that make the catalogs' text functions print the same
-    everywhere, in a transaction of their own or, when ``conn`` is in one, in a savepoint rolled
-    back: nothing changes. The statements are prepared in the same round trip the first time:
-    planning them costs more than running them. PREPARE is not transactional, so they outlive
-    the transaction, and DDL does not invalidate a plan over the catalogs.
-    """
-    if not conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-        with conn.transaction():  # psycopg would leave the transaction it opens open
-            return read_catalog(conn, queries)
-    try:
-        return _read_catalog(conn, queries)
-    except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
-        # Our statements were deallocated (DEALLOCATE, DISCARD ALL), or prepared by another
-        # copy of this module: learn which the session has.
-        prepared = _prepared_statements(conn)
-        prepared.clear()
-        rows = conn.execute(
-            "SELECT name FROM pg_catalog.pg_prepared_statements WHERE starts_with(name, %s)",
-            [CatalogQuery.PREFIX], prepare=False,
-        )  # fmt: skip
-        prepared.update(name for (name,) in rows)
-        return _read_catalog(conn, queries)
-
-
-# The pg_get_*def functions and regclass qualify names by the search_path, and constants in
-# expressions print by DateStyle and TimeZone: pin them so that snapshots compare.
-_SETTINGS = sql.SQL(
-    """SELECT set_config('search_path', 'pg_catalog', true), set_config('datestyle', 'ISO, YMD', true),
-       set_config('intervalstyle', 'postgres', true), set_config('timezone', 'UTC', true),
-       set_config('extra_float_digits', '3', true), set_config('plan_cache_mode', 'force_generic_plan', true)"""
-)
-# A ROLLBACK would make psycopg forget its own prepared statements: only a savepoint is rolled back.
-_BEGIN = sql.SQL("SAVEPOINT pytest_migrations_catalog")
-_END = sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_catalog; RELEASE SAVEPOINT pytest_migrations_catalog")
-
-
-def _read_catalog(
-    conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]]
-) -> list[list[tuple[Any, ...]]]:
-    prepared = _prepared_statements(conn)
-    in_transaction = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-    # Outside a transaction, the script is one: the settings end with it.
-    script = [_BEGIN, _SETTINGS] if in_transaction else [_SETTINGS]
-    for query, arguments in queries:
-        if query.name not in prepared:
-            prepared.add(query.name)  # if the script fails before it, EXECUTE fails next time (26000)
-            script.append(
-                sql.SQL("PREPARE {} {} AS ").format(sql.Identifier(query.name), sql.SQL(query.parameter_types))
-                + sql.SQL(query.query)
-            )
-        script.append(sql.SQL("EXECUTE {} {}").format(sql.Identifier(query.name), arguments or sql.SQL("")))
-    if in_transaction:
-        script.append(_END)
-    try:
-        results = run_script(conn, script)
-    except BaseException:
-        if in_transaction and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            conn.execute(_END, prepare=False)
-        raise
-    return results[1:]  # after the settings' row
-
-
-def run_script(conn: psycopg.Connection[Any], statements: Sequence[sql.Composable]) -> list[list[tuple[Any, ...]]]:
-    """Run ``statements`` as one script, in one round trip; the rows of each that returns rows."""
-    results = []
-    with conn.cursor() as cursor:
-        cursor.adapters.register_loader("json", JsonLoader)  # whatever the caller's connection loads
-        cursor.execute(sql.SQL(";\n").join(statements), prepare=False)
-        while True:
-            if cursor.pgresult is not None and cursor.pgresult.status == psycopg.pq.ExecStatus.TUPLES_OK:
-                results.append(cursor.fetchall())
-            if not cursor.nextset():
-                return results
-
-
-# connection -> (its server process, the names of our statements prepared in it)
-_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], tuple[int, set[str]]]
-_PREPARED = weakref.WeakKeyDictionary()
-_PREPARED_LOCK = threading.Lock()  # walkers of one chain run in two threads
-
-
-def _prepared_statements(conn: psycopg.Connection[Any]) -> set[str]:
-    """The names of our statements prepared in the session behind ``conn``."""
-    pid = conn.info.backend_pid
-    with _PREPARED_LOCK:
-        known = _PREPARED.get(conn)
-        if known is None or known[0] != pid:
-            known = _PREPARED[conn] = (pid, set())
-    return known[1]
-
-
-# -- the catalog queries -----------------------------------------------------------------------
-
-# FirstNormalObjectId: every object made after initdb, in this database or in its template, has
-# an oid from here on. Objects in the schemas a snapshot reads (all but the system ones) are all
-# such objects, the public schema itself excepted, so scans start at this oid (an index range
-# scan of each catalog instead of reading all its built-in rows), and a catalog without any
-# such row holds nothing to read.
-_FIRST_USER_OID = 16384
+from ..catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, user_schema
 
 
 @dataclass(frozen=True)
@@ -386,7 +20,7 @@ class _Part(CatalogQuery):
     """The query of one or a few kinds of objects, and the catalog that tells whether to run it.
 
     ``gate`` is ``"catalog"`` or ``"catalog.column"``: whenever the query finds anything, that
-    catalog holds a row whose oid (in that column) is at least ``_FIRST_USER_OID``; ``None``
+    catalog holds a row whose oid (in that column) is at least ``FIRST_USER_OID``; ``None``
     means always run. The query takes the excluded schemas and tables.
     """
 
@@ -462,15 +96,6 @@ def _options(array: str) -> str:
     return f"CASE WHEN {array} IS NOT NULL THEN (SELECT json_agg(o ORDER BY o) FROM unnest({array}) o) END"
 
 
-def _not_extension_member(catalog: str, oid: str) -> str:
-    # the members of all extensions, read once by the index on what they depend on (hashed), not
-    # looked up object by object
-    return (
-        f"{oid} NOT IN (SELECT e.objid FROM pg_depend e WHERE e.refclassid = 'pg_extension'::regclass"
-        f" AND e.classid = '{catalog}'::regclass AND e.deptype = 'e')"
-    )
-
-
 @functools.cache
 def _queries(server_version: int) -> _Queries:
     parts = _parts(server_version)
@@ -478,7 +103,7 @@ def _queries(server_version: int) -> _Queries:
     checks = []
     for gate in catalogs:
         catalog, _, column = gate.partition(".")
-        checks.append(f"EXISTS (SELECT FROM pg_catalog.{catalog} WHERE {column or 'oid'} >= {_FIRST_USER_OID})")
+        checks.append(f"EXISTS (SELECT FROM pg_catalog.{catalog} WHERE {column or 'oid'} >= {FIRST_USER_OID})")
     census = CatalogQuery("SELECT ARRAY[" + ", ".join(checks) + "]")
     return _Queries(census, catalogs, parts, _relation_versions(server_version))
 
@@ -505,7 +130,7 @@ _UNATTACHED_ROWS = {
     "pg_opclass": "oid", "pg_opfamily": "oid", "pg_amop": "oid", "pg_amproc": "oid", "pg_am": "oid",
     "pg_conversion": "oid", "pg_ts_config": "oid", "pg_ts_config_map": "mapcfg", "pg_ts_dict": "oid",
     "pg_ts_parser": "oid", "pg_ts_template": "oid", "pg_foreign_data_wrapper": "oid",
-    "pg_foreign_server": "oid", "pg_user_mapping": "oid", "pg_publication": "oid",
+    "pg_foreign_server": "oid", "pg_publication": "oid",
     "pg_publication_rel": "oid", "pg_default_acl": "oid",
 }  # fmt: skip
 
@@ -521,7 +146,7 @@ def _relation_versions(server_version: int) -> CatalogQuery:
     else:
         version = "hashtextextended({0}xmin::text || {0}ctid::text, 0)"
     rows = [
-        f"SELECT {column}::int8, {version.format('')} FROM pg_catalog.{catalog} WHERE {column} >= {_FIRST_USER_OID}"
+        f"SELECT {column}::int8, {version.format('')} FROM pg_catalog.{catalog} WHERE {column} >= {FIRST_USER_OID}"
         + (" AND attnum > 0" if catalog == "pg_attribute" else "")  # system columns never change
         for catalog, column in _RELATION_ROWS.items()
     ]
@@ -529,26 +154,29 @@ def _relation_versions(server_version: int) -> CatalogQuery:
     if server_version >= 150000:
         unattached["pg_publication_namespace"] = "oid"
     for catalog, column in unattached.items():
-        where = f" WHERE {column} >= {_FIRST_USER_OID}" if column else ""
+        where = f" WHERE {column} >= {FIRST_USER_OID}" if column else ""
         rows.append(f"SELECT 0::int8, {version.format('')} FROM pg_catalog.{catalog}{where}")
     rows.append(f"""SELECT objid::int8, {version.format('')} FROM pg_depend
-        WHERE classid = 'pg_class'::regclass AND objid >= {_FIRST_USER_OID}""")
+        WHERE classid = 'pg_class'::regclass AND objid >= {FIRST_USER_OID}""")
     rows.append(f"""SELECT 0::int8, {version.format('')} FROM pg_depend
         WHERE refclassid = 'pg_extension'::regclass AND classid <> 'pg_class'::regclass""")
     # domain constraints; a table's constraints are the table's
     rows.append(f"""SELECT 0::int8, {version.format('')} FROM pg_constraint
-        WHERE contypid >= {_FIRST_USER_OID}""")
+        WHERE contypid >= {FIRST_USER_OID}""")
     # a table's row type and its array are the table's, a composite type's are its relation's
     rows.append(f"""SELECT (CASE WHEN t.typrelid <> 0 THEN t.typrelid ELSE coalesce(e.typrelid, 0) END)::int8,
         {version.format('t.')} FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
-        WHERE t.oid >= {_FIRST_USER_OID}""")
+        WHERE t.oid >= {FIRST_USER_OID}""")
     rows.append(f"""SELECT coalesce(CASE ds.classoid
             WHEN 'pg_class'::regclass THEN ds.objoid
             WHEN 'pg_constraint'::regclass THEN (SELECT conrelid FROM pg_constraint WHERE oid = ds.objoid)
             WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid FROM pg_trigger WHERE oid = ds.objoid)
             WHEN 'pg_policy'::regclass THEN (SELECT polrelid FROM pg_policy WHERE oid = ds.objoid)
             WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class FROM pg_rewrite WHERE oid = ds.objoid) END, 0)::int8,
-        {version.format('ds.')} FROM pg_description ds WHERE ds.objoid >= {_FIRST_USER_OID}""")
+        {version.format('ds.')} FROM pg_description ds WHERE ds.objoid >= {FIRST_USER_OID}""")
+    # user mappings through the view any role may read (the catalog has no xmin to show it)
+    rows.append(f"""SELECT 0::int8, hashtextextended(umid::text || coalesce(umoptions::text, ''), 0)
+        FROM pg_user_mappings WHERE umid >= {FIRST_USER_OID}""")
     # 2200: the public schema made by initdb, the only object from before with a comment shown
     rows.append(f"""SELECT 0::int8, {version.format('')} FROM pg_description WHERE objoid = 2200""")
     rows.append("SELECT -1::int8, hash_record_extended(row(oid, rolname), 0) FROM pg_roles WHERE oid >= 16384"
@@ -606,7 +234,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('n.oid', 'pg_namespace'),
             "privileges": _acl('n.nspacl', 'n', 'n.nspowner'),
         }, f"""
-            FROM ns n WHERE {_not_extension_member('pg_namespace', 'n.oid')}"""),
+            FROM ns n WHERE {not_extension_member('pg_namespace', 'n.oid')}"""),
         # extensions
         _part(None, "'extension'", "quote_ident(x.extname)", {
             "version": "x.extversion",
@@ -689,7 +317,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('c.oid', 'pg_constraint'),
         }, f"""
             FROM pg_constraint c JOIN rel r ON r.oid = c.conrelid
-            WHERE c.oid >= {_FIRST_USER_OID} AND {not_null_constraints}"""),
+            WHERE c.oid >= {FIRST_USER_OID} AND {not_null_constraints}"""),
         # indexes, on tables and materialized views
         _part('pg_index.indexrelid', "'index'", "quote_ident(r.nspname) || '.' || quote_ident(ic.relname)", {
             "table": "r.qname",
@@ -714,7 +342,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             FROM pg_index i JOIN rel r ON r.oid = i.indrelid
             JOIN pg_class ic ON ic.oid = i.indexrelid
             LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
-            WHERE i.indexrelid >= {_FIRST_USER_OID}"""),
+            WHERE i.indexrelid >= {FIRST_USER_OID}"""),
         # sequences
         _part('pg_sequence.seqrelid', "'sequence'", "r.qname", {
             "type": "format_type(s.seqtypid, NULL)",
@@ -756,7 +384,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('w.oid', 'pg_rewrite'),
         }, f"""
             FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class
-            WHERE w.oid >= {_FIRST_USER_OID} AND w.rulename <> '_RETURN'"""),
+            WHERE w.oid >= {FIRST_USER_OID} AND w.rulename <> '_RETURN'"""),
         # functions and procedures
         _part('pg_proc', "CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END", """quote_ident(n.nspname) || '.' || quote_ident(p.proname)
                 || '(' || pg_get_function_identity_arguments(p.oid) || ')'""", {
@@ -765,7 +393,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "privileges": _acl('p.proacl', 'f', 'p.proowner'),
         }, f"""
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
-            WHERE p.oid >= {_FIRST_USER_OID} AND p.prokind <> 'a' AND {_not_extension_member('pg_proc', 'p.oid')}"""),
+            WHERE p.oid >= {FIRST_USER_OID} AND p.prokind <> 'a' AND {not_extension_member('pg_proc', 'p.oid')}"""),
         # aggregates
         _part('pg_aggregate.aggfnoid', "'aggregate'", """quote_ident(n.nspname) || '.' || quote_ident(p.proname)
                 || '(' || pg_get_function_identity_arguments(p.oid) || ')'""", {
@@ -787,7 +415,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "privileges": _acl('p.proacl', 'f', 'p.proowner'),
         }, f"""
             FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace JOIN pg_aggregate g ON g.aggfnoid = p.oid
-            WHERE p.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_proc', 'p.oid')}"""),
+            WHERE p.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_proc', 'p.oid')}"""),
         # triggers
         _part('pg_trigger', "'trigger'", "r.qname || '.' || quote_ident(t.tgname)", {
             "definition": "pg_get_triggerdef(t.oid)",
@@ -796,7 +424,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('t.oid', 'pg_trigger'),
         }, f"""
             FROM pg_trigger t JOIN rel r ON r.oid = t.tgrelid
-            WHERE t.oid >= {_FIRST_USER_OID} AND NOT t.tgisinternal"""),
+            WHERE t.oid >= {FIRST_USER_OID} AND NOT t.tgisinternal"""),
         # event triggers
         _part('pg_event_trigger', "'event-trigger'", "quote_ident(v.evtname)", {
             "event": "v.evtevent",
@@ -806,7 +434,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
                 WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END""",
             "comment": _comment('v.oid', 'pg_event_trigger'),
         }, f"""
-            FROM pg_event_trigger v WHERE {_not_extension_member('pg_event_trigger', 'v.oid')}"""),
+            FROM pg_event_trigger v WHERE {not_extension_member('pg_event_trigger', 'v.oid')}"""),
         # types: enum, composite, range, base; domains
         _part('pg_type', "CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END", "quote_ident(n.nspname) || '.' || quote_ident(t.typname)", {
             "kind": """CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite'
@@ -851,11 +479,11 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             LEFT JOIN pg_range rg ON rg.rngtypid = t.oid
             LEFT JOIN pg_collation co ON co.oid = t.typcollation
             LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
-            WHERE t.oid >= {_FIRST_USER_OID} AND t.typtype IN ('e', 'c', 'd', 'r', 'b')
+            WHERE t.oid >= {FIRST_USER_OID} AND t.typtype IN ('e', 'c', 'd', 'r', 'b')
             AND (t.typtype <> 'c' OR (SELECT k.relkind FROM pg_class k WHERE k.oid = t.typrelid) = 'c')
             AND NOT (t.typtype = 'b' AND EXISTS (SELECT FROM pg_type el
                                                  WHERE el.oid = t.typelem AND el.typarray = t.oid))
-            AND {_not_extension_member('pg_type', 't.oid')}"""),
+            AND {not_extension_member('pg_type', 't.oid')}"""),
         # domain constraints
         _part('pg_constraint', "'domain-constraint'", "quote_ident(n.nspname) || '.' || quote_ident(t.typname) || '.' || quote_ident(c.conname)", {
             "definition": "pg_get_constraintdef(c.oid)",
@@ -864,7 +492,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
         }, f"""
             FROM pg_constraint c JOIN pg_type t ON t.oid = c.contypid
             JOIN ns n ON n.oid = t.typnamespace
-            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_type', 't.oid')}"""),
+            WHERE c.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_type', 't.oid')}"""),
         # row-level security policies
         _part('pg_policy', "'policy'", "r.qname || '.' || quote_ident(p.polname)", {
             "command": """CASE p.polcmd WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
@@ -893,7 +521,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "method": "c.castmethod",
             "comment": _comment('c.oid', 'pg_cast'),
         }, f"""
-            FROM pg_cast c WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_cast', 'c.oid')}"""),
+            FROM pg_cast c WHERE c.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_cast', 'c.oid')}"""),
         # operators
         _part('pg_operator', "'operator'", """quote_ident(n.nspname) || '.' || o.oprname || '('
                 || coalesce(format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', '
@@ -909,7 +537,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('o.oid', 'pg_operator'),
         }, f"""
             FROM pg_operator o JOIN ns n ON n.oid = o.oprnamespace
-            WHERE o.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_operator', 'o.oid')}"""),
+            WHERE o.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_operator', 'o.oid')}"""),
         # collations
         _part('pg_collation', "'collation'", "quote_ident(n.nspname) || '.' || quote_ident(c.collname)", {
             "provider": "c.collprovider",
@@ -919,7 +547,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('c.oid', 'pg_collation'),
         }, f"""
             FROM pg_collation c JOIN ns n ON n.oid = c.collnamespace
-            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_collation', 'c.oid')}"""),
+            WHERE c.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_collation', 'c.oid')}"""),
         # publications
         _part('pg_publication', "'publication'", "quote_ident(b.pubname)", {
             "all_tables": "b.puballtables",
@@ -943,7 +571,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('c.oid', 'pg_ts_config'),
         }, f"""
             FROM pg_ts_config c JOIN ns n ON n.oid = c.cfgnamespace
-            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_config', 'c.oid')}"""),
+            WHERE c.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_ts_config', 'c.oid')}"""),
         _part('pg_ts_dict', "'text-search-dictionary'", "quote_ident(n.nspname) || '.' || quote_ident(d.dictname)", {
             "template": """(SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.tmplname) FROM pg_ts_template t
                 JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate)""",
@@ -951,7 +579,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('d.oid', 'pg_ts_dict'),
         }, f"""
             FROM pg_ts_dict d JOIN ns n ON n.oid = d.dictnamespace
-            WHERE d.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_dict', 'd.oid')}"""),
+            WHERE d.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_ts_dict', 'd.oid')}"""),
         _part('pg_ts_parser', "'text-search-parser'", "quote_ident(n.nspname) || '.' || quote_ident(p.prsname)", {
             "functions": """concat_ws(', ', p.prsstart::oid::regprocedure, p.prstoken::oid::regprocedure,
                 p.prsend::oid::regprocedure, NULLIF(p.prsheadline::oid, 0)::regprocedure,
@@ -959,14 +587,14 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('p.oid', 'pg_ts_parser'),
         }, f"""
             FROM pg_ts_parser p JOIN ns n ON n.oid = p.prsnamespace
-            WHERE p.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_parser', 'p.oid')}"""),
+            WHERE p.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_ts_parser', 'p.oid')}"""),
         _part('pg_ts_template', "'text-search-template'", "quote_ident(n.nspname) || '.' || quote_ident(t.tmplname)", {
             "functions": """concat_ws(', ', NULLIF(t.tmplinit::oid, 0)::regprocedure,
                 t.tmpllexize::oid::regprocedure)""",
             "comment": _comment('t.oid', 'pg_ts_template'),
         }, f"""
             FROM pg_ts_template t JOIN ns n ON n.oid = t.tmplnamespace
-            WHERE t.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_ts_template', 't.oid')}"""),
+            WHERE t.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_ts_template', 't.oid')}"""),
         # foreign-data wrappers, servers, user mappings (passwords left out)
         _part('pg_foreign_data_wrapper', "'foreign-data-wrapper'", "quote_ident(w.fdwname)", {
             "handler": "NULLIF(w.fdwhandler, 0)::regprocedure::text",
@@ -976,7 +604,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "privileges": _acl('w.fdwacl', 'F', 'w.fdwowner'),
         }, f"""
             FROM pg_foreign_data_wrapper w
-            WHERE {_not_extension_member('pg_foreign_data_wrapper', 'w.oid')}"""),
+            WHERE {not_extension_member('pg_foreign_data_wrapper', 'w.oid')}"""),
         _part('pg_foreign_server', "'foreign-server'", "quote_ident(v.srvname)", {
             "wrapper": "(SELECT quote_ident(w.fdwname) FROM pg_foreign_data_wrapper w WHERE w.oid = v.srvfdw)",
             "type": "v.srvtype",
@@ -986,15 +614,17 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "privileges": _acl('v.srvacl', 'S', 'v.srvowner'),
         }, f"""
             FROM pg_foreign_server v
-            WHERE {_not_extension_member('pg_foreign_server', 'v.oid')}"""),
-        _part('pg_user_mapping', "'user-mapping'", """CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(u.umuser)) END
-                || ' on ' || quote_ident(v.srvname)""", {
+            WHERE {not_extension_member('pg_foreign_server', 'v.oid')}"""),
+        # through the pg_user_mappings view: the catalog is for superusers only (the view shows
+        # the options of the mappings the role may see)
+        _part('pg_user_mappings.umid', "'user-mapping'", """CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(u.usename) END
+                || ' on ' || quote_ident(u.srvname)""", {
             "options": """(SELECT json_agg(o ORDER BY o) FROM (
                 SELECT CASE WHEN split_part(option, '=', 1) ILIKE '%password%'
                        THEN split_part(option, '=', 1) || '=<hidden>' ELSE option END AS o
                 FROM unnest(u.umoptions) option) options)""",
         }, """
-            FROM pg_user_mapping u JOIN pg_foreign_server v ON v.oid = u.umserver"""),
+            FROM pg_user_mappings u"""),
         # conversions, access methods, operator classes and families
         _part('pg_conversion', "'conversion'", "quote_ident(n.nspname) || '.' || quote_ident(c.conname)", {
             "from": "pg_encoding_to_char(c.conforencoding)",
@@ -1004,13 +634,13 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('c.oid', 'pg_conversion'),
         }, f"""
             FROM pg_conversion c JOIN ns n ON n.oid = c.connamespace
-            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_conversion', 'c.oid')}"""),
+            WHERE c.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_conversion', 'c.oid')}"""),
         _part('pg_am', "'access-method'", "quote_ident(a.amname)", {
             "type": "a.amtype",
             "handler": "a.amhandler::oid::regprocedure::text",
             "comment": _comment('a.oid', 'pg_am'),
         }, f"""
-            FROM pg_am a WHERE a.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_am', 'a.oid')}"""),
+            FROM pg_am a WHERE a.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_am', 'a.oid')}"""),
         _part('pg_opclass', "'operator-class'", """quote_ident(n.nspname) || '.' || quote_ident(c.opcname)
                 || ' using ' || quote_ident(am.amname)""", {
             "type": "format_type(c.opcintype, NULL)",
@@ -1021,7 +651,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('c.oid', 'pg_opclass'),
         }, f"""
             FROM pg_opclass c JOIN ns n ON n.oid = c.opcnamespace JOIN pg_am am ON am.oid = c.opcmethod
-            WHERE c.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_opclass', 'c.oid')}"""),
+            WHERE c.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_opclass', 'c.oid')}"""),
         _part('pg_opfamily', "'operator-family'", """quote_ident(n.nspname) || '.' || quote_ident(f.opfname)
                 || ' using ' || quote_ident(am.amname)""", {
             "operators": """(SELECT json_agg(m ORDER BY m) FROM (
@@ -1035,7 +665,7 @@ def _parts(server_version: int) -> tuple[_Part, ...]:
             "comment": _comment('f.oid', 'pg_opfamily'),
         }, f"""
             FROM pg_opfamily f JOIN ns n ON n.oid = f.opfnamespace JOIN pg_am am ON am.oid = f.opfmethod
-            WHERE f.oid >= {_FIRST_USER_OID} AND {_not_extension_member('pg_opfamily', 'f.oid')}"""),
+            WHERE f.oid >= {FIRST_USER_OID} AND {not_extension_member('pg_opfamily', 'f.oid')}"""),
         # default privileges (ALTER DEFAULT PRIVILEGES)
         _part('pg_default_acl', "'default-privileges'", """CASE WHEN da.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
                      THEN '<current user>' ELSE quote_ident(pg_get_userbyid(da.defaclrole)) END
@@ -1084,7 +714,7 @@ _CLUSTER_KINDS = frozenset(
     {"table", "column", "constraint", "index", "sequence", "materialized-view", "rule", "trigger", "policy"}
 )
 # The identity of an object, where it is not the oid of the first catalog its query reads.
-_IDENTITIES = {"column": "r.oid::text || '.' || a.attnum", "index": "i.indexrelid"}
+_IDENTITIES = {"column": "r.oid::text || '.' || a.attnum", "index": "i.indexrelid", "user-mapping": "u.umid"}
 
 
 def _with_context(part: str) -> str:
@@ -1092,23 +722,22 @@ def _with_context(part: str) -> str:
     return f"""
     WITH ns AS (
         SELECT n.oid, n.nspname, n.nspacl, n.nspowner FROM pg_namespace n
-        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-          AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+        WHERE {user_schema('n.nspname')}
           AND n.nspname <> ALL ($1)
     ),
     excluded_table AS (
         SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
         WHERE cardinality($2) > 0  -- a one-time filter: no scan when nothing is excluded
-          AND c.oid >= {_FIRST_USER_OID} AND cn.nspname || '.' || c.relname = ANY ($2)
+          AND c.oid >= {FIRST_USER_OID} AND cn.nspname || '.' || c.relname = ANY ($2)
     ),
     rel AS (
         SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
         FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
-        WHERE c.oid >= {_FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+        WHERE c.oid >= {FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
           AND ($3::oid[] IS NULL OR cardinality($3) > 0)  -- a one-time filter: no scan for no relations
           AND ($3::oid[] IS NULL OR c.oid = ANY ($3))
           AND c.oid NOT IN (SELECT oid FROM excluded_table)
-          AND {_not_extension_member('pg_class', 'c.oid')}
+          AND {not_extension_member('pg_class', 'c.oid')}
           AND (cardinality($2) = 0  -- then nothing depends on an excluded table
                OR NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                               AND d.objid = c.oid AND d.deptype IN ('a', 'i')
@@ -1118,294 +747,14 @@ def _with_context(part: str) -> str:
     """
 
 
-# -- the diff ----------------------------------------------------------------------------------
-
-_TYPE_ORDER = [
-    "schema", "extension", "collation", "type", "domain", "domain-constraint", "sequence",
-    "table", "column", "constraint", "index", "view", "materialized-view", "function",
-    "procedure", "aggregate", "operator", "cast", "trigger", "event-trigger", "rule", "policy",
-    "statistics", "publication", "default-privileges", "text-search-parser",
-    "text-search-template", "text-search-dictionary", "text-search-configuration",
-    "foreign-data-wrapper", "foreign-server", "user-mapping", "conversion", "access-method",
-    "operator-family", "operator-class",
-]  # fmt: skip
-_TYPE_RANK = {object_type: rank for rank, object_type in enumerate(_TYPE_ORDER)}
-
-# Children vanish and appear with their parent; the parent's line says it all.
-_CHILD_TYPES = {"column", "constraint", "trigger", "policy", "rule", "domain-constraint"}
-_PARENT_TYPES = {"table", "view", "materialized-view", "domain"}
-
-# Attributes whose lists are sets: show what went and what came, not the whole list.
-_SET_ATTRIBUTES = {
-    "privileges", "options", "foreign_options", "roles", "tags", "tables", "schemas", "mappings",
-    "operators", "functions",
-}  # fmt: skip
-
-_LABELS = {
-    "values": "enum values",
-    "not_null": "not null",
-    "with_check": "with check",
-    "partition_key": "partition key",
-    "partition_of": "partition of",
-    "partition_bound": "partition bound",
-    "row_security": "row level security",
-    "force_row_security": "forced row level security",
-    "replica_identity": "replica identity",
-    "access_method": "access method",
-    "owned_by": "owned by",
-    "base_type": "base type",
-    "of_type": "of type",
-    "parent_index": "parent index",
-    "not_null_constraint": "not null constraint",
-    "foreign_server": "foreign server",
-    "foreign_options": "foreign options",
-    "all_tables": "all tables",
-    "via_root": "via root",
-}
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One way two snapshots differ.
-
-    ``kind`` is ``"missing"`` (in *before* only), ``"unexpected"`` (in *after* only),
-    ``"changed"`` (an attribute differs) or ``"column-order"`` (same columns, other order; a
-    ``"warning"`` unless compared strictly). ``str()`` renders one readable line.
-    """
-
-    kind: str
-    object_type: str
-    name: str
-    attribute: str | None = None
-    before: Any = None
-    after: Any = None
-    severity: str = "error"
-
-    @property
-    def display_name(self) -> str:
-        return _display_name(self.name)
-
-    def __str__(self) -> str:
-        subject = f"{self.object_type} {self.display_name}"
-        if self.kind == "missing":
-            summary = _summary(self.object_type, self.before or {})
-            return f"{subject}: missing" + (f" (was: {summary})" if summary else "")
-        if self.kind == "unexpected":
-            return f"{subject}: unexpected (not in the previous schema)"
-        if self.kind == "column-order":
-            line = f"{subject}: column order {_render_column_order(self.before or [], self.after or [])}"
-            return line + (" (warning: order only)" if self.severity == "warning" else "")
-        label = _LABELS.get(self.attribute or "", (self.attribute or "").replace("_", " "))
-        if self.attribute in _SET_ATTRIBUTES and isinstance(self.before or [], list) and isinstance(self.after or [], list):
-            removed = [item for item in self.before or [] if item not in (self.after or [])]
-            added = [item for item in self.after or [] if item not in (self.before or [])]
-            changes = []
-            if removed:
-                changes.append(f"lost {_render(removed)}")
-            if added:
-                changes.append(f"gained {_render(added)}")
-            if changes:
-                return f"{subject}: {label} " + ", ".join(changes)
-        before, after = _render_change(self.before, self.after)
-        return f"{subject}: {label} {before} -> {after}"
-
-
-def diff_snapshots(
-    before: Mapping[str, Mapping[str, Any]],
-    after: Mapping[str, Mapping[str, Any]],
-    *,
-    strict_column_order: bool = False,
-) -> list[Difference]:
-    """Every way ``after`` differs from ``before``, sorted by object type, name and attribute.
-
-    Columns are compared by name. A table whose columns are the same but in another order gives
-    a ``column-order`` difference of severity ``"warning"``, or ``"error"`` when
-    ``strict_column_order``. Everything else is an error.
-    """
-    differences: list[Difference] = []
-    gone = {key for key in before if key not in after}
-    came = {key for key in after if key not in before}
-    gone_parents = {_split_key(key)[1] for key in gone if _split_key(key)[0] in _PARENT_TYPES}
-    came_parents = {_split_key(key)[1] for key in came if _split_key(key)[0] in _PARENT_TYPES}
-
-    for key in gone:
-        object_type, name = _split_key(key)
-        if not _goes_with_parent(object_type, name, before[key], gone_parents):
-            differences.append(Difference("missing", object_type, name, before=dict(before[key])))
-    for key in came:
-        object_type, name = _split_key(key)
-        if not _goes_with_parent(object_type, name, after[key], came_parents):
-            differences.append(Difference("unexpected", object_type, name, after=dict(after[key])))
-    for key in before.keys() & after.keys():
-        object_type, name = _split_key(key)
-        old, new = before[key], after[key]
-        for attribute in old.keys() | new.keys():
-            was, now = old.get(attribute), new.get(attribute)
-            if was == now:
-                continue
-            if object_type == "table" and attribute == "columns":
-                common = set(was or []) & set(now or [])
-                old_order = [column for column in was or [] if column in common]
-                new_order = [column for column in now or [] if column in common]
-                if old_order != new_order:
-                    differences.append(
-                        Difference(
-                            "column-order", object_type, name, attribute, was, now,
-                            severity="error" if strict_column_order else "warning",
-                        )
-                    )  # fmt: skip
-                continue  # added and dropped columns are reported as columns
-            differences.append(Difference("changed", object_type, name, attribute, was, now))
-
-    differences.sort(key=_sort_key)
-    return differences
-
-
-def errors(differences: Iterable[Difference]) -> list[Difference]:
-    """The differences that fail a round trip (all but warnings)."""
-    return [difference for difference in differences if difference.severity == "error"]
-
-
-def format_diff(differences: Iterable[Difference]) -> str:
-    """One line per difference, in the given order; empty string for no differences."""
-    return "\n".join(str(difference) for difference in differences)
-
-
-def _sort_key(difference: Difference) -> tuple[Any, ...]:
-    return (
-        difference.severity != "error",
-        _TYPE_RANK.get(difference.object_type, len(_TYPE_RANK)),
-        difference.name,
-        difference.attribute or "",
+def _arguments(exclusions: tuple[tuple[str, ...], tuple[str, ...]], relations: Sequence[int] | None) -> sql.Composable:
+    schemas, tables = exclusions
+    return sql.SQL("({}, {}, {}::oid[])").format(
+        sql.Literal(list(schemas)), sql.Literal(list(tables)), sql.Literal(None if relations is None else list(relations))
     )
 
 
-def _goes_with_parent(
-    object_type: str, name: str, attributes: Mapping[str, Any], parents: set[str]
-) -> bool:
-    """Whether the object came or went with its table (or view, or domain), said once by it."""
-    if object_type in _CHILD_TYPES:
-        return _parent_name(name) in parents
-    if object_type == "index":
-        return attributes.get("table") in parents
-    if object_type == "sequence" and attributes.get("owned_by"):
-        return _parent_name(attributes["owned_by"]) in parents
-    return False
+def _attributes(part: _Part, values: Sequence[Any]) -> dict[str, Any]:
+    # a missing attribute and a NULL one compare equal, and snapshots stay small
+    return {attribute: value for attribute, value in zip(part.attributes, values) if value is not None}
 
-
-def _split_key(key: str) -> tuple[str, str]:
-    object_type, _, name = key.partition(" ")
-    return object_type, name
-
-
-_LAST_PART = re.compile(r'\.(?:"(?:[^"]|"")*"|[^."]+)$')
-
-
-def _parent_name(name: str) -> str:
-    """``public.orders`` for ``public.orders.status`` (names are quote_ident'ed parts)."""
-    match = _LAST_PART.search(name)
-    return name[: match.start()] if match else name
-
-
-def _display_name(name: str) -> str:
-    return name[len("public.") :] if name.startswith("public.") else name
-
-
-def _render(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return " ".join(value.split())
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return "[" + ",".join(_quote(item) for item in value) + "]"
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-_SHORT_TABLE = 8
-
-
-def _render_column_order(before: list[str], after: list[str]) -> str:
-    """Both orders for a narrow table; for a wide one, which columns moved where."""
-    if max(len(before), len(after)) <= _SHORT_TABLE:
-        return f"{_render(before)} -> {_render(after)}"
-    common = set(before) & set(after)
-    old = [column for column in before if column in common]
-    new = [column for column in after if column in common]
-    kept = difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks()
-    in_place = {column for block in kept for column in old[block.a : block.a + block.size]}
-    moved = [
-        f"{column} {before.index(column) + 1} -> {after.index(column) + 1}"
-        for column in new
-        if column not in in_place
-    ]
-    return "moved " + ", ".join(moved) + f" (of {len(after)} columns)"
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-_CONTEXT = 30
-_LONG = 100
-
-
-def _render_change(before: Any, after: Any) -> tuple[str, str]:
-    """Both values; long texts cut down to where they differ, with a little context."""
-    old, new = _render(before), _render(after)
-    if not (isinstance(before, str) and isinstance(after, str)) or max(len(old), len(new)) <= _LONG:
-        return old, new
-    prefix = 0
-    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
-        prefix += 1
-    suffix = 0
-    while (
-        suffix < min(len(old), len(new)) - prefix
-        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
-    ):
-        suffix += 1
-    start = max(0, prefix - _CONTEXT)
-    while start > 0 and old[start - 1] != " " and prefix - start < 2 * _CONTEXT:
-        start -= 1  # back to a word's start
-
-    def window(text: str) -> str:
-        end = min(len(text), len(text) - suffix + _CONTEXT)
-        while end < len(text) and text[end] != " " and end - (len(text) - suffix) < 2 * _CONTEXT:
-            end += 1
-        middle = text[start:end]
-        return ("…" if start > 0 else "") + middle + ("…" if end < len(text) else "")
-
-    return window(old), window(new)
-
-
-def _summary(object_type: str, attributes: Mapping[str, Any]) -> str:
-    """What a missing object was, in a few words."""
-    if "definition" in attributes:
-        text = _render(attributes["definition"])
-    elif object_type == "column":
-        text = str(attributes.get("type", ""))
-        if attributes.get("not_null"):
-            text += " NOT NULL"
-        if attributes.get("default") is not None:
-            text += f" DEFAULT {attributes['default']}"
-        if attributes.get("generated") is not None:
-            text += f" GENERATED ALWAYS AS {attributes['generated']}"
-        if attributes.get("identity") is not None:
-            text += f" GENERATED {attributes['identity']} AS IDENTITY"
-    elif object_type == "table":
-        text = "columns " + _render(attributes.get("columns") or [])
-    elif object_type == "type" and attributes.get("kind") == "enum":
-        text = "enum " + _render(attributes.get("values") or [])
-    elif object_type == "type" and attributes.get("kind") == "composite":
-        text = "composite " + _render(attributes.get("attributes") or [])
-    elif object_type == "domain":
-        text = str(attributes.get("base_type", ""))
-    elif object_type == "sequence":
-        text = f"{attributes.get('type')} start {attributes.get('start')} increment {attributes.get('increment')}"
-    elif object_type == "extension":
-        text = f"version {attributes.get('version')}"
-    else:
-        shown = {key: value for key, value in attributes.items() if key != "privileges"}
-        text = _render(shown) if shown else ""
-    return text if len(text) <= 200 else text[:199] + "…"
