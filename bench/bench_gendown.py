@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from migration_lint.model import Migration, MigrationFileError, discover
+from migration_lint.layouts import discover
+from migration_lint.model import Migration, MigrationFileError
 from pytest_migrations.database import Server, open_server
 from pytest_migrations.gendown import Generated, broken_downs, generate, prove
 from migration_lint.execution import plan_section

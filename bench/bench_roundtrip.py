@@ -37,7 +37,8 @@ from typing import Any
 import psycopg
 
 from migration_lint.execution import plan_section
-from migration_lint.model import Migration, discover
+from migration_lint.layouts import discover
+from migration_lint.model import Migration
 from pytest_migrations.database import Server, open_server
 from pytest_migrations.roundtrip import ChainWalker, make_base_database
 from pytest_migrations.snapshot import take_snapshot

@@ -103,7 +103,7 @@ def main() -> None:
             measure("30 tables, views, functions, triggers", conn)
         docsrs = CORPUS / "docsrs"
         if docsrs.is_dir():
-            from migration_lint.model import discover
+            from migration_lint.layouts import discover
 
             with psycopg.connect(psycopg.conninfo.make_conninfo(admin_dsn, dbname="bench_snapshot_docsrs"), autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION fuzzystrmatch")

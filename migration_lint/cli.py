@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--generate-docs", metavar="DIR", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"),
                         help="SQL dialect (default: postgres, or from configuration); mysql and sqlite are read by sqlglot")
+    parser.add_argument("--layout", metavar="NAME",
+                        help="read migration directories as this tool does, e.g. sqlx, golang-migrate, goose, diesel"
+                             " (every name: docs/layouts.md; default: detected per directory)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="say which layout each directory has, which files its tool ignores, and load warnings")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
     return parser
 
@@ -150,6 +155,10 @@ def _session(args: argparse.Namespace) -> Any:
             config.select = overrides.select
         config.extend_select += overrides.extend_select
         config.ignore += overrides.ignore
+        if args.layout is not None:
+            from .config import parse_layout
+
+            config.layout = parse_layout(args.layout)
         since = None
         if args.since is not None:
             try:
@@ -213,13 +222,33 @@ def _run(args: argparse.Namespace) -> int:
         _print_statistics(findings)
     else:
         _report(args, fmt, session, result, findings)
-    for message in notes + result.input_errors:
+    if args.verbose:
+        notes += _describe_directories(session, result)
+    for message in result.notes + notes + result.input_errors:
         print(f"migration-lint: {message}", file=sys.stderr)
     if result.input_errors:
         return 2
     if args.exit_zero:
         return 0
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def _describe_directories(session: Any, result: Any) -> list[str]:
+    """For ``--verbose``: per directory read, the layout, the files its tool ignores, load warnings."""
+    from .model import MigrationFileError
+
+    lines = []
+    for directory in result.directories:
+        try:
+            loaded = session.loaded(directory)
+        except MigrationFileError:
+            continue  # already reported as an input error
+        how = "detected" if loaded.detected else "chosen"
+        lines.append(f"{directory}: layout {loaded.layout.name} ({how}), {len(loaded.migrations)} migration(s), "
+                     f"sections run as {loaded.layout.tool} runs them ({loaded.layout.transaction_rule})")
+        lines.extend(f"{path}: ignored: {why}" for path, why in loaded.ignored)
+        lines.extend(f"{warning} (warning)" for warning in loaded.warnings)
+    return lines
 
 
 def _lint(args: argparse.Namespace, session: Any, *, use_cache: bool) -> tuple[Any, list]:

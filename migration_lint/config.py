@@ -7,6 +7,7 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     extend-select = ["advice"]           # adds the advice group (or one rule: "prefer-text-field")
     ignore = ["ML010", "ban-drop-table"]
     assume-in-transaction = false
+    layout = "sqlx"                      # read directories as this tool does (default: detected)
     preview = false                      # let ALL and prefixes select preview rules
     exclude = ["legacy/*"]               # paths (globs) never linted
     since = "0042"                       # older migrations are linted and reported, never fail
@@ -32,7 +33,7 @@ from typing import Any, Iterable
 DEFAULT_PG_VERSION = 13
 _KNOWN_KEYS = {
     "pg-version", "select", "extend-select", "ignore", "assume-in-transaction", "preview",
-    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect", "since",
+    "exclude", "per-file-ignores", "severity", "rules", "cache-dir", "dialect", "since", "layout",
 }
 
 
@@ -48,6 +49,7 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     assume_in_transaction: bool = False
     dialect: str = "postgres"  # or "mysql", "sqlite" (migration_lint.dialects, through sqlglot)
+    layout: str | None = None  # a name of migration_lint.layouts; None: detected per directory
     preview: bool = False
     exclude: list[str] = field(default_factory=list)
     since: str | None = None  # a migration version: findings in older migrations do not fail
@@ -166,6 +168,8 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
         if data["dialect"] not in ("postgres", "mysql", "sqlite"):
             raise ConfigError(f"{where}: dialect must be postgres, mysql or sqlite, not {data['dialect']!r}")
         config.dialect = data["dialect"]
+    if "layout" in data:
+        config.layout = parse_layout(data["layout"], where)
     config.preview = bool(data.get("preview", False))
     if "since" in data:
         from .session import parse_since
@@ -261,3 +265,15 @@ def build_rules(config: Config, only: Iterable[str] | None = None) -> list:
         except (ValueError, TypeError) as error:
             raise ConfigError(f"{config.source or 'configuration'}: {error}") from None
     return rules
+
+
+def parse_layout(value: Any, where: str = "--layout") -> str:
+    """The canonical name of the layout ``value`` names; a :class:`ConfigError` naming ``where``."""
+    from .layouts import layout_named
+
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: layout must be a string, not {value!r}")
+    try:
+        return layout_named(value).name
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from None

@@ -203,7 +203,8 @@ def plan_section(migration: Migration, direction: str, *, rule: str | None = Non
     def plan(mode: str, batches: tuple[Batch, ...], cause: str, reason: str, **more: object) -> ExecutionPlan:
         return ExecutionPlan(migration, direction, section, rule, mode, batches, cause, reason, **more)  # type: ignore[arg-type]
 
-    if migration.no_transaction_marker:
+    # Some tools read the mark per direction (dbmate's transaction:false, sql-migrate's notransaction).
+    if migration.down_marked_no_transaction if direction == "down" else migration.no_transaction_marker:
         return plan(STATEMENT_BY_STATEMENT, _as_written(statements), BY_MARKER,
                     f"{migration.id} is marked to run outside a transaction")
     if rule == AS_WRITTEN:

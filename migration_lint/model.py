@@ -2,9 +2,9 @@
 
 A :class:`Migration` has a version, a name, an UP :class:`Section` and maybe a DOWN one. Each
 section knows its statements (split and parsed by pglast, with their lines in the file); how it
-runs (in a transaction or not) is its execution plan, :mod:`migration_lint.execution`.
-:func:`discover` reads a directory in any of the supported layouts (see
-:mod:`migration_lint.layouts`) and returns its migrations in version order.
+runs (in a transaction or not) is its execution plan, :mod:`migration_lint.execution`. Reading a
+directory is the job of :mod:`migration_lint.layouts` (``discover``), which builds these objects;
+this module imports nothing of it.
 """
 
 from __future__ import annotations
@@ -34,27 +34,65 @@ class MigrationFileError(Exception):
 
 _VERSION_SEPARATORS = re.compile(r"[._-]")
 
+# How versions compare, one scheme per family of tools (the layout chooses):
+# - ``"numeric"``: parts split on ``.``, ``_`` and ``-`` compare as integers, trailing zero parts
+#   dropped (golang-migrate, sqlx, goose, Flyway's versioned migrations, this project's own);
+# - ``"diesel"``: the name up to the first ``_`` with its dashes removed, compared as a string;
+# - ``"dbmate"``: the leading digits, compared as a string;
+# - ``"sql-migrate"``: the file name; numbered files first by their number, then by name;
+# - ``"flyway"``: numeric, with repeatable (``R__``) migrations after every versioned one.
+VERSION_SCHEMES = ("numeric", "diesel", "dbmate", "sql-migrate", "flyway")
+
 
 @dataclass(frozen=True)
 class Version:
     """A migration version as written (``"012"``, ``"1.2.10"``, ``"20240101120000"``).
 
-    Versions order numerically part by part, never lexically: ``9 < 10`` and ``1.2.9 < 1.2.10``.
-    ``"1"`` and ``"01"`` are the same version.
+    ``key`` is its identity and its place in the order, as the layout's tool sees them: in the
+    ``"numeric"`` scheme ``9 < 10``, ``1.2.9 < 1.2.10``, and ``"1"`` and ``"01"`` are the same
+    version. Keys of one scheme compare with each other only.
     """
 
     text: str
-    key: tuple[int, ...] = field(compare=True)
+    key: tuple = field(compare=True)
+    scheme: str = field(default="numeric", compare=False)
 
     @classmethod
-    def parse(cls, text: str) -> Version:
+    def parse(cls, text: str, scheme: str = "numeric") -> Version:
+        """``text`` as a version of ``scheme``; ``ValueError`` when it is not one."""
+        if scheme == "diesel":
+            identity = text.split("_", 1)[0].replace("-", "")
+            if not identity:
+                raise ValueError(f"not a version: {text!r}")
+            return cls(text, (identity,), scheme)
+        if scheme == "dbmate":
+            digits = re.match(r"\d+", text)
+            if digits is None:
+                raise ValueError(f"not a version: {text!r}")
+            return cls(text, (digits[0],), scheme)
+        if scheme == "sql-migrate":
+            file_name = text if text.endswith(".sql") else text + ".sql"
+            number = re.match(r"\d+", file_name)
+            if number is None:
+                return cls(text, (1, 0, file_name), scheme)
+            return cls(text, (0, int(number[0]), file_name), scheme)
+        if scheme == "flyway" and text.startswith("R__"):
+            return cls(text, (1, text[3:]), scheme)
         parts = [part for part in _VERSION_SEPARATORS.split(text) if part]
         if not parts or not all(part.isdigit() for part in parts):
             raise ValueError(f"not a version: {text!r}")
         key = tuple(int(part) for part in parts)
         while len(key) > 1 and key[-1] == 0:  # "1.0" is "1"
             key = key[:-1]
-        return cls(text, key)
+        if scheme == "flyway":
+            return cls(text, (0, *key), scheme)
+        if scheme != "numeric":
+            raise ValueError(f"unknown version scheme {scheme!r}")
+        return cls(text, key, scheme)
+
+    def parse_like(self, text: str) -> Version:
+        """``text`` read in this version's scheme (a version recorded in a tracking table)."""
+        return Version.parse(text, self.scheme)
 
     def __str__(self) -> str:
         return self.text
@@ -142,11 +180,21 @@ class Migration:
     # How the migration's own tool runs a section (see ``TRANSACTION_RULES``); the layout sets it and
     # the execution plan reads it.
     transaction_rule: str = "detect"
+    # The DOWN's own marker where the tool reads one per direction (dbmate's
+    # ``-- migrate:down transaction:false``, sql-migrate's ``-- +migrate Down notransaction``);
+    # ``None``: the same as ``no_transaction_marker``.
+    down_no_transaction_marker: bool | None = None
+    # A Flyway repeatable (``R__name.sql``): no version of its own, applied after every versioned
+    # migration, again whenever its checksum changes.
+    repeatable: bool = False
 
     @property
     def id(self) -> str:
         """``<version>_<name>``, stable and unique within a directory; used to name test items."""
-        return f"{self.version}_{self.name}" if self.name else str(self.version)
+        # A sql-migrate version is its file name, a repeatable's is R__ and its name: both say it all.
+        if not self.name or self.version.scheme == "sql-migrate" or self.repeatable:
+            return str(self.version)
+        return f"{self.version}_{self.name}"
 
     @property
     def path(self) -> Path:
@@ -173,6 +221,13 @@ class Migration:
         does not change it; editing the DOWN of an applied migration (to fix it) does not either.
         """
         return self.up.checksum
+
+    @property
+    def down_marked_no_transaction(self) -> bool:
+        """The file says the DOWN must run outside a transaction."""
+        if self.down_no_transaction_marker is None:
+            return self.no_transaction_marker
+        return self.down_no_transaction_marker
 
     def __repr__(self) -> str:
         return f"Migration({self.id!r}, layout={self.layout!r})"
@@ -212,33 +267,3 @@ def _read_bytes(path: Path) -> bytes:
             chunks.append(chunk)
     finally:
         os.close(descriptor)
-
-
-def discover(directory: Path | str) -> list[Migration]:
-    """All migrations of ``directory`` in version order; the layout is detected.
-
-    Raises :class:`MigrationFileError` for a directory mixing layouts, duplicate versions, a DOWN
-    without an UP, unreadable or non-UTF-8 files.
-    """
-    from .layouts import load_directory
-
-    return load_directory(Path(directory))
-
-
-def load_file(path: Path | str) -> Migration:
-    """One SQL file as a migration, whatever its name (for linting a loose file)."""
-    from .layouts import load_single_file
-
-    return load_single_file(Path(path))
-
-
-def check_order(migrations: list[Migration]) -> list[Migration]:
-    """Sort by version; two migrations with the same version are an error naming both files."""
-    ordered = sorted(migrations, key=lambda m: m.version.key)
-    for previous, current in zip(ordered, ordered[1:]):
-        if previous.version == current.version:
-            raise MigrationFileError(
-                current.path,
-                f"duplicate version {current.version}: also used by {previous.path.name}",
-            )
-    return ordered

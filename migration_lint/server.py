@@ -39,7 +39,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from lsprotocol import types
 from pygls.exceptions import FeatureRequestError, JsonRpcException
@@ -473,6 +473,7 @@ def lint_buffer(
     """
     from .config import ConfigError
     from .dialects import DialectLinter
+    from .layouts import NotAMigration
     from .model import MigrationFileError
     from .session import LintSession
 
@@ -487,30 +488,32 @@ def lint_buffer(
     dialect = session.dialect
     if session.config.is_excluded(path):
         return {resolved: []}, {}, dialect
-    with buffers_as_files(buffers):
-        try:
-            migrations, target = _migration_of(path)
-            session.sources.update(_source_aliases(target, buffers))
-            index = next(i for i, m in enumerate(migrations) if m is target)
-            found = session.lint(migrations[: index + 1], only=[target])
-        except MigrationFileError as error:
-            if Path(error.path).resolve() == resolved:
-                finding = _input_error(path, error.line or 1, getattr(error, "column", 1), error.message)
-            else:  # another file of the directory: say which, at the top of this one
-                finding = _input_error(path, 1, 1, str(error))
-            return {resolved: [finding]}, {}, dialect
-        except ConfigError as error:
-            return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, dialect
-        per_path: dict[Path, list[Any]] = {Path(p).resolve(): [] for p in target.paths}
-        per_path.setdefault(resolved, [])
-        for finding in found:
-            per_path.setdefault(Path(finding.path).resolve(), []).append(finding)
-        statement_lines: dict[Path, list[tuple[int, int]]] = {}
-        linter = session.linter
-        for section in (target.up, target.down):
-            if section is not None:
-                statements = linter.statements(section) if isinstance(linter, DialectLinter) else section.statements
-                statement_lines.setdefault(section.path.resolve(), []).extend((s.line, s.end_line) for s in statements)
+    reader = buffer_reader(buffers)  # the open buffers stand in for the files on disk
+    try:
+        migrations, target = _migration_of(path, reader, getattr(session.config, "layout", None))
+        session.sources.update(_source_aliases(target, buffers))
+        index = next(i for i, m in enumerate(migrations) if m is target)
+        found = session.lint(migrations[: index + 1], only=[target])
+    except NotAMigration:  # a report query beside the migrations, a README: nothing to show
+        return {resolved: []}, {}, dialect
+    except MigrationFileError as error:
+        if Path(error.path).resolve() == resolved:
+            finding = _input_error(path, error.line or 1, getattr(error, "column", 1), error.message)
+        else:  # another file of the directory: say which, at the top of this one
+            finding = _input_error(path, 1, 1, str(error))
+        return {resolved: [finding]}, {}, dialect
+    except ConfigError as error:
+        return {resolved: [_input_error(path, 1, 1, f"configuration: {error}")]}, {}, dialect
+    per_path: dict[Path, list[Any]] = {Path(p).resolve(): [] for p in target.paths}
+    per_path.setdefault(resolved, [])
+    for finding in found:
+        per_path.setdefault(Path(finding.path).resolve(), []).append(finding)
+    statement_lines: dict[Path, list[tuple[int, int]]] = {}
+    linter = session.linter
+    for section in (target.up, target.down):
+        if section is not None:
+            statements = linter.statements(section) if isinstance(linter, DialectLinter) else section.statements
+            statement_lines.setdefault(section.path.resolve(), []).extend((s.line, s.end_line) for s in statements)
     return per_path, statement_lines, dialect
 
 
@@ -530,10 +533,14 @@ def _migrations_directory(path: Path) -> Path:
     return resolved.parent.parent if resolved.name.lower() in ("up.sql", "down.sql") else resolved.parent
 
 
-def _migration_of(path: Path) -> tuple[list[Any], Any]:
-    """The migrations of ``path``'s directory up to and including ``path``'s, and that one."""
-    from .layouts import detect_layout
-    from .model import MigrationFileError, discover, load_file
+def _migration_of(path: Path, reader: Any = None, layout: str | None = None) -> tuple[list[Any], Any]:
+    """The migrations of ``path``'s directory up to and including ``path``'s, and that one.
+
+    Raises ``NotAMigration`` for a file its directory's layout does not read (a report query
+    beside the migrations, a README): the editor shows nothing for it.
+    """
+    from .layouts import NotAMigration, load_directory, load_file
+    from .model import MigrationFileError
 
     resolved = path.resolve()
     candidates = [path.parent]
@@ -541,17 +548,20 @@ def _migration_of(path: Path) -> tuple[list[Any], Any]:
         candidates.insert(0, path.parent.parent)
     for directory in candidates:
         try:
-            if detect_layout(directory) is None:
-                continue
-            migrations = discover(directory)
+            loaded = load_directory(directory, layout, reader)
         except MigrationFileError as error:
             if Path(error.path).resolve() == resolved or Path(error.path).resolve().parent == resolved.parent:
                 raise
             continue
-        target = next((m for m in migrations if any(Path(p).resolve() == resolved for p in m.paths)), None)
+        if not loaded.migrations:
+            continue
+        target = next((m for m in loaded.migrations if any(Path(p).resolve() == resolved for p in m.paths)), None)
         if target is not None:
-            return migrations, target
-    target = load_file(path)
+            index = loaded.migrations.index(target)
+            return loaded.migrations[: index + 1], target
+        if any(Path(p).resolve() == resolved for p, _ in loaded.ignored):
+            raise NotAMigration(path, f"not a migration of this {loaded.layout.name} directory")
+    target = load_file(path, reader)
     return [target], target
 
 
@@ -561,30 +571,15 @@ def _input_error(path: Path, line: int, column: int, message: str) -> Any:
     return Finding(str(path), line, column, line, column, "ML900", "syntax-error", "error", message, section="up")
 
 
-@contextlib.contextmanager
-def buffers_as_files(buffers: dict[Path, str]) -> Iterator[None]:
-    """Make the model read open editor buffers instead of the files on disk.
-
-    The layouts read every file through ``model.read_sql_file`` (imported into each layout
-    module); while this is active those names answer from ``buffers`` first.
-    """
-    from . import model
-    from .layouts import LAYOUTS
-
-    original = model.read_sql_file
+def buffer_reader(buffers: dict[Path, str]) -> Any:
+    """A reader for the layouts: an open editor buffer where there is one, else the file."""
+    from .model import read_sql_file
 
     def read(file: Path) -> str:
         text = buffers.get(Path(file).resolve())
-        return original(file) if text is None else text
+        return read_sql_file(file) if text is None else text
 
-    patched = [m for m in (model, *LAYOUTS) if getattr(m, "read_sql_file", None) is original]
-    for module in patched:
-        module.read_sql_file = read  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        for module in patched:
-            module.read_sql_file = original  # type: ignore[attr-defined]
+    return read
 
 
 # -- findings as LSP objects ----------------------------------------------------------------------------

@@ -105,11 +105,16 @@ class LintSession:
     # -- loading -----------------------------------------------------------------------------------
     def migrations(self, directory: Path) -> list[Migration]:
         """The migrations of ``directory``, read once; raises ``MigrationFileError``."""
+        return self.loaded(directory).migrations
+
+    def loaded(self, directory: Path) -> Any:
+        """``directory`` as its layout (``layout`` of the configuration, else detected) reads it:
+        migrations, ignored files, warnings; read once; raises ``MigrationFileError``."""
         key = Path(directory)
         if key not in self._migrations:
-            from .model import discover
+            from .layouts import load_directory
 
-            self._migrations[key] = discover(key)
+            self._migrations[key] = load_directory(key, getattr(self.config, "layout", None))
         return self._migrations[key]
 
     def wanted(self, migrations: Iterable[Migration]) -> list[Migration]:
@@ -144,7 +149,7 @@ class LintSession:
             return findings
         older = {}
         for migration in migrations:
-            if migration.version.text and migration.version < self.since:
+            if migration.version.text and _older(migration, self.since):
                 for path in migration.paths:
                     older[str(path)] = migration.version.text
         if not older:
@@ -184,6 +189,14 @@ def parse_since(text: str) -> Version:
         return Version.parse(str(text).strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a migration version (digits, parts separated by . _ or -)") from None
+
+
+def _older(migration: Migration, since: Version) -> bool:
+    """Whether ``migration`` comes before ``since``, read in the scheme of the migration's layout."""
+    try:
+        return migration.version < migration.version.parse_like(since.text)
+    except ValueError:
+        return False
 
 
 def normalised(path: Path | str) -> str:

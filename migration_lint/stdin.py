@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 
 def lint_stdin(result: LintResult, filename: str | None) -> None:
-    from .layouts import onefile
-    from .model import UNVERSIONED, Migration, MigrationFileError
+    from .layouts import load_text
+    from .model import MigrationFileError
 
     data = sys.stdin.buffer.read()
     path = Path(filename or "-")
@@ -27,11 +27,10 @@ def lint_stdin(result: LintResult, filename: str | None) -> None:
         return
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     try:
-        up, down, no_transaction = onefile.split_sections(text, path)
+        migration = load_text(text, path)
     except MigrationFileError as error:
         result.input_errors.append(str(error))
         return
-    migration = Migration(UNVERSIONED, path.stem, up, down, (path,), "onefile", no_transaction_marker=no_transaction)
     session = result.session
     session.linter  # the session's texts are the linter's from here on
     session.sources[path] = text

@@ -32,6 +32,8 @@ class LintResult:
         self.findings: list = []
         self.input_errors: list[str] = []
         self.files_checked = 0
+        self.notes: list[str] = []  # files skipped as not migrations
+        self.directories: list[Path] = []  # the migration directories named or found
 
     @property
     def sources(self) -> dict[Path, str]:
@@ -49,6 +51,7 @@ def lint_targets(
     """Lint every path (``-`` is standard input); raises ``ConfigError`` for a bad rule option."""
     result = LintResult(session, cache)
     directories, files, stdin = _collect(paths, session.config, result)
+    result.directories = directories
     whole = session.changed is None  # with --changed-since, a directory is never linted whole
     fresh = cold_directories(result, directories) if whole else directories
     weights = None
@@ -88,20 +91,31 @@ def _collect(paths: Sequence[str], config: Any, result: LintResult) -> tuple[lis
         elif path.is_dir():
             if config.is_excluded(path) and raw not in (".", ""):
                 continue
-            directories.extend(d for d in _migration_dirs(path, config) if d not in directories)
+            directories.extend(d for d in _migration_dirs(path, config, errors=result.input_errors) if d not in directories)
         elif not config.is_excluded(path):
             files.append(path)
     return directories, files, stdin
 
 
-def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether ``entry`` is a folder; a symbolic link loop is not (the layout reports it)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _migration_dirs(directory: Path, config: Any, depth: int = 0, errors: list[str] | None = None) -> list[Path]:
     """``directory`` if it holds migrations, else the folders below it that do."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
+    except OSError as error:
+        if errors is not None:
+            errors.append(f"{directory}: cannot be listed: {(error.strerror or str(error)).lower()}")
         return []
-    has_sql = any(e.is_file() and e.name.lower().endswith(".sql") for e in entries)
-    subdirs = [e for e in entries if e.is_dir() and not e.name.startswith(".") and e.name not in _SKIPPED_DIRS]
+    # Any name ending in .sql counts, file or not: the layout says what a dangling link or a FIFO is.
+    has_sql = any(e.name.lower().endswith(".sql") for e in entries)
+    subdirs = [e for e in entries if _is_dir(e) and not e.name.startswith(".") and e.name not in _SKIPPED_DIRS]
     if has_sql or any(os.path.isfile(os.path.join(e.path, "up.sql")) for e in subdirs):
         return [directory]
     if depth >= 8:
@@ -110,7 +124,7 @@ def _migration_dirs(directory: Path, config: Any, depth: int = 0) -> list[Path]:
     for entry in subdirs:
         child = directory / entry.name
         if not config.is_excluded(child):
-            found.extend(_migration_dirs(child, config, depth + 1))
+            found.extend(_migration_dirs(child, config, depth + 1, errors))
     return found
 
 
@@ -123,15 +137,14 @@ def lint_directory(result: LintResult, directory: Path, part: int = 0, parts: in
     try:
         migrations = session.migrations(directory)
     except MigrationFileError as error:
-        if part:
-            return  # the first part reports the directory's problems
-        if "no version number" not in error.message:
+        if not part:  # the first part reports the directory's problems
             result.input_errors.append(str(error))
-            return
-        # Not a migration history (names without versions): SQL files, each linted on its own.
-        for path in sorted(directory.glob("*.sql")):
-            if not session.config.is_excluded(path):
-                _lint_lone_file(result, path)
+        return
+    if not migrations:
+        if not part:  # not a migration history: SQL scripts (no versions, no headings), each on its own
+            for path in sorted(directory.glob("*.sql")):
+                if path.is_file() and not session.config.is_excluded(path):
+                    _lint_lone_file(result, path)
         return
     wanted = session.wanted(migrations)
     if parts > 1:
@@ -218,14 +231,22 @@ def _lint_files_of(result: LintResult, directory: Path, named: list[Path]) -> No
     if result.cache is not None and session.changed is None and len(wanted) == len(everything):
         # Every migration was named (pre-commit --all-files): next time the directory is one entry.
         result.cache.put_directory(directory, sum(len(m.paths) for m in everything), [f.to_row() for f in found])
+    ignored = {normalised(p): why for p, why in session.loaded(directory).ignored}
     for path in named:
-        if normalised(path) not in by_path:
+        if normalised(path) in by_path:
+            continue
+        why = ignored.get(normalised(path))
+        if why is not None and migrations:
+            layout = session.loaded(directory).layout.name
+            result.notes.append(f"{path}: skipped: not a migration of this {layout} directory ({why})")
+        else:
             _lint_lone_file(result, path)
 
 
 def _lint_lone_file(result: LintResult, path: Path) -> None:
     """A SQL file that is not part of a migration history, linted on its own."""
-    from .model import MigrationFileError, load_file
+    from .layouts import load_file
+    from .model import MigrationFileError
 
     try:
         target = load_file(path)

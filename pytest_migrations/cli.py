@@ -18,6 +18,8 @@ from typing import Any, Callable, Sequence
 
 import psycopg
 
+from migration_lint.layouts import LAYOUTS
+
 from .config import ConfigError, read_tool_config
 from .pgerrors import describe
 from .runner import (
@@ -48,7 +50,7 @@ files; 2 bad usage or input (arguments, settings, migration files that do not pa
 
 settings: command line > MIGRATIONS_DIR / MIGRATIONS_DATABASE_URL > [tool.pytest-migrations]
 in pyproject.toml (dir, database_url, tracking_schema, tracking_table, history_table,
-lock_timeout, statement_timeout, lock_wait) > defaults.
+lock_timeout, statement_timeout, lock_wait, layout) > defaults.
 """
 
 
@@ -127,6 +129,8 @@ def _common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--statement-timeout", default=default, help="statement_timeout per migration unless the file sets one (default: none)")
     parser.add_argument("--lock-wait", type=float, default=default, help="seconds to wait for another runner's lock (default: 300)")
     parser.add_argument("--config", type=Path, default=default, help="pyproject.toml to read (default: nearest one)")
+    parser.add_argument("--layout", default=default, metavar="NAME",
+                        help=f"read the directory as this tool does ({', '.join(layout.name for layout in LAYOUTS)}; default: detected)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,9 +245,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         else Path(os.environ[DIR_ENV]) if os.environ.get(DIR_ENV)
         else config.resolve_path("dir") or Path("migrations")
     )
+    layout = getattr(args, "layout", None) or config.get_str("layout")
     if args.command == "new":
         try:
-            written = new_migration(directory, args.name)
+            written = new_migration(directory, args.name, layout=layout)
         except OSError as error:  # e.g. a name longer than the file system allows
             where = f" {error.filename}" if error.filename else ""
             raise InputError(f"cannot write{where}: {error.strerror or error}") from None
@@ -280,6 +285,7 @@ def _settings(args: argparse.Namespace, config: Any) -> RunnerSettings:
         retries=retries,
         allow_out_of_order=getattr(args, "allow_out_of_order", None) or None,
         lint=False if getattr(args, "no_lint", False) else None,
+        layout=layout,
     )
 
 
@@ -314,6 +320,17 @@ def _duration(milliseconds: int | None) -> str:
 
 def _status(runner: Runner, args: argparse.Namespace, output: Output) -> int:
     entries = runner.status()
+    loaded = runner.loaded
+    how = "detected" if loaded.detected else "chosen"
+    output.document["layout"] = {"name": loaded.layout.name, "detected": loaded.detected,
+                                 "transaction_rule": loaded.layout.transaction_rule}
+    output.document["ignored"] = [{"path": str(path), "why": why} for path, why in loaded.ignored]
+    output.document["warnings"] = [str(warning) for warning in loaded.warnings]
+    output.line(f"layout: {loaded.layout.name} ({how}; {loaded.layout.tool})")
+    for path, why in loaded.ignored:
+        output.line(f"ignored: {display_path(path)}: {why}")
+    for warning in loaded.warnings:
+        output.line(f"warning: {warning}")
     output.document["migrations"] = [
         {
             "version": e.version, "name": e.name, "state": e.state,
@@ -407,6 +424,8 @@ def _report_results(report: RunReport, output: Output) -> None:
 
 
 def _up(runner: Runner, args: argparse.Namespace, output: Output) -> int:
+    for warning in runner.loaded.warnings:  # an empty file would otherwise be applied as a silent no-op
+        output.note(f"warning: {warning}")
     return _report(runner.up(to=args.to, dry_run=args.dry_run), output)
 
 

@@ -15,6 +15,7 @@ Keys read by the runner::
     lock_timeout = "10s"                   # set per migration unless the file sets its own
     statement_timeout = "0"                # likewise; "0" means none
     lock_wait = 300                        # seconds to wait for another runner's advisory lock
+    layout = "goose"                       # read the directory as this tool does (default: detected)
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from migration_lint.execution import TOOL_TRANSACTION, plan_section
-from migration_lint.layouts import detect_layout
-from migration_lint.model import Migration, MigrationFileError, Version, discover, load_file
+from migration_lint.layouts import detect_layout, discover, load_directory, load_file
+from migration_lint.model import Migration, MigrationFileError, Version
 from shared_corpus import corpus_set
 
 DATA = Path(__file__).parent / "data"
@@ -58,15 +58,15 @@ def test_zero_padding_does_not_make_a_new_version() -> None:
     ("directory", "layout"),
     [
         ("onefile", "onefile"),
-        ("golang_migrate", "paired"),
-        ("sqlx", "paired"),
+        ("golang_migrate", "sqlx"),  # pairs without Go source beside them read as sqlx, the default
+        ("sqlx", "sqlx"),
         ("authelia_style", "paired"),
-        ("diesel", "folders"),
-        ("sourcegraph", "folders"),
+        ("diesel", "diesel"),
+        ("sourcegraph", "diesel"),
         ("dbmate", "dbmate"),
         ("flyway", "flyway"),
-        ("goose", "onefile"),
-        ("sql_migrate", "onefile"),
+        ("goose", "goose"),
+        ("sql_migrate", "sql-migrate"),
     ],
 )
 def test_each_layout_is_detected_and_loads_in_order(directory: str, layout: str) -> None:
@@ -286,18 +286,23 @@ def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
         discover(tmp_path / "nope")
 
 
-def test_file_without_version_in_a_directory_is_refused(tmp_path: Path) -> None:
+def test_file_without_version_in_a_directory_is_ignored_unless_it_has_headings(tmp_path: Path) -> None:
     write(tmp_path / "001_a.sql", "SELECT 1;")
     write(tmp_path / "seed.sql", "SELECT 1;")
-    with pytest.raises(MigrationFileError, match="seed.sql: file name has no version"):
+    loaded = load_directory(tmp_path)
+    assert [m.version.text for m in loaded.migrations] == ["001"]
+    assert [path.name for path, _ in loaded.ignored] == ["seed.sql"]
+    write(tmp_path / "later.sql", "-- UP\nSELECT 1;\n-- DOWN\nSELECT 2;\n")
+    with pytest.raises(MigrationFileError, match="later.sql:1: has '-- UP'/'-- DOWN' headings but no version"):
         discover(tmp_path)
 
 
-def test_flyway_repeatable_and_orphan_undo_are_refused(tmp_path: Path) -> None:
+def test_flyway_repeatable_loads_after_the_versioned_and_orphan_undo_is_refused(tmp_path: Path) -> None:
     write(tmp_path / "a" / "V1__init.sql", "SELECT 1;")
     write(tmp_path / "a" / "R__views.sql", "SELECT 1;")
-    with pytest.raises(MigrationFileError, match="R__views.sql: repeatable"):
-        discover(tmp_path / "a")
+    write(tmp_path / "a" / "V2__more.sql", "SELECT 1;")
+    migrations = discover(tmp_path / "a")
+    assert [(m.version.text, m.repeatable) for m in migrations] == [("1", False), ("2", False), ("R__views", True)]
     write(tmp_path / "b" / "V1__init.sql", "SELECT 1;")
     write(tmp_path / "b" / "U2__gone.sql", "SELECT 1;")
     with pytest.raises(MigrationFileError, match="U2__gone.sql: undo"):

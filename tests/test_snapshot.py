@@ -723,7 +723,7 @@ class CrossCheck:
 
 def _walk(databases: Databases, directory: Path, prelude: str) -> CrossCheck:
     from migration_lint.execution import TOOL_TRANSACTION, plan_section
-    from migration_lint.model import discover
+    from migration_lint.layouts import discover
 
     migrations = discover(directory)
     chain = Chain(databases, prelude)

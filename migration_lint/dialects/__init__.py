@@ -2,7 +2,7 @@
 
 PostgreSQL stays on pglast (:mod:`migration_lint.engine`); this package only serves other
 dialects. The migration model is shared: layouts, sections, versions and suppression comments
-are dialect-neutral, so :func:`migration_lint.model.discover` reads a MySQL directory as well.
+are dialect-neutral, so :func:`migration_lint.layouts.discover` reads a MySQL directory as well.
 What differs is the parser and the rules: statements are split and parsed with sqlglot
 (:mod:`.split`), and the rules of :mod:`.rules` read sqlglot's trees. Findings are the engine's
 own :class:`~migration_lint.engine.Finding`, so every reporter works unchanged.

@@ -121,7 +121,10 @@ def place_flyway(migration: Migration, text: str, outside_transaction: bool) -> 
 _PLACES = {
     "onefile": place_onefile,
     "paired": place_paired,
+    "sqlx": place_paired,
+    "golang-migrate": place_paired,
     "folders": place_folders,
+    "diesel": place_folders,
     "dbmate": place_dbmate,
     "flyway": place_flyway,
 }

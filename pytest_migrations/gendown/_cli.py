@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from migration_lint.model import Migration, MigrationFileError, Version, discover
+from migration_lint.layouts import discover
+from migration_lint.model import Migration, MigrationFileError, Version
 
 from ._generate import GenerationError, Generated, broken_downs, generate, prove
 

@@ -124,10 +124,10 @@ def _position(migrations: list[Migration], version: str | int | Version | None) 
     else:
         text = str(version)
         for index, migration in enumerate(migrations):
-            if text in (migration.id, migration.name):
+            if text in (migration.id, migration.name, migration.version.text):
                 return index
         try:
-            wanted = Version.parse(text)
+            wanted = Version.parse(text, migrations[0].version.scheme if migrations else "numeric")
         except ValueError:
             raise LookupError(f"no migration {text!r}: give a version such as {migrations[-1].version}") from None
     for index, migration in enumerate(migrations):

@@ -315,7 +315,7 @@ def _older_than_since(migration: Migration, since: str | None) -> bool:
         return False
     from migration_lint.session import parse_since
 
-    return migration.version < parse_since(since)
+    return migration.version < migration.version.parse_like(parse_since(since).text)
 
 
 def _locks_failure(trace: MigrationTrace, confirmed: list[TraceFinding]) -> str:

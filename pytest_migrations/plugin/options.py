@@ -89,6 +89,9 @@ OPTIONS = (
            "migrations older than this version are still walked and reported, but their ::lint and ::locks"
            " findings do not fail (default: [tool.pytest-migrations] since, else [tool.migration-lint] since"
            " for ::lint)", metavar="VERSION"),
+    Option("layout", "--migrations-layout", "migrations_layout", "MIGRATIONS_LAYOUT",
+           "read the directory as this tool does, e.g. sqlx, golang-migrate, goose, diesel (every name:"
+           " docs/layouts.md; default: layout in [tool.pytest-migrations], else detected)", metavar="NAME"),
 )  # fmt: skip
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -136,6 +139,7 @@ class Settings:
     jobs: int | None = None  # None: the walker's default
     lock_timeout: str = "0"
     since: str | None = None  # a migration version: older migrations' lint and lock findings do not fail
+    layout: str | None = None  # None: detected
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -179,6 +183,8 @@ class Settings:
                 parts.append(f"{name.replace('_', '-')} ({self.sources[name]})")
         if self.jobs is not None:
             parts.append(f"jobs={self.jobs} ({self.sources['jobs']})")
+        if self.layout is not None:
+            parts.append(f"layout={self.layout} ({self.sources['layout']})")
         if self.locks:
             if self.trace_rows:
                 parts.append(f"trace-rows={self.trace_rows} ({self.sources['trace_rows']})")
@@ -256,6 +262,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
                 raise SettingsError(f"{source}: {error}") from None
         elif option.name == "since":
             values[option.name] = _since(value, source)
+        elif option.name == "layout":
+            values[option.name] = _layout_name(str(value), source)
         elif option.name == "pg_version":
             text = str(value).strip()
             if not text.isdigit() or not 9 <= int(text) <= 99:
@@ -280,6 +288,15 @@ def resolve_settings(config: pytest.Config) -> Settings:
             raise SettingsError(str(error)) from None
         if found is not None:
             values["lock_timeout"], sources["lock_timeout"] = found
+    if "layout" not in values:
+        try:
+            tool_config = read_tool_config(start=config.rootpath)
+            configured = tool_config.get_str("layout")
+        except ConfigError as error:
+            raise SettingsError(str(error)) from None
+        if configured:
+            sources["layout"] = f"{tool_config.path} [tool.pytest-migrations] layout"
+            values["layout"] = _layout_name(configured, sources["layout"])
     if "since" not in values:
         try:
             tool = read_tool_config(start=config.rootpath)
@@ -299,3 +316,12 @@ def resolve_settings(config: pytest.Config) -> Settings:
     if values.get("dsn") and values.get("image") and sources.get("image", "").startswith("from "):
         del values["image"]  # a DSN wins; the version is then checked against that server
     return Settings(**values, sources=sources)
+
+
+def _layout_name(value: str, source: str) -> str:
+    from migration_lint.layouts import layout_named
+
+    try:
+        return layout_named(value).name
+    except ValueError as error:
+        raise SettingsError(f"{source}: {error}") from None

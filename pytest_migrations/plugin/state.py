@@ -56,11 +56,11 @@ class MigrationsState:
 
     def migrations(self, directory: Path) -> list[Migration]:
         """The migrations of ``directory``; raises MigrationFileError (once per call, not cached)."""
-        from migration_lint.model import discover
+        from migration_lint.layouts import discover
 
         directory = directory.resolve()
         if directory not in self._migrations:
-            self._migrations[directory] = discover(directory)
+            self._migrations[directory] = discover(directory, self.settings.layout)
         return self._migrations[directory]
 
     def lint_report(self, directory: Path) -> LintReport:

@@ -20,7 +20,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from migration_lint.model import Migration, MigrationFileError, Section, Version, discover
+from migration_lint.layouts import LoadedDirectory, layout_named, load_directory
+from migration_lint.model import Migration, MigrationFileError, Section, Version
 
 from ..database import dsn_error, redact_dsn
 from ..pgerrors import RETRYABLE, ActiveSqlTransaction, InsufficientPrivilege, LockNotAvailable, QueryCanceled, describe, error_line
@@ -118,6 +119,7 @@ class Runner:
         self.tracking = Tracking(self.settings)
         self.on_event = on_event or (lambda event: None)
         self._migrations: list[Migration] | None = None
+        self._loaded: LoadedDirectory | None = None
         self._conn: psycopg.Connection | None = None
         self._lock_conn: psycopg.Connection | None = None
 
@@ -138,10 +140,7 @@ class Runner:
     def migrations(self) -> list[Migration]:
         """The directory's migrations; refuses unreadable files and SQL that does not parse."""
         if self._migrations is None:
-            try:
-                migrations = discover(self.directory)
-            except MigrationFileError as error:
-                raise InputError(str(error)) from None
+            migrations = self.loaded.migrations
             # Every UP must parse before anything runs. A DOWN must parse only when a run is
             # about to use it: its checksum is not recorded so that a broken DOWN can be fixed
             # after the fact, and it must not block deploys that never run it.
@@ -151,11 +150,33 @@ class Runner:
             self._migrations = migrations
         return self._migrations
 
+    @property
+    def loaded(self) -> LoadedDirectory:
+        """The directory as its layout reads it: migrations, ignored files, warnings."""
+        if self._loaded is None:
+            try:
+                layout = layout_named(self.settings.layout) if self.settings.layout else None
+            except ValueError as error:
+                raise InputError(f"--layout: {error}") from None
+            try:
+                self._loaded = load_directory(self.directory, layout)
+            except MigrationFileError as error:
+                raise InputError(str(error)) from None
+        return self._loaded
+
     def parse_version(self, text: str) -> Version:
+        """``text`` in the version scheme of the directory's layout."""
         try:
-            return Version.parse(text)
+            return Version.parse(text, self.loaded.layout.version_scheme)
         except ValueError:
             raise InputError(f"{text!r} is not a version number") from None
+
+    def _record_key(self, record: AppliedRecord) -> tuple | None:
+        """A recorded version's key in the scheme of the directory's layout (``None``: not a version)."""
+        try:
+            return Version.parse(record.version, self.loaded.layout.version_scheme).key
+        except ValueError:
+            return None
 
     # -- connections -------------------------------------------------------------------------
 
@@ -272,19 +293,24 @@ class Runner:
         return self._status(self.migrations, self.applied())
 
     def _status(self, migrations: list[Migration], applied: list[AppliedRecord]) -> list[StatusEntry]:
-        by_key = {record.key: record for record in applied if record.key is not None}
-        by_text = {record.version: record for record in applied if record.key is None}
-        newest = max((record.key for record in applied if record.key is not None), default=None)
-        entries: list[tuple[tuple, StatusEntry]] = []
+        """One entry per migration and per record without a file, in the order the layout's tool
+        applies them (a record without a file goes where its version would be)."""
+        keys = {record.version: self._record_key(record) for record in applied}
+        by_key = {keys[record.version]: record for record in applied if keys[record.version] is not None}
+        by_text = {record.version: record for record in applied if keys[record.version] is None}
+        found = [by_key.get(m.version.key) or by_text.get(m.version.text) for m in migrations]
+        # Out of order: pending, yet the tool's order puts an applied migration after it.
+        last_applied = max((index for index, record in enumerate(found) if record is not None), default=-1)
+        newest_text = found[last_applied].version if last_applied >= 0 else ""  # type: ignore[union-attr]
+        entries: list[tuple[float, StatusEntry]] = []
         matched: set[str] = set()
-        for migration in migrations:
-            record = by_key.get(migration.version.key) or by_text.get(migration.version.text)
+        for index, (migration, record) in enumerate(zip(migrations, found)):
             if record is None:
-                out_of_order = newest is not None and migration.version.key < newest
-                entries.append((migration.version.key, StatusEntry(
+                out_of_order = index < last_applied
+                entries.append((index, StatusEntry(
                     migration.version.text, migration.name, "out-of-order" if out_of_order else "pending",
                     migration.path,
-                    detail=f"older than the newest applied version {_version_text(newest)}" if out_of_order else None,
+                    detail=f"older than the newest applied version {newest_text}" if out_of_order else None,
                 )))
                 continue
             matched.add(record.version)
@@ -295,12 +321,15 @@ class Runner:
                 detail = f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
             else:
                 state, detail = "applied", None
-            entries.append((migration.version.key, StatusEntry(
+            entries.append((index, StatusEntry(
                 migration.version.text, migration.name, state, migration.path, record, detail
             )))
         for record in applied:
             if record.version not in matched:
-                entries.append((record.key or (), StatusEntry(
+                key = keys[record.version]
+                place = next((index for index, m in enumerate(migrations) if key is not None and key < m.version.key),
+                             len(migrations))
+                entries.append((place - 0.5, StatusEntry(
                     record.version, record.name, "dirty" if record.dirty else "missing-file", None, record,
                     _dirty_detail(record) if record.dirty else f"no file for it in {display_path(self.directory)}",
                 )))
@@ -383,7 +412,7 @@ class Runner:
         def plan(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
             applied = _last_applied_first(entries)
             if target is not None:
-                chosen = [e for e in applied if e.record.key is None or e.record.key > target.key]
+                chosen = [e for e in applied if (key := self._record_key(e.record)) is None or key > target.key]
             else:
                 if steps is not None and steps > len(applied):
                     problems.append(InputError(
@@ -731,7 +760,7 @@ class Runner:
             applied = self.tracking.read_applied(conn)
             entries = self._status(migrations, applied)
             problems = [p for p in self._consistency_problems(entries, out_of_order=False)]
-            later = [r for r in applied if r.key is not None and r.key > target.key]
+            later = [r for r in applied if (key := self._record_key(r)) is not None and key > target.key]
             if later:
                 problems.append(RunnerError(
                     f"migration {later[0].version} is already applied, after the baseline {version}:"
@@ -784,10 +813,6 @@ def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:
         key=lambda entry: (entry.record.applied_at, entry.record.key or (), entry.version),  # type: ignore[union-attr]
         reverse=True,
     )
-
-
-def _version_text(key: tuple[int, ...] | None) -> str:
-    return ".".join(map(str, key)) if key else ""
 
 
 def _dirty_detail(record: AppliedRecord) -> str:

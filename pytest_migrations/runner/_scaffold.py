@@ -1,8 +1,9 @@
 """``migrations new NAME``: the next migration file, in the layout the directory already uses.
 
-The new file is named after the newest existing one (same prefix, separators, zero padding or
+The version continues the newest migration's style (same prefix, separators, zero padding or
 timestamp style), so a directory of ``V0026.StorageAAD.up.sql`` gets ``V0027.Name.up.sql`` and one
-of ``20240519141105_x.up.sql`` gets the current UTC timestamp.
+of ``20240519141105_x.up.sql`` gets the current UTC timestamp; the layout
+(:meth:`migration_lint.layouts.Layout.scaffold`) says which files to write and with what markers.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from migration_lint.layouts import dbmate, detect_layout, flyway, folders, onefile, paired
-from migration_lint.model import Migration, MigrationFileError, discover
+from migration_lint.layouts import layout_named, load_directory
+from migration_lint.model import Migration, MigrationFileError
 
 from ._errors import InputError, display_path
 
@@ -54,60 +55,28 @@ def next_version(previous: str | None, now: datetime | None = None) -> str:
     return "".join(parts)
 
 
-def _renamed(template: str, match: re.Match[str], version: str, name: str) -> str:
-    """``template`` with the spans of its ``version`` and ``name`` groups replaced."""
-    result = template[: match.start("version")] + version
-    if match["name"] is not None:
-        result += template[match.end("version") : match.start("name")] + name + template[match.end("name") :]
-    else:
-        result += "_" + name + template[match.end("version") :]
-    return result
-
-
-def new_migration(directory: Path | str, name: str, now: datetime | None = None) -> list[Path]:
+def new_migration(directory: Path | str, name: str, now: datetime | None = None,
+                  layout: str | None = None) -> list[Path]:
     """Write the next migration of ``directory`` from a template; returns the files written."""
     directory = Path(directory)
     try:
         if not directory.exists():
             raise InputError(f"{display_path(directory)}: no such directory")
-        layout = detect_layout(directory) or "onefile"
-        migrations = discover(directory)
+        try:
+            chosen = layout_named(layout) if layout else None
+        except ValueError as error:
+            raise InputError(f"--layout: {error}") from None
+        loaded = load_directory(directory, chosen)
     except MigrationFileError as error:
         raise InputError(str(error)) from None
-    newest: Migration | None = migrations[-1] if migrations else None
+    versioned = [m for m in loaded.migrations if not m.repeatable]
+    newest: Migration | None = versioned[-1] if versioned else None
+    target = loaded.layout if (newest is not None or chosen is not None) else layout_named("onefile")
     separator = "-" if newest and "-" in newest.name and "_" not in newest.name else "_"
     clean = _clean_name(name, separator)
-    version = next_version(_version_as_written(newest, layout) if newest else None, now)
-    what = f"{clean}: write the migration here"
-    body = _BODY.format(what=what)
-    undo = _BODY.format(what="undo it here")
-
-    def next_name(pattern: re.Pattern[str], template: str) -> str:
-        # discover() only found ``newest`` because its name matches its layout's pattern.
-        match = pattern.match(template)
-        assert match is not None
-        return _renamed(template, match, version, clean)
-
-    if newest is None:
-        files = {directory / f"{version}_{clean}.sql": f"-- UP\n{body}\n-- DOWN\n{undo}"}
-    elif layout == "onefile":
-        up_marker, down_marker = _onefile_markers(newest.path)
-        files = {directory / next_name(onefile.FILE_NAME, newest.path.name): f"{up_marker}\n{body}\n{down_marker}\n{undo}"}
-    elif layout == "paired":
-        up_name = next_name(paired.FILE_NAME, newest.path.name)
-        down_name = re.sub(r"\.up\.sql$", ".down.sql", up_name, flags=re.IGNORECASE)
-        files = {directory / up_name: body, directory / down_name: undo}
-    elif layout == "folders":
-        target = directory / next_name(folders.DIRECTORY_NAME, newest.path.parent.name)
-        files = {target / "up.sql": body, target / "down.sql": undo}
-    elif layout == "dbmate":
-        files = {directory / next_name(dbmate.FILE_NAME, newest.path.name): f"-- migrate:up\n{body}\n-- migrate:down\n{undo}"}
-    elif layout == "flyway":
-        up_name = next_name(flyway.FILE_NAME, newest.path.name)
-        files = {directory / up_name: body, directory / ("U" + up_name[1:]): undo}
-    else:  # pragma: no cover - a new layout must be taught here
-        raise InputError(f"{display_path(directory)}: cannot write a {layout} migration yet")
-
+    version = next_version(target.version_as_written(newest) if newest else None, now)
+    files = target.scaffold(directory, newest, version, clean, _BODY.format(what=f"{clean}: write the migration here"),
+                            _BODY.format(what="undo it here"))
     for path in files:
         if path.exists():
             raise InputError(f"{display_path(path)}: already exists")
@@ -115,28 +84,3 @@ def new_migration(directory: Path | str, name: str, now: datetime | None = None)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return list(files)
-
-
-def _onefile_markers(path: Path) -> tuple[str, str]:
-    """The section markers the directory's newest file uses: goose, sql-migrate or plain."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    for tool in ("goose", "migrate"):
-        if re.search(rf"^--\s*\+{tool}\s+up\b", text, re.IGNORECASE | re.MULTILINE):
-            return f"-- +{tool} Up", f"-- +{tool} Down"
-    return "-- UP", "-- DOWN"
-
-
-def _version_as_written(migration: Migration, layout: str) -> str:
-    """The version as its file name spells it (``1_2`` for Flyway's ``V1_2__x``)."""
-    if layout == "flyway":
-        match = flyway.FILE_NAME.match(migration.path.name)
-        if match and match["version"]:
-            return match["version"]
-    if layout == "folders":
-        match = folders.DIRECTORY_NAME.match(migration.path.parent.name)
-        if match:
-            return match["version"].rstrip("-")
-    return migration.version.text

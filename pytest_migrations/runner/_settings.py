@@ -34,6 +34,7 @@ _SOURCES = {
     "lock_wait": ("--lock-wait", "lock_wait"),
     "retries": ("--retries", None),
     "retry_delay": ("retry_delay", None),
+    "layout": ("--layout", "layout"),
 }
 
 
@@ -55,6 +56,9 @@ class RunnerSettings:
     retry_delay: float = 1.0
     allow_out_of_order: bool = False
     lint: bool = True
+    # The layout to read the directory as (``--layout``, ``layout`` in the configuration);
+    # ``None`` detects it.
+    layout: str | None = None
 
     def __post_init__(self) -> None:
         for key in _SOURCES:
@@ -119,6 +123,10 @@ def _problem(key: str, value: object) -> str | None:
     if key in ("lock_wait", "retry_delay"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             return "must be a number of seconds, 0 or more"
+        return None
+    if key == "layout":
+        if value is not None and not isinstance(value, str):
+            return "must be the name of a layout (a string)"
         return None
     if key == "retries":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from migration_lint.model import Migration, MigrationFileError, Version, discover
+from migration_lint.layouts import discover
+from migration_lint.model import Migration, MigrationFileError, Version
 
 from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 from ._report import format_run, run_json
@@ -42,6 +43,7 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     _add(parser, "--format", choices=("text", "json"), help="output format (default: text)")
     _add(parser, "--config", type=Path, help="pyproject.toml to read (default: nearest one)")
     _add(parser, "--to", metavar="VERSION", help="trace up to and including this version")
+    _add(parser, "--layout", metavar="NAME", help="read the directory as this tool does (default: detected)")
     _add(parser, "--trace-rows", metavar="N", type=_non_negative, default=0,
          help="fill each empty pre-existing table with N generated rows before each migration,"
               " so the report says how long each lock was held")
@@ -145,11 +147,12 @@ def _error(message: str, json_mode: bool) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[list[Migration], list[Migration]]:
     directory = _directory(args)
-    migrations = _discover(directory)
+    layout = _layout(args)
+    migrations = _discover(directory, layout)
     to = getattr(args, "to", None)
     if to:
         try:
-            limit = Version.parse(to)
+            limit = Version.parse(to, migrations[0].version.scheme if migrations else "numeric")
         except ValueError:
             raise UsageError(f"--to {to!r}: not a version") from None
         if not any(migration.version == limit for migration in migrations):
@@ -189,13 +192,28 @@ def _directory(args: argparse.Namespace) -> Path:
     return configured or Path("migrations")
 
 
-def _discover(directory: Path) -> list[Migration]:
+def _layout(args: argparse.Namespace) -> str | None:
+    """``--layout``, else ``layout`` of ``[tool.pytest-migrations]``, else ``None`` (detected)."""
+    given = getattr(args, "layout", None)
+    if given:
+        return given
+    from ..config import ConfigError, read_tool_config
+
+    try:
+        return read_tool_config(getattr(args, "config", None)).get_str("layout")
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def _discover(directory: Path, layout: str | None = None) -> list[Migration]:
     if not directory.is_dir():
         raise UsageError(f"{directory}: not a directory of migrations")
     try:
-        migrations = discover(directory)
+        migrations = discover(directory, layout)
     except MigrationFileError as error:
         raise UsageError(str(error)) from None
+    except ValueError as error:  # an unknown --layout
+        raise UsageError(f"--layout: {error}") from None
     for migration in migrations:
         for statement in migration.up.parse_errors:
             message = statement.error.message if statement.error else "syntax error"

@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from migration_lint.extensions import created_extensions
-from migration_lint.model import Section, discover
+from migration_lint.layouts import discover
+from migration_lint.model import Section
 from pytest_migrations.cli import main as migrations_main
 from pytest_migrations.database import (
     EmbeddedServer,

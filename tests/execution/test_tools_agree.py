@@ -13,7 +13,7 @@ import pytest
 from migration_lint.config import Config, build_rules
 from migration_lint.engine import Linter
 from migration_lint.execution import plan_section
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 from pytest_migrations.cli import main as migrations_main
 from pytest_migrations.database import Server
 from pytest_migrations.roundtrip import ChainWalker, ScriptError, run_section
@@ -262,13 +262,10 @@ def test_implicit_commit_in_the_file_ends_the_block_as_postgres_does(server: Ser
         assert relations(db.dsn) == {"t"}
 
 
-def test_implicit_runner_sends_the_file_as_one_query(server: Server, tmp_path: Path, capsys, monkeypatch) -> None:
-    import pytest_migrations.runner._runner as runner_module
-
+def test_implicit_runner_sends_the_file_as_one_query(server: Server, tmp_path: Path, capsys) -> None:
     directory = write(tmp_path / "m", IMPLICIT_FILES)
-    monkeypatch.setattr(runner_module, "discover", lambda d: implicit(discover(d)))
     with server.fresh_database() as db:
-        args = ("--dir", directory, "--database-url", db.dsn, "--no-lint")
+        args = ("--dir", directory, "--database-url", db.dsn, "--no-lint", "--layout", "golang-migrate")
         code, out = run_cli(capsys, "up", "--dry-run", *args)
         assert "as one query" in out, out
         code, out = run_cli(capsys, "up", *args)

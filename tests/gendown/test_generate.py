@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from migration_lint.gendown import IRREVERSIBLE
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 from pytest_migrations.cli import main
 from pytest_migrations.database import Server
 from pytest_migrations.gendown import generate, prove

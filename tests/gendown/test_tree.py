@@ -8,7 +8,7 @@ import pytest
 
 from migration_lint.gendown import Down, invert_section, place_down, render, tree_down
 from migration_lint.gendown.tree import copy_of
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 from migration_lint.parse import split_statements
 
 

@@ -178,7 +178,8 @@ def _project(root: Path, index_sql: str) -> Path:
     (migrations / "1_create_orders.up.sql").write_text("CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\n")
     (migrations / "1_create_orders.down.sql").write_text("DROP TABLE IF EXISTS orders;\n")
     (migrations / "2_index_orders.up.sql").write_text(f"-- no-transaction\nSET lock_timeout = '5s';\n{index_sql}\n")
-    (migrations / "2_index_orders.down.sql").write_text("DROP INDEX CONCURRENTLY IF EXISTS orders_customer_idx;\n")
+    # sqlx reads the marker of each file: the DOWN needs its own to run outside a transaction.
+    (migrations / "2_index_orders.down.sql").write_text("-- no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS orders_customer_idx;\n")
     return root
 
 

@@ -20,7 +20,7 @@ from migration_lint.config import Config, build_rules, config_from_dict
 from migration_lint.dialects import DialectLinter, DialectParseError, make_linter
 from migration_lint.dialects.rules import DIALECT_RULES
 from migration_lint.engine import Finding, Linter
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "dialects"
 MYSQL_SHOP = DATA / "mysql_shop"

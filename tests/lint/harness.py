@@ -7,7 +7,8 @@ from typing import Any
 
 from migration_lint.config import Config, build_rules
 from migration_lint.engine import Finding, Linter
-from migration_lint.model import discover, load_file, read_sql_file
+from migration_lint.layouts import discover, load_file
+from migration_lint.model import read_sql_file
 
 
 def lint_sql(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from migration_lint.config import Config, build_rules
 from migration_lint.engine import Linter
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 
 from .squawk_map import SQUAWK_TO_OURS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import migration_lint.model as model
+import migration_lint.layouts as layouts
 from migration_lint.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +44,9 @@ def findings(capsys, *args: str) -> list[tuple]:
 def test_named_files_load_their_directory_once(tmp_path, capsys, monkeypatch):
     paths = history(tmp_path / "migrations", 12)
     calls: list[Path] = []
-    original = model.discover
-    monkeypatch.setattr(model, "discover", lambda directory: calls.append(Path(directory)) or original(directory))
+    original = layouts.load_directory
+    monkeypatch.setattr(layouts, "load_directory",
+                        lambda directory, *more: calls.append(Path(directory)) or original(directory, *more))
     named = findings(capsys, "--no-cache", *map(str, paths))
     assert len(calls) == 1
     calls.clear()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 
 INDEX = "-- UP\nSET lock_timeout = '2s';\nCREATE INDEX orders_total ON orders (total);\n-- DOWN\nSET lock_timeout = '2s';\nDROP INDEX CONCURRENTLY IF EXISTS orders_total;\n"
 RULE = "require-concurrent-index-creation"
@@ -125,13 +125,14 @@ def test_plugin_and_runner_honour_severity_overrides(tmp_path):
 
 
 def test_one_session_reads_each_directory_once(tmp_path, monkeypatch):
-    import migration_lint.model as model
+    import migration_lint.layouts as layouts
     from migration_lint.session import LintSession
 
     directory = project(tmp_path, "")
     calls = []
-    original = model.discover
-    monkeypatch.setattr(model, "discover", lambda path: calls.append(path) or original(path))
+    original = layouts.load_directory
+    monkeypatch.setattr(layouts, "load_directory",
+                        lambda path, *more: calls.append(path) or original(path, *more))
     session = LintSession.for_path(directory)
     first = session.migrations(directory)
     assert session.migrations(directory) is first

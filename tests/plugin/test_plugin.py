@@ -445,7 +445,7 @@ CORPUS_DATA_WARNINGS = {
 def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, name: str, jobs: str) -> None:
     """One walker, or two sharing the walk (the later part on a database of its own): the same
     defects, and nothing else."""
-    from migration_lint.model import discover
+    from migration_lint.layouts import discover
 
     target = copy_set(corpus_set(name), pytester.path)
     ids = {migration.path.name: migration.id for migration in discover(target)}
@@ -472,7 +472,7 @@ def test_corpus_sets_pass_except_their_real_defects(pytester: pytest.Pytester, n
 
 def test_quickwit_deferred_runs_on_top_of_the_main_track(pytester: pytest.Pytester) -> None:
     """A no-transaction migration (CONCURRENTLY), applied on a database the main track made."""
-    from migration_lint.model import discover
+    from migration_lint.layouts import discover
 
     copy_set(corpus_set("quickwit-postgresql-deferred"), pytester.path)
     setup = pytester.path / "setup.sql"
@@ -600,3 +600,25 @@ def test_lint_items_fail_on_errors_and_list_warnings_in_the_summary(pytester: py
 
     result = run(pytester, "--migrations-no-lint", "--co", "-q")
     assert "::lint" not in result.stdout.str() and "::locks" in result.stdout.str()
+
+
+def test_migrations_layout_option_and_its_pyproject_key(pytester: pytest.Pytester) -> None:
+    write_migrations(pytester.path, {
+        "1_index.up.sql": "CREATE INDEX CONCURRENTLY i ON t (a);\n",
+        "1_index.down.sql": "DROP INDEX CONCURRENTLY i;\n",
+    })  # fmt: skip
+    result = run(pytester, "--collect-only", "--migrations-layout", "golang-migrate")
+    assert "layout=golang-migrate (command line --migrations-layout)" in result.stdout.str()
+    result.stdout.fnmatch_lines(["collected 3 items"])
+    assert run(pytester, "--collect-only", "-q", "--migrations-layout", "nonsense").ret == pytest.ExitCode.USAGE_ERROR
+    (pytester.path / "pyproject.toml").write_text('[tool.pytest-migrations]\nlayout = "sqlx"\n')
+    assert "layout=sqlx" in run(pytester, "--collect-only").stdout.str()
+
+
+def test_a_dangling_link_named_as_a_migration_is_one_collection_error(pytester: pytest.Pytester) -> None:
+    directory = write_migrations(pytester.path, {"001_a.sql": "-- UP\nCREATE TABLE a (id int);\n"})
+    (directory / "002_b.sql").symlink_to(directory / "gone.sql")
+    result = run(pytester, *ROUNDTRIP_ONLY)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*002_b.sql: is a symbolic link to a file that does not exist*", "*1 error*"])
+    assert "Traceback" not in result.stdout.str()

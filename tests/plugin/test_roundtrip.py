@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 from pytest_migrations.database import Server
 from shared_corpus import CORPUS, corpus_set
 from pytest_migrations.roundtrip import ChainWalker, SetupSqlError, round_trip

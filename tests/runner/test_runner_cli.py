@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from runner_helpers import EXAMPLES, REPO, applied_versions, query, run_process, tables, write_migrations
 
-from migration_lint.model import discover
+from migration_lint.layouts import discover
 from pytest_migrations.runner import next_version
 
 LAYOUTS = REPO / "tests" / "data" / "layouts"

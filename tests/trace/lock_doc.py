@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from migration_lint.locks import table_locks  # noqa: E402
-from migration_lint.model import load_file  # noqa: E402
+from migration_lint.layouts import load_file  # noqa: E402
 from pytest_migrations.trace import blocks  # noqa: E402
 from pytest_migrations.trace._static import about_waiting, covers, rule_lock, static_findings  # noqa: E402
 from test_statement_kinds import CATALOGUE_GAPS, HARMLESS_STATIC, _blocks, long_work  # noqa: E402

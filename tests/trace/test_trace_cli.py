@@ -177,7 +177,7 @@ def test_every_corpus_set_traces_without_error(name: str, after: tuple[str, ...]
 
 
 def test_the_walker_traces_lazily_and_stops_after_a_failure(tmp_path: Path, pg_server) -> None:
-    from migration_lint.model import discover
+    from migration_lint.layouts import discover
     from pytest_migrations.trace import TraceWalker
 
     directory = tmp_path / "walk"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from migration_lint.model import load_file
+from migration_lint.layouts import load_file
 from pytest_migrations.trace import (
     IN_TRANSACTION,
     OWN_TRANSACTION,

@@ -13,7 +13,7 @@ from pathlib import Path
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from migration_lint.model import load_file
+from migration_lint.layouts import load_file
 from pytest_migrations.trace import MODES, QUEUED, SAMPLED, MigrationTrace, trace_migration
 
 SCHEMA = Path(__file__).with_name("schema.sql")
