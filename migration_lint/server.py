@@ -423,18 +423,18 @@ def _generate_down_action(
     from pygls.uris import from_fs_path
 
     from .gendown import place_down, render, tree_down
+    from .layouts import NotAMigration
     from .model import MigrationFileError
 
     path_text = to_fs_path(uri)
     if not path_text:
         return None
-    with buffers_as_files(buffers):
-        try:
-            _, migration = _migration_of(Path(path_text))
-            down, unknown = tree_down(migration)
-            placement = place_down(migration, render(down, migration.up), outside_transaction=down.outside_transaction)
-        except (MigrationFileError, ValueError):
-            return None
+    try:
+        _, migration = _migration_of(Path(path_text), buffer_reader(buffers))
+        down, unknown = tree_down(migration)
+        placement = place_down(migration, render(down, migration.up), outside_transaction=down.outside_transaction)
+    except (MigrationFileError, NotAMigration, ValueError):
+        return None
     changes: list[Any] = []
     for file, content in placement.files.items():
         file_uri = from_fs_path(str(file)) or file.as_uri()

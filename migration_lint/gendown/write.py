@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import Migration, Section
+from ..layouts.dbmate import split_dbmate
 
 __all__ = ["Placement", "place_down"]
 
@@ -86,13 +87,21 @@ def place_onefile(migration: Migration, text: str, outside_transaction: bool) ->
 
 def place_dbmate(migration: Migration, text: str, outside_transaction: bool) -> Placement:
     marker = "-- migrate:down" + (" transaction:false" if outside_transaction else "")
-    placement = _in_section(migration, text, marker)
-    if outside_transaction and migration.down is not None and migration.down.path == migration.path:
-        # the marker line is kept from the file: say transaction:false on it
-        (path, content), = placement.files.items()
-        content = re.sub(r"^--\s*migrate:down\b.*$", marker, content, count=1, flags=re.MULTILINE)
-        placement = Placement({path: content}, placement.down)
-    return placement
+    path = migration.path
+    whole = migration.up.file_text if migration.up.file_text is not None else path.read_text()
+    lines = whole.rstrip("\n").split("\n")
+    headings = [n for n, line in enumerate(lines) if re.match(r"^--\s*migrate:(up|down)\b", line)]
+    downs = [n for n in headings if re.match(r"^--\s*migrate:down\b", lines[n])]
+    if len(downs) > 1 or (downs and downs[0] != headings[-1]):
+        # dbmate joins several up/down blocks: which one to replace is the author's call
+        raise ValueError(f"{path.name} has several '-- migrate:' blocks: write its DOWN by hand")
+    if downs:
+        kept = lines[: downs[0]] + [marker if outside_transaction else lines[downs[0]]]
+    else:
+        kept = lines + ["", marker]
+    content = "\n".join(kept) + "\n" + text
+    _, down, _, _ = split_dbmate(content, path)  # the section as the layout reads it back
+    return Placement({path: content}, down)
 
 
 def place_paired(migration: Migration, text: str, outside_transaction: bool) -> Placement:
@@ -120,6 +129,8 @@ def place_flyway(migration: Migration, text: str, outside_transaction: bool) -> 
 
 _PLACES = {
     "onefile": place_onefile,
+    "goose": place_onefile,
+    "sql-migrate": place_onefile,
     "paired": place_paired,
     "sqlx": place_paired,
     "golang-migrate": place_paired,
