@@ -245,10 +245,9 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         else Path(os.environ[DIR_ENV]) if os.environ.get(DIR_ENV)
         else config.resolve_path("dir") or Path("migrations")
     )
-    layout = getattr(args, "layout", None) or config.get_str("layout")
     if args.command == "new":
         try:
-            written = new_migration(directory, args.name, layout=layout)
+            written = new_migration(directory, args.name, layout=_layout(args, config))
         except OSError as error:  # e.g. a name longer than the file system allows
             where = f" {error.filename}" if error.filename else ""
             raise InputError(f"cannot write{where}: {error.strerror or error}") from None
@@ -285,8 +284,12 @@ def _settings(args: argparse.Namespace, config: Any) -> RunnerSettings:
         retries=retries,
         allow_out_of_order=getattr(args, "allow_out_of_order", None) or None,
         lint=False if getattr(args, "no_lint", False) else None,
-        layout=layout,
+        layout=_layout(args, config),
     )
+
+
+def _layout(args: argparse.Namespace, config: Any) -> str | None:
+    return getattr(args, "layout", None) or config.get_str("layout")
 
 
 def _progress(output: Output) -> Callable[[Event], None]:
