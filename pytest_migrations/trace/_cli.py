@@ -20,6 +20,7 @@ from typing import Any
 from migration_lint.layouts import discover
 from migration_lint.model import Migration, MigrationFileError, Version
 
+from ..errors import PytestMigrationsError
 from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 from ._report import format_run, run_json
 from ._results import MigrationTrace
@@ -29,7 +30,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DIR_ENV = "MIGRATIONS_DIR"
 
 
-class UsageError(Exception):
+class UsageError(PytestMigrationsError):
     """Bad arguments or input; the message is one line naming what is wrong."""
 
 
@@ -221,7 +222,7 @@ def _discover(directory: Path, layout: str | None = None) -> list[Migration]:
     return migrations
 
 
-class _ServerError(Exception):
+class _ServerError(PytestMigrationsError):
     pass
 
 
