@@ -25,6 +25,7 @@ from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 from ._report import format_run, run_json
 from ._results import MigrationTrace
 from ._tracer import trace_migration
+from ._walker import TraceWalker
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DIR_ENV = "MIGRATIONS_DIR"
@@ -288,13 +289,11 @@ def _trace_all(
             applied = trace_migration(database_dsn, migration, static=False)
             if applied.error:
                 raise UsageError(f"cannot apply --after migration {migration.id}: {applied.error}")
+        walker = TraceWalker(database_dsn, migrations, trace_rows=trace_rows, lock_timeout=lock_timeout, applied=before)
         for index, migration in enumerate(migrations):
             if progress is not None:
                 progress(index, len(migrations), migration)
-            trace = trace_migration(
-                database_dsn, migration, trace_rows=trace_rows, history=[*before, *migrations[:index]],
-                lock_timeout=lock_timeout,
-            )
+            trace = walker.result_for(migration)
             traces.append(trace)
             if trace.error:
                 break
