@@ -71,7 +71,7 @@ def squawk_findings() -> list[dict]:
 
 
 def our_findings() -> dict[str, set[str]]:
-    config = Config(select=["ALL"], preview=True)
+    config = Config(select=["ALL", "advice"], preview=True)
     linter = Linter(build_rules(config), pg_version=config.pg_version)
     by_file: dict[str, set[str]] = collections.defaultdict(set)
     for name in SETS:
