@@ -380,13 +380,19 @@ async def test_paired_down_file_gets_its_own_diagnostics(client: LanguageClient,
     down.open()
     assert await down.diagnostics() == []
     down.replace("DROP INDEX orders_customer_id_idx;\n")
+    (wrapped,) = await down.diagnostics()
+    assert wrapped.code == "ML002"
+    # sqlx runs a DOWN in its transaction unless the DOWN itself says otherwise: only then is
+    # CONCURRENTLY a fix rather than a failure
+    assert not [a for a in await code_actions(client, down, [wrapped]) if a.title.startswith("Fix:")]
+    down.replace("-- no-transaction\nDROP INDEX orders_customer_id_idx;\n")
     diagnostics = await down.diagnostics()
     assert sorted(d.code for d in diagnostics) == ["ML002"]
     assert [d.code for d in await up.diagnostics()] == ["ML001"]  # the UP's own, unchanged
     (concurrently,) = diagnostics
     (fix,) = [a for a in await code_actions(client, down, [concurrently]) if a.title.startswith("Fix:")]
     down.apply(fix.edit)
-    assert down.text == "DROP INDEX CONCURRENTLY orders_customer_id_idx;\n"
+    assert down.text == "-- no-transaction\nDROP INDEX CONCURRENTLY orders_customer_id_idx;\n"
     assert await down.diagnostics() == []
 
 
