@@ -7,8 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
+from .errors import MigrationLintError
 
-class ChangesError(Exception):
+
+class ChangesError(MigrationLintError):
     """git cannot say what changed (no repository, an unknown ref, no git): one line."""
 
 

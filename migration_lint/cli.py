@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
+from .errors import MigrationLintError
 
 # Listed in --help: argparse knows nothing of it, as main() hands ``server`` over before parsing.
 _COMMANDS = """commands:
@@ -20,7 +21,7 @@ _COMMANDS = """commands:
                 pip install 'pytest-migrations[lsp]'"""
 
 
-class UsageError(Exception):
+class UsageError(MigrationLintError):
     """Bad input on the command line or in a file: one line, exit status 2."""
 
 

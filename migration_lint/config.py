@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .errors import MigrationLintError
+
 DEFAULT_PG_VERSION = 13
 _KNOWN_KEYS = {
     "pg-version", "select", "extend-select", "ignore", "assume-in-transaction", "preview",
@@ -37,7 +39,7 @@ _KNOWN_KEYS = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(MigrationLintError):
     """A configuration that cannot be used; str() names the file and the problem."""
 
 

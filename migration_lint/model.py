@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from .errors import MigrationLintError
 from .parse import Statement, split_statements
 
 
-class MigrationFileError(Exception):
+class MigrationFileError(MigrationLintError):
     """A migration file or directory that cannot be read as a migration; names file and line."""
 
     def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:

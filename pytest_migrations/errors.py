@@ -15,6 +15,7 @@ class PytestMigrationsError(Exception):
 
     Its message is one line, names what failed (file and line where there is one), and never
     shows a password. The server layer (``DatabaseError``), the runner (``RunnerError``), the
-    round trip (``ScriptError``, ``SetupSqlError``), the tracer (``TraceError``) and the settings
-    (``ConfigError``) each have their own subclass.
+    round trip (``ScriptError``, ``SetupSqlError``), the tracer (``TraceError``, ``LockTimeoutError``),
+    gen-down (``GenerationError``), the plugin (``SettingsError`` and its items' failures) and the
+    settings (``ConfigError``) each have their own subclass.
     """

@@ -55,6 +55,7 @@ import psycopg
 from migration_lint.execution import IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section
 from migration_lint.model import Migration, Section
 
+from . import seed_data
 from .pgerrors import PytestMigrationsError, UnsafeNewEnumValueUsage, describe, error_line
 from .walk import ChainWalk
 
@@ -485,12 +486,6 @@ class ChainWalker(ChainWalk[StepResult]):
         caller to report once UP is applied for good, unless the round trip cannot be told from
         the rows: then the caller runs it again without them.
         """
-        try:
-            from . import seed_data
-        except ImportError:
-            result.warnings.append("data check unavailable: pytest_migrations.seed_data cannot be imported")
-            return _OverRows()
-
         tables = tables_at_risk(migration, before)
         if tables == []:
             return _OverRows()  # nothing that existed before can lose a row
@@ -548,8 +543,6 @@ class ChainWalker(ChainWalk[StepResult]):
         the rows it left. What UP removed on purpose (a cleanup, a dedupe, a dropped column) no
         DOWN can bring back, and is only said; what UP kept and DOWN lost fails the migration.
         Read only when rows were lost, which is rare: a round trip that loses none pays nothing."""
-        from . import seed_data
-
         assert migration.up is not None
         conn = self._connection
         conn.execute(f"ROLLBACK TO SAVEPOINT {_SEEDED_SAVEPOINT}")

@@ -19,6 +19,7 @@ from typing import Any
 from migration_lint.layouts import discover
 from migration_lint.model import Migration, MigrationFileError, Version
 
+from ..errors import PytestMigrationsError
 from ._generate import GenerationError, Generated, broken_downs, generate, prove
 
 __all__ = ["add_gen_down_arguments", "run_gen_down_command"]
@@ -27,7 +28,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DIR_ENV = "MIGRATIONS_DIR"
 
 
-class _UsageError(Exception):
+class _UsageError(PytestMigrationsError):
     pass
 
 

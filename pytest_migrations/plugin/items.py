@@ -17,6 +17,7 @@ import pytest
 from migration_lint.model import Migration, MigrationFileError
 
 from ..database import DatabaseError, ServerUnavailable
+from ..errors import PytestMigrationsError
 from ..roundtrip import SetupSqlError, StepResult
 from ..trace import TRACE_RULE_NAME, MigrationTrace, TraceFinding
 from .lint import LintReport, render
@@ -26,7 +27,7 @@ from .state import STATE_KEY, WARNING_PROPERTY, MigrationsState
 __all__ = ["LintItem", "LocksFailed", "LocksItem", "MigrationFile", "MigrationsDirectory", "RoundTripFailed", "RoundTripItem"]
 
 
-class RoundTripFailed(Exception):
+class RoundTripFailed(PytestMigrationsError):
     """Raised by a round-trip item; carries the walker's result for :meth:`RoundTripItem.repr_failure`."""
 
     def __init__(self, result: StepResult, suggestion: str | None = None) -> None:
@@ -35,7 +36,7 @@ class RoundTripFailed(Exception):
         self.suggestion = suggestion  # a generated DOWN that would pass, or what none can undo
 
 
-class MigrationsUsageError(Exception):
+class MigrationsUsageError(PytestMigrationsError):
     """Settings or server trouble met while running an item: shown as one line."""
 
 
@@ -241,11 +242,11 @@ class LintItem(_MigrationItem):
         return super().repr_failure(excinfo, style=style)
 
 
-class MigrationsLintFailed(Exception):
+class MigrationsLintFailed(PytestMigrationsError):
     """migration-lint found errors in a migration."""
 
 
-class LocksFailed(Exception):
+class LocksFailed(PytestMigrationsError):
     """The trace of a migration found a blocking lock, rewrite or scan that no failing lint error
     reports (``confirmed`` are those that one does), or the migration failed."""
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ..config import ConfigError, read_tool_config
+from ..errors import PytestMigrationsError
 from ..trace._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 
 __all__ = ["AUTO_DIRS", "OPTIONS", "Option", "Settings", "add_options", "resolve_settings"]
@@ -98,7 +99,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-class SettingsError(Exception):
+class SettingsError(PytestMigrationsError):
     """A setting holds a value that cannot be used; the message names where it came from."""
 
 

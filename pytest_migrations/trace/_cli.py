@@ -20,16 +20,18 @@ from typing import Any
 from migration_lint.layouts import discover
 from migration_lint.model import Migration, MigrationFileError, Version
 
+from ..errors import PytestMigrationsError
 from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
 from ._report import format_run, run_json
 from ._results import MigrationTrace
 from ._tracer import trace_migration
+from ._walker import TraceWalker
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DIR_ENV = "MIGRATIONS_DIR"
 
 
-class UsageError(Exception):
+class UsageError(PytestMigrationsError):
     """Bad arguments or input; the message is one line naming what is wrong."""
 
 
@@ -221,7 +223,7 @@ def _discover(directory: Path, layout: str | None = None) -> list[Migration]:
     return migrations
 
 
-class _ServerError(Exception):
+class _ServerError(PytestMigrationsError):
     pass
 
 
@@ -287,13 +289,11 @@ def _trace_all(
             applied = trace_migration(database_dsn, migration, static=False)
             if applied.error:
                 raise UsageError(f"cannot apply --after migration {migration.id}: {applied.error}")
+        walker = TraceWalker(database_dsn, migrations, trace_rows=trace_rows, lock_timeout=lock_timeout, applied=before)
         for index, migration in enumerate(migrations):
             if progress is not None:
                 progress(index, len(migrations), migration)
-            trace = trace_migration(
-                database_dsn, migration, trace_rows=trace_rows, history=[*before, *migrations[:index]],
-                lock_timeout=lock_timeout,
-            )
+            trace = walker.result_for(migration)
             traces.append(trace)
             if trace.error:
                 break

@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import check_duration
+from ..errors import PytestMigrationsError
 
 __all__ = ["LockTimeoutError", "check_lock_timeout", "runner_lock_timeout"]
 
 
-class LockTimeoutError(ValueError):
+class LockTimeoutError(PytestMigrationsError, ValueError):
     """A lock_timeout PostgreSQL would not accept; the message names the value."""
 
 

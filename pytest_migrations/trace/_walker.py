@@ -18,7 +18,8 @@ class TraceWalker(ChainWalk[MigrationTrace]):
 
     Each trace applies its migration for good, so asking for one traces every migration before
     it. After a migration fails to apply, the later ones are not run: their result carries an
-    error naming the one that failed.
+    error naming the one that failed. ``applied`` are migrations already on the database (the
+    trace command's ``--after``): the linter reads their schema as context for every trace.
     """
 
     def __init__(
@@ -29,12 +30,14 @@ class TraceWalker(ChainWalk[MigrationTrace]):
         trace_rows: int = 0,
         static: bool = True,
         lock_timeout: str | None = None,
+        applied: Sequence[Migration] = (),
     ) -> None:
         super().__init__(migrations)
         self.dsn = dsn
         self.trace_rows = trace_rows
         self.static = static
         self.lock_timeout = lock_timeout
+        self.applied = list(applied)
         self._traced = 0  # migrations traced (or found depending on a failed one), in order
 
     @property
@@ -60,7 +63,7 @@ class TraceWalker(ChainWalk[MigrationTrace]):
             migration,
             trace_rows=self.trace_rows,
             static=self.static,
-            history=self.migrations[:index],
+            history=[*self.applied, *self.migrations[:index]],
             lock_timeout=self.lock_timeout,
         )
         if trace.error:

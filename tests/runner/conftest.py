@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from pytest_migrations.cli import main
+from migrations_cli import cli  # noqa: F401  (the fixture, shared by the runner's and the fleet's tests)
 from pytest_migrations.database import Database, Server
 
 
@@ -30,29 +28,3 @@ def db18(pg_server: Server) -> Iterator[Database]:
     """A fresh database on the embedded server, for tests that need one server only."""
     with pg_server.fresh_database() as db:
         yield db
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """Run ``migrations ARGS`` in this process; returns its exit code and output."""
-    monkeypatch.delenv("MIGRATIONS_DATABASE_URL", raising=False)
-    monkeypatch.delenv("MIGRATIONS_DIR", raising=False)
-
-    def run(*args: str | Path) -> Result:
-        capsys.readouterr()
-        code = main([str(arg) for arg in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
