@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import __version__
+from . import __version__, install_command
 from .errors import MigrationLintError
 
 # Listed in --help: argparse knows nothing of it, as main() hands ``server`` over before parsing.
-_COMMANDS = """commands:
+_COMMANDS = f"""commands:
   server        run the language server (LSP over stdio); needs the [lsp] extra:
-                pip install 'pytest-migrations[lsp]'"""
+                {install_command("lsp")}"""
 
 
 class UsageError(MigrationLintError):
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from .server import main as server_main
         except ImportError as error:
-            print(f"migration-lint: the language server needs pygls ({error}); pip install 'pytest-migrations[lsp]'",
+            print(f"migration-lint: the language server needs pygls ({error}); {install_command('lsp')}",
                   file=sys.stderr)
             return 2
         return server_main(arguments[1:])

