@@ -153,6 +153,7 @@ def _set_junit_classname(config: pytest.Config, report: pytest.TestReport) -> No
     from .items import ITEM_NAMES, junit_classname
 
     path, _, name = report.nodeid.rpartition("::")
+    name = name.partition("@")[0]  # xdist's --dist loadgroup may add "@group" to the id
     if name not in ITEM_NAMES or not path.lower().endswith(".sql"):
         return
     try:
