@@ -12,6 +12,7 @@ exactly once by its history and by its effects).
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -55,7 +56,7 @@ class Killable:
         self.count_file = count_file
         self.process = subprocess.Popen(
             [sys.executable, str(KILLABLE)], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+            env={**os.environ, "PYTHONPATH": str(REPO)},
         )
 
     def run(self, args: list[str], kill_at: int | None = None, mode: str = "before", delay_ms: int = 0) -> dict:
