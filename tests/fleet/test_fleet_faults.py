@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from fleet_helpers import applied, query, write_migrations
 from pytest_migrations.database import Database, EmbeddedServer
 from pytest_migrations.database._embedded import _pg_ctl
 
+REPO = Path(__file__).resolve().parents[2]
 VERSIONS = ["001", "002", "003"]
 MIGRATIONS = {
     "001_accounts.sql": (
@@ -219,3 +221,43 @@ def test_a_server_restarted_mid_run_fails_its_targets_at_their_old_version_and_u
     assert counts(again.out) == {"applied": 2, "up to date": 3}
     for db in elsewhere + databases:
         assert_finished_once(db.dsn)
+
+
+def test_the_statement_of_a_killed_runner_ends_with_it_so_the_resumed_run_does_not_wait_for_it(
+    cli, databases, tmp_path,
+):
+    # A statement keeps running on the server after its client is gone, holding its locks: a
+    # resumed run would wait for it (or time out) for as long as it has left.
+    directory = write_migrations(tmp_path / "m", {
+        "001_accounts.sql": (
+            "-- UP\nCREATE TABLE accounts (id bigint PRIMARY KEY);\nINSERT INTO effects VALUES ('001');\n"
+            "SELECT pg_sleep(CASE WHEN (SELECT open FROM gate) THEN 0 ELSE 120 END);\n"
+        ),
+    })
+    victim = databases[0]
+    prepare(victim.dsn, gate_open=False)
+    targets = fleet_file(tmp_path, [victim.dsn])
+    args = ["up", "--dir", str(directory), "--fleet", str(targets), "--no-lint"]
+    sleeping = (
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND application_name = 'pytest-migrations' AND query LIKE 'SELECT pg_sleep%'"
+    )
+    process = subprocess.Popen([sys.executable, "-m", "pytest_migrations.cli", *args], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(victim.dsn, sleeping)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+    # Far less than the two minutes the statement had left: the server saw its client go.
+    deadline = time.monotonic() + 20
+    while query(victim.dsn, sleeping):
+        assert time.monotonic() < deadline, "the killed runner's statement still runs on the server"
+        time.sleep(0.05)
+    assert applied(victim.dsn) == [] and effects(victim.dsn) == []
+
+    query(victim.dsn, "UPDATE gate SET open = true")
+    again = cli(*args)
+    assert again.code == 0, again.text
+    assert applied(victim.dsn) == ["001"] and effects(victim.dsn) == ["001"]
