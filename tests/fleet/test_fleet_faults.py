@@ -261,3 +261,50 @@ def test_the_statement_of_a_killed_runner_ends_with_it_so_the_resumed_run_does_n
     again = cli(*args)
     assert again.code == 0, again.text
     assert applied(victim.dsn) == ["001"] and effects(victim.dsn) == ["001"]
+
+
+def test_a_runner_killed_in_a_migration_outside_a_transaction_leaves_that_target_dirty_and_known(
+    cli, databases, tmp_path,
+):
+    # Outside a transaction nothing rolls back: the record says where the target stands, and a
+    # human says what the half-done migration did (repair) before the fleet goes on.
+    directory = write_migrations(tmp_path / "m", {
+        **{name: text for name, text in MIGRATIONS.items() if name.startswith("001")},
+        "002_outside.sql": (  # CONCURRENTLY cannot run in a transaction: the file runs statement by statement
+            "-- UP\nCREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_email ON accounts (email);\n"
+            "INSERT INTO effects VALUES ('002');\n"
+            "SELECT pg_sleep(CASE WHEN (SELECT open FROM gate) THEN 0 ELSE 120 END);\n"
+        ),
+    })
+    victim, other, _ = databases
+    prepare(victim.dsn, gate_open=False)
+    prepare(other.dsn, gate_open=True)
+    targets = fleet_file(tmp_path, [victim.dsn, other.dsn])
+    args = ["up", "--dir", str(directory), "--fleet", str(targets), "--no-lint"]
+    process = subprocess.Popen([sys.executable, "-m", "pytest_migrations.cli", *args], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(victim.dsn, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                             " AND application_name = 'pytest-migrations' AND query LIKE 'SELECT pg_sleep%'")
+        wait_for(other.dsn, "SELECT 1 FROM applied_migrations WHERE version = '002' AND NOT dirty")
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+    status = cli("status", "--dir", directory, "--fleet", targets, "--format", "json")
+    assert status.code == 1, status.out
+    victim_status, other_status = json.loads(status.out)["targets"]
+    assert victim_status["version"] == "001" and victim_status["error"] is None
+    assert victim_status["dirty"] == ["002_outside: up was interrupted before it finished"]
+    assert (other_status["version"], other_status["dirty"]) == ("002", [])
+
+    refused = cli(*args)
+    assert refused.code == 1
+    assert "targets.txt:1: " in refused.err and "migration 002_outside is dirty" in refused.err
+
+    query(victim.dsn, "DELETE FROM effects WHERE version = '002'; UPDATE gate SET open = true")  # the human's part
+    assert cli("repair", "--dir", directory, "--database-url", victim.dsn).code == 0
+    again = cli(*args)
+    assert again.code == 0, again.text
+    for db in (victim, other):
+        assert applied(db.dsn) == ["001", "002"] and effects(db.dsn) == ["001", "002"]
