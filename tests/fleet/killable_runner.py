@@ -3,7 +3,7 @@
 Run as a script by the fault test: it imports the CLI once, then for each JSON request on stdin
 forks a child that runs ``migrations ARGS`` with every statement it sends counted across its
 threads. At the statement numbered ``kill_at`` the child sends itself SIGKILL: ``before`` sending
-it, ``after`` its answer came back, or ``during``: ``delay_ms`` after it was sent, wherever the
+it, ``after`` its answer came back (a result or an error), or ``during``: ``delay_ms`` after it was sent, wherever the
 run is by then (mid-statement, mid-commit, between statements). SIGKILL cannot be caught, so
 nothing of the runner's cleanup runs: the kernel closes its sockets, as for a ``kill -9`` from
 outside. The parent answers each request with one JSON line: how the child ended and how many
@@ -43,10 +43,11 @@ def child(request: dict) -> None:
             die()
         if number == kill_at and mode == "during":
             threading.Timer(delay / 1000, die).start()
-        result = real_execute(cursor, *args, **kwargs)
-        if number == kill_at and mode == "after":
-            die()
-        return result
+        try:
+            return real_execute(cursor, *args, **kwargs)
+        finally:  # after its answer, a result or an error
+            if number == kill_at and mode == "after":
+                die()
 
     psycopg.Cursor.execute = execute  # type: ignore[method-assign]
     devnull = os.open(os.devnull, os.O_WRONLY)
