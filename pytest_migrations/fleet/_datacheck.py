@@ -2,8 +2,9 @@
 
 A migration that passes on ten tenants can fail on the eleventh because of that tenant's rows: a
 ``SET NOT NULL`` over NULLs, a unique index over duplicates, a CHECK or a foreign key the rows
-break. Each such statement becomes a read-only count over the target's current rows, run before
-any target is written. A statement whose table an earlier pending statement writes (a backfill)
+break (added, or validated after ``NOT VALID``), a type change a value does not fit. Each such
+statement becomes a read-only count over the target's current rows, run before any target is
+written. A statement whose table an earlier pending statement writes (a backfill)
 is not checked: the rows it will meet do not exist yet. Neither is one whose table or column an
 earlier pending migration creates (the count fails with undefined_table or undefined_column).
 """
@@ -47,6 +48,9 @@ class DataCheck:
     what: str  # e.g. "SET NOT NULL on accounts.email"
     query: CountQuery
     failure: str  # "{count} row(s) are NULL"
+    # When the count does to every row what the statement does, an error is the finding itself:
+    # what to say before it (None: an error means the check could not run).
+    error_found: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class CheckOutcome:
 
     @property
     def line(self) -> str:
+        if self.error is not None and self.check.error_found:
+            return f"{self.check.where}: {self.check.what}: {self.check.error_found}: {self.error}"
         if self.error is not None:
             return f"{self.check.where}: {self.check.what}: the check query failed: {self.error}"
         return f"{self.check.where}: {self.check.what}: {self.check.failure.format(count=self.count)}"
@@ -129,6 +135,9 @@ def run_checks(conn: psycopg.Connection, checks: list[DataCheck]) -> list[CheckO
             except psycopg.Error as error:
                 if isinstance(error, NOT_YET_CREATED):
                     outcomes.append(CheckOutcome(check, None, skipped="created by an earlier pending migration"))
+                elif isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+                    # A conversion that writes (nextval in USING) cannot be tried read-only.
+                    outcomes.append(CheckOutcome(check, None, skipped="it would write"))
                 else:
                     outcomes.append(CheckOutcome(check, None, error=describe(error)))
                 continue
@@ -204,6 +213,26 @@ def _alter_check(relation: ast.RangeVar, command: ast.AlterTableCmd, where: str)
             sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(table, sql.Identifier(command.name)),
             "{count} row(s) hold NULL",
         )
+    if command.subtype == AlterTableType.AT_AlterColumnType and isinstance(command.def_, ast.ColumnDef):
+        # Each row's value converted (USING, else the column), read-only: the first row that
+        # cannot be fails the count with the error the migration would meet. count(x) evaluates
+        # x for every row; 0 * keeps the result zero. A cast truncates to a varchar's or char's
+        # length where the statement's conversion (an assignment) refuses: that is counted.
+        column = command.def_
+        value = sql.SQL(_deparse(column.raw_default)) if column.raw_default is not None else sql.Identifier(command.name)
+        type_name = _deparse(column.typeName)
+        query = sql.SQL("0 * count(({})::{})").format(value, sql.SQL(type_name))
+        failure = "{count} row(s) cannot be converted"
+        length = _length_limit(column.typeName)
+        if length is not None:
+            query = sql.SQL("count(*) FILTER (WHERE char_length(rtrim(({})::text, ' ')) > {}) + {}").format(
+                value, sql.Literal(length), query,
+            )
+            failure = "{count} value(s) longer than " + f"{length} characters"
+        return DataCheck(
+            where, f"ALTER COLUMN {command.name} TYPE {type_name} on {name}",
+            sql.SQL("SELECT {} FROM {}").format(query, table), failure, error_found="a row cannot be converted",
+        )
     if command.subtype == AlterTableType.AT_AddColumn and isinstance(command.def_, ast.ColumnDef):
         kinds = {constraint.contype for constraint in command.def_.constraints or ()}
         filled = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED}
@@ -256,6 +285,17 @@ def _constraint_check(relation: ast.RangeVar, constraint: ast.Constraint, where:
             _orphans(table, mine, _relation(constraint.pktable), theirs),
             "{count} row(s) reference no row of " + _relation_text(constraint.pktable),
         )
+    return None
+
+
+def _length_limit(type_name: ast.TypeName) -> int | None:
+    """n of ``varchar(n)`` / ``char(n)``, whose assignment refuses a longer value (trailing spaces aside)."""
+    names = [n.sval for n in type_name.names or () if isinstance(n, ast.String)]
+    modifiers = type_name.typmods or ()
+    if names and names[-1] in ("varchar", "bpchar") and len(modifiers) == 1 and not type_name.arrayBounds:
+        constant = modifiers[0]
+        if isinstance(constant, ast.A_Const) and isinstance(constant.val, ast.Integer):
+            return constant.val.ival
     return None
 
 

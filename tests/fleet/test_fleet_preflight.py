@@ -74,6 +74,16 @@ CASES = {
         "(3, 'c@x', 9, 'free')",
         "3: VALIDATE CONSTRAINT account_org on accounts: 1 row(s) reference no row of orgs",
     ),
+    "type-change": (
+        "ALTER TABLE accounts ALTER COLUMN plan TYPE varchar(4);",
+        "(3, 'c@x', 1, 'enterprise')",
+        "2: ALTER COLUMN plan TYPE varchar(4) on accounts: 1 value(s) longer than 4 characters",
+    ),
+    "type-change-using": (
+        "ALTER TABLE accounts ALTER COLUMN org_id TYPE smallint USING org_id * 1000;",
+        "(3, 'c@x', 99, 'free')",
+        "2: ALTER COLUMN org_id TYPE smallint on accounts: a row cannot be converted: smallint out of range (SQLSTATE 22003)",
+    ),
     "add-column-not-null-without-default": (
         "ALTER TABLE accounts ADD COLUMN seats int NOT NULL;",
         None,  # any row breaks it: the broken tenant is the only one with rows
@@ -137,3 +147,20 @@ def test_a_tenant_whose_rows_break_a_migration_is_caught_before_any_target_is_wr
         assert applied(dsn, name) == (["001", "002"] if earlier else ["001"])
         assert query(dsn, f"SELECT count(*) FROM {name}.migration_history WHERE version = %s", rule[:3]) == [(0,)]
     assert query(dsn, "SELECT count(*) FROM pg_class") == before  # no index, constraint index or table
+
+
+def test_a_type_change_the_preflight_cannot_try_read_only_does_not_stop_the_fleet(cli, database, tmp_path):
+    directory = write_migrations(tmp_path / "m", {**BASE, "002_numbers.sql": "-- UP\nCREATE SEQUENCE account_numbers;\n"})
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"{database.dsn}\n", encoding="utf-8")
+    args = ["up", "--dir", directory, "--fleet", targets, "--no-lint"]
+    assert cli(*args).code == 0
+    query(database.dsn, CLEAN_ROWS)
+    write_migrations(directory, {
+        "003_renumber.sql": "-- UP\nALTER TABLE accounts ALTER COLUMN id TYPE integer USING nextval('account_numbers');\n",
+    })
+
+    result = cli(*args)  # nextval writes: the conversion cannot be tried in the read-only preflight
+
+    assert result.code == 0, result.text
+    assert applied(database.dsn) == ["001", "002", "003"]
