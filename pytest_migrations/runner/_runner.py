@@ -89,10 +89,14 @@ class RunReport:
 class StatusEntry:
     version: str
     name: str
-    state: str  # applied, pending, out-of-order, dirty, checksum-changed, missing-file
+    # applied, pending, out-of-order, dirty, checksum-changed, missing-file; for a repeatable
+    # migration (Flyway ``R__``) also outdated (changed since applied: ``up`` applies it again)
+    # and removed (applied once, its file gone: Flyway forgets it)
+    state: str
     path: Path | None = None
     record: AppliedRecord | None = None
     detail: str | None = None
+    repeatable: bool = False
 
     @property
     def disagrees(self) -> bool:
@@ -170,6 +174,10 @@ class Runner:
             return Version.parse(text, self.loaded.layout.version_scheme)
         except ValueError:
             raise InputError(f"{text!r} is not a version number") from None
+
+    def _is_repeatable_record(self, record: AppliedRecord) -> bool:
+        """Whether ``record`` is a repeatable migration's (Flyway ``R__``), by its version."""
+        return self.loaded.layout.version_scheme == "flyway" and record.version.startswith("R__")
 
     def _record_key(self, record: AppliedRecord) -> tuple | None:
         """A recorded version's key in the scheme of the directory's layout (``None``: not a version)."""
@@ -299,39 +307,57 @@ class Runner:
         by_key = {keys[record.version]: record for record in applied if keys[record.version] is not None}
         by_text = {record.version: record for record in applied if keys[record.version] is None}
         found = [by_key.get(m.version.key) or by_text.get(m.version.text) for m in migrations]
-        # Out of order: pending, yet the tool's order puts an applied migration after it.
-        last_applied = max((index for index, record in enumerate(found) if record is not None), default=-1)
+        # Out of order: pending, yet the tool's order puts an applied migration after it. Repeatable
+        # migrations come after every versioned one whenever they ran: they put nothing out of order.
+        last_applied = max(
+            (index for index, (m, record) in enumerate(zip(migrations, found)) if record is not None and not m.repeatable),
+            default=-1,
+        )
         newest_text = found[last_applied].version if last_applied >= 0 else ""  # type: ignore[union-attr]
         entries: list[tuple[float, StatusEntry]] = []
         matched: set[str] = set()
         for index, (migration, record) in enumerate(zip(migrations, found)):
             if record is None:
-                out_of_order = index < last_applied
+                out_of_order = index < last_applied and not migration.repeatable
                 entries.append((index, StatusEntry(
                     migration.version.text, migration.name, "out-of-order" if out_of_order else "pending",
                     migration.path,
                     detail=f"older than the newest applied version {newest_text}" if out_of_order else None,
+                    repeatable=migration.repeatable,
                 )))
                 continue
             matched.add(record.version)
             if record.dirty:
                 state, detail = "dirty", _dirty_detail(record)
+            elif record.checksum != migration.checksum and migration.repeatable:
+                # Flyway's OUTDATED: a repeatable migration is meant to change; `up` applies it again.
+                state = "outdated"
+                detail = (f"changed since it was applied (recorded {record.checksum[:12]}, file has"
+                          f" {migration.checksum[:12]}): `up` applies it again")
             elif record.checksum != migration.checksum:
                 state = "checksum-changed"
                 detail = f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
             else:
                 state, detail = "applied", None
             entries.append((index, StatusEntry(
-                migration.version.text, migration.name, state, migration.path, record, detail
+                migration.version.text, migration.name, state, migration.path, record, detail,
+                repeatable=migration.repeatable,
             )))
         for record in applied:
             if record.version not in matched:
                 key = keys[record.version]
                 place = next((index for index, m in enumerate(migrations) if key is not None and key < m.version.key),
                              len(migrations))
+                repeatable = self._is_repeatable_record(record)
+                if record.dirty:
+                    state, detail = "dirty", _dirty_detail(record)
+                elif repeatable:
+                    # Flyway reports it and goes on: what it made stays, nothing runs it again.
+                    state, detail = "removed", f"repeatable migration applied earlier; no file for it in {display_path(self.directory)} any more"
+                else:
+                    state, detail = "missing-file", f"no file for it in {display_path(self.directory)}"
                 entries.append((place - 0.5, StatusEntry(
-                    record.version, record.name, "dirty" if record.dirty else "missing-file", None, record,
-                    _dirty_detail(record) if record.dirty else f"no file for it in {display_path(self.directory)}",
+                    record.version, record.name, state, None, record, detail, repeatable=repeatable,
                 )))
         return [entry for _, entry in sorted(entries, key=lambda item: item[0])]
 
@@ -373,8 +399,14 @@ class Runner:
         for entry in entries:
             if entry.state == "pending":
                 assert entry.path is not None
-                problems.append(RunnerError(f"{display_path(entry.path)}: migration {entry.version}_{entry.name} is pending"))
-        applied = {entry.version for entry in entries if entry.state == "applied"}
+                label = entry.version if entry.repeatable else f"{entry.version}_{entry.name}"
+                problems.append(RunnerError(f"{display_path(entry.path)}: migration {label} is pending"))
+            elif entry.state == "outdated":
+                assert entry.path is not None
+                problems.append(RunnerError(
+                    f"{display_path(entry.path)}: repeatable migration {entry.version} {entry.detail}"
+                ))
+        applied = {entry.version for entry in entries if entry.state in ("applied", "outdated")}
         with self._database_step("cannot read the indexes"):
             invalid = invalid_indexes(self.connection(), [m for m in self.migrations if m.version.text in applied])
         for migration, index in invalid:
@@ -389,15 +421,17 @@ class Runner:
 
     def up(self, to: str | None = None, *, dry_run: bool = False) -> RunReport:
         target = self.parse_version(to) if to is not None else None
-        if target is not None and not any(m.version == target for m in self.migrations):
+        if target is not None and not any(m.version == target and not m.repeatable for m in self.migrations):
             raise InputError(f"no migration with version {to} in {display_path(self.directory)}")
 
         def steps(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
-            pending_states = {"pending", "out-of-order"}
+            # Flyway: the pending versioned migrations (up to the target), then every repeatable
+            # one never applied or changed since, whatever the target (the layout orders them last).
+            pending_states = {"pending", "out-of-order", "outdated"}
             wanted = {e.version for e in entries if e.state in pending_states}
             return [
                 (m, "up") for m in self.migrations
-                if m.version.text in wanted and (target is None or m.version <= target)
+                if m.version.text in wanted and (target is None or m.repeatable or m.version <= target)
             ]
 
         return self._run("up", steps, dry_run)
@@ -466,6 +500,7 @@ class Runner:
             entries = self._status(migrations, applied)
             problems = self._consistency_problems(entries, out_of_order=not self.settings.allow_out_of_order)
             chosen = choose(entries, problems)
+            outdated = {entry.version for entry in entries if entry.state == "outdated"}
             steps: list[Step] = []
             for migration, direction in chosen:
                 if direction == "down" and migration.down is not None:
@@ -474,7 +509,10 @@ class Runner:
                         problems.extend(parse_problems)
                         continue
                 try:
-                    steps.append(build_step(migration, direction, self.tracking, self.settings))  # type: ignore[arg-type]
+                    steps.append(build_step(
+                        migration, direction, self.tracking, self.settings,  # type: ignore[arg-type]
+                        again=direction == "up" and migration.version.text in outdated,
+                    ))
                 except RunnerError as error:
                     problems.append(error)
             lint_outcome = lint(
@@ -675,10 +713,12 @@ class Runner:
         """Whether ``step``'s transaction committed, asked on a new connection; False if unknown."""
         self._conn = None
         try:
-            records = {record.version for record in self.tracking.read_applied(self.connection())}
+            records = {record.version: record.checksum for record in self.tracking.read_applied(self.connection())}
         except (RunnerError, psycopg.Error):
             return False
-        return (step.migration.version.text in records) == (step.direction == "up")
+        if step.direction == "up":  # a repeatable applied again had a record before, of another checksum
+            return records.get(step.migration.version.text) == step.migration.checksum
+        return step.migration.version.text not in records
 
     # -- repair and baseline -----------------------------------------------------------------
 
@@ -752,7 +792,7 @@ class Runner:
         """Record every migration up to ``version`` as applied without running it."""
         target = self.parse_version(version)
         migrations = self.migrations
-        if not any(m.version == target for m in migrations):
+        if not any(m.version == target and not m.repeatable for m in migrations):
             raise InputError(f"no migration with version {version} in {display_path(self.directory)}")
         conn = self.connection()
         with self._locked():
@@ -760,7 +800,8 @@ class Runner:
             applied = self.tracking.read_applied(conn)
             entries = self._status(migrations, applied)
             problems = [p for p in self._consistency_problems(entries, out_of_order=False)]
-            later = [r for r in applied if (key := self._record_key(r)) is not None and key > target.key]
+            later = [r for r in applied if (key := self._record_key(r)) is not None and key > target.key
+                     and not self._is_repeatable_record(r)]
             if later:
                 problems.append(RunnerError(
                     f"migration {later[0].version} is already applied, after the baseline {version}:"
@@ -769,7 +810,7 @@ class Runner:
             if problems:
                 raise ValidationFailed(problems)
             recorded = {e.version for e in entries if e.record is not None}
-            chosen = [m for m in migrations if m.version <= target and m.version.text not in recorded]
+            chosen = [m for m in migrations if not m.repeatable and m.version <= target and m.version.text not in recorded]
             if chosen:
                 with conn.transaction():
                     for migration in chosen:
@@ -806,8 +847,11 @@ def _keepalives(dsn: str) -> dict[str, int]:
 
 def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:
     """The applied entries, the one applied last first: after ``--allow-out-of-order`` the newest
-    version is not the last one applied, and a rollback undoes in the order things were done."""
-    applied = [entry for entry in entries if entry.record is not None]
+    version is not the last one applied, and a rollback undoes in the order things were done.
+
+    Repeatable migrations are left out: Flyway's undo rolls back versioned migrations only, and
+    leaves what a repeatable one made (a view, a function) and its record as they are."""
+    applied = [entry for entry in entries if entry.record is not None and not entry.repeatable]
     return sorted(
         applied,
         key=lambda entry: (entry.record.applied_at, entry.record.key or (), entry.version),  # type: ignore[union-attr]
