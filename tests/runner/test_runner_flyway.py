@@ -83,3 +83,18 @@ def test_repeatables_run_after_the_versioned_again_when_changed_and_are_never_ro
     assert states(cli, args) == {"1": "applied", "2": "applied", "3": "pending", "R__a_function": "removed", "R__views": "applied"}
     redo = cli("redo", "--no-lint", *args, "--dry-run")
     assert "-- down 2_b" in redo.out and "R__" not in redo.out
+
+
+def test_marquez_applies_its_three_views_last_by_description(cli, db18) -> None:
+    from shared_corpus import corpus_set
+
+    args = ("--dir", corpus_set("marquez"), "--database-url", db18.dsn)
+    result = cli("up", "--no-lint", *args)
+    assert result.code == 0, result.err
+    applied = [version for version, *_ in history(db18.dsn)]
+    assert len(applied) == 84
+    assert applied[-4:] == ["74", "R__Datasets_view", "R__Jobs_view_and_rewrite_function", "R__Runs_view"]
+    assert set(states(cli, args).values()) == {"applied"}
+    again = cli("up", "--no-lint", *args)
+    assert again.code == 0 and len(history(db18.dsn)) == 84  # nothing changed, nothing runs again
+    assert query(db18.dsn, "SELECT count(*) FROM pg_views WHERE viewname IN ('datasets_view', 'jobs_view', 'runs_view')") == [(3,)]
