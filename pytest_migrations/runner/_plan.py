@@ -83,6 +83,7 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     setup: list[Command] = field(default_factory=list)  # creating the tracking tables
     lock_key: int | None = None
+    adopt: list[Command] = field(default_factory=list)  # the directory's tool's records, copied
 
     def render(self, conn: psycopg.Connection) -> list[str]:
         """The plan as SQL text, in the order a real run sends it."""
@@ -95,6 +96,10 @@ class Plan:
         if self.setup:
             lines.append("-- create the tracking tables")
             lines.extend(command.render(conn) + ";" for command in self.setup)
+        if self.adopt:
+            lines.append("-- record what the directory's own tool applied, in one transaction")
+            commands = [Command("begin", "BEGIN"), *self.adopt, Command("commit", "COMMIT")]
+            lines.extend(command.render(conn) + ";" for command in commands)
         for step in self.steps:
             lines.append(f"-- {step.direction} {step.label}: {display_path(step.section.path)}, {step.plan.description}")
             for command in step.commands:

@@ -10,7 +10,9 @@ commands. A dry run does all of it but the lock and the writes, and returns the 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -25,6 +27,7 @@ from migration_lint.model import Migration, MigrationFileError, Section, Version
 
 from ..database import dsn_error, redact_dsn
 from ..pgerrors import RETRYABLE, ActiveSqlTransaction, InsufficientPrivilege, LockNotAvailable, QueryCanceled, describe, error_line
+from ._adopt import read_tool_records
 from ._errors import InputError, MigrationFailed, RunnerError, display_path
 from ._indexes import invalid_indexes, repair_hint
 from ._lint import LintOutcome, lint
@@ -181,10 +184,7 @@ class Runner:
 
     def _record_key(self, record: AppliedRecord) -> tuple | None:
         """A recorded version's key in the scheme of the directory's layout (``None``: not a version)."""
-        try:
-            return Version.parse(record.version, self.loaded.layout.version_scheme).key
-        except ValueError:
-            return None
+        return self._record_key_of(record.version)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -279,13 +279,93 @@ class Runner:
             raise RunnerError(f"{what}: {describe(error)}", hint=hint) from None
 
     def applied(self) -> list[AppliedRecord]:
-        """The current-state records; empty when the tracking table does not exist yet."""
+        """The current-state records, and those of the project's own tool not adopted yet."""
         conn = self.connection()
         with self._database_step(f"cannot read {self.tracking.table_name}"):
-            if self.tracking.missing_objects(conn)[1]:
-                return []
-            self.tracking.check_shape(conn)
-            return self.tracking.read_applied(conn)
+            _, table_missing, history_missing = self.tracking.missing_objects(conn)
+            if not table_missing or not history_missing:
+                self.tracking.check_shape(conn)
+            ours = [] if table_missing else self.tracking.read_applied(conn)
+            touched = set() if history_missing else self.tracking.recorded_versions(conn)
+        with self._database_step("cannot read the tracking table of the directory's tool"):
+            return ours + self._adoptable(conn, ours, touched)
+
+    def _adoptable(self, conn: psycopg.Connection, ours: list[AppliedRecord], touched: set[str]) -> list[AppliedRecord]:
+        """What the directory's own tool (goose, Flyway ...) recorded as applied, in its table,
+        for the versions the runner never touched (no record, no history row): a database that
+        tool migrated shows everything applied, and the next run copies these records into the
+        runner's table. A version the runner rolled back stays rolled back, whatever the tool's
+        table still says."""
+        scheme = self.loaded.layout.version_scheme
+        found = read_tool_records(conn, self.loaded.layout.name, self.migrations, scheme)
+        if found is None:
+            return []
+        known = {self._record_key(record) for record in ours} | {
+            self._record_key_of(version) for version in touched
+        }
+        by_key = {m.version.key: m for m in self.migrations}
+        # Migrations the tool ran that are not SQL files (goose's Go migrations, which the layout
+        # lists as ignored; Flyway's Java ones): nothing the runner could run or miss.
+        not_sql = {self._record_key_of(match[0]) for path, _ in self.loaded.ignored
+                   if path.suffix == ".go" and (match := re.match(r"\d+", path.name))}
+        adopted = []
+        place = {m.version.key: index for index, m in enumerate(self.migrations)}
+        in_order = sorted(found.records, key=lambda record: place.get(self._record_key_of(record.version), len(place)))
+        for record in in_order:
+            key = self._record_key_of(record.version)
+            if key is None or key in known:
+                continue
+            known.add(key)
+            migration = by_key.get(key)
+            if migration is None and (not record.sql or key in not_sql):
+                continue
+            # The tool's own checksum says the file changed since: keep that visible (an edited
+            # versioned file; a Flyway repeatable that `up` applies again).
+            checksum = migration.checksum if migration is not None else ""
+            if record.changed:
+                checksum = f"other per {found.table.tool}"
+            adopted.append(AppliedRecord(
+                version=migration.version.text if migration is not None else record.version,
+                name=migration.name if migration is not None else "",
+                checksum=checksum,
+                applied_at=record.applied_at,
+                applied_by=f"{found.label}" + (", implied" if record.implied else ""),
+                execution_ms=None,
+                dirty=record.dirty,
+                dirty_direction="up" if record.dirty else None,
+                failed_statement=None,
+                failed_error=f"{found.table.tool} marks it failed" if record.dirty else None,
+                adopted_from=found.label,
+            ))
+        return adopted
+
+    def _record_key_of(self, version: str) -> tuple | None:
+        try:
+            return Version.parse(version, self.loaded.layout.version_scheme).key
+        except ValueError:
+            return None
+
+    def _adopt(self, records: list[AppliedRecord]) -> None:
+        """Copy the tool's records into the runner's table, each with a history row saying so."""
+        adopted = [record for record in records if record.adopted_from is not None]
+        if not adopted:
+            return
+        self._ensure_tracking()
+        conn = self.connection()
+        with self._database_step(f"cannot record in {self.tracking.table_name} what the directory's tool applied"):
+            with conn.transaction():
+                for command in self._adoption_commands(adopted):
+                    conn.execute(command.query)
+
+    def _adoption_commands(self, adopted: list[AppliedRecord]) -> list[Command]:
+        commands = []
+        for record in adopted:
+            commands.append(Command("tracking", self.tracking.insert_adopted(record)))
+            commands.append(Command("tracking", self.tracking.insert_history(
+                version=record.version, name=record.name, direction="adopt", checksum=record.checksum,
+                outcome="adopted", message=f"recorded as applied by {record.applied_by}",
+            )))
+        return commands
 
     def history(self, limit: int | None = None) -> list[HistoryRecord]:
         conn = self.connection()
@@ -338,7 +418,8 @@ class Runner:
                 state = "checksum-changed"
                 detail = f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
             else:
-                state, detail = "applied", None
+                state = "applied"
+                detail = f"applied by {record.applied_by}: the next run records it" if record.adopted_from else None
             entries.append((index, StatusEntry(
                 migration.version.text, migration.name, state, migration.path, record, detail,
                 repeatable=migration.repeatable,
@@ -396,10 +477,11 @@ class Runner:
         """Everything a deploy gate must refuse: edits, missing files, dirty, pending migrations."""
         entries = self.status()
         problems = self._consistency_problems(entries, out_of_order=True)
+        ids = {m.path: m.id for m in self.migrations}
         for entry in entries:
             if entry.state == "pending":
                 assert entry.path is not None
-                label = entry.version if entry.repeatable else f"{entry.version}_{entry.name}"
+                label = ids.get(entry.path, entry.version)
                 problems.append(RunnerError(f"{display_path(entry.path)}: migration {label} is pending"))
             elif entry.state == "outdated":
                 assert entry.path is not None
@@ -528,7 +610,8 @@ class Runner:
                     f"lint: {finding}", hint="fix the migration, suppress the finding, or pass --no-lint"
                 ))
             key = lock_key(self.settings.schema, self.settings.table)
-            plan = Plan(action, steps, setup, key)
+            adopted = [record for record in applied if record.adopted_from is not None] if steps else []
+            plan = Plan(action, steps, setup, key, adopt=self._adoption_commands(adopted))
             report = RunReport(action, dry_run, plan, lint=lint_outcome, problems=problems)
             if dry_run:
                 report.sql = plan.render(conn)
@@ -537,6 +620,7 @@ class Runner:
                 raise ValidationFailed(problems)
             if setup and steps:
                 self._ensure_tracking()
+            self._adopt(adopted)
             try:
                 for step in steps:
                     self._check_lock()
@@ -742,6 +826,7 @@ class Runner:
         done: list[str] = []
         with self._locked():
             self._ensure_tracking()
+            self._adopt(self.applied())  # a dirty record of the tool's is repaired as the runner's own
             entries = self._status(migrations, self.tracking.read_applied(conn))
             by_version = {m.version.text: m for m in migrations}
             queries: list[sql.Composable] = []
@@ -797,6 +882,7 @@ class Runner:
         conn = self.connection()
         with self._locked():
             self._ensure_tracking()
+            self._adopt(self.applied())
             applied = self.tracking.read_applied(conn)
             entries = self._status(migrations, applied)
             problems = [p for p in self._consistency_problems(entries, out_of_order=False)]
@@ -845,6 +931,10 @@ def _keepalives(dsn: str) -> dict[str, int]:
     return {key: value for key, value in wanted.items() if key not in given}
 
 
+# When a record of another tool that keeps no time (dbmate, golang-migrate) was applied: before anything dated.
+_LONG_AGO = datetime.min.replace(tzinfo=timezone.utc)
+
+
 def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:
     """The applied entries, the one applied last first: after ``--allow-out-of-order`` the newest
     version is not the last one applied, and a rollback undoes in the order things were done.
@@ -854,7 +944,7 @@ def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:
     applied = [entry for entry in entries if entry.record is not None and not entry.repeatable]
     return sorted(
         applied,
-        key=lambda entry: (entry.record.applied_at, entry.record.key or (), entry.version),  # type: ignore[union-attr]
+        key=lambda entry: (entry.record.applied_at or _LONG_AGO, entry.record.key or (), entry.version),  # type: ignore[union-attr]
         reverse=True,
     )
 
