@@ -412,11 +412,9 @@ class Runner:
             elif record.checksum != migration.checksum and migration.repeatable:
                 # Flyway's OUTDATED: a repeatable migration is meant to change; `up` applies it again.
                 state = "outdated"
-                detail = (f"changed since it was applied (recorded {record.checksum[:12]}, file has"
-                          f" {migration.checksum[:12]}): `up` applies it again")
+                detail = f"changed since it was applied ({_checksums(record, migration)}): `up` applies it again"
             elif record.checksum != migration.checksum:
-                state = "checksum-changed"
-                detail = f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
+                state, detail = "checksum-changed", _checksums(record, migration)
             else:
                 state = "applied"
                 detail = f"applied by {record.applied_by}: the next run records it" if record.adopted_from else None
@@ -947,6 +945,12 @@ def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:
         key=lambda entry: (entry.record.applied_at or _LONG_AGO, entry.record.key or (), entry.version),  # type: ignore[union-attr]
         reverse=True,
     )
+
+
+def _checksums(record: AppliedRecord, migration: Migration) -> str:
+    if record.adopted_from is not None:
+        return f"the checksum {record.adopted_from} recorded is not the file's"
+    return f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
 
 
 def _dirty_detail(record: AppliedRecord) -> str:

@@ -144,3 +144,32 @@ def test_flyway_history_versioned_baseline_and_repeatables(tmp_path: Path, cli, 
     ]
     assert query(dsn, "SELECT two FROM changed") == [(2,)]
     assert set(states(cli, args).values()) == {"applied"}
+
+
+def test_sqlx_checksums_and_diesel_dashless_versions(tmp_path: Path, cli, db18) -> None:
+    import hashlib
+
+    sqlx = write_migrations(tmp_path / "sqlx", {
+        "1_a.up.sql": "CREATE TABLE a (id int);\n", "1_a.down.sql": "DROP TABLE a;\n",
+        "2_b.up.sql": "CREATE TABLE b (id int);\n", "2_b.down.sql": "DROP TABLE b;\n",
+    })  # fmt: skip
+    dsn = db18.dsn
+    query(dsn, "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,"
+               " installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL,"
+               " execution_time BIGINT NOT NULL)")
+    query(dsn, "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)"
+               " VALUES (1, 'a', true, %s, 1), (2, 'b', true, %s, 1)",
+          hashlib.sha384(b"CREATE TABLE a (id int);\n").digest(), hashlib.sha384(b"CREATE TABLE b;\n").digest())
+    args = ("--dir", sqlx, "--database-url", dsn)
+    assert states(cli, args) == {"1": "applied", "2": "checksum-changed"}  # sqlx too refuses an edited file
+    assert cli("status", *args).code == 1
+
+    diesel = write_migrations(tmp_path / "diesel", {
+        "2024-01-01-000000_a/up.sql": "CREATE TABLE d1 (id int);\n", "2024-01-01-000000_a/down.sql": "DROP TABLE d1;\n",
+        "2024-02-01-000000_b/up.sql": "CREATE TABLE d2 (id int);\n", "2024-02-01-000000_b/down.sql": "DROP TABLE d2;\n",
+    })  # fmt: skip
+    query(dsn, "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL,"
+               " run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+    query(dsn, "INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000')")
+    args = ("--dir", diesel, "--database-url", dsn)
+    assert list(states(cli, args).values()) == ["applied", "pending"]
