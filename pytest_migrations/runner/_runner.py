@@ -13,7 +13,7 @@ import contextlib
 import re
 import time
 from datetime import datetime, timezone
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -285,10 +285,32 @@ class Runner:
             _, table_missing, history_missing = self.tracking.missing_objects(conn)
             if not table_missing or not history_missing:
                 self.tracking.check_shape(conn)
-            ours = [] if table_missing else self.tracking.read_applied(conn)
+            ours = [] if table_missing else self._current_identity(self.tracking.read_applied(conn))
             touched = set() if history_missing else self.tracking.recorded_versions(conn)
         with self._database_step("cannot read the tracking table of the directory's tool"):
             return ours + self._adoptable(conn, ours, touched)
+
+    def _current_identity(self, records: list[AppliedRecord]) -> list[AppliedRecord]:
+        """Records an earlier release of the runner wrote under the identity it gave sql-migrate
+        files then (the leading number as version, the rest as name: ``1`` and ``a`` for
+        ``1_a.sql``), under the one sql-migrate gives them (the file name), so that they are not
+        a missing file beside a pending one; the next run rewrites them."""
+        if self.loaded.layout.version_scheme != "sql-migrate":
+            return records
+        by_key = {m.version.key: m for m in self.migrations}
+        current = []
+        for record in records:
+            if self._record_key(record) in by_key or not record.name:
+                current.append(record)
+                continue
+            written = (by_key.get(self._record_key_of(f"{record.version}{separator}{record.name}"))
+                       for separator in "_-.")
+            migration = next((m for m in written if m is not None), None)
+            if migration is None:
+                current.append(record)
+            else:
+                current.append(replace(record, version=migration.version.text, recorded_as=record.version))
+        return current
 
     def _adoptable(self, conn: psycopg.Connection, ours: list[AppliedRecord], touched: set[str]) -> list[AppliedRecord]:
         """What the directory's own tool (goose, Flyway ...) recorded as applied, in its table,
@@ -346,8 +368,9 @@ class Runner:
             return None
 
     def _adopt(self, records: list[AppliedRecord]) -> None:
-        """Copy the tool's records into the runner's table, each with a history row saying so."""
-        adopted = [record for record in records if record.adopted_from is not None]
+        """Copy the tool's records into the runner's table, each with a history row saying so,
+        and rewrite those an earlier release wrote under another identity."""
+        adopted = [record for record in records if record.adopted_from is not None or record.recorded_as is not None]
         if not adopted:
             return
         self._ensure_tracking()
@@ -360,6 +383,14 @@ class Runner:
     def _adoption_commands(self, adopted: list[AppliedRecord]) -> list[Command]:
         commands = []
         for record in adopted:
+            if record.recorded_as is not None:
+                commands.append(Command("tracking", self.tracking.rename(record.recorded_as, record.version)))
+                commands.append(Command("tracking", self.tracking.insert_history(
+                    version=record.version, name=record.name, direction="repair", checksum=record.checksum,
+                    outcome="renamed", message=f"recorded as {record.recorded_as} by an earlier release of the"
+                    f" runner; {self.loaded.layout.tool} knows it as {record.version}",
+                )))
+                continue
             commands.append(Command("tracking", self.tracking.insert_adopted(record)))
             commands.append(Command("tracking", self.tracking.insert_history(
                 version=record.version, name=record.name, direction="adopt", checksum=record.checksum,
@@ -608,7 +639,8 @@ class Runner:
                     f"lint: {finding}", hint="fix the migration, suppress the finding, or pass --no-lint"
                 ))
             key = lock_key(self.settings.schema, self.settings.table)
-            adopted = [record for record in applied if record.adopted_from is not None] if steps else []
+            adopted = [record for record in applied
+                       if record.adopted_from is not None or record.recorded_as is not None] if steps else []
             plan = Plan(action, steps, setup, key, adopt=self._adoption_commands(adopted))
             report = RunReport(action, dry_run, plan, lint=lint_outcome, problems=problems)
             if dry_run:

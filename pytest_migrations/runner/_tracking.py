@@ -60,6 +60,10 @@ class AppliedRecord:
     # Not in the runner's table yet: read from the tracking table of the project's own tool
     # (its label, e.g. "goose (public.goose_db_version)"), to be copied into it by the next run.
     adopted_from: str | None = None
+    # The version an earlier release of the runner wrote this record under, when the layout's
+    # identity for it changed since (a sql-migrate migration is now its file name): the next run
+    # rewrites it.
+    recorded_as: str | None = None
 
     @property
     def key(self) -> tuple[int, ...] | None:
@@ -297,6 +301,11 @@ class Tracking:
     def update_checksum(self, version: str, checksum: str) -> sql.Composable:
         return sql.SQL("UPDATE {} SET checksum = {} WHERE version = {}").format(
             self.table, sql.Literal(checksum), sql.Literal(version)
+        )
+
+    def rename(self, old: str, new: str) -> sql.Composable:
+        return sql.SQL("UPDATE {} SET version = {} WHERE version = {}").format(
+            self.table, sql.Literal(new), sql.Literal(old)
         )
 
     def delete(self, version: str) -> sql.Composable:

@@ -173,3 +173,24 @@ def test_sqlx_checksums_and_diesel_dashless_versions(tmp_path: Path, cli, db18) 
     query(dsn, "INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000')")
     args = ("--dir", diesel, "--database-url", dsn)
     assert list(states(cli, args).values()) == ["applied", "pending"]
+
+
+def test_sql_migrate_records_of_an_earlier_release_keep_matching_their_files(tmp_path: Path, cli, db18) -> None:
+    sections = "-- +migrate Up\nCREATE TABLE {0} (id int);\n-- +migrate Down\nDROP TABLE {0};\n"
+    directory = write_migrations(tmp_path / "sql", {"20180103142001_a.sql": sections.format("a")})
+    dsn = db18.dsn
+    args = ("--dir", directory, "--database-url", dsn)
+    assert cli("up", "--no-lint", *args).code == 0
+    # What releases before the sql-migrate layout recorded: the leading number, the rest as name.
+    query(dsn, "UPDATE public.applied_migrations SET version = '20180103142001', name = 'a'")
+    write_migrations(directory, {"20180104000000-b.sql": sections.format("b")})
+    assert states(cli, args) == {"20180103142001_a": "applied", "20180104000000-b": "pending"}
+    assert cli("status", *args).code == 0
+    assert cli("up", "--no-lint", *args).code == 0
+    assert query(dsn, "SELECT version FROM public.applied_migrations ORDER BY version") == [
+        ("20180103142001_a",), ("20180104000000-b",),
+    ]
+    assert ("20180103142001_a", "repair", "renamed") in query(
+        dsn, "SELECT version, direction, outcome FROM public.migration_history")
+    assert cli("down", "--no-lint", *args, "--steps", "2").code == 0
+    assert query(dsn, "SELECT count(*) FROM public.applied_migrations") == [(0,)] and "a" not in tables(dsn)
