@@ -355,8 +355,8 @@ class Runner:
                 execution_ms=None,
                 dirty=record.dirty,
                 dirty_direction="up" if record.dirty else None,
-                failed_statement=None,
-                failed_error=f"{found.table.tool} marks it failed" if record.dirty else None,
+                failed_statement=found.label if record.dirty else None,
+                failed_error="recorded there as failed half-way" if record.dirty else None,
                 adopted_from=found.label,
             ))
         return adopted

@@ -235,7 +235,7 @@ class Tracking:
         """``record``, read from another tool's table, as a row of the runner's own."""
         return sql.SQL(
             "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms, dirty,"
-            " dirty_direction, failed_error) VALUES ({}, {}, {}, {}, {}, NULL, {}, {}, {})"
+            " dirty_direction, failed_statement, failed_error) VALUES ({}, {}, {}, {}, {}, NULL, {}, {}, {}, {})"
         ).format(
             self.table,
             sql.Literal(record.version),
@@ -245,6 +245,7 @@ class Tracking:
             sql.Literal(record.applied_by),
             sql.Literal(record.dirty),
             sql.Literal(record.dirty_direction),
+            sql.Literal(record.failed_statement),
             sql.Literal(record.failed_error),
         )
 
