@@ -6,6 +6,11 @@ the runners' lock, and a restart of the server that holds some of the targets. T
 those targets failed, leaves each at its old version (or, after a lost lock, at the last
 migration it committed), never dirty, and the next ``up --fleet`` finishes them with nothing
 repaired by hand and nothing applied twice.
+
+Two kills of the runner process complete the picture: one during a long statement (the server
+ends the statement with its client, so the next run does not wait behind it), one during a
+migration outside a transaction (that target is recorded dirty, shown by ``status --fleet``, and
+refused until a human repairs it).
 """
 
 from __future__ import annotations
