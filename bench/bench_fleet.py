@@ -91,6 +91,8 @@ class PeakConnections:
         self._thread = threading.Thread(target=self._sample)
 
     def __enter__(self) -> PeakConnections:
+        # Connected here, before OpenConnections counts: the sampler is not the runner's.
+        self._conn = psycopg.connect(self.dsn, autocommit=True)
         self._thread.start()
         return self
 
@@ -99,7 +101,7 @@ class PeakConnections:
         self._thread.join()
 
     def _sample(self) -> None:
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
+        with self._conn as conn:
             while not self._stop.is_set():
                 (count,) = conn.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pytest-migrations'"
