@@ -115,6 +115,8 @@ class Layout:
     followed: str = ""  # the function of the original tool this layout follows
     shape: str = ""  # what the directory looks like, for the README table and --help
     transaction_rule: str = "detect"
+    # The tool sends each section as one query, not statement by statement (``Migration.sent_as_one_query``).
+    sent_as_one_query: bool = False
     version_scheme: str = "numeric"
 
     def __init_subclass__(cls) -> None:
@@ -145,7 +147,8 @@ class Layout:
                   paths: Iterable[Path], **extra: object) -> Migration:
         """A :class:`Migration` of this layout, with its tool's transaction rule."""
         return Migration(version, name, up, down, tuple(paths), self.name,
-                         transaction_rule=self.transaction_rule, **extra)  # type: ignore[arg-type]
+                         transaction_rule=self.transaction_rule, sent_as_one_query=self.sent_as_one_query,
+                         **extra)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<layout {self.name}>"

@@ -111,6 +111,7 @@ class GolangMigrate(_Pairs):
     followed = "golang-migrate: source.Parse (source/parse.go), iofs.PartialDriver.Init, Migrate.newMigration"
     shape = "`12_name.up.sql` + `12_name.down.sql` (names after the version may differ)"
     transaction_rule = "implicit"
+    sent_as_one_query = True
     duplicate_policy = "golang-migrate stops with 'duplicate migration file'"
 
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:
@@ -140,6 +141,7 @@ class Sqlx(_Pairs):
     followed = "sqlx: migrate::source::resolve_blocking, MigrationType::from_filename, Migrator::run"
     shape = "`20240101120000_name.up.sql` + `.down.sql`, or `20240101120000_name.sql` alone"
     transaction_rule = "wrap"
+    sent_as_one_query = True
     duplicate_policy = "sqlx would apply one and then fail on the other (its version is already recorded)"
 
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:
