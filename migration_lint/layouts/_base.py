@@ -126,6 +126,19 @@ class Layout:
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:
         raise NotImplementedError
 
+    # -- options of the tool that change how it runs a section (``golang-migrate?x-multi-statement=true``)
+    def with_options(self, options: dict[str, str]) -> Layout:
+        """This layout under the tool's ``options`` (as its users spell them); a ``ValueError``
+        for an option the tool does not read."""
+        if options:
+            raise ValueError(f"layout {self.name} takes no options (given: {', '.join(options)})")
+        return self
+
+    @property
+    def spec(self) -> str:
+        """The name that chooses this layout with its options (``--layout``, the ``layout`` key)."""
+        return self.name
+
     def parse_version(self, text: str, path: Path | None = None) -> Version:
         """``text`` in this layout's version scheme; a one-line error naming ``path``."""
         try:

@@ -14,6 +14,7 @@ from migration_lint.config import Config, build_rules
 from migration_lint.engine import Linter
 from migration_lint.execution import plan_section
 from migration_lint.layouts import discover
+from migration_lint.session import LintSession
 from pytest_migrations.cli import main as migrations_main
 from pytest_migrations.database import Server
 from pytest_migrations.roundtrip import ChainWalker, ScriptError, run_section
@@ -412,3 +413,56 @@ def test_implicit_runner_sends_the_file_as_one_query(server: Server, tmp_path: P
         code, out = run_cli(capsys, "up", *args)
         assert code == 1 and "003_pair.up.sql:2" in out and "cannot run inside a transaction block" in out, out
         assert "t_lone" in relations(db.dsn) and columns(db.dsn, "t") == ["id"]
+
+
+# -- golang-migrate with x-multi-statement=true (rule "split"): each piece cut at ';' on its own ---------
+
+MULTI = "golang-migrate?x-multi-statement=true"
+
+
+def test_multi_statement_layout_is_read_from_the_configuration_by_linter_and_runner(server: Server, tmp_path: Path, capsys) -> None:
+    directory = write(tmp_path / "m", IMPLICIT_FILES)
+    (tmp_path / ".migration-lint.toml").write_text(f'layout = "{MULTI}"\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(f'[tool.pytest-migrations]\nlayout = "{MULTI}"\n', encoding="utf-8")
+    session = LintSession.for_path(directory)
+    migrations = session.migrations(directory)
+    assert {m.transaction_rule for m in migrations} == {"split"}
+    # the CONCURRENTLY beside an ALTER runs on its own: no ML003, where one query fails it
+    assert [f for f in session.lint(migrations) if f.code == "ML003"] == []
+    assert ("ML003", 2) in {(f.code, f.line) for f in lint(directory, implicit(discover(directory)))}
+    with server.fresh_database() as db:
+        args = ("--dir", directory, "--database-url", db.dsn, "--config", tmp_path / "pyproject.toml")
+        code, out = run_cli(capsys, "status", *args)
+        assert f"layout: {MULTI} (" in out, out
+        code, out = run_cli(capsys, "up", *args, "--no-lint")
+        assert code == 0, out
+        assert columns(db.dsn, "t") == ["id", "v"] and {"t_lone", "t_v"} <= relations(db.dsn)
+
+
+def test_multi_statement_round_trip_and_tracer_run_each_statement_alone(server: Server, tmp_path: Path) -> None:
+    migrations = discover(write(tmp_path / "m", IMPLICIT_FILES), MULTI)
+    with ChainWalker(server, migrations, check_data=False) as walker:
+        result = walker.result_for("003_pair")
+    assert result.outcome == "passed", result.report()
+    with server.fresh_database() as db:
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (id int)")
+        trace = trace_migration(db.dsn, migrations[2], history=migrations[:2])
+        assert trace.error is None, trace.error
+        assert [s.method != IN_TRANSACTION for s in trace.statements] == [True, True]
+
+
+def test_multi_statement_refuses_a_semicolon_the_tool_would_cut_a_statement_at(server: Server, tmp_path: Path, capsys) -> None:
+    directory = write(tmp_path / "m", {
+        "001_f.up.sql": "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND $$;\n",
+    })
+    [migration] = discover(directory, MULTI)
+    refusal = plan_section(migration, "up").refusal
+    assert refusal is not None and refusal.startswith(f"{directory / '001_f.up.sql'}:3: golang-migrate with x-multi-statement")
+    with server.fresh_database() as db:
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint", "--layout", MULTI)
+        assert code == 2 and refusal in out, out
+        assert relations(db.dsn) == set()
+        # sent as one query (the default), the same file runs
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint", "--layout", "golang-migrate")
+        assert code == 0, out
