@@ -341,6 +341,8 @@ def _escaped(migration: Migration, section: Section,
     for statement in statements:
         control = transaction_control(statement)
         where = _where(section, statement)
+        # Only read once a COMMIT has ended the tool's block (block None or IMPLICIT).
+        commit_line = first_commit.line if first_commit is not None else None
         if control in ("prepare transaction", "commit prepared", "rollback prepared"):
             return (f"{where}: {_keyword(statement)} in a migration {tool} runs in its transaction: two-phase"
                     " commit cannot be part of a migration; remove it")
@@ -349,8 +351,7 @@ def _escaped(migration: Migration, section: Section,
                 block, current = FILE_BLOCK, [statement]
             elif control in _INSIDE_A_TRANSACTION:
                 return (f"{where}: {_keyword(statement)} outside a transaction block fails in PostgreSQL: the"
-                        f" COMMIT at line {first_commit.line if first_commit else '?'} ended {tool}'s transaction"
-                        " and no BEGIN opened another")
+                        f" COMMIT at line {commit_line} ended {tool}'s transaction and no BEGIN opened another")
             else:  # a statement, or a COMMIT or ROLLBACK with nothing to end (PostgreSQL warns)
                 batches.append(Batch((statement,), None))
             continue
@@ -360,8 +361,7 @@ def _escaped(migration: Migration, section: Section,
                     " ROLLBACK (or mark the migration to run outside a transaction)")
         if control in ("savepoint", "release", "rollback to") and block == IMPLICIT:
             return (f"{where}: {_keyword(statement)} fails in PostgreSQL in the implicit block of the query"
-                    f" {tool} sends: the COMMIT at line {first_commit.line if first_commit else '?'} ended"
-                    f" {tool}'s transaction")
+                    f" {tool} sends: the COMMIT at line {commit_line} ended {tool}'s transaction")
         current.append(statement)
         if control == "begin" and block == IMPLICIT:
             # PostgreSQL turns the query's implicit block into an explicit one: the statements

@@ -16,6 +16,10 @@ diesel            ``2024-01-01-000000_name/up.sql`` + ``down.sql``              
 flyway            ``V1.2__name.sql`` + ``U1.2__name.sql``, ``R__name.sql``                detect
 ================  ====================================================================  ========
 
+A tool's option that changes how it runs a section follows the name after ``?``, as in the tool's
+database URL: ``golang-migrate?x-multi-statement=true`` runs under the rule ``split``
+(:meth:`Layout.with_options`, read only by :func:`layout_named`).
+
 :data:`LAYOUTS` is the one list of them. :func:`load_directory` detects the layout of a directory
 (or takes the one the user names) and returns a :class:`LoadedDirectory`: the migrations in the
 tool's order, the entries the tool ignores, and warnings. Detection looks at the shapes present:
