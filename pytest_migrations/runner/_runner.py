@@ -851,9 +851,8 @@ class Runner:
         except psycopg.Error:
             self._rollback_quietly(conn)
             return True
+        # The dirty mark (the new row of an UP, the mark on the row of a DOWN) went in with them.
         record = records.get(step.migration.version.text)
-        if step.direction == "up":
-            return record is not None
         return record is not None and record.dirty
 
     def _committed(self, step: Step) -> bool:
