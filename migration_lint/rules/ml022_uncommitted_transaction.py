@@ -10,7 +10,8 @@ class UncommittedTransaction(Rule):
 
     ## What it does
     Flags a section that opens a transaction with `BEGIN` and ends without `COMMIT` or
-    `ROLLBACK`.
+    `ROLLBACK`. Not when the migration tool's own `COMMIT` ends it: the `BEGIN` that follows a
+    `COMMIT` stepping out of the tool's transaction (ML049 `escaped-transaction`).
 
     ## Why is this bad?
     Run with `psql -f`, the open transaction is rolled back when the session ends: the migration
