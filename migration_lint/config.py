@@ -7,14 +7,16 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     extend-select = ["advice"]           # adds the advice group (or one rule: "prefer-text-field")
     ignore = ["ML010", "ban-drop-table"]
     assume-in-transaction = false
-    layout = "sqlx"                      # read directories as this tool does (default: detected)
+    layout = "sqlx"                      # read directories as this tool does (default: detected);
+                                         # "golang-migrate?x-multi-statement=true" as its URL says
     preview = false                      # let ALL and prefixes select preview rules
     exclude = ["legacy/*"]               # paths (globs) never linted
     since = "0042"                       # older migrations are linted and reported, never fail
     [per-file-ignores]                   # glob -> rules
     "migrations/0001_*.sql" = ["ML011"]
-    [severity]                           # rule -> error | warning
+    [severity]                           # rule, prefix or group -> error | warning
     require-lock-timeout = "warning"
+    advice = "error"                     # a rule named on its own beats its group
     [rules.identifier-too-long]          # rule options
     max-length = 63
 
@@ -250,12 +252,26 @@ def selected_codes(config: Config) -> list[str]:
     return [code for code in chosen if code not in ignored]
 
 
+def configured_severities(config: Config) -> dict[str, str]:
+    """Code -> the severity ``[severity]`` gives it. Its keys are resolved as ``select``'s are
+    (``ALL``, a group, a code prefix, a code or a name); where keys overlap, the narrower wins,
+    so that a rule named on its own keeps its level inside a group set to another."""
+    from .rules import expand_selector
+
+    resolved: dict[str, str] = {}
+    expanded = [(expand_selector(selector), level) for selector, level in config.severity.items()]
+    for codes, level in sorted(expanded, key=lambda item: -len(item[0])):  # wider first, narrower over it
+        for code in codes:
+            resolved[code] = level
+    return resolved
+
+
 def build_rules(config: Config, only: Iterable[str] | None = None) -> list:
     """Rule instances for ``config``, with severities and options applied; with ``only`` (rule
     names), just those of them that ``config`` selects."""
     from .rules import code_of, rule_class
 
-    severity_by_code = {code_of(rule): level for rule, level in config.severity.items()}
+    severity_by_code = configured_severities(config)
     wanted = None if only is None else {code_of(name) for name in only}
     rules = []
     for code in selected_codes(config):
@@ -276,6 +292,6 @@ def parse_layout(value: Any, where: str = "--layout") -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: layout must be a string, not {value!r}")
     try:
-        return layout_named(value).name
+        return layout_named(value).spec
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None

@@ -438,6 +438,23 @@ def test_unversioned_file_with_headings_is_linted_as_a_migration(tmp_path: Path,
     assert "[missing-down]" not in capsys.readouterr().out
 
 
+def test_an_unversioned_file_with_headings_runs_as_a_versioned_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its transaction is assumed as for the same file with a version: the same plan, the same
+    findings (the ALTER's lock held through the UPDATE, in the transaction the tool opens)."""
+    text = "-- UP\nSET lock_timeout = '1s';\nALTER TABLE t ADD COLUMN c int;\nUPDATE t SET c = 1 WHERE id > 0;\n"
+    loose, versioned = write(tmp_path / "loose" / "add_c.sql", text), write(tmp_path / "dir" / "001_add_c.sql", text)
+    plans = [plan_section(load_file(path), "up") for path in (loose, versioned)]
+    assert (plans[0].mode, plans[0].in_tool_transaction) == (plans[1].mode, plans[1].in_tool_transaction)
+    found = []
+    for path in (loose, versioned):
+        lint_main(["--no-cache", "--format", "gcc", str(path)])
+        lines = [line for line in capsys.readouterr().out.splitlines() if ".sql:" in line]
+        found.append(sorted(line.split(".sql:", 1)[1].split("]", 1)[0] for line in lines))  # where, level, rule
+    assert found[0] == found[1]
+    assert [line for line in found[0] if line.endswith("[work-after-exclusive-lock")]
+    assert [line for line in found[0] if line.endswith("[missing-down")]
+
+
 # --- layouts as objects --------------------------------------------------------------------------
 
 
@@ -467,6 +484,27 @@ def test_layout_option_decides_between_sqlx_and_golang_migrate(tmp_path: Path, c
     assert "non-transactional-in-transaction" not in capsys.readouterr().out
     assert lint_main(["--no-cache", "--layout", "nonsense", str(tmp_path)]) == 2
     assert "unknown layout 'nonsense'" in capsys.readouterr().err
+
+
+def test_golang_migrate_takes_x_multi_statement_as_its_url_spells_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    multi = layout_named("golang-migrate?x-multi-statement=true")
+    assert (multi.spec, multi.transaction_rule, multi.sent_as_one_query) == (
+        "golang-migrate?x-multi-statement=true", "split", False)
+    assert layout_named("migrate?x-multi-statement=f").spec == "golang-migrate"  # strconv.ParseBool's forms
+    assert layout_named("golang-migrate").transaction_rule == "implicit"  # the driver's default
+    write(tmp_path / "1_a.up.sql", "CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);\n")
+    assert lint_main(["--no-cache", "--format", "gcc", "--layout", "golang-migrate", str(tmp_path)]) == 1
+    assert "non-transactional-in-transaction" in capsys.readouterr().out
+    assert lint_main(["--no-cache", "--format", "gcc", "--verbose", "--layout", multi.spec, str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "non-transactional-in-transaction" not in out.out
+    assert "layout golang-migrate?x-multi-statement=true (" in out.out + out.err
+    for bad, message in (("golang-migrate?x-multi-statement=yes", "x-multi-statement must be true or false, not 'yes'"),
+                         ("golang-migrate?x-no-lock=true", "unknown option 'x-no-lock'"),
+                         ("sqlx?x-multi-statement=true", "layout sqlx takes no options")):
+        assert lint_main(["--no-cache", "--layout", bad, str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_layout_key_in_the_linter_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
