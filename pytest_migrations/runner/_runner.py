@@ -1092,7 +1092,7 @@ def _dirty_detail(record: AppliedRecord) -> str:
     if record.failed_statement or record.failed_error:
         return f"{direction} failed at {record.failed_statement}: {record.failed_error}"
     if record.statements_done is not None:
-        return f"{direction} was interrupted after {record.statements_done} statement(s): `migrations up` resumes it"
+        return f"{direction} was interrupted after {record.statements_done} of its statements had run"
     return f"{direction} was interrupted before it finished"
 
 
