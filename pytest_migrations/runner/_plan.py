@@ -233,7 +233,7 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
     else:
         started, duration = tracking.remembered_start(), tracking.session_duration()
         if direction == "up":
-            before = [*replaced, tracking.insert_applied(migration, dirty=True)] if resume is None else []
+            before = [*replaced, tracking.insert_applied(migration, dirty=True, with_progress=progress)] if resume is None else []
             after = [
                 tracking.mark_clean_after_up(version, with_progress=progress),
                 tracking.insert_history(

@@ -252,10 +252,13 @@ class Tracking:
             cls.remembered_start()
         )
 
-    def insert_applied(self, migration: Migration, *, dirty: bool, checksum: str | None = None) -> sql.Composable:
-        """The row of an applied migration; ``dirty`` while a non-transactional one runs."""
+    def insert_applied(self, migration: Migration, *, dirty: bool, checksum: str | None = None,
+                       with_progress: bool = False) -> sql.Composable:
+        """The row of an applied migration; ``dirty`` while a non-transactional one runs, with
+        no statement done yet when its progress is recorded (``with_progress``)."""
         if dirty:
-            return self._insert_row(migration, checksum, sql.SQL("clock_timestamp()"), sql.NULL, True, sql.Literal("up"))
+            return self._insert_row(migration, checksum, sql.SQL("clock_timestamp()"), sql.NULL, True, sql.Literal("up"),
+                                    statements_done=0 if with_progress else None)
         return self._insert_row(migration, checksum, sql.SQL("now()"), self.transaction_duration(), False, sql.NULL)
 
     def insert_adopted(self, record: AppliedRecord) -> sql.Composable:
@@ -287,13 +290,17 @@ class Tracking:
 
     def _insert_row(
         self, migration: Migration, checksum: str | None, applied_at: sql.Composable,
-        duration: sql.Composable, dirty: bool, direction: sql.Composable,
+        duration: sql.Composable, dirty: bool, direction: sql.Composable, *, statements_done: int | None = None,
     ) -> sql.Composable:
+        # The progress column only where it is written: a table of an earlier release may lack it.
+        progress = (sql.SQL(", {}").format(sql.Identifier(PROGRESS_COLUMN)), sql.SQL(", {}").format(sql.Literal(statements_done))) \
+            if statements_done is not None else (sql.SQL(""), sql.SQL(""))
         return sql.SQL(
             "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms, dirty,"
-            " dirty_direction) VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
+            " dirty_direction{}) VALUES ({}, {}, {}, {}, {}, {}, {}, {}{})"
         ).format(
             self.table,
+            progress[0],
             sql.Literal(migration.version.text),
             sql.Literal(migration.name),
             sql.Literal(checksum or migration.checksum),
@@ -302,6 +309,7 @@ class Tracking:
             duration,
             sql.Literal(dirty),
             direction,
+            progress[1],
         )
 
     def mark_clean_after_up(self, version: str, *, with_progress: bool = False) -> sql.Composable:
