@@ -313,15 +313,15 @@ class Tracking:
         )
 
     def mark_clean_after_up(self, version: str, *, with_progress: bool = False) -> sql.Composable:
-        progress = sql.SQL(", statements_done = NULL") if with_progress else sql.SQL("")
+        progress = sql.SQL(", {} = NULL").format(sql.Identifier(PROGRESS_COLUMN)) if with_progress else sql.SQL("")
         return sql.SQL(
             "UPDATE {} SET dirty = false, dirty_direction = NULL, execution_ms = {}{} WHERE version = {}"
         ).format(self.table, self.session_duration(), progress, sql.Literal(version))
 
     def record_progress(self, version: str, statements_done: int) -> sql.Composable:
         """How far a migration outside a transaction got: the next run resumes after it."""
-        return sql.SQL("UPDATE {} SET statements_done = {} WHERE version = {}").format(
-            self.table, sql.Literal(statements_done), sql.Literal(version)
+        return sql.SQL("UPDATE {} SET {} = {} WHERE version = {}").format(
+            self.table, sql.Identifier(PROGRESS_COLUMN), sql.Literal(statements_done), sql.Literal(version)
         )
 
     def mark_dirty(self, version: str, direction: str) -> sql.Composable:

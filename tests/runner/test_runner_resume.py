@@ -144,3 +144,19 @@ def test_a_statement_whose_effect_the_catalog_cannot_show_is_undecidable(catalog
     with pytest.raises(Undecidable, match=r"statement 2 of 3 \(.*001_x.sql:3\) was running when the run stopped,"
                                           r" and whether it took effect cannot be read from the catalog"):
         resume_point(catalog, plan, 1)
+
+
+def test_a_tracking_table_of_an_earlier_release_is_read_as_it_is_and_given_the_progress_column_by_up(cli, db18, tmp_path):
+    directory = write_migrations(tmp_path / "m", MIGRATIONS)
+    args = ["--dir", directory, "--database-url", db18.dsn]
+    assert cli("up", *args, "--no-lint", "--to", "001").code == 0
+    query(db18.dsn, "ALTER TABLE applied_migrations DROP COLUMN statements_done")
+    status = cli("status", *args)
+    assert status.code == 0 and "pending" in status.out, status.text
+    assert cli("up", *args, "--no-lint", "--dry-run").code == 0
+    assert query(db18.dsn, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'applied_migrations'::regclass"
+                           " AND attname = 'statements_done' AND NOT attisdropped") == [(0,)]
+    assert cli("up", *args, "--no-lint").code == 0
+    assert query(db18.dsn, "SELECT version, dirty, statements_done FROM applied_migrations ORDER BY version") == [
+        ("001", False, None), ("002", False, None),
+    ]
