@@ -275,6 +275,11 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
                 *(Command("file", statement.text, statement) for statement in resume.replay),
                 *(Command("repair", query) for query in resume.repair),
             ] if resume is not None else []
+            finish = [Command("tracking", query) for query in after]
+            if progress:
+                # The clean mark and the history row commit together: a kill between them would
+                # leave an application the history does not show.
+                finish = [Command("begin", "BEGIN"), *finish, Command("commit", "COMMIT")]
             commands = [
                 Command("session", tracking.remember_start()),
                 *guard,
@@ -282,7 +287,7 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
                 *timeout_settings(section, settings, local=False),
                 *resumed,
                 *file_commands,
-                *(Command("tracking", query) for query in after),
+                *finish,
                 discard,
             ]
     return Step(migration, direction, plan, commands, resume)

@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from fleet_helpers import applied, query, write_migrations
+from test_fleet_resume import Killable, wait_for_runner_backends_to_end
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATIONS = {
@@ -85,3 +87,79 @@ def test_a_runner_killed_during_a_concurrent_index_build_is_resumed_by_the_next_
     history = query(victim.dsn, "SELECT version, outcome, message FROM migration_history WHERE direction = 'up' ORDER BY id")
     assert [(version, outcome) for version, outcome, _ in history] == [("001", "applied"), ("002", "applied")]
     assert history[1][2].endswith(resumed)
+
+
+EVERY_KIND = {
+    "001_accounts.sql": (
+        "-- UP\nCREATE TABLE accounts (id bigint PRIMARY KEY, email text);\n"
+        "CREATE TABLE effects (version text NOT NULL);\nCREATE INDEX accounts_old ON accounts (id);\n"
+        "INSERT INTO effects VALUES ('001');\n"
+    ),
+    "002_outside.sql": (
+        "-- UP\nSET lock_timeout = '10s';\n"
+        "CREATE INDEX CONCURRENTLY accounts_email ON accounts (email);\n"
+        "CREATE TABLE audit (id bigint);\n"
+        "ALTER TABLE accounts ADD COLUMN plan text;\n"
+        "BEGIN;\nINSERT INTO effects VALUES ('002');\nCOMMIT;\n"
+        "DROP INDEX CONCURRENTLY accounts_old;\n"
+    ),
+}
+# The last statements an uninterrupted run sends: the whole of 002's step and what follows it.
+STEP_POINTS = 26
+
+
+@pytest.fixture
+def killable(tmp_path):
+    server = Killable(tmp_path / "count")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_kill_9_at_every_statement_of_a_migration_outside_a_transaction_then_up_again_finishes_it_once(
+    cli, databases, killable, tmp_path,
+):
+    directory = write_migrations(tmp_path / "m", EVERY_KIND)
+    db = databases[0]
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"{db.dsn}\n", encoding="utf-8")
+    args = ["up", "--dir", str(directory), "--fleet", str(targets), "--no-lint"]
+
+    def reset() -> None:
+        query(db.dsn, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        assert cli("up", "--dir", directory, "--database-url", db.dsn, "--no-lint", "--to", "001").code == 0
+
+    reset()
+    clean = killable.run(args)
+    assert clean["code"] == 0 and not clean["killed"], clean
+    total = clean["sent"]
+    notes: list[str] = []
+    for kill_at in range(total - STEP_POINTS, total):
+        # Right after a statement's answer: after a statement of the file, before its count
+        # is recorded, the catalog must decide; "before" the next one is the same state.
+        where = f"killed at statement {kill_at}/{total}, after its answer"
+        reset()
+        outcome = killable.run(args, kill_at, "after")
+        assert outcome["killed"], f"{where}: {outcome}"
+        wait_for_runner_backends_to_end(db.dsn, [db.name])
+        [record] = query(db.dsn, "SELECT count(*) FILTER (WHERE dirty), count(*) FILTER (WHERE dirty AND failed_error IS NULL"
+                                 " AND statements_done IS NOT NULL) FROM applied_migrations WHERE version = '002'")
+        assert record[0] == record[1], f"{where}: a dirty record that is not resumable"
+
+        again = cli(*args)
+        assert again.code == 0, f"{where}: {again.text}"
+        notes += [line for line in again.out.splitlines() if "resumed" in line]
+        assert query(db.dsn, "SELECT version FROM effects ORDER BY version") == [("001",), ("002",)], where
+        assert query(db.dsn, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email'::regclass") == [(True,)], where
+        assert query(db.dsn, "SELECT to_regclass('audit') IS NOT NULL, to_regclass('accounts_old') IS NULL") == [(True, True)], where
+        assert query(db.dsn, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'plan'") == [(1,)]
+        assert query(db.dsn, "SELECT version, count(*)::int FROM migration_history WHERE direction = 'up'"
+                             " AND outcome = 'applied' GROUP BY version ORDER BY version") == [("001", 1), ("002", 1)], where
+        assert query(db.dsn, "SELECT count(*) FROM applied_migrations WHERE dirty") == [(0,)], where
+    # Most points fall inside the step, after its dirty record and before its clean mark, and
+    # between them they reach every decision.
+    assert len(notes) >= STEP_POINTS // 2, f"only {len(notes)} of {STEP_POINTS} kills were resumed"
+    for decision in ("a setting, sent again", "the catalog shows it took effect", "had not taken effect, so it runs again",
+                     "its BEGIN ... COMMIT had not committed", "every statement had run"):
+        assert any(decision in note for note in notes), f"no kill led to {decision!r}"
