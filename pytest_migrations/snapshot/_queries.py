@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg import sql
 
-from ..catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, user_schema
+from ..catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, text_array, user_schema
 
 
 @dataclass(frozen=True)
@@ -749,9 +749,7 @@ def _with_context(part: str) -> str:
 
 def _arguments(exclusions: tuple[tuple[str, ...], tuple[str, ...]], relations: Sequence[int] | None) -> sql.Composable:
     schemas, tables = exclusions
-    return sql.SQL("({}, {}, {}::oid[])").format(
-        sql.Literal(list(schemas)), sql.Literal(list(tables)), sql.Literal(None if relations is None else list(relations))
-    )
+    return sql.SQL(f"({text_array(schemas)}, {text_array(tables)}, {text_array(relations)}::oid[])")
 
 
 def _attributes(part: _Part, values: Sequence[Any]) -> dict[str, Any]:
