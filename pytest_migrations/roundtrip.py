@@ -515,7 +515,8 @@ class ChainWalker(ChainWalk[StepResult]):
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
                 return _OverRows()
-            for label, plan in (("UP", up_plan), ("DOWN", down_plan)):
+            ran = self._up_and_down_together(up_plan, down_plan)
+            for label, plan in () if ran else (("UP", up_plan), ("DOWN", down_plan)):
                 try:
                     self._run(plan, nested=True)
                 except ScriptError as error:
@@ -542,6 +543,22 @@ class ChainWalker(ChainWalk[StepResult]):
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 # rolled back by the next script, in the same round trip (see _run)
                 self._rollback_pending = True
+
+    def _up_and_down_together(self, up_plan: ExecutionPlan, down_plan: ExecutionPlan) -> bool:
+        """UP then DOWN over the seeded rows, as one script in one round trip; whether both ran.
+        When either fails, the transaction goes back to the seeded rows, for the caller to run
+        them one by one, which tells which failed and where."""
+        if up_plan.refusal or down_plan.refusal or not up_plan.statements or not down_plan.statements:
+            return False
+        conn = self._connection
+        statements = [*up_plan.statements, *down_plan.statements]
+        try:
+            ran = _run_script(conn, statements, up_plan.section, nested=True)
+        except ScriptError:  # it did not parse: nothing of it ran
+            ran = False
+        if not ran:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {_SEEDED_SAVEPOINT}")
+        return ran
 
     def _blame(
         self, migration: Migration, up_plan: ExecutionPlan, seeded: Any, losses: list[Any], result: StepResult
