@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql
 
 from migration_lint.execution import IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section
 from migration_lint.model import Migration, Section
@@ -437,10 +438,11 @@ class ChainWalker(ChainWalk[StepResult]):
 
     def _restored_and_up_again(
         self, migration: Migration, up_plan: ExecutionPlan, before: Any, result: StepResult, *, nested: bool,
-        restored: Any = None,
+        restored: Any = None, up_ran: bool = False,
     ) -> tuple[bool, Any]:
         """After DOWN: compare with S(k-1) (``restored``, the schema after DOWN, if taken), then
-        UP again. Whether UP ran, and the schema it made, unless it needs no comparison with S(k)."""
+        UP again (unless ``up_ran``: the caller ran it already, with success). Whether UP ran,
+        and the schema it made, unless it needs no comparison with S(k)."""
         if restored is None:
             restored = self._take_snapshot()
         errors, warnings = self._compare(before, restored)
@@ -450,7 +452,8 @@ class ChainWalker(ChainWalk[StepResult]):
             )
         result.warnings.extend(f"{migration.id}: after DOWN: {line}" for line in warnings)
         try:
-            self._run(up_plan, nested=nested)
+            if not up_ran:
+                self._run(up_plan, nested=nested)
         except ScriptError as error:
             result.problems.append(Problem(f"UP of {migration.id} failed after its DOWN", (str(error),)))
             return False, None
@@ -526,10 +529,23 @@ class ChainWalker(ChainWalk[StepResult]):
                     reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}", fails_over_rows=label)
             restored = self._take_snapshot()
-            losses = seed_data.find_losses(conn, seeded, restored)
+            # UP again goes with the reads of the rows DOWN left, in their round trip
+            up_again = [sql.SQL(_nested_script(up_plan.statements))] if up_plan.statements and not up_plan.refusal else []
+            try:
+                losses = seed_data.find_losses(conn, seeded, restored, then=up_again)
+            except psycopg.Error as error:
+                if not up_again or conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+                    raise
+                # UP again failed: back to what DOWN left; read the rows, then UP again alone says why
+                try:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}")
+                except psycopg.errors.InvalidSavepointSpecification:
+                    raise error from None  # a read of the rows failed, before UP again began
+                losses = seed_data.find_losses(conn, seeded, restored)
+                up_again = []
             round_trip = StepResult(migration, PASSED)
             ran_again, again = self._restored_and_up_again(
-                migration, up_plan, before, round_trip, nested=True, restored=restored
+                migration, up_plan, before, round_trip, nested=True, restored=restored, up_ran=bool(up_again)
             )
             if losses:
                 self._blame(migration, up_plan, seeded, losses, result)
@@ -797,8 +813,7 @@ def _run_script(
         undo = f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
     else:
         begin, end, undo = "ROLLBACK\n;\nBEGIN" if rollback_first else "BEGIN", "COMMIT", "ROLLBACK"
-    # A newline before each semicolon: a statement may end in a -- comment.
-    separator = "\n;\n"
+    separator = _SEPARATOR
     parts = [begin, *(statement.text for statement in statements), end]
     try:
         # No parameters: the text goes to the server as written (no placeholder parsing).
@@ -819,6 +834,18 @@ def _run_script(
                 raise _script_error(error, failed.text, section, failed.line) from None
         return False
     return True
+
+
+# A newline before each semicolon: a statement may end in a -- comment.
+_SEPARATOR = "\n;\n"
+
+
+def _nested_script(statements: Sequence[Any]) -> str:
+    """``statements`` as :func:`_run_script` sends them nested: under the section's savepoint."""
+    return _SEPARATOR.join(
+        [f"SAVEPOINT {_SECTION_SAVEPOINT}", *(statement.text for statement in statements),
+         f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"]
+    )  # fmt: skip
 
 
 def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: int) -> None:

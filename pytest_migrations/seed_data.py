@@ -285,10 +285,13 @@ def _reads(tables: list[SeededTable], found: Mapping[str, tuple[str, str, Mappin
 
 
 def find_losses(
-    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None = None
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None = None,
+    *, then: list[sql.Composable] | None = None,
 ) -> list[Loss]:
-    """The seeded rows lost or changed, as :func:`verify_rows` finds them, for :func:`blame`."""
-    return _losses(conn, seeded, snapshot)
+    """The seeded rows lost or changed, as :func:`verify_rows` finds them, for :func:`blame`.
+    ``then``: statements sent after the rows' reads, in the same round trip (if one fails, the
+    error is raised and the rows are not read)."""
+    return _losses(conn, seeded, snapshot, then)
 
 
 def blame_losses(
@@ -379,7 +382,8 @@ class Loss:
 
 
 def _losses(
-    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None,
+    then: list[sql.Composable] | None = None,
 ) -> list[Loss]:
     losses: list[Loss] = []
     tables = list(seeded.tables.values())
@@ -387,7 +391,7 @@ def _losses(
         present_columns = _existing_columns(conn, tables)
     else:
         present_columns = {table.name: _snapshot_columns(snapshot, table.name) for table in tables}
-    present_rows = _read_rows(conn, [(table, present_columns[table.name]) for table in tables])
+    present_rows = _read_rows(conn, [(table, present_columns[table.name]) for table in tables], then)
     for table in tables:
         display = _display(table.name)
         present = present_columns[table.name]
