@@ -231,6 +231,23 @@ def test_two_walkers_find_what_one_finds(pg_server: Server, name: str) -> None:
     assert {w for r in two for w in r.warnings} == {w for r in one for w in r.warnings}
 
 
+@pytest.mark.parametrize(("load", "shared"), [(0.3, True), (3.0, False)])
+def test_a_second_walker_only_with_a_core_to_spare(
+    pg_server: Server, monkeypatch: pytest.MonkeyPatch, load: float, shared: bool
+) -> None:
+    """By default a long walk is shared only where a core is idle when it starts: on a machine
+    whose cores are busy, a second walker would add its set-up and take nothing off."""
+    import pytest_migrations.roundtrip as roundtrip
+
+    monkeypatch.setattr(roundtrip.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(roundtrip.os, "getloadavg", lambda: (load, load, load))
+    migrations = discover(WALKED_SETS["examples"][0])
+    with ChainWalker(pg_server, migrations) as walker:
+        walker.expect(migrations)
+        walker.result_for(migrations[0])
+        assert (walker._later is not None) == shared
+
+
 # -- the data check blames the step that lost a row ---------------------------------------------------
 
 DATA_BASE = {
