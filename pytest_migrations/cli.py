@@ -329,7 +329,7 @@ def _status(runner: Runner, args: argparse.Namespace, output: Output) -> int:
                                  "transaction_rule": loaded.layout.transaction_rule}
     output.document["ignored"] = [{"path": str(path), "why": why} for path, why in loaded.ignored]
     output.document["warnings"] = [str(warning) for warning in loaded.warnings]
-    output.line(f"layout: {loaded.layout.name} ({how}; {loaded.layout.tool})")
+    output.line(f"layout: {loaded.layout.spec} ({how}; {loaded.layout.tool})")
     for path, why in loaded.ignored:
         output.line(f"ignored: {display_path(path)}: {why}")
     for warning in loaded.warnings:
@@ -347,7 +347,7 @@ def _status(runner: Runner, args: argparse.Namespace, output: Output) -> int:
     ]
     rows = [("version", "name", "state", "applied at", "duration")]
     for e in entries:
-        applied_at = e.record.applied_at.strftime("%Y-%m-%d %H:%M:%S") if e.record else ""
+        applied_at = e.record.applied_at.strftime("%Y-%m-%d %H:%M:%S") if e.record and e.record.applied_at else ""
         duration = _duration(e.record.execution_ms) if e.record and e.record.execution_ms is not None else ""
         rows.append((e.version, e.name, e.state, applied_at, duration))
     _table(output, rows)

@@ -53,7 +53,9 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
-from migration_lint.execution import IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section
+from migration_lint.execution import (
+    ESCAPED, IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section,
+)
 from migration_lint.model import Migration, Section
 
 from . import seed_data
@@ -377,6 +379,10 @@ class ChainWalker(ChainWalk[StepResult]):
         after = self._take_snapshot()
         self._snapshot = after
 
+        if migration.repeatable:
+            self._apply_again(index, migration, up_plan, after, result)
+            return result
+
         if down_plan is None:
             result.outcome = FAILED
             result.missing_down = True
@@ -463,6 +469,33 @@ class ChainWalker(ChainWalk[StepResult]):
             # deciding by rows), and no migration of the corpus or the examples does.
             return True, None
         return True, self._take_snapshot()
+
+    def _apply_again(self, index: int, migration: Migration, up_plan: ExecutionPlan, after: Any,
+                     result: StepResult) -> None:
+        """A repeatable migration (Flyway ``R__``) is never rolled back: its tool applies it
+        again, over what it made, whenever its checksum changes. So its round trip is UP again
+        on S(k), which must run and give S(k) once more."""
+        try:
+            self._run(up_plan)
+        except ScriptError as error:
+            result.outcome = FAILED
+            result.problems.append(Problem(
+                f"UP of {migration.id} failed when applied again, as Flyway applies a repeatable"
+                " migration again whenever it changes: make it re-runnable (CREATE OR REPLACE,"
+                " DROP ... IF EXISTS first)", (str(error),),
+            ))
+            if not up_plan.atomic:
+                self._rebuild(index)
+            return
+        again = self._take_snapshot()
+        self._snapshot = again
+        errors, warnings = self._compare(after, again)
+        if errors:
+            result.outcome = FAILED
+            result.problems.append(Problem(
+                f"UP of {migration.id} applied again gave another schema ({_count(errors)})", tuple(errors)
+            ))
+        result.warnings.extend(f"{migration.id}: after UP again: {line}" for line in warnings)
 
     def _compare_again(self, migration: Migration, after: Any, again: Any, result: StepResult) -> bool:
         """Whether UP again made S(k), as the first UP did."""
@@ -758,7 +791,18 @@ def run_section(
             conn.execute("COMMIT")
         return
     try:
-        if plan.mode == IMPLICIT_BLOCK:
+        if plan.mode == ESCAPED:
+            # Between the tool's BEGIN and COMMIT, as the tool sends it: the file's COMMIT ends
+            # the first, and the tool's COMMIT the block the file's last BEGIN opened, if any.
+            conn.execute("BEGIN")
+            if plan.sent_as_one_query:
+                _run_one_query(conn, plan)
+            else:
+                for statement in statements:
+                    _execute(conn, statement.text, section, statement.line)
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                conn.execute("COMMIT")
+        elif plan.mode == IMPLICIT_BLOCK:
             _run_one_query(conn, plan)
         elif section.parse_errors:
             # Let PostgreSQL judge the text as a whole; our split cannot be trusted.

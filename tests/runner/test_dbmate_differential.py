@@ -189,3 +189,62 @@ def test_measure_applies_to_the_schema_dbmate_gives(two_databases, cli) -> None:
     assert ran.code == 0, ran.text
     theirs_schema = schema_of(theirs.dsn, "measure")
     assert len(theirs_schema) > 100 and schema_of(ours.dsn, "measure") == theirs_schema
+
+
+def test_a_database_dbmate_migrated_is_adopted_not_migrated_again(tmp_path: Path, system_pg_server, cli) -> None:
+    path = tmp_path / "db" / "migrations"
+    path.mkdir(parents=True)
+    write(path / "20240101000000_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY);", "DROP TABLE users;")
+    write(path / "20240102000000_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);", "DROP TABLE orders;")
+    with system_pg_server.fresh_database() as db:
+        assert run_dbmate(path, db.dsn, "up").returncode == 0
+        write(path / "20240103000000_tags.sql", "CREATE TABLE tags (label text);", "DROP TABLE tags;")
+        args = ("--dir", path, "--database-url", db.dsn)
+        status = cli("status", *args, "--format", "json")
+        import json
+
+        states = {m["version"]: m["state"] for m in json.loads(status.out)["migrations"]}
+        assert states == {"20240101000000": "applied", "20240102000000": "applied", "20240103000000": "pending"}
+        pending_theirs = [name for applied, name in dbmate_status(path, db.dsn) if not applied]
+        assert pending_theirs == ["20240103000000_tags.sql"]
+        ran = cli("up", *args, "--no-lint")
+        assert ran.code == 0, ran.text  # re-running 1 or 2 would fail: their tables exist
+        assert "applying 20240103000000_tags" in ran.out and "users" not in ran.out
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            outcomes = conn.execute("SELECT version, outcome FROM migration_history ORDER BY id").fetchall()
+        assert outcomes == [("20240101000000", "adopted"), ("20240102000000", "adopted"), ("20240103000000", "applied")]
+
+
+# A COMMIT in the up block steps out of dbmate's transaction (DB.Migrate sends the block with one
+# tx.Exec): the part before it commits; the rest runs in that query's implicit block, where
+# CONCURRENTLY still fails. lib/pq then reports "unexpected transaction status idle" from the
+# Rollback (the failure itself masked) or from the Commit (nothing reopened a transaction).
+ESCAPES = {
+    "reopened": ("CREATE TABLE t (id int);\nCOMMIT;\nBEGIN;\nALTER TABLE t ADD COLUMN v int;", True, None),
+    "concurrently_in_the_query": (
+        "CREATE TABLE t (id int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nBEGIN;\nALTER TABLE t ADD COLUMN v int;",
+        False, "cannot run inside a transaction block"),
+    "not_reopened": ("CREATE TABLE t (id int);\nCOMMIT;\nCREATE TABLE u (id int);", True, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+def test_an_escaped_up_block_leaves_the_schema_dbmate_leaves(case: str, tmp_path: Path, two_databases, cli) -> None:
+    theirs, ours = two_databases
+    up, applies, error = ESCAPES[case]
+    path = tmp_path / "migrations"
+    path.mkdir()
+    write(path / "20240101000000_escape.sql", up, "DROP TABLE t;")
+    result = run_dbmate(path, theirs.dsn, "up")
+    ran = cli("up", "--dir", path, "--database-url", ours.dsn, "--no-lint")
+    assert (ran.code == 0) == applies, ran.text
+    if error:
+        assert error in ran.text and result.returncode != 0
+    if case != "reopened":  # lib/pq's transaction-state check after the COMMIT of the file
+        assert "unexpected transaction status idle" in result.stderr, result.stderr
+    assert schema_of(theirs.dsn) == schema_of(ours.dsn) != []
+    recorded = [applied for applied, _ in dbmate_status(path, theirs.dsn)] == [True]
+    assert recorded == applies
+    with psycopg.connect(ours.dsn, autocommit=True) as conn:
+        rows = conn.execute("SELECT dirty FROM applied_migrations").fetchall()
+    assert rows == [(not applies,)]  # applied clean, or marked dirty: the part before the COMMIT stayed
