@@ -154,9 +154,9 @@ class ChainWalker(ChainWalk[StepResult]):
     """Walks a chain of migrations on one database of ``server``, lazily, in order (the lazy
     walk is :class:`~pytest_migrations.walk.ChainWalk`'s, shared with the tracer).
 
-    ``setup_sql`` runs on every chain database before the first migration. ``jobs`` 2 lets a
-    second walker take the later half of a long walk (see :meth:`expect`); by default, 2 where
-    there are two cores and, when the walk starts, one of them is idle (see :func:`_spare_core`).
+    ``setup_sql`` runs on every chain database before the first migration. ``jobs`` (by
+    default 2 where there are two cores) lets a second walker take the later half of a long
+    walk, where that pays for the second walker's start (see :meth:`expect`).
     Use as a context manager, or call :meth:`close`, to drop the databases it made.
     """
 
@@ -177,7 +177,7 @@ class ChainWalker(ChainWalk[StepResult]):
         self.setup_sql_path = setup_sql_path
         self.check_data = check_data
         self.strict_column_order = strict_column_order
-        self.jobs = jobs  # None: decided when the walk starts
+        self.jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
         self._expected: list[int] | None = None  # indexes of the migrations that will be asked for
         self._later: _LaterSegment | None = None  # the part of the chain a second walker walks
         self._database: str | None = None
@@ -238,9 +238,7 @@ class ChainWalker(ChainWalk[StepResult]):
         expected = self._expected
         if self._later is not None or not expected or self._results:
             return
-        if first_asked != expected[0] or len(expected) < self._LATER_SEGMENT_MINIMUM:
-            return
-        if (self.jobs if self.jobs is not None else 2 if _spare_core() else 1) < 2:
+        if self.jobs < 2 or first_asked != expected[0] or len(expected) < self._LATER_SEGMENT_MINIMUM:
             return
         split = self._balanced_split(expected)
         if split is None:
@@ -253,7 +251,7 @@ class ChainWalker(ChainWalk[StepResult]):
 
     def _balanced_split(self, expected: list[int]) -> int | None:
         """The first index of the later part, so that both walkers take about as long; None
-        when one walker alone would be as fast.
+        when one walker alone would be about as fast.
 
         Measured over the corpus: a round trip costs about 10 ms plus 1.3 ms per statement of
         UP and DOWN; replaying an UP unchecked (the second walker's set-up) 0.5 ms plus 0.2 ms
@@ -281,7 +279,8 @@ class ChainWalker(ChainWalk[StepResult]):
                 later -= round_trip[index]
                 position += 1
             replay += 0.5 + 0.2 * statements(self.migrations[index].up)
-        return best if best_cost < alone else None
+        # a second database, connection and walk is worth it only for a clear gain
+        return best if best_cost <= 0.8 * alone else None
 
     def close(self) -> None:
         if self._later is not None:
@@ -720,20 +719,6 @@ class _LaterSegment:
         self._stop = True
         self._thread.join()
         self.walker.close()
-
-
-def _spare_core() -> bool:
-    """Whether a second walker would have a core of its own: two cores or more, and the load
-    of the last minute leaves one idle (with the walk's own client and server process busy on
-    the other). A second walker on a busy machine only adds its set-up to the work."""
-    cores = os.cpu_count() or 1
-    if cores < 2:
-        return False
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # not known here: assume the machine is ours
-        return True
-    return load <= cores - 0.5
 
 
 def _count(lines: Sequence[str]) -> str:
