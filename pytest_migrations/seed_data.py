@@ -318,6 +318,17 @@ def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLo
     def up(table: SeededTable, kind: str, column: str = "", rows: int = 1) -> None:
         counts[(table.name, kind, column)] = counts.get((table.name, kind, column), 0) + rows
 
+    def up_also_lost(table: SeededTable, now: _TableNow | None, row: Row) -> None:
+        """What UP had already taken from a row that DOWN then lost whole: each step's loss is
+        named, so a DOWN deleting rows does not hide the column UP dropped from them."""
+        row_now = _row_now(table, now, row)
+        assert now is not None and row_now is not None
+        for column in table.columns:
+            if column not in now.columns:
+                up(table, "column", column)
+            elif row_now[column] != row[column]:
+                up(table, "values", column)
+
     for loss in losses:
         table = seeded.tables[loss.table]
         now = after_up.tables.get(table.name)
@@ -325,6 +336,8 @@ def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLo
             kept = [row for row in table.rows if _row_now(table, now, row) is not None]
             if kept:
                 blamed.down.append(f"table {_display(table.name)}: missing ({_rows(len(kept))} that UP kept lost)")
+            for row in kept:
+                up_also_lost(table, now, row)
             if len(kept) < len(table.rows):
                 up(table, "table" if now is None else "rows", rows=len(table.rows) - len(kept))
         elif loss.row is None:  # a column is gone
@@ -335,6 +348,7 @@ def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLo
         elif not loss.changes:  # a row is gone
             if _row_now(table, now, loss.row) is not None:
                 blamed.down.append(loss.text)
+                up_also_lost(table, now, loss.row)
             else:
                 up(table, "table" if now is None else "rows")
         else:
