@@ -232,6 +232,18 @@ def test_two_walkers_find_what_one_finds(pg_server: Server, name: str) -> None:
     assert {w for r in two for w in r.warnings} == {w for r in one for w in r.warnings}
 
 
+def test_no_second_walker_where_its_start_would_eat_the_gain(pg_server: Server, tmp_path: Path) -> None:
+    """Sharing a walk costs the second walker a database, a connection and its session's
+    catalog statements before its first round trip: a chain of a few one-statement migrations
+    is walked by one walker, even with two asked for (the corpus sets above are shared)."""
+    files = {f"{n:03d}_t{n}.sql": f"-- UP\nCREATE TABLE t{n} (id int);\n-- DOWN\nDROP TABLE t{n};\n" for n in range(1, 9)}
+    migrations = discover(make_chain(tmp_path / "chain", files))
+    with ChainWalker(pg_server, migrations, jobs=2) as walker:
+        results = list(walker.walk())
+        assert walker._later is None
+    assert [result.outcome for result in results] == ["passed"] * 8
+
+
 # -- the data check blames the step that lost a row ---------------------------------------------------
 
 DATA_BASE = {
