@@ -23,7 +23,7 @@ from psycopg import sql
 from migration_lint.execution import FILE_BLOCK, STATEMENT_BY_STATEMENT, ExecutionPlan
 from migration_lint.parse import Statement
 
-from ._errors import display_path
+from ._errors import RunnerError, display_path
 from ._lock import POLL_INTERVAL, holder_of
 
 # Statements that only set the session up: skipped by a resume, they are sent again, since the
@@ -47,7 +47,7 @@ class Resume:
     repair: tuple[sql.Composable, ...] = field(default_factory=tuple)
 
 
-class Undecidable(Exception):
+class Undecidable(RunnerError):
     """Whether the statement that was running took effect cannot be told: a human must say."""
 
 

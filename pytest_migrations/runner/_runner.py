@@ -715,7 +715,7 @@ class Runner:
                 try:
                     resumes[entry.version] = resume_point(conn, plan, record.statements_done)
                 except Undecidable as why:
-                    result.append(replace(entry, detail=f"up was interrupted and cannot be resumed: {why}"))
+                    result.append(replace(entry, detail=f"up was interrupted and cannot be resumed: {why.message}"))
                     continue
             result.append(replace(entry, state="pending"))
         return result, resumes
