@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from migration_lint.execution import (
-    ESCAPED, FILE_BLOCK, IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section,
+    ESCAPED, FILE_BLOCK, IMPLICIT_BLOCK, TOOL_TRANSACTION, ExecutionPlan, plan_section,
 )
 from migration_lint.model import Migration, Section
 from migration_lint.parse import Statement, walk

@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
+from migration_lint.execution import plan_section
 from migration_lint.layouts import LoadedDirectory, layout_named, load_directory
 from migration_lint.model import Migration, MigrationFileError, Section, Version
 
@@ -31,8 +32,6 @@ from ._adopt import read_tool_records
 from ._errors import InputError, MigrationFailed, RunnerError, display_path
 from ._indexes import invalid_indexes, repair_hint
 from ._lint import LintOutcome, lint
-from migration_lint.execution import plan_section
-
 from ._lock import AdvisoryLock, lock_key, migration_lock_key
 from ._plan import Command, Plan, Step, build_step
 from ._resume import Resume, Undecidable, records_progress, resume_point, wait_until_not_running
