@@ -627,7 +627,8 @@ class Runner:
             entries = self._status(migrations, applied)
             resumes: dict[str, Resume] = {}
             if action == "up":
-                entries, resumes = self._resumable(entries)
+                # A dry run reports a migration still running elsewhere instead of waiting for it.
+                entries, resumes = self._resumable(entries, wait=0 if dry_run else self.settings.lock_wait)
             problems = self._consistency_problems(entries, out_of_order=not self.settings.allow_out_of_order)
             chosen = choose(entries, problems)
             outdated = {entry.version for entry in entries if entry.state == "outdated"}
@@ -682,10 +683,11 @@ class Runner:
                 raise
         return report
 
-    def _resumable(self, entries: list[StatusEntry]) -> tuple[list[StatusEntry], dict[str, Resume]]:
+    def _resumable(self, entries: list[StatusEntry], *, wait: float) -> tuple[list[StatusEntry], dict[str, Resume]]:
         """The dirty entries of interrupted migrations outside a transaction that ``up`` can
         finish, made pending, with where each resumes; the others keep their state, and the
-        detail says why they cannot be resumed."""
+        detail says why they cannot be resumed. A migration whose own lock another session
+        holds is still running there: waited for up to ``wait`` seconds, then left dirty."""
         by_version = {m.version.text: m for m in self.migrations}
         resumes: dict[str, Resume] = {}
         result: list[StatusEntry] = []
@@ -706,7 +708,7 @@ class Runner:
             conn = self.connection()
             key = migration_lock_key(self.settings.schema, self.settings.table, record.version)
             with self._database_step(f"cannot read how far migration {migration.id} got"):
-                running = wait_until_not_running(conn, key, self.settings.lock_wait)
+                running = wait_until_not_running(conn, key, wait)
                 if running is not None:
                     result.append(replace(entry, detail=f"up is still running in PostgreSQL session {running},"
                                           " which holds the migration's own lock: wait for it to end"))
