@@ -5,7 +5,7 @@ short leaves an INVALID index. The dirty record keeps how many statements were d
 reads the catalog, drops the INVALID index, builds it again, runs the rest, and says so in its
 output and in the history. Nothing is repaired by hand and nothing runs twice.
 
-Then the runner is killed right after each statement it sends while it applies a migration
+A server restarted during the build is resumed the same way. Then the runner is killed right after each statement it sends while it applies a migration
 outside a transaction holding a setting, a concurrent build, a created table, an added column, a
 block of the file's own and a concurrent drop: every resume ends at the same state, each effect
 once, reaching each of the catalog's decisions along the way.
@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fleet_helpers import applied, query, write_migrations
+from test_fleet_faults import in_background, restart, restartable_server  # noqa: F401  (a fixture)
 from test_fleet_resume import Killable, wait_for_runner_backends_to_end
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,3 +169,34 @@ def test_kill_9_at_every_statement_of_a_migration_outside_a_transaction_then_up_
     for decision in ("a setting, sent again", "the catalog shows it took effect", "had not taken effect, so it runs again",
                      "its BEGIN ... COMMIT had not committed", "every statement had run"):
         assert any(decision in note for note in notes), f"no kill led to {decision!r}"
+
+
+def test_a_server_restarted_during_a_concurrent_index_build_is_resumed_by_the_next_up(cli, restartable_server, tmp_path):
+    directory = write_migrations(tmp_path / "m", MIGRATIONS)
+    db = restartable_server.dsn(restartable_server.create_database())
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"{db}\n", encoding="utf-8")
+    assert cli("up", "--dir", directory, "--database-url", db, "--no-lint", "--to", "001").code == 0
+    args = ["up", "--dir", str(directory), "--fleet", str(targets), "--no-lint"]
+
+    writer = psycopg.connect(db)  # holds the build in its first wait; the restart ends it too
+    writer.execute("INSERT INTO accounts VALUES (1, 'a@example.com')")
+    result = in_background(cli, *args)
+    wait_for(lambda: query(db, BUILDING), "the build started")
+    restart(restartable_server)
+    writer.close()
+    first = result()
+
+    assert first.code == 1 and "the connection to the database was lost" in first.err
+    assert "run `migrations up` again to resume it" in first.err
+    assert query(db, "SELECT dirty, failed_error, statements_done FROM applied_migrations WHERE version = '002'") == [
+        (True, None, 1),
+    ]
+    assert query(db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email'::regclass") == [(False,)]
+
+    again = cli(*args)
+    assert again.code == 0, again.text
+    assert "the build left index accounts_email INVALID, dropped and built again" in again.out
+    assert applied(db) == ["001", "002"]
+    assert query(db, "SELECT version FROM effects ORDER BY version") == [("001",), ("002",)]
+    assert query(db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email'::regclass") == [(True,)]
