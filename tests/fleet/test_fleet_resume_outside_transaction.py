@@ -5,10 +5,11 @@ short leaves an INVALID index. The dirty record keeps how many statements were d
 reads the catalog, drops the INVALID index, builds it again, runs the rest, and says so in its
 output and in the history. Nothing is repaired by hand and nothing runs twice.
 
-A server restarted during the build is resumed the same way. Then the runner is killed right after each statement it sends while it applies a migration
-outside a transaction holding a setting, a concurrent build, a created table, an added column, a
-block of the file's own and a concurrent drop: every resume ends at the same state, each effect
-once, reaching each of the catalog's decisions along the way.
+A server restarted during the build is resumed the same way. Then the runner is killed right
+after each statement it sends while it applies a migration outside a transaction holding a
+setting, a concurrent build, a created table, an added column, a block of the file's own and a
+concurrent drop: every resume ends at the same state, each effect once, reaching each of the
+catalog's decisions along the way.
 """
 
 from __future__ import annotations
