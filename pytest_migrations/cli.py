@@ -36,7 +36,7 @@ from .runner import (
     new_migration,
 )
 from .runner._errors import display_path
-from .fleet._cli import add_fleet_arguments, refuse_fleet_options, run_fleet_command
+from .fleet._cli import add_fleet_arguments, refuse_fleet_options, run_fleet_command, wants_fleet
 from .gendown import add_gen_down_arguments, run_gen_down_command
 from .trace import add_trace_arguments, run_trace_command
 
@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = down.add_mutually_exclusive_group()
     which.add_argument("--steps", type=int, help="how many migrations to roll back (default: 1)")
     which.add_argument("--to", metavar="VERSION", help="roll back every migration after VERSION (0: all)")
+    add_fleet_arguments(down, applying=True)
     applying(down)
     redo = command("redo", "roll back the newest applied migration and apply it again")
     applying(redo)
@@ -256,10 +257,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
             output.line(f"created {display_path(path)}")
         return EXIT_OK
 
-    if getattr(args, "fleet", None) is not None:
-        return run_fleet_command(args, directory, _settings(args, config), output)
-    refuse_fleet_options(args)
     dsn = getattr(args, "database_url", None) or os.environ.get(DSN_ENV) or config.get_str("database_url")
+    if wants_fleet(args):
+        return run_fleet_command(args, directory, _settings(args, config), output, config=config, database_url=dsn)
+    refuse_fleet_options(args)
     if not dsn:
         raise InputError(
             f"no database: pass --database-url, set {DSN_ENV}, or set database_url in [tool.pytest-migrations]"

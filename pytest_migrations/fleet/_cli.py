@@ -1,35 +1,55 @@
-"""``migrations up --fleet TARGETS`` and ``migrations status --fleet TARGETS``: what they print."""
+"""``migrations up|down|status|verify --fleet``: where the targets come from, and what is printed."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from ..config import ToolConfig
 from ..runner import EXIT_FAILED, EXIT_OK, InputError, RunnerSettings
-from ._fleet import CONNECTIONS_PER_APPLY, Fleet, FleetRun, Preflight, TargetStatus
-from ._targets import read_targets
+from ..runner._errors import display_path
+from ._fleet import CONNECTIONS_PER_APPLY, Action, Fleet, FleetRun, Preflight, TargetRun, TargetStatus
+from ._progress import LiveLine, is_terminal
+from ._targets import Target, fleet_config, read_targets, targets_from_config, targets_from_query, targets_from_schemas
 
 DEFAULT_JOBS = 8
+# ``--fleet`` given without a file: the targets of [tool.pytest-migrations.fleet].
+FROM_CONFIG = ""
 
 
 def add_fleet_arguments(parser: argparse.ArgumentParser, *, applying: bool) -> None:
-    """The ``--fleet`` options of ``up`` (``applying``) and ``status``."""
-    parser.add_argument("--fleet", metavar="TARGETS", type=Path,
-                        help="run on every target of this file (a DSN and an optional schema per line)")
+    """The ``--fleet`` options of ``up`` and ``down`` (``applying``), ``status`` and ``verify``."""
+    parser.add_argument("--fleet", metavar="TARGETS", nargs="?", const=FROM_CONFIG, default=None,
+                        help="run on every target of this file (a DSN and an optional schema per line, or TOML);"
+                        " without a file, on the targets of [tool.pytest-migrations.fleet]")
+    parser.add_argument("--fleet-schemas", metavar="PATTERN", default=None,
+                        help="run on every schema of the --database-url database whose name matches this LIKE"
+                        " pattern (e.g. 'tenant_%%')")
+    parser.add_argument("--fleet-query", metavar="SQL", default=None,
+                        help="run on the targets this query lists, run read-only on --database-url: columns"
+                        " dsn (default: that database), schema, name, group")
     parser.add_argument("--jobs", type=int, default=None,
                         help=f"with --fleet: at most N connections open at once (default: {DEFAULT_JOBS});"
                         " a target being migrated holds two")
     if applying:
         parser.add_argument("--continue-on-error", action="store_true", default=None,
-                            help="with --fleet: keep migrating the other targets of the wave after one fails")
+                            help="with --fleet: skip the targets that fail the preflight and migrate the others;"
+                            " keep migrating the other targets of the wave after one fails")
         parser.add_argument("--canary", type=int, default=None, metavar="N",
                             help="with --fleet: migrate the first N targets first, as a wave of their own;"
                             " any failure there stops the run")
 
 
 FLEET_ONLY = ("jobs", "continue_on_error", "canary")
+SOURCES = ("fleet", "fleet_schemas", "fleet_query")
+
+
+def wants_fleet(args: argparse.Namespace) -> bool:
+    """Whether the command runs on a fleet (any of ``--fleet``, ``--fleet-schemas``, ``--fleet-query``)."""
+    return any(getattr(args, name, None) is not None for name in SOURCES)
 
 
 def refuse_fleet_options(args: argparse.Namespace) -> None:
@@ -39,9 +59,39 @@ def refuse_fleet_options(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} works only with --fleet TARGETS")
 
 
-def run_fleet_command(args: argparse.Namespace, directory: Path, settings: RunnerSettings, output: Any) -> int:
+def fleet_targets(args: argparse.Namespace, config: ToolConfig, database_url: str | None) -> list[Target]:
+    """The targets of the one source the command line names."""
+    given = [name for name in SOURCES if getattr(args, name, None) is not None]
+    if len(given) > 1:
+        raise InputError(" and ".join(f"--{name.replace('_', '-')}" for name in given) + ": give one source of targets")
+    if args.fleet_schemas is not None or args.fleet_query is not None:
+        option = "--fleet-schemas" if args.fleet_schemas is not None else "--fleet-query"
+        if not database_url:
+            raise InputError(
+                f"{option} runs on a database: pass --database-url, set MIGRATIONS_DATABASE_URL,"
+                " or set database_url in [tool.pytest-migrations]"
+            )
+        if args.fleet_schemas is not None:
+            return targets_from_schemas(database_url, args.fleet_schemas)
+        return targets_from_query(database_url, args.fleet_query, source="--fleet-query")
+    if args.fleet == FROM_CONFIG:
+        return targets_from_config(config, database_url)
+    return read_targets(Path(args.fleet))
+
+
+def run_fleet_command(
+    args: argparse.Namespace,
+    directory: Path,
+    settings: RunnerSettings,
+    output: Any,
+    *,
+    config: ToolConfig | None = None,
+    database_url: str | None = None,
+) -> int:
     """Run ``args.command`` over the fleet; ``output`` is the CLI's Output (text or JSON)."""
-    args.jobs = DEFAULT_JOBS if args.jobs is None else args.jobs
+    config = config or ToolConfig()
+    section = fleet_config(config) or {}
+    args.jobs = args.jobs if args.jobs is not None else section.get("jobs", DEFAULT_JOBS)
     args.canary = getattr(args, "canary", None) or 0
     args.continue_on_error = bool(getattr(args, "continue_on_error", None))
     if args.jobs < CONNECTIONS_PER_APPLY:
@@ -51,44 +101,75 @@ def run_fleet_command(args: argparse.Namespace, directory: Path, settings: Runne
         )
     if args.canary < 0:
         raise InputError("--canary must be 0 or more")
-    targets = read_targets(args.fleet)
+    targets = fleet_targets(args, config, database_url)
     if args.canary and any(target.group for target in targets):
-        raise InputError(f"{args.fleet}: its targets have groups, which are the waves; --canary is for a file without")
-    fleet = Fleet(directory, targets, settings, jobs=args.jobs, on_progress=output.line)
+        source = targets[0].source
+        named = display_path(source) if isinstance(source, Path) else source
+        raise InputError(f"{named}: its targets have groups, which are the waves; --canary is for targets without")
+    live = LiveLine(sys.stdout) if not output.json_mode and is_terminal(sys.stdout) else None
+    fleet = Fleet(
+        directory, targets, settings, jobs=args.jobs,
+        # On a terminal the live line counts the targets; only those that fail print a line.
+        on_progress=output.line if live is None else None,
+        on_wave=live.show if live is not None else None,
+        on_target=_failures_above(live) if live is not None else None,
+    )
     if args.command == "status":
         return _status(fleet.status(), output)
-    if args.command == "up":
-        if getattr(args, "to", None) is not None:
-            raise InputError("--to is not supported with --fleet yet: the whole fleet goes to the newest version")
+    if args.command in ("up", "down"):
+        if args.command == "up":
+            action = Action("up", to=args.to)
+        else:
+            action = Action("down", to=args.to, steps=args.steps if args.to is None else None)
         started = time.monotonic()
-        preflight = fleet.preflight()
-        if not _preflight(preflight, args.dry_run, output):
+        preflight = fleet.preflight(action)
+        if not _preflight(preflight, args.dry_run, args.continue_on_error, output):
             return EXIT_FAILED
-        run = fleet.apply(preflight, dry_run=args.dry_run, continue_on_error=args.continue_on_error,
-                          canary=args.canary, started=started)
-        return _up(run, output)
+        try:
+            run = fleet.apply(preflight, dry_run=args.dry_run, continue_on_error=args.continue_on_error,
+                              canary=args.canary, started=started)
+        finally:
+            if live is not None:
+                live.finish()
+        return _applied(run, output)
     raise InputError(f"--fleet is not supported by `migrations {args.command}`")
 
 
-def _preflight(preflight: Preflight, dry_run: bool, output: Any) -> bool:
+def _failures_above(live: LiveLine):
+    def show(run: TargetRun) -> None:
+        if run.state == "failed":
+            live.print(f"{run.target.label}: FAILED: {run.message}")
+
+    return show
+
+
+def _preflight(preflight: Preflight, dry_run: bool, continue_on_error: bool, output: Any) -> bool:
+    """Print the preflight; whether any target goes ahead."""
     doc = output.document
+    action = preflight.action
     doc["dry_run"] = dry_run
+    doc["action"] = {"command": action.command, "to": action.to, "steps": action.steps}
     doc["preflight"] = {
         "ok": preflight.ok,
         "problems": preflight.problems,
         "targets": [
             {"target": c.target.label, "line": c.target.line, "pending": c.pending, "problems": c.problems,
-             "data_checks": c.checks_run, "unchecked": c.unchecked}
+             "data_checks": c.checks_run, "unchecked": c.unchecked, "version": c.version}
             for c in preflight.targets
         ],
     }
     groups: dict[tuple[str, ...], int] = {}
     for check in preflight.targets:
-        groups[tuple(check.pending)] = groups.get(tuple(check.pending), 0) + 1
+        if check.ok:
+            groups[tuple(check.pending)] = groups.get(tuple(check.pending), 0) + 1
     checks = sum(c.checks_run for c in preflight.targets)
     output.line(f"preflight: {len(preflight.targets)} target(s), {checks} data check(s) run")
+    verb = "would apply" if action.command == "up" else "would roll back"
     for pending, count in sorted(groups.items(), key=lambda item: -len(item[0])):
-        output.line(f"  {count} target(s) would apply {len(pending)}: {', '.join(pending) or 'nothing'}")
+        output.line(f"  {count} target(s) {verb} {len(pending)}: {', '.join(pending) or 'nothing'}")
+    if action.command == "down" and action.to is not None:
+        # Named, so that a rollback cut short is finished by the same command with --to.
+        output.line(f"  rolling back to version {action.to} (after an interruption, run again with --to {action.to})")
     notes = {line for check in preflight.targets for line in check.unchecked}
     for line in sorted(notes):
         output.note(f"note: {line}")
@@ -97,14 +178,18 @@ def _preflight(preflight: Preflight, dry_run: bool, output: Any) -> bool:
     for check in preflight.failed:
         for problem in check.problems:
             output.error(f"{check.target.place}: {check.target.label}: {problem}")
-    if not preflight.ok:
-        where = f"on {len(preflight.failed)} target(s)" if preflight.failed else "for the whole fleet"
-        output.line(f"preflight failed {where}: no target was written")
-        return False
-    return True
+    if preflight.ok:
+        return True
+    where = f"on {len(preflight.failed)} target(s)" if preflight.failed else "for the whole fleet"
+    if preflight.allows(continue_on_error):
+        going = len(preflight.targets) - len(preflight.failed)
+        output.line(f"preflight failed {where}: skipped (--continue-on-error); {going} target(s) go ahead")
+        return True
+    output.line(f"preflight failed {where}: no target was written")
+    return False
 
 
-def _up(run: FleetRun, output: Any) -> int:
+def _applied(run: FleetRun, output: Any) -> int:
     doc = output.document
     doc["targets"] = [
         {"target": r.target.label, "line": r.target.line, "state": r.state, "applied": r.applied,
@@ -114,17 +199,19 @@ def _up(run: FleetRun, output: Any) -> int:
     doc["wall_ms"] = run.wall_ms
     if run.dry_run:
         output.line("dry run: nothing was changed")
-        return EXIT_OK
+        return EXIT_OK if run.preflight.ok else EXIT_FAILED
     counts: dict[str, int] = {}
     for target_run in run.runs:
         counts[target_run.state] = counts.get(target_run.state, 0) + 1
     for target_run in run.runs:
         if target_run.state == "failed":
             output.error(f"{target_run.target.place}: {target_run.target.label}: {target_run.message}")
+        elif target_run.state == "skipped":
+            output.error(f"{target_run.target.place}: {target_run.target.label}: skipped: {target_run.message}")
     summary = ", ".join(f"{count} {state}" for state, count in counts.items())
     output.line(f"fleet: {summary} in {run.wall_ms} ms")
-    if counts.get("not started"):
-        output.line("run `migrations up --fleet` again to resume once the failure is fixed")
+    if counts.get("not started") or counts.get("skipped"):
+        output.line(f"run `migrations {run.preflight.action.command} --fleet` again to resume once the failure is fixed")
     return EXIT_OK if run.ok else EXIT_FAILED
 
 
@@ -139,9 +226,7 @@ def _status(statuses: list[TargetStatus], output: Any) -> int:
         state = "unreachable" if s.error else "dirty" if s.dirty else "disagrees" if s.disagreements else "ok"
         rows.append((str(s.target.line), s.target.label, s.version or "-", str(s.pending),
                      "yes" if s.dirty else "no", state))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        output.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    _table(rows, output)
     for s in statuses:
         for line in ([s.error] if s.error else []) + s.dirty + s.disagreements:
             output.line(f"{s.target.place}: {s.target.label}: {line}")
@@ -152,4 +237,10 @@ def _status(statuses: list[TargetStatus], output: Any) -> int:
     return EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
 
 
-__all__ = ["add_fleet_arguments", "refuse_fleet_options", "run_fleet_command"]
+def _table(rows: list[tuple[str, ...]], output: Any) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        output.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+__all__ = ["add_fleet_arguments", "fleet_targets", "refuse_fleet_options", "run_fleet_command", "wants_fleet"]
