@@ -220,7 +220,7 @@ ORDER BY nspname
 """
 
 
-def targets_from_query(dsn: str, query: str, *, source: str, params: tuple = ()) -> list[Target]:
+def targets_from_query(dsn: str, query: str, *, source: str, params: tuple = (), when_empty: str | None = None) -> list[Target]:
     """The targets ``query`` lists when run (read-only) on ``dsn``.
 
     Its columns are named ``dsn`` (a NULL or a missing column: ``dsn`` itself), ``schema``,
@@ -265,17 +265,15 @@ def targets_from_query(dsn: str, query: str, *, source: str, params: tuple = ())
                 raise InputError(f"{where}: the name {name!r} is already used by row {names[name]}")
             names[name] = number
         targets.append(Target(target_dsn, values.get("schema"), source, number, name, values.get("group")))
-    return _checked(targets, f"{source}: the query listed no targets")
+    return _checked(targets, when_empty or f"{source}: the query listed no targets")
 
 
 def targets_from_schemas(dsn: str, pattern: str, *, source: str | None = None) -> list[Target]:
     """A target for each schema of the database at ``dsn`` whose name matches the ``LIKE``
     ``pattern`` (``tenant_%``), in name order; PostgreSQL's own schemas never match."""
     source = source or f"--fleet-schemas {pattern!r}"
-    return _checked(
-        targets_from_query(dsn, SCHEMAS_QUERY, source=source, params=(pattern,)) if pattern else [],
-        f"{source}: no schema of {describe_dsn(dsn)} matches",
-    )
+    return targets_from_query(dsn, SCHEMAS_QUERY, source=source, params=(pattern,),
+                              when_empty=f"{source}: no schema of {describe_dsn(dsn)} matches")
 
 
 # -- [tool.pytest-migrations.fleet] --------------------------------------------------------------
