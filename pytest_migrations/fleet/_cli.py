@@ -12,6 +12,7 @@ from ..config import ToolConfig
 from ..runner import EXIT_FAILED, EXIT_OK, InputError, RunnerSettings
 from ..runner._errors import display_path
 from ._fleet import CONNECTIONS_PER_APPLY, Action, Fleet, FleetRun, Preflight, TargetRun, TargetStatus
+from ._drift import TargetDrift, check_drift
 from ._progress import LiveLine, is_terminal
 from ._targets import Target, fleet_config, read_targets, targets_from_config, targets_from_query, targets_from_schemas
 
@@ -20,8 +21,9 @@ DEFAULT_JOBS = 8
 FROM_CONFIG = ""
 
 
-def add_fleet_arguments(parser: argparse.ArgumentParser, *, applying: bool) -> None:
-    """The ``--fleet`` options of ``up`` and ``down`` (``applying``), ``status`` and ``verify``."""
+def add_fleet_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The ``--fleet`` options of ``command``: ``up``, ``down``, ``status`` or ``verify``."""
+    applying = command in ("up", "down")
     parser.add_argument("--fleet", metavar="TARGETS", nargs="?", const=FROM_CONFIG, default=None,
                         help="run on every target of this file (a DSN and an optional schema per line, or TOML);"
                         " without a file, on the targets of [tool.pytest-migrations.fleet]")
@@ -34,6 +36,13 @@ def add_fleet_arguments(parser: argparse.ArgumentParser, *, applying: bool) -> N
     parser.add_argument("--jobs", type=int, default=None,
                         help=f"with --fleet: at most N connections open at once (default: {DEFAULT_JOBS});"
                         " a target being migrated holds two")
+    if command in ("status", "verify"):  # each target's catalog against the schema of its version
+        if command == "status":
+            parser.add_argument("--drift", action="store_true", default=None,
+                                help="with --fleet: compare each target's catalog with the schema its version should have")
+        parser.add_argument("--scratch-url", metavar="DSN", default=None,
+                            help="with --fleet: the server where the expected schemas are built, in throwaway"
+                            " databases (default: an embedded PostgreSQL 18; best: one of the targets' version)")
     if applying:
         parser.add_argument("--continue-on-error", action="store_true", default=None,
                             help="with --fleet: skip the targets that fail the preflight and migrate the others;"
@@ -43,7 +52,7 @@ def add_fleet_arguments(parser: argparse.ArgumentParser, *, applying: bool) -> N
                             " any failure there stops the run")
 
 
-FLEET_ONLY = ("jobs", "continue_on_error", "canary")
+FLEET_ONLY = ("jobs", "continue_on_error", "canary", "drift", "scratch_url")
 SOURCES = ("fleet", "fleet_schemas", "fleet_query")
 
 
@@ -94,6 +103,8 @@ def run_fleet_command(
     args.jobs = args.jobs if args.jobs is not None else section.get("jobs", DEFAULT_JOBS)
     args.canary = getattr(args, "canary", None) or 0
     args.continue_on_error = bool(getattr(args, "continue_on_error", None))
+    args.drift = bool(getattr(args, "drift", None))
+    args.scratch_url = getattr(args, "scratch_url", None)
     if args.jobs < CONNECTIONS_PER_APPLY:
         raise InputError(
             f"--jobs must be at least {CONNECTIONS_PER_APPLY}: a target being migrated holds two"
@@ -115,7 +126,11 @@ def run_fleet_command(
         on_target=_failures_above(live) if live is not None else None,
     )
     if args.command == "status":
-        return _status(fleet.status(), output)
+        statuses = fleet.status()
+        drifts = _drifts(fleet, args, output, verify=False) if args.drift else None
+        return _status(statuses, output, drifts)
+    if args.command == "verify":
+        return _verify(_drifts(fleet, args, output, verify=True), output)
     if args.command in ("up", "down"):
         if args.command == "up":
             action = Action("up", to=args.to)
@@ -215,26 +230,91 @@ def _applied(run: FleetRun, output: Any) -> int:
     return EXIT_OK if run.ok else EXIT_FAILED
 
 
-def _status(statuses: list[TargetStatus], output: Any) -> int:
+def _drifts(fleet: Fleet, args: argparse.Namespace, output: Any, *, verify: bool) -> list[TargetDrift]:
+    return check_drift(fleet, scratch_dsn=args.scratch_url, verify=verify, on_note=output.note)
+
+
+EXPECTED = "the schema of its version"
+
+
+def _drift_cell(drift: TargetDrift) -> str:
+    if drift.error:
+        return "-"
+    if drift.not_compared:
+        return "not compared"
+    return f"{len(drift.differences)} difference(s)" if drift.differences else "none"
+
+
+def _drift_document(drift: TargetDrift) -> dict[str, Any]:
+    return {
+        "not_compared": drift.not_compared,
+        "differences": [
+            {"kind": d.kind, "object_type": d.object_type, "name": d.name, "attribute": d.attribute,
+             "expected": d.before, "found": d.after, "text": d.text(EXPECTED)}
+            for d in drift.differences
+        ],
+    }
+
+
+def _drift_lines(drift: TargetDrift, output: Any) -> None:
+    where = f"{drift.target.place}: {drift.target.label}"
+    if drift.not_compared:
+        output.line(f"{where}: drift not compared: {drift.not_compared}")
+    for difference in drift.differences:
+        output.line(f"{where}: drift: {difference.text(EXPECTED)}")
+
+
+def _status(statuses: list[TargetStatus], output: Any, drifts: list[TargetDrift] | None = None) -> int:
     output.document["targets"] = [
         {"target": s.target.label, "line": s.target.line, "schema": s.target.schema, "version": s.version,
-         "pending": s.pending, "dirty": s.dirty, "disagreements": s.disagreements, "error": s.error}
-        for s in statuses
+         "pending": s.pending, "dirty": s.dirty, "disagreements": s.disagreements, "error": s.error,
+         **({"drift": _drift_document(drifts[i])} if drifts is not None else {})}
+        for i, s in enumerate(statuses)
     ]
-    rows = [("line", "target", "version", "pending", "dirty", "state")]
-    for s in statuses:
+    rows = [("line", "target", "version", "pending", "dirty", "state") + (("drift",) if drifts is not None else ())]
+    for i, s in enumerate(statuses):
         state = "unreachable" if s.error else "dirty" if s.dirty else "disagrees" if s.disagreements else "ok"
+        drift = (_drift_cell(drifts[i]),) if drifts is not None else ()
         rows.append((str(s.target.line), s.target.label, s.version or "-", str(s.pending),
-                     "yes" if s.dirty else "no", state))
+                     "yes" if s.dirty else "no", state) + drift)
     _table(rows, output)
-    for s in statuses:
+    for i, s in enumerate(statuses):
         for line in ([s.error] if s.error else []) + s.dirty + s.disagreements:
             output.line(f"{s.target.place}: {s.target.label}: {line}")
+        if drifts is not None:
+            _drift_lines(drifts[i], output)
     versions: dict[str, int] = {}
     for s in statuses:
         versions[s.version or "-"] = versions.get(s.version or "-", 0) + 1
     output.line(f"{len(statuses)} target(s): " + ", ".join(f"{n} at {v}" for v, n in sorted(versions.items())))
-    return EXIT_OK if all(s.ok for s in statuses) else EXIT_FAILED
+    drifted = drifts is not None and any(d.drifted for d in drifts)
+    return EXIT_OK if all(s.ok for s in statuses) and not drifted else EXIT_FAILED
+
+
+def _verify(drifts: list[TargetDrift], output: Any) -> int:
+    """``verify --fleet``: the runner's verify on every target, and drift."""
+    output.document["targets"] = [
+        {"target": d.target.label, "line": d.target.line, "schema": d.target.schema, "version": d.version,
+         "pending": d.pending, "problems": d.problems, "error": d.error, "drift": _drift_document(d)}
+        for d in drifts
+    ]
+    rows = [("line", "target", "version", "pending", "problems", "drift")]
+    for d in drifts:
+        problems = "unreachable" if d.error else str(len(d.problems))
+        rows.append((str(d.target.line), d.target.label, d.version or "-", str(d.pending), problems, _drift_cell(d)))
+    _table(rows, output)
+    for d in drifts:
+        where = f"{d.target.place}: {d.target.label}"
+        for line in ([d.error] if d.error else []) + d.problems:
+            output.line(f"{where}: {line}")
+        _drift_lines(d, output)
+    failed = [d for d in drifts if not d.ok]
+    drifted = sum(1 for d in drifts if d.drifted)
+    if failed:
+        output.line(f"verify --fleet failed on {len(failed)} of {len(drifts)} target(s) ({drifted} drifted)")
+        return EXIT_FAILED
+    output.line(f"verify --fleet ok: {len(drifts)} target(s) match their files and the schema of their version")
+    return EXIT_OK
 
 
 def _table(rows: list[tuple[str, ...]], output: Any) -> None:

@@ -63,6 +63,12 @@ class Target:
             return f"{display_path(self.source)}:{self.line}"
         return f"{self.source}, row {self.line}"
 
+    @property
+    def database(self) -> tuple:
+        """Which database it is in (host, address, port, name): targets equal here share one."""
+        params = conninfo_to_dict(self.dsn)
+        return params.get("host"), params.get("hostaddr"), params.get("port"), params.get("dbname")
+
     def connection_dsn(self) -> str:
         """The DSN the runner connects with: the target's schema first on ``search_path``.
 
@@ -102,10 +108,7 @@ def _checked(targets: list[Target], when_empty: str) -> list[Target]:
     """``targets``, refused when empty or when one database and schema appears twice."""
     seen: dict[tuple, Target] = {}
     for target in targets:
-        params = conninfo_to_dict(target.dsn)
-        identity = (
-            params.get("host"), params.get("hostaddr"), params.get("port"), params.get("dbname"), target.schema,
-        )
+        identity = (*target.database, target.schema)
         if identity in seen:
             first = seen[identity]
             where = f"line {first.line}" if isinstance(first.source, Path) else f"row {first.line}"
