@@ -127,3 +127,14 @@ def test_continue_on_error_skips_the_targets_that_fail_the_preflight_and_migrate
     linted = cli("up", "--dir", directory, "--fleet", targets, "--continue-on-error")
     assert linted.code == 1 and "lint: " in linted.err and "no target was written" in linted.out
     assert applied(dsn, "a") == ["001", "002"]
+
+
+def test_up_to_a_version_stops_every_target_there(cli, databases, tmp_path):
+    directory = write_migrations(tmp_path / "m", MIGRATIONS)
+    targets = tmp_path / "targets.txt"
+    targets.write_text("".join(f"{db.dsn}\n" for db in databases[:2]))
+    result = cli("up", "--dir", directory, "--fleet", targets, "--no-lint", "--to", "001")
+    assert result.code == 0, result.text
+    assert "2 target(s) would apply 1: 001_accounts" in result.out
+    assert [applied(db.dsn) for db in databases[:2]] == [["001"], ["001"]]
+    assert "fleet: 2 up to date in " in cli("up", "--dir", directory, "--fleet", targets, "--no-lint", "--to", "001").out
