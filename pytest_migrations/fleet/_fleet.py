@@ -26,7 +26,7 @@ from typing import Callable
 from migration_lint.model import Migration
 
 from ..database import dsn_error
-from ..runner import Runner, RunnerError, RunnerSettings, RunReport, StatusEntry, ValidationFailed
+from ..runner import InputError, Runner, RunnerError, RunnerSettings, RunReport, StatusEntry, ValidationFailed
 from ..runner._lint import LintOutcome, lint
 from ._datacheck import DataCheck, data_checks, run_checks
 from ._targets import Target
@@ -272,6 +272,8 @@ class Fleet:
         except ValidationFailed as failure:
             check.problems.extend(problem.line for problem in failure.problems)
             return check
+        except InputError:
+            raise  # the command line's (a --to no migration has): the same on every target, said once
         except RunnerError as error:
             check.problems.append(error.line)
             return check

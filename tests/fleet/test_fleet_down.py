@@ -138,3 +138,5 @@ def test_up_to_a_version_stops_every_target_there(cli, databases, tmp_path):
     assert "2 target(s) would apply 1: 001_accounts" in result.out
     assert [applied(db.dsn) for db in databases[:2]] == [["001"], ["001"]]
     assert "fleet: 2 up to date in " in cli("up", "--dir", directory, "--fleet", targets, "--no-lint", "--to", "001").out
+    unknown = cli("up", "--dir", directory, "--fleet", targets, "--no-lint", "--to", "009")
+    assert unknown.code == 2 and unknown.err.count("no migration with version 009") == 1, unknown.text
