@@ -108,3 +108,16 @@ def test_the_expected_schema_is_built_on_the_scratch_server_given(cli, system_pg
         assert f"some targets run {system_pg_server.major}" in other.err
     finally:
         system_pg_server.drop_database(name)
+
+
+def test_a_chain_that_does_not_build_on_an_empty_database_is_one_line(cli, databases, tmp_path):
+    directory = write_migrations(tmp_path / "m", {"001_extend.sql": "-- UP\nALTER TABLE legacy ADD COLUMN note text;\n"})
+    db = databases[0]
+    query(db.dsn, "CREATE TABLE legacy (id int)")  # made by hand before the first migration
+    path = tmp_path / "targets.txt"
+    path.write_text(f"{db.dsn}\n")
+    assert cli("up", "--dir", directory, "--fleet", path, "--no-lint").code == 0
+    result = cli("verify", "--dir", directory, "--fleet", path)
+    assert result.code == 1
+    assert result.err.startswith("error: cannot build the expected schema of version 001 on a throwaway database: ")
+    assert 'relation "legacy" does not exist' in result.err and len(result.err.splitlines()) == 1
