@@ -349,7 +349,7 @@ def _status(runner: Runner, args: argparse.Namespace, output: Output) -> int:
     ]
     rows = [("version", "name", "state", "applied at", "duration")]
     for e in entries:
-        applied_at = e.record.applied_at.strftime("%Y-%m-%d %H:%M:%S") if e.record else ""
+        applied_at = e.record.applied_at.strftime("%Y-%m-%d %H:%M:%S") if e.record and e.record.applied_at else ""
         duration = _duration(e.record.execution_ms) if e.record and e.record.execution_ms is not None else ""
         rows.append((e.version, e.name, e.state, applied_at, duration))
     _table(output, rows)

@@ -369,6 +369,10 @@ class ChainWalker(ChainWalk[StepResult]):
         after = self._take_snapshot()
         self._snapshot = after
 
+        if migration.repeatable:
+            self._apply_again(index, migration, up_plan, after, result)
+            return result
+
         if down_plan is None:
             result.outcome = FAILED
             result.missing_down = True
@@ -453,6 +457,33 @@ class ChainWalker(ChainWalk[StepResult]):
             # deciding by rows), and no migration of the corpus or the examples does.
             return True, None
         return True, self._take_snapshot()
+
+    def _apply_again(self, index: int, migration: Migration, up_plan: ExecutionPlan, after: Any,
+                     result: StepResult) -> None:
+        """A repeatable migration (Flyway ``R__``) is never rolled back: its tool applies it
+        again, over what it made, whenever its checksum changes. So its round trip is UP again
+        on S(k), which must run and give S(k) once more."""
+        try:
+            self._run(up_plan)
+        except ScriptError as error:
+            result.outcome = FAILED
+            result.problems.append(Problem(
+                f"UP of {migration.id} failed when applied again, as Flyway applies a repeatable"
+                " migration again whenever it changes: make it re-runnable (CREATE OR REPLACE,"
+                " DROP ... IF EXISTS first)", (str(error),),
+            ))
+            if not up_plan.atomic:
+                self._rebuild(index)
+            return
+        again = self._take_snapshot()
+        self._snapshot = again
+        errors, warnings = self._compare(after, again)
+        if errors:
+            result.outcome = FAILED
+            result.problems.append(Problem(
+                f"UP of {migration.id} applied again gave another schema ({_count(errors)})", tuple(errors)
+            ))
+        result.warnings.extend(f"{migration.id}: after UP again: {line}" for line in warnings)
 
     def _compare_again(self, migration: Migration, after: Any, again: Any, result: StepResult) -> bool:
         """Whether UP again made S(k), as the first UP did."""

@@ -570,3 +570,56 @@ def test_linter_and_runner_agree_on_a_file_without_version(tmp_path: Path, capsy
     assert message in capsys.readouterr().err
     with pytest.raises(InputError, match=re.escape(message)):
         Runner(tmp_path, "postgresql://nobody@127.0.0.1:1/none").migrations  # noqa: B018 - no connection needed
+
+
+JAVA_CHECKSUM = """
+import java.io.BufferedReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.CRC32;
+
+public class ChecksumOf {
+    public static void main(String[] paths) throws Exception {
+        for (String path : paths) {
+            CRC32 crc = new CRC32();
+            try (BufferedReader reader = Files.newBufferedReader(Path.of(path), StandardCharsets.UTF_8)) {
+                String line = reader.readLine();
+                if (line != null && line.startsWith("\\uFEFF")) line = line.substring(1);
+                for (; line != null; line = reader.readLine()) crc.update(line.getBytes(StandardCharsets.UTF_8));
+            }
+            System.out.println((int) crc.getValue());
+        }
+    }
+}
+"""
+
+
+def test_flyway_checksum_is_the_crc_java_computes_line_by_line(tmp_path: Path) -> None:
+    """Flyway's ChecksumCalculator in the JVM's own terms (BufferedReader.readLine, CRC32, int cast)
+    against ``flyway_checksum``: CRLF, CR, a BOM, non-ASCII text and the real marquez files."""
+    import shutil
+    import subprocess
+
+    from migration_lint.layouts.flyway import flyway_checksum
+    from shared_corpus import has_corpus, CORPUS
+
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("no java on this machine")
+    source = tmp_path / "ChecksumOf.java"
+    source.write_text(JAVA_CHECKSUM, encoding="utf-8")
+    made = tmp_path / "m"
+    made.mkdir()
+    (made / "R__crlf.sql").write_bytes("CREATE VIEW v AS\r\nSELECT 'é' AS e;\r\n\r\n".encode())
+    (made / "R__cr.sql").write_bytes(b"\xef\xbb\xbfSELECT 1;\rSELECT 2;")
+    (made / "V1__lf.sql").write_bytes(b"-- comment\nCREATE TABLE t (a int);\n")
+    migrations = list(load_directory(made).migrations)
+    if has_corpus("marquez"):
+        migrations += [m for m in load_directory(CORPUS / "marquez").migrations if m.repeatable or m.version.text in ("1", "47")]
+    result = subprocess.run([java, str(source), *(str(m.path) for m in migrations)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    expected = [int(line) for line in result.stdout.split()]
+    assert [flyway_checksum(m) for m in migrations] == expected
+    assert any(value < 0 for value in expected[:3])  # the signed cast is exercised

@@ -15,6 +15,7 @@ script is an error unless ``mixed`` is set): the ``detect`` rule.
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
 from ..model import Migration, MigrationFileError, Version
@@ -104,6 +105,17 @@ def _walk(entries: list[Entry]) -> list[Entry]:
         if entry.kind == "dir":
             found.extend(_walk(list_directory(entry.path)))
     return found
+
+
+def flyway_checksum(migration: Migration) -> int:
+    """The checksum Flyway records in ``flyway_schema_history`` for ``migration``'s script
+    (``ChecksumCalculator``): a CRC-32, as a signed 32-bit integer, of the file's lines without
+    their line breaks, the BOM left out; so that a record of Flyway's can be compared to a file."""
+    crc = 0
+    text = (migration.up.file_text or migration.up.sql).removeprefix("\ufeff")
+    for line in re.split(r"\r\n|\r|\n", text):
+        crc = zlib.crc32(line.encode("utf-8"), crc)
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 def looks_like_flyway(name: str) -> bool:

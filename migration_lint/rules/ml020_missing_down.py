@@ -10,7 +10,8 @@ class MissingDown(Rule):
 
     ## What it does
     Flags a versioned migration without a DOWN: no `-- DOWN` section, no `.down.sql` file, no
-    `-- migrate:down`, no Flyway undo file.
+    `-- migrate:down`, no Flyway undo file. A Flyway repeatable migration (`R__name.sql`) is not
+    flagged: Flyway never rolls one back, it applies it again when it changes.
 
     ## Why is this bad?
     When a deploy goes wrong, there is no tested way back; and the up/down/up round-trip tests
@@ -34,7 +35,7 @@ class MissingDown(Rule):
     severity = WARNING
 
     def check_migration(self, migration, ctx) -> Iterable[Violation]:
-        if migration.down is not None or not migration.version.text:
+        if migration.down is not None or not migration.version.text or migration.repeatable:
             return
         first = migration.up.statements[0] if migration.up.statements else None
         yield Violation(

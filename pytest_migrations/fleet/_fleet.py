@@ -459,9 +459,11 @@ class Fleet:
         except Exception as error:
             status.error = _unexpected(target, error)
             return status
-        applied = [e for e in entries if e.record is not None and e.state != "dirty"]
+        # The version a target is at is its newest versioned migration's; a Flyway repeatable has
+        # none, and one changed since it ran is pending again.
+        applied = [e for e in entries if e.record is not None and e.state != "dirty" and not e.repeatable]
         status.version = applied[-1].version if applied else None
-        status.pending = sum(1 for e in entries if e.state == "pending")
+        status.pending = sum(1 for e in entries if e.state in ("pending", "outdated"))
         status.dirty = [f"{e.version}_{e.name}: {e.detail or ''}" for e in entries if e.state == "dirty"]
         status.disagreements = [
             f"{e.version}_{e.name}: {e.state}: {e.detail or ''}"

@@ -98,7 +98,10 @@ def _run(args: argparse.Namespace, server: Any, migrations: list[Migration], nam
         for result in broken_downs(server, migrations, setup_sql=setup_sql, setup_sql_path=setup_path):
             broken[result.migration.id] = result.problems[0].headline if result.problems else "its round trip fails"
     for migration in named:
-        if migration.down is None:
+        if migration.repeatable:
+            print(f"{_where(migration)}: a repeatable migration has no DOWN: Flyway applies it again when it"
+                  " changes, and never rolls it back")
+        elif migration.down is None:
             wanted[migration.id] = "named"
         elif migration.id in broken:
             wanted[migration.id] = f"replaces a DOWN that fails: {broken[migration.id]}"
@@ -107,7 +110,8 @@ def _run(args: argparse.Namespace, server: Any, migrations: list[Migration], nam
         else:
             print(f"{_where(migration)}: its DOWN passes its round trip: kept")
     if args.missing:
-        wanted.update({m.id: "has no DOWN" for m in migrations if m.down is None and m.id not in wanted})
+        wanted.update({m.id: "has no DOWN" for m in migrations
+                       if m.down is None and not m.repeatable and m.id not in wanted})
     if args.replace_broken and not named:
         wanted.update({id_: f"replaces a DOWN that fails: {why}" for id_, why in broken.items()})
     if not wanted:

@@ -137,11 +137,48 @@ class MigrationsPlugin:
         _set_junit_classname(self.config, report)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        layout_lines = self._layout_lines()
+        if layout_lines:
+            terminalreporter.section("pytest-migrations layout", sep="-", yellow=True)
+            for line in layout_lines:
+                terminalreporter.line(line)
         if not self._warnings:
             return
         terminalreporter.section("pytest-migrations warnings", sep="-", yellow=True)
         for line in dict.fromkeys(self._warnings):  # one line once, however many items said it
             terminalreporter.line(line)
+
+    def _layout_lines(self) -> list[str]:
+        """What loading the directory left aside: the files its tool ignores and the load
+        warnings (an empty migration ...), as ``migrations status`` shows them; nothing when
+        there is neither. Never a failure: a directory that cannot load is a collection error."""
+        from migration_lint.model import MigrationFileError
+
+        directory = self.settings.dir
+        if directory is None:
+            return []
+        try:
+            loaded = self.config.stash[STATE_KEY].loaded(directory)
+        except (MigrationFileError, OSError):
+            return []
+        if not loaded.ignored and not loaded.warnings:
+            return []
+        how = "detected" if loaded.detected else "chosen"
+        summary = f"migrations: layout {loaded.layout.name} ({how})"
+        if loaded.ignored:
+            names = ", ".join(_relative(path, loaded.directory) for path, _ in loaded.ignored)
+            summary += f", {len(loaded.ignored)} file{'s' if len(loaded.ignored) > 1 else ''} ignored: {names}"
+        lines = [summary]
+        lines.extend(f"ignored: {_relative(path, loaded.directory)}: {why}" for path, why in loaded.ignored)
+        lines.extend(f"warning: {warning}" for warning in loaded.warnings)
+        return lines
+
+
+def _relative(path: Path, directory: Path) -> str:
+    try:
+        return str(path.relative_to(directory))
+    except ValueError:
+        return str(path)
 
 
 def _set_junit_classname(config: pytest.Config, report: pytest.TestReport) -> None:

@@ -173,7 +173,7 @@ class RoundTripItem(_MigrationItem):
         if result.missing_down and len(result.problems) == 1 and state.settings.allow_missing_down:
             pytest.xfail(f"{self.migration.id} has no DOWN (allowed by {state.settings.sources['allow_missing_down']})")
         if result.failed:
-            raise RoundTripFailed(result, None if result.broke_chain else self._suggested_down(state))
+            raise RoundTripFailed(result, None if result.broke_chain or self.migration.repeatable else self._suggested_down(state))
 
     def _suggested_down(self, state: MigrationsState) -> str | None:
         from ..gendown import suggest_down

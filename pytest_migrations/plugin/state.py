@@ -18,6 +18,7 @@ import pytest
 from .options import Settings
 
 if TYPE_CHECKING:
+    from migration_lint.layouts import LoadedDirectory
     from migration_lint.model import Migration
 
     from ..database import DatabaseError, Server
@@ -38,7 +39,7 @@ class MigrationsState:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._migrations: dict[Path, list[Migration]] = {}
+        self._loaded: dict[Path, LoadedDirectory] = {}
         # directories whose collector pytest (or the plugin) actually collected
         self.collected_directories: set[Path] = set()
         self._server: Server | None = None
@@ -56,12 +57,16 @@ class MigrationsState:
 
     def migrations(self, directory: Path) -> list[Migration]:
         """The migrations of ``directory``; raises MigrationFileError (once per call, not cached)."""
-        from migration_lint.layouts import discover
+        return self.loaded(directory).migrations
+
+    def loaded(self, directory: Path) -> LoadedDirectory:
+        """``directory`` as its layout reads it (migrations, ignored files, warnings), read once."""
+        from migration_lint.layouts import load_directory
 
         directory = directory.resolve()
-        if directory not in self._migrations:
-            self._migrations[directory] = discover(directory, self.settings.layout)
-        return self._migrations[directory]
+        if directory not in self._loaded:
+            self._loaded[directory] = load_directory(directory, self.settings.layout)
+        return self._loaded[directory]
 
     def lint_report(self, directory: Path) -> LintReport:
         """migration-lint's findings for ``directory``, computed once."""

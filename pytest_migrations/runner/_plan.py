@@ -83,6 +83,7 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     setup: list[Command] = field(default_factory=list)  # creating the tracking tables
     lock_key: int | None = None
+    adopt: list[Command] = field(default_factory=list)  # the directory's tool's records, copied
 
     def render(self, conn: psycopg.Connection) -> list[str]:
         """The plan as SQL text, in the order a real run sends it."""
@@ -95,6 +96,10 @@ class Plan:
         if self.setup:
             lines.append("-- create the tracking tables")
             lines.extend(command.render(conn) + ";" for command in self.setup)
+        if self.adopt:
+            lines.append("-- record what the directory's own tool applied, in one transaction")
+            commands = [Command("begin", "BEGIN"), *self.adopt, Command("commit", "COMMIT")]
+            lines.extend(command.render(conn) + ";" for command in commands)
         for step in self.steps:
             lines.append(f"-- {step.direction} {step.label}: {display_path(step.section.path)}, {step.plan.description}")
             for command in step.commands:
@@ -140,10 +145,12 @@ def timeout_settings(section: Section, settings: RunnerSettings, *, local: bool)
     return commands
 
 
-def build_step(migration: Migration, direction: Direction, tracking: Tracking, settings: RunnerSettings) -> Step:
+def build_step(migration: Migration, direction: Direction, tracking: Tracking, settings: RunnerSettings,
+               *, again: bool = False) -> Step:
     """The commands that apply or roll back ``migration``, as the section's execution plan says;
     refuses a section the plan refuses (transaction control that would end the runner's
-    transaction and commit the migration without its tracking row)."""
+    transaction and commit the migration without its tracking row). ``again``: a repeatable
+    migration applied before, changed since: its record is replaced, its history gets a new row."""
     plan = plan_section(migration, direction)
     if plan.refusal is not None:
         raise InputError(plan.refusal)
@@ -160,13 +167,18 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
     if index_check is not None:
         file_commands.append(Command("check", index_check))
     discard = Command("session", "DISCARD ALL")
+    # The record of the earlier application goes in the same transaction (or just before the dirty
+    # row) as the new one: the history keeps every application.
+    replaced = [tracking.delete(version)] if again else []
+    applied_again = "applied again: the repeatable migration changed since it was last applied" if again else None
     if transactional:
         if direction == "up":
             tracking_writes = [
+                *replaced,
                 tracking.insert_applied(migration, dirty=False),
                 tracking.insert_history(
                     version=version, name=name, direction="up", checksum=migration.checksum,
-                    outcome="applied", duration=tracking.transaction_duration(),
+                    outcome="applied", duration=tracking.transaction_duration(), message=applied_again,
                 ),
             ]
         else:
@@ -188,12 +200,12 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
     else:
         started, duration = tracking.remembered_start(), tracking.session_duration()
         if direction == "up":
-            before = [tracking.insert_applied(migration, dirty=True)]
+            before = [*replaced, tracking.insert_applied(migration, dirty=True)]
             after = [
                 tracking.mark_clean_after_up(version),
                 tracking.insert_history(
                     version=version, name=name, direction="up", checksum=migration.checksum,
-                    outcome="applied", started_at=started, duration=duration,
+                    outcome="applied", started_at=started, duration=duration, message=applied_again,
                 ),
             ]
         else:

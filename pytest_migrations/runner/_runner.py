@@ -10,8 +10,10 @@ commands. A dry run does all of it but the lock and the writes, and returns the 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -25,6 +27,7 @@ from migration_lint.model import Migration, MigrationFileError, Section, Version
 
 from ..database import dsn_error, redact_dsn
 from ..pgerrors import RETRYABLE, ActiveSqlTransaction, InsufficientPrivilege, LockNotAvailable, QueryCanceled, describe, error_line
+from ._adopt import read_tool_records
 from ._errors import InputError, MigrationFailed, RunnerError, display_path
 from ._indexes import invalid_indexes, repair_hint
 from ._lint import LintOutcome, lint
@@ -89,10 +92,14 @@ class RunReport:
 class StatusEntry:
     version: str
     name: str
-    state: str  # applied, pending, out-of-order, dirty, checksum-changed, missing-file
+    # applied, pending, out-of-order, dirty, checksum-changed, missing-file; for a repeatable
+    # migration (Flyway ``R__``) also outdated (changed since applied: ``up`` applies it again)
+    # and removed (applied once, its file gone: Flyway forgets it)
+    state: str
     path: Path | None = None
     record: AppliedRecord | None = None
     detail: str | None = None
+    repeatable: bool = False
 
     @property
     def disagrees(self) -> bool:
@@ -171,12 +178,13 @@ class Runner:
         except ValueError:
             raise InputError(f"{text!r} is not a version number") from None
 
+    def _is_repeatable_record(self, record: AppliedRecord) -> bool:
+        """Whether ``record`` is a repeatable migration's (Flyway ``R__``), by its version."""
+        return self.loaded.layout.version_scheme == "flyway" and record.version.startswith("R__")
+
     def _record_key(self, record: AppliedRecord) -> tuple | None:
         """A recorded version's key in the scheme of the directory's layout (``None``: not a version)."""
-        try:
-            return Version.parse(record.version, self.loaded.layout.version_scheme).key
-        except ValueError:
-            return None
+        return self._record_key_of(record.version)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -271,13 +279,124 @@ class Runner:
             raise RunnerError(f"{what}: {describe(error)}", hint=hint) from None
 
     def applied(self) -> list[AppliedRecord]:
-        """The current-state records; empty when the tracking table does not exist yet."""
+        """The current-state records, and those of the project's own tool not adopted yet."""
         conn = self.connection()
         with self._database_step(f"cannot read {self.tracking.table_name}"):
-            if self.tracking.missing_objects(conn)[1]:
-                return []
-            self.tracking.check_shape(conn)
-            return self.tracking.read_applied(conn)
+            _, table_missing, history_missing = self.tracking.missing_objects(conn)
+            if not table_missing or not history_missing:
+                self.tracking.check_shape(conn)
+            ours = [] if table_missing else self._current_identity(self.tracking.read_applied(conn))
+            touched = set() if history_missing else self.tracking.recorded_versions(conn)
+        with self._database_step("cannot read the tracking table of the directory's tool"):
+            return ours + self._adoptable(conn, ours, touched)
+
+    def _current_identity(self, records: list[AppliedRecord]) -> list[AppliedRecord]:
+        """Records an earlier release of the runner wrote under the identity it gave sql-migrate
+        files then (the leading number as version, the rest as name: ``1`` and ``a`` for
+        ``1_a.sql``), under the one sql-migrate gives them (the file name), so that they are not
+        a missing file beside a pending one; the next run rewrites them."""
+        if self.loaded.layout.version_scheme != "sql-migrate":
+            return records
+        by_key = {m.version.key: m for m in self.migrations}
+        current = []
+        for record in records:
+            if self._record_key(record) in by_key or not record.name:
+                current.append(record)
+                continue
+            written = (by_key.get(self._record_key_of(f"{record.version}{separator}{record.name}"))
+                       for separator in "_-.")
+            migration = next((m for m in written if m is not None), None)
+            if migration is None:
+                current.append(record)
+            else:
+                current.append(replace(record, version=migration.version.text, recorded_as=record.version))
+        return current
+
+    def _adoptable(self, conn: psycopg.Connection, ours: list[AppliedRecord], touched: set[str]) -> list[AppliedRecord]:
+        """What the directory's own tool (goose, Flyway ...) recorded as applied, in its table,
+        for the versions the runner never touched (no record, no history row): a database that
+        tool migrated shows everything applied, and the next run copies these records into the
+        runner's table. A version the runner rolled back stays rolled back, whatever the tool's
+        table still says."""
+        scheme = self.loaded.layout.version_scheme
+        found = read_tool_records(conn, self.loaded.layout.name, self.migrations, scheme)
+        if found is None:
+            return []
+        known = {self._record_key(record) for record in ours} | {
+            self._record_key_of(version) for version in touched
+        }
+        by_key = {m.version.key: m for m in self.migrations}
+        # Migrations the tool ran that are not SQL files (goose's Go migrations, which the layout
+        # lists as ignored; Flyway's Java ones): nothing the runner could run or miss.
+        not_sql = {self._record_key_of(match[0]) for path, _ in self.loaded.ignored
+                   if path.suffix == ".go" and (match := re.match(r"\d+", path.name))}
+        adopted = []
+        place = {m.version.key: index for index, m in enumerate(self.migrations)}
+        in_order = sorted(found.records, key=lambda record: place.get(self._record_key_of(record.version), len(place)))
+        for record in in_order:
+            key = self._record_key_of(record.version)
+            if key is None or key in known:
+                continue
+            known.add(key)
+            migration = by_key.get(key)
+            if migration is None and (not record.sql or key in not_sql):
+                continue
+            # The tool's own checksum says the file changed since: keep that visible (an edited
+            # versioned file; a Flyway repeatable that `up` applies again).
+            checksum = migration.checksum if migration is not None else ""
+            if record.changed:
+                checksum = f"other per {found.table.tool}"
+            adopted.append(AppliedRecord(
+                version=migration.version.text if migration is not None else record.version,
+                name=migration.name if migration is not None else "",
+                checksum=checksum,
+                applied_at=record.applied_at,
+                applied_by=f"{found.label}" + (", implied" if record.implied else ""),
+                execution_ms=None,
+                dirty=record.dirty,
+                dirty_direction="up" if record.dirty else None,
+                failed_statement=found.label if record.dirty else None,
+                failed_error="recorded there as failed half-way" if record.dirty else None,
+                adopted_from=found.label,
+            ))
+        return adopted
+
+    def _record_key_of(self, version: str) -> tuple | None:
+        try:
+            return Version.parse(version, self.loaded.layout.version_scheme).key
+        except ValueError:
+            return None
+
+    def _adopt(self, records: list[AppliedRecord]) -> None:
+        """Copy the tool's records into the runner's table, each with a history row saying so,
+        and rewrite those an earlier release wrote under another identity."""
+        adopted = [record for record in records if record.adopted_from is not None or record.recorded_as is not None]
+        if not adopted:
+            return
+        self._ensure_tracking()
+        conn = self.connection()
+        with self._database_step(f"cannot record in {self.tracking.table_name} what the directory's tool applied"):
+            with conn.transaction():
+                for command in self._adoption_commands(adopted):
+                    conn.execute(command.query)
+
+    def _adoption_commands(self, adopted: list[AppliedRecord]) -> list[Command]:
+        commands = []
+        for record in adopted:
+            if record.recorded_as is not None:
+                commands.append(Command("tracking", self.tracking.rename(record.recorded_as, record.version)))
+                commands.append(Command("tracking", self.tracking.insert_history(
+                    version=record.version, name=record.name, direction="repair", checksum=record.checksum,
+                    outcome="renamed", message=f"recorded as {record.recorded_as} by an earlier release of the"
+                    f" runner; {self.loaded.layout.tool} knows it as {record.version}",
+                )))
+                continue
+            commands.append(Command("tracking", self.tracking.insert_adopted(record)))
+            commands.append(Command("tracking", self.tracking.insert_history(
+                version=record.version, name=record.name, direction="adopt", checksum=record.checksum,
+                outcome="adopted", message=f"recorded as applied by {record.applied_by}",
+            )))
+        return commands
 
     def history(self, limit: int | None = None) -> list[HistoryRecord]:
         conn = self.connection()
@@ -299,39 +418,56 @@ class Runner:
         by_key = {keys[record.version]: record for record in applied if keys[record.version] is not None}
         by_text = {record.version: record for record in applied if keys[record.version] is None}
         found = [by_key.get(m.version.key) or by_text.get(m.version.text) for m in migrations]
-        # Out of order: pending, yet the tool's order puts an applied migration after it.
-        last_applied = max((index for index, record in enumerate(found) if record is not None), default=-1)
+        # Out of order: pending, yet the tool's order puts an applied migration after it. Repeatable
+        # migrations come after every versioned one whenever they ran: they put nothing out of order.
+        last_applied = max(
+            (index for index, (m, record) in enumerate(zip(migrations, found)) if record is not None and not m.repeatable),
+            default=-1,
+        )
         newest_text = found[last_applied].version if last_applied >= 0 else ""  # type: ignore[union-attr]
         entries: list[tuple[float, StatusEntry]] = []
         matched: set[str] = set()
         for index, (migration, record) in enumerate(zip(migrations, found)):
             if record is None:
-                out_of_order = index < last_applied
+                out_of_order = index < last_applied and not migration.repeatable
                 entries.append((index, StatusEntry(
                     migration.version.text, migration.name, "out-of-order" if out_of_order else "pending",
                     migration.path,
                     detail=f"older than the newest applied version {newest_text}" if out_of_order else None,
+                    repeatable=migration.repeatable,
                 )))
                 continue
             matched.add(record.version)
             if record.dirty:
                 state, detail = "dirty", _dirty_detail(record)
+            elif record.checksum != migration.checksum and migration.repeatable:
+                # Flyway's OUTDATED: a repeatable migration is meant to change; `up` applies it again.
+                state = "outdated"
+                detail = f"changed since it was applied ({_checksums(record, migration)}): `up` applies it again"
             elif record.checksum != migration.checksum:
-                state = "checksum-changed"
-                detail = f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
+                state, detail = "checksum-changed", _checksums(record, migration)
             else:
-                state, detail = "applied", None
+                state = "applied"
+                detail = f"applied by {record.applied_by}: the next run records it" if record.adopted_from else None
             entries.append((index, StatusEntry(
-                migration.version.text, migration.name, state, migration.path, record, detail
+                migration.version.text, migration.name, state, migration.path, record, detail,
+                repeatable=migration.repeatable,
             )))
         for record in applied:
             if record.version not in matched:
                 key = keys[record.version]
                 place = next((index for index, m in enumerate(migrations) if key is not None and key < m.version.key),
                              len(migrations))
+                repeatable = self._is_repeatable_record(record)
+                if record.dirty:
+                    state, detail = "dirty", _dirty_detail(record)
+                elif repeatable:
+                    # Flyway reports it and goes on: what it made stays, nothing runs it again.
+                    state, detail = "removed", f"repeatable migration applied earlier; no file for it in {display_path(self.directory)} any more"
+                else:
+                    state, detail = "missing-file", f"no file for it in {display_path(self.directory)}"
                 entries.append((place - 0.5, StatusEntry(
-                    record.version, record.name, "dirty" if record.dirty else "missing-file", None, record,
-                    _dirty_detail(record) if record.dirty else f"no file for it in {display_path(self.directory)}",
+                    record.version, record.name, state, None, record, detail, repeatable=repeatable,
                 )))
         return [entry for _, entry in sorted(entries, key=lambda item: item[0])]
 
@@ -370,11 +506,18 @@ class Runner:
         """Everything a deploy gate must refuse: edits, missing files, dirty, pending migrations."""
         entries = self.status()
         problems = self._consistency_problems(entries, out_of_order=True)
+        ids = {m.path: m.id for m in self.migrations}
         for entry in entries:
             if entry.state == "pending":
                 assert entry.path is not None
-                problems.append(RunnerError(f"{display_path(entry.path)}: migration {entry.version}_{entry.name} is pending"))
-        applied = {entry.version for entry in entries if entry.state == "applied"}
+                label = ids.get(entry.path, entry.version)
+                problems.append(RunnerError(f"{display_path(entry.path)}: migration {label} is pending"))
+            elif entry.state == "outdated":
+                assert entry.path is not None
+                problems.append(RunnerError(
+                    f"{display_path(entry.path)}: repeatable migration {entry.version} {entry.detail}"
+                ))
+        applied = {entry.version for entry in entries if entry.state in ("applied", "outdated")}
         with self._database_step("cannot read the indexes"):
             invalid = invalid_indexes(self.connection(), [m for m in self.migrations if m.version.text in applied])
         for migration, index in invalid:
@@ -389,15 +532,17 @@ class Runner:
 
     def up(self, to: str | None = None, *, dry_run: bool = False) -> RunReport:
         target = self.parse_version(to) if to is not None else None
-        if target is not None and not any(m.version == target for m in self.migrations):
+        if target is not None and not any(m.version == target and not m.repeatable for m in self.migrations):
             raise InputError(f"no migration with version {to} in {display_path(self.directory)}")
 
         def steps(entries: list[StatusEntry], problems: list[RunnerError]) -> list[tuple[Migration, str]]:
-            pending_states = {"pending", "out-of-order"}
+            # Flyway: the pending versioned migrations (up to the target), then every repeatable
+            # one never applied or changed since, whatever the target (the layout orders them last).
+            pending_states = {"pending", "out-of-order", "outdated"}
             wanted = {e.version for e in entries if e.state in pending_states}
             return [
                 (m, "up") for m in self.migrations
-                if m.version.text in wanted and (target is None or m.version <= target)
+                if m.version.text in wanted and (target is None or m.repeatable or m.version <= target)
             ]
 
         return self._run("up", steps, dry_run)
@@ -466,6 +611,7 @@ class Runner:
             entries = self._status(migrations, applied)
             problems = self._consistency_problems(entries, out_of_order=not self.settings.allow_out_of_order)
             chosen = choose(entries, problems)
+            outdated = {entry.version for entry in entries if entry.state == "outdated"}
             steps: list[Step] = []
             for migration, direction in chosen:
                 if direction == "down" and migration.down is not None:
@@ -474,7 +620,10 @@ class Runner:
                         problems.extend(parse_problems)
                         continue
                 try:
-                    steps.append(build_step(migration, direction, self.tracking, self.settings))  # type: ignore[arg-type]
+                    steps.append(build_step(
+                        migration, direction, self.tracking, self.settings,  # type: ignore[arg-type]
+                        again=direction == "up" and migration.version.text in outdated,
+                    ))
                 except RunnerError as error:
                     problems.append(error)
             lint_outcome = lint(
@@ -490,7 +639,9 @@ class Runner:
                     f"lint: {finding}", hint="fix the migration, suppress the finding, or pass --no-lint"
                 ))
             key = lock_key(self.settings.schema, self.settings.table)
-            plan = Plan(action, steps, setup, key)
+            adopted = [record for record in applied
+                       if record.adopted_from is not None or record.recorded_as is not None] if steps else []
+            plan = Plan(action, steps, setup, key, adopt=self._adoption_commands(adopted))
             report = RunReport(action, dry_run, plan, lint=lint_outcome, problems=problems)
             if dry_run:
                 report.sql = plan.render(conn)
@@ -499,6 +650,7 @@ class Runner:
                 raise ValidationFailed(problems)
             if setup and steps:
                 self._ensure_tracking()
+            self._adopt(adopted)
             try:
                 for step in steps:
                     self._check_lock()
@@ -675,10 +827,12 @@ class Runner:
         """Whether ``step``'s transaction committed, asked on a new connection; False if unknown."""
         self._conn = None
         try:
-            records = {record.version for record in self.tracking.read_applied(self.connection())}
+            records = {record.version: record.checksum for record in self.tracking.read_applied(self.connection())}
         except (RunnerError, psycopg.Error):
             return False
-        return (step.migration.version.text in records) == (step.direction == "up")
+        if step.direction == "up":  # a repeatable applied again had a record before, of another checksum
+            return records.get(step.migration.version.text) == step.migration.checksum
+        return step.migration.version.text not in records
 
     # -- repair and baseline -----------------------------------------------------------------
 
@@ -702,6 +856,7 @@ class Runner:
         done: list[str] = []
         with self._locked():
             self._ensure_tracking()
+            self._adopt(self.applied())  # a dirty record of the tool's is repaired as the runner's own
             entries = self._status(migrations, self.tracking.read_applied(conn))
             by_version = {m.version.text: m for m in migrations}
             queries: list[sql.Composable] = []
@@ -752,15 +907,17 @@ class Runner:
         """Record every migration up to ``version`` as applied without running it."""
         target = self.parse_version(version)
         migrations = self.migrations
-        if not any(m.version == target for m in migrations):
+        if not any(m.version == target and not m.repeatable for m in migrations):
             raise InputError(f"no migration with version {version} in {display_path(self.directory)}")
         conn = self.connection()
         with self._locked():
             self._ensure_tracking()
+            self._adopt(self.applied())
             applied = self.tracking.read_applied(conn)
             entries = self._status(migrations, applied)
             problems = [p for p in self._consistency_problems(entries, out_of_order=False)]
-            later = [r for r in applied if (key := self._record_key(r)) is not None and key > target.key]
+            later = [r for r in applied if (key := self._record_key(r)) is not None and key > target.key
+                     and not self._is_repeatable_record(r)]
             if later:
                 problems.append(RunnerError(
                     f"migration {later[0].version} is already applied, after the baseline {version}:"
@@ -769,7 +926,7 @@ class Runner:
             if problems:
                 raise ValidationFailed(problems)
             recorded = {e.version for e in entries if e.record is not None}
-            chosen = [m for m in migrations if m.version <= target and m.version.text not in recorded]
+            chosen = [m for m in migrations if not m.repeatable and m.version <= target and m.version.text not in recorded]
             if chosen:
                 with conn.transaction():
                     for migration in chosen:
@@ -804,15 +961,28 @@ def _keepalives(dsn: str) -> dict[str, int]:
     return {key: value for key, value in wanted.items() if key not in given}
 
 
+# When a record of another tool that keeps no time (dbmate, golang-migrate) was applied: before anything dated.
+_LONG_AGO = datetime.min.replace(tzinfo=timezone.utc)
+
+
 def _last_applied_first(entries: list[StatusEntry]) -> list[StatusEntry]:
     """The applied entries, the one applied last first: after ``--allow-out-of-order`` the newest
-    version is not the last one applied, and a rollback undoes in the order things were done."""
-    applied = [entry for entry in entries if entry.record is not None]
+    version is not the last one applied, and a rollback undoes in the order things were done.
+
+    Repeatable migrations are left out: Flyway's undo rolls back versioned migrations only, and
+    leaves what a repeatable one made (a view, a function) and its record as they are."""
+    applied = [entry for entry in entries if entry.record is not None and not entry.repeatable]
     return sorted(
         applied,
-        key=lambda entry: (entry.record.applied_at, entry.record.key or (), entry.version),  # type: ignore[union-attr]
+        key=lambda entry: (entry.record.applied_at or _LONG_AGO, entry.record.key or (), entry.version),  # type: ignore[union-attr]
         reverse=True,
     )
+
+
+def _checksums(record: AppliedRecord, migration: Migration) -> str:
+    if record.adopted_from is not None:
+        return f"the checksum {record.adopted_from} recorded is not the file's"
+    return f"recorded {record.checksum[:12]}, file has {migration.checksum[:12]}"
 
 
 def _dirty_detail(record: AppliedRecord) -> str:

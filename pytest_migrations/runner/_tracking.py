@@ -50,13 +50,20 @@ class AppliedRecord:
     version: str
     name: str
     checksum: str
-    applied_at: datetime
+    applied_at: datetime | None  # None: a record of a tool that does not say when (dbmate)
     applied_by: str
     execution_ms: int | None
     dirty: bool
     dirty_direction: str | None
     failed_statement: str | None
     failed_error: str | None
+    # Not in the runner's table yet: read from the tracking table of the project's own tool
+    # (its label, e.g. "goose (public.goose_db_version)"), to be copied into it by the next run.
+    adopted_from: str | None = None
+    # The version an earlier release of the runner wrote this record under, when the layout's
+    # identity for it changed since (a sql-migrate migration is now its file name): the next run
+    # rewrites it.
+    recorded_as: str | None = None
 
     @property
     def key(self) -> tuple[int, ...] | None:
@@ -224,6 +231,29 @@ class Tracking:
             return self._insert_row(migration, checksum, sql.SQL("clock_timestamp()"), sql.NULL, True, sql.Literal("up"))
         return self._insert_row(migration, checksum, sql.SQL("now()"), self.transaction_duration(), False, sql.NULL)
 
+    def insert_adopted(self, record: AppliedRecord) -> sql.Composable:
+        """``record``, read from another tool's table, as a row of the runner's own."""
+        return sql.SQL(
+            "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms, dirty,"
+            " dirty_direction, failed_statement, failed_error) VALUES ({}, {}, {}, {}, {}, NULL, {}, {}, {}, {})"
+        ).format(
+            self.table,
+            sql.Literal(record.version),
+            sql.Literal(record.name),
+            sql.Literal(record.checksum),
+            sql.Literal(record.applied_at) if record.applied_at is not None else sql.SQL("now()"),
+            sql.Literal(record.applied_by),
+            sql.Literal(record.dirty),
+            sql.Literal(record.dirty_direction),
+            sql.Literal(record.failed_statement),
+            sql.Literal(record.failed_error),
+        )
+
+    def recorded_versions(self, conn: psycopg.Connection) -> set[str]:
+        """Every version the history mentions: what the runner has touched once."""
+        query = sql.SQL("SELECT DISTINCT version FROM {} WHERE version IS NOT NULL").format(self.history)
+        return {version for (version,) in conn.execute(query)}
+
     def insert_baselined(self, migration: Migration) -> sql.Composable:
         # Nothing ran, so there is no duration to record.
         return self._insert_row(migration, None, sql.SQL("now()"), sql.NULL, False, sql.NULL)
@@ -272,6 +302,11 @@ class Tracking:
     def update_checksum(self, version: str, checksum: str) -> sql.Composable:
         return sql.SQL("UPDATE {} SET checksum = {} WHERE version = {}").format(
             self.table, sql.Literal(checksum), sql.Literal(version)
+        )
+
+    def rename(self, old: str, new: str) -> sql.Composable:
+        return sql.SQL("UPDATE {} SET version = {} WHERE version = {}").format(
+            self.table, sql.Literal(new), sql.Literal(old)
         )
 
     def delete(self, version: str) -> sql.Composable:

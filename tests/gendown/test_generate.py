@@ -270,3 +270,16 @@ def test_corpus_set_without_its_downs_gets_downs_that_pass_or_say_why_not(pg_ser
     assert failing == [], "\n".join(f"{r.migration.id}: {r.report()}" for r in failing)
     reversible = [r for r in results if IRREVERSIBLE not in (r.migration.down_sql or "")]
     assert len(reversible) >= 0.7 * len(results)
+
+
+def test_a_flyway_repeatable_gets_no_down(pg_server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = tmp_path / "sql"
+    directory.mkdir()
+    (directory / "V1__t.sql").write_text("CREATE TABLE t (a int);\n")
+    (directory / "R__v.sql").write_text("CREATE OR REPLACE VIEW v AS SELECT a FROM t;\n")
+    assert main(["gen-down", "--dir", str(directory), "--missing", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "DROP TABLE" in out and "DROP VIEW" not in out
+    assert main(["gen-down", "--dir", str(directory), "R__v"]) == 0
+    assert "a repeatable migration has no DOWN" in capsys.readouterr().out
+    assert sorted(p.name for p in directory.iterdir()) == ["R__v.sql", "V1__t.sql"]

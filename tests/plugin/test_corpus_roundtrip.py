@@ -192,8 +192,11 @@ def test_round_trip_finds_the_sets_real_defects(pg_server: Server, name: str) ->
         results = list(walker.walk())
     assert len(results) == len(migrations)
     expected = FAILURES.get(name)
-    if name == "marquez":  # Flyway Community has no undo (U) files: no migration can be rolled back
-        expected = {migration.id: ("no DOWN",) for migration in migrations}
+    if name == "marquez":
+        # Flyway Community has no undo (U) files: no versioned migration can be rolled back. Its
+        # three R__ views are applied again instead, as Flyway does when they change, and pass.
+        expected = {migration.id: ("no DOWN",) for migration in migrations if not migration.repeatable}
+        assert sum(migration.repeatable for migration in migrations) == 3
     found = {result.migration.id: kinds_of(result) for result in results if result.outcome != "passed"}
     assert found == expected
     reports = {result.migration.id: result.report() + "\n".join(result.warnings) for result in results}

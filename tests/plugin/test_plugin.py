@@ -615,6 +615,27 @@ def test_migrations_layout_option_and_its_pyproject_key(pytester: pytest.Pyteste
     assert "layout=sqlx" in run(pytester, "--collect-only").stdout.str()
 
 
+def test_ignored_files_and_load_warnings_are_shown_once_and_fail_nothing(pytester: pytest.Pytester) -> None:
+    directory = write_migrations(pytester.path, {
+        "1_a.sql": "-- +migrate Up\nCREATE TABLE a (id int);\n-- +migrate Down\nDROP TABLE a;\n",
+        "2_nothing.sql": "-- +migrate Up\n-- +migrate Down\n",
+        "README.md": "notes\n",
+        "seed.txt": "rows\n",
+    })  # fmt: skip
+    result = run(pytester, *ROUNDTRIP_ONLY, "-rA")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    output = result.stdout.str()
+    summary = "migrations: layout sql-migrate (detected), 2 files ignored: README.md, seed.txt"
+    assert output.count(summary) == 1
+    assert "ignored: README.md: does not end in .sql: sql-migrate does not read it" in output
+    assert output.count(f"warning: {directory / '2_nothing.sql'}") == 1
+    result.assert_outcomes(passed=2)
+    (directory / "README.md").unlink()
+    (directory / "seed.txt").unlink()
+    (directory / "2_nothing.sql").unlink()
+    assert "pytest-migrations layout" not in run(pytester, *ROUNDTRIP_ONLY, "--co").stdout.str()
+
+
 def test_a_dangling_link_named_as_a_migration_is_one_collection_error(pytester: pytest.Pytester) -> None:
     directory = write_migrations(pytester.path, {"001_a.sql": "-- UP\nCREATE TABLE a (id int);\n"})
     (directory / "002_b.sql").symlink_to(directory / "gone.sql")

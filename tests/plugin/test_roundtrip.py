@@ -354,3 +354,22 @@ def test_hatchet_downs_are_blamed_only_for_what_they_lose(pg_server: Server) -> 
     }
     warnings = {warning for result in results for warning in result.warnings}
     assert '20251229174938_v1_0_67: UP changes version in 2 seeded rows of "Tenant" (an irreversible data change)' in warnings
+
+
+def test_a_repeatable_migration_is_applied_again_not_rolled_back(pg_server: Server, tmp_path: Path) -> None:
+    migrations = discover(make_chain(tmp_path / "m", {
+        "V1__t.sql": "CREATE TABLE t (a int);\n",
+        "U1__t.sql": "DROP TABLE t;\n",
+        "R__a_view.sql": "CREATE OR REPLACE VIEW v AS SELECT a FROM t;\n",
+        "R__b_index.sql": "CREATE INDEX ON t (a);\n",  # a second run adds a second index
+        "R__c_plain_view.sql": "CREATE VIEW w AS SELECT 1 AS one;\n",  # a second run fails
+    }))  # fmt: skip
+    results = round_trip(pg_server, migrations, check_data=False)
+    assert [(r.migration.id, r.outcome) for r in results] == [
+        ("1_t", "passed"), ("R__a_view", "passed"), ("R__b_index", "failed"), ("R__c_plain_view", "failed"),
+    ]
+    assert not any(r.missing_down for r in results)
+    assert "UP of R__b_index applied again gave another schema" in results[2].report()
+    assert "t_a_idx1" in results[2].report()
+    assert "UP of R__c_plain_view failed when applied again" in results[3].report()
+    assert 'relation "w" already exists' in results[3].report()

@@ -189,3 +189,27 @@ def test_measure_applies_to_the_schema_dbmate_gives(two_databases, cli) -> None:
     assert ran.code == 0, ran.text
     theirs_schema = schema_of(theirs.dsn, "measure")
     assert len(theirs_schema) > 100 and schema_of(ours.dsn, "measure") == theirs_schema
+
+
+def test_a_database_dbmate_migrated_is_adopted_not_migrated_again(tmp_path: Path, system_pg_server, cli) -> None:
+    path = tmp_path / "db" / "migrations"
+    path.mkdir(parents=True)
+    write(path / "20240101000000_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY);", "DROP TABLE users;")
+    write(path / "20240102000000_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);", "DROP TABLE orders;")
+    with system_pg_server.fresh_database() as db:
+        assert run_dbmate(path, db.dsn, "up").returncode == 0
+        write(path / "20240103000000_tags.sql", "CREATE TABLE tags (label text);", "DROP TABLE tags;")
+        args = ("--dir", path, "--database-url", db.dsn)
+        status = cli("status", *args, "--format", "json")
+        import json
+
+        states = {m["version"]: m["state"] for m in json.loads(status.out)["migrations"]}
+        assert states == {"20240101000000": "applied", "20240102000000": "applied", "20240103000000": "pending"}
+        pending_theirs = [name for applied, name in dbmate_status(path, db.dsn) if not applied]
+        assert pending_theirs == ["20240103000000_tags.sql"]
+        ran = cli("up", *args, "--no-lint")
+        assert ran.code == 0, ran.text  # re-running 1 or 2 would fail: their tables exist
+        assert "applying 20240103000000_tags" in ran.out and "users" not in ran.out
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            outcomes = conn.execute("SELECT version, outcome FROM migration_history ORDER BY id").fetchall()
+        assert outcomes == [("20240101000000", "adopted"), ("20240102000000", "adopted"), ("20240103000000", "applied")]
