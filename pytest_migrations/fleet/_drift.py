@@ -120,15 +120,18 @@ def _read_records(fleet: Fleet, target: Target, verify: bool) -> _Reading:
     except Exception as error:
         drift.error = f"{type(error).__name__}: {dsn_error(target.dsn, error)}"
         return reading
-    applied = [e for e in entries if e.state == "applied"]
+    # The version is the newest versioned migration's; the runner applies every (Flyway)
+    # repeatable after the versioned ones, on the targets and on the expected schema alike.
+    versioned = [e for e in entries if not e.repeatable]
+    applied = [e for e in versioned if e.state == "applied"]
     drift.version = applied[-1].version if applied else None
-    drift.pending = sum(1 for e in entries if e.state == "pending")
+    drift.pending = sum(1 for e in entries if e.state in ("pending", "outdated"))
     odd = [e for e in entries if e.state not in ("applied", "pending")]
     if odd:
         drift.not_compared = f"{odd[0].version}_{odd[0].name} is {odd[0].state}: its records do not say which schema it should have"
         return reading
-    first_pending = next((i for i, e in enumerate(entries) if e.state == "pending"), len(entries))
-    if any(e.state == "applied" for e in entries[first_pending:]):
+    first_pending = next((i for i, e in enumerate(versioned) if e.state == "pending"), len(versioned))
+    if any(e.state == "applied" for e in versioned[first_pending:]):
         drift.not_compared = "versions were applied out of order: no version's schema is the one it should have"
         return reading
     reading.applied = [e.version for e in applied]

@@ -473,12 +473,17 @@ class Fleet:
 
 
 def _versions(entries: list[StatusEntry], report: RunReport) -> tuple[str | None, str]:
-    """The newest applied version before ``report``'s plan runs, and after it (``"0"``: none)."""
-    applied = [e.version for e in entries if e.record is not None and e.state != "dirty"]
+    """The newest applied version before ``report``'s plan runs, and after it (``"0"``: none).
+
+    Versioned migrations only, as in ``status``: a Flyway repeatable has no place in the order."""
+    applied = [e.version for e in entries if e.record is not None and e.state != "dirty" and not e.repeatable]
+    repeatable = {e.version for e in entries if e.repeatable}
     before = applied[-1] if applied else None
     after = list(applied)
     for step in report.plan.steps:
         version = step.migration.version.text
+        if version in repeatable:
+            continue
         if step.direction == "down" and version in after:
             after.remove(version)
         elif step.direction == "up" and version not in after:
