@@ -6,8 +6,10 @@
   :class:`~pytest_migrations.runner.Runner` (an :class:`Action`: up, or down), in waves;
   ``status`` over the fleet.
 - ``_datacheck.py``: the counts that catch a tenant whose rows would break a pending migration.
+- ``_drift.py``: each target's catalog against the schema its version should have, built once
+  per version on a throwaway database (``verify --fleet``, ``status --fleet --drift``).
 - ``_progress.py``: the live progress line on a terminal.
-- ``_cli.py``: ``migrations up|down|status --fleet``.
+- ``_cli.py``: ``migrations up|down|status|verify --fleet``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ._fleet import (
     TargetStatus,
     WaveProgress,
 )
+from ._drift import TargetDrift, check_drift
 from ._progress import LiveLine, render_progress
 from ._targets import Target, read_targets, targets_from_config, targets_from_query, targets_from_schemas
 
@@ -38,9 +41,11 @@ __all__ = [
     "Preflight",
     "Target",
     "TargetCheck",
+    "TargetDrift",
     "TargetRun",
     "TargetStatus",
     "WaveProgress",
+    "check_drift",
     "data_checks",
     "read_targets",
     "render_progress",
