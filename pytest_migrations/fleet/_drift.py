@@ -27,7 +27,17 @@ from typing import Any, Callable
 import psycopg
 from psycopg import sql
 
-from ..database import DatabaseError, DsnServer, InvalidDsn, describe_dsn, dsn_error, embedded_server
+from migration_lint.extensions import created_extensions
+
+from ..database import (
+    DatabaseError,
+    DsnServer,
+    InvalidDsn,
+    describe_dsn,
+    dsn_error,
+    embedded_server,
+    server_for_extensions,
+)
 from ..runner import InputError, RunnerError, StatusEntry
 from ..snapshot import Difference, Snapshot, diff_snapshots, take_snapshot
 from ._fleet import Fleet
@@ -149,10 +159,6 @@ class ExpectedSchemas:
         self.major: int | None = None
 
     def __enter__(self) -> ExpectedSchemas:
-        from migration_lint.extensions import created_extensions
-
-        from ..database import server_for_extensions
-
         try:
             if self.scratch_dsn:
                 given = DsnServer(self.scratch_dsn)
