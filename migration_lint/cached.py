@@ -48,7 +48,8 @@ def migration_keys(migrations: Sequence[Any]) -> dict[int, str]:
     previous = ""
     for migration in migrations:
         previous = content_key(
-            previous, migration.layout, migration.transaction_rule, str(migration.no_transaction_marker),
+            previous, migration.layout, migration.transaction_rule, str(migration.sent_as_one_query),
+            str(migration.no_transaction_marker),
             str(migration.version.text),
             *(str(p) for p in migration.paths), migration.up.sql,
             "" if migration.down is None else migration.down.sql,

@@ -245,7 +245,7 @@ def _describe_directories(session: Any, result: Any) -> list[str]:
         except MigrationFileError:
             continue  # already reported as an input error
         how = "detected" if loaded.detected else "chosen"
-        lines.append(f"{directory}: layout {loaded.layout.name} ({how}), {len(loaded.migrations)} migration(s), "
+        lines.append(f"{directory}: layout {loaded.layout.spec} ({how}), {len(loaded.migrations)} migration(s), "
                      f"sections run as {loaded.layout.tool} runs them ({loaded.layout.transaction_rule})")
         lines.extend(f"{path}: ignored: {why}" for path, why in loaded.ignored)
         lines.extend(f"{warning} (warning)" for warning in loaded.warnings)

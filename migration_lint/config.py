@@ -7,7 +7,8 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     extend-select = ["advice"]           # adds the advice group (or one rule: "prefer-text-field")
     ignore = ["ML010", "ban-drop-table"]
     assume-in-transaction = false
-    layout = "sqlx"                      # read directories as this tool does (default: detected)
+    layout = "sqlx"                      # read directories as this tool does (default: detected);
+                                         # "golang-migrate?x-multi-statement=true" as its URL says
     preview = false                      # let ALL and prefixes select preview rules
     exclude = ["legacy/*"]               # paths (globs) never linted
     since = "0042"                       # older migrations are linted and reported, never fail
@@ -276,6 +277,6 @@ def parse_layout(value: Any, where: str = "--layout") -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: layout must be a string, not {value!r}")
     try:
-        return layout_named(value).name
+        return layout_named(value).spec
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from None

@@ -77,7 +77,7 @@ class LintContext:
         """Where the current statement's transaction block comes from, for messages."""
         if self.explicit_depth or self.plan is None:
             return "after BEGIN"
-        return self.plan.block_phrase
+        return self.plan.block_phrase if self.statement is None else self.plan.block_phrase_for(self.statement)
 
     def setting(self, name: str) -> str | None:
         return self.settings.get(name.lower())

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .context import LintContext
-from .execution import plan_section
+from .execution import ESCAPED, plan_section
 from .finding import FileEdit, Finding  # re-exported: rule authors and tests import them from here
 from .locks import ACCESS_EXCLUSIVE, table_locks
 from .pipeline import FindingsPipeline
@@ -143,9 +143,14 @@ class Linter:
         )
         dispatch = self._by_type[(section_name, False)]
         plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else _NO_DISPATCH
+        # An escaped section runs in several blocks and between them in autocommit: its batches say where.
+        blocks = {id(s): b.block for b in plan.batches for s in b.statements} if plan.mode == ESCAPED else None
         for index, statement in enumerate(section.statements):
             ctx.statement, ctx.index = statement, index
-            ctx.in_transaction = block or ctx.explicit_depth > 0
+            if blocks is None:
+                ctx.in_transaction = block or ctx.explicit_depth > 0
+            else:
+                ctx.in_transaction = blocks.get(id(statement)) is not None
             tree = statement.tree
             if tree is None:
                 continue

@@ -7,8 +7,10 @@ tracer all read.
 
 - the mode: inside a transaction the tool opens (:data:`TOOL_TRANSACTION`), sent as one
   multi-statement query that PostgreSQL runs in its implicit transaction block
-  (:data:`IMPLICIT_BLOCK`), or statement by statement as written, outside any transaction but the
-  file's own ``BEGIN ... COMMIT`` (:data:`STATEMENT_BY_STATEMENT`);
+  (:data:`IMPLICIT_BLOCK`), statement by statement as written, outside any transaction but the
+  file's own ``BEGIN ... COMMIT`` (:data:`STATEMENT_BY_STATEMENT`), or between the tool's BEGIN
+  and COMMIT with the file's own ``COMMIT; ... BEGIN;`` stepping out of the tool's transaction
+  (:data:`ESCAPED`);
 - the batches of statements to send, each with the transaction block it runs in;
 - why (the marker, the statement, the file's own transaction control, or the tool's rule), and,
   when the tool itself would break on the section, why it is refused.
@@ -22,14 +24,25 @@ The rules, as the tools run a section:
     file runs as written, statement by statement, its own blocks included.
 ``wrap`` (sqlx, goose, sql-migrate, dbmate, Diesel)
     always one transaction the tool opens, unless the file is marked no-transaction. A
-    ``CREATE INDEX CONCURRENTLY`` there fails, as it will in production; a ``COMMIT`` or ``BEGIN``
-    in the middle would end the tool's transaction, so the section is refused.
+    ``CREATE INDEX CONCURRENTLY`` there fails, as it will in production. The tool sends the
+    section between its BEGIN and its COMMIT whatever it holds, so a ``COMMIT`` of the file ends
+    the tool's transaction and what follows runs as PostgreSQL runs it there (:data:`ESCAPED`):
+    goose and sql-migrate send each statement on its own, so the statements up to the file's next
+    ``BEGIN`` run in autocommit (a ``CREATE INDEX CONCURRENTLY`` there works); dbmate, sqlx and
+    Diesel send the section as one query (``Migration.sent_as_one_query``), so they run in that
+    query's implicit block. The tool's COMMIT closes the file's last ``BEGIN``, or finds no
+    transaction (PostgreSQL warns). A ``ROLLBACK`` (the tool would record a migration whose
+    first part it undid), two-phase commit, or a savepoint outside any block is refused.
 ``implicit`` (golang-migrate)
     the file goes to the server as one simple query. PostgreSQL runs a query of several statements
     in one implicit transaction block (all or nothing; a lone statement runs on its own, so
     ``CREATE INDEX CONCURRENTLY`` alone in a file works and beside anything else fails); a
     ``COMMIT`` or ``ROLLBACK`` in the file ends the block and the statements after it form the
     next one, and a ``BEGIN`` turns the current block into an explicit one.
+``split`` (golang-migrate with ``x-multi-statement=true``)
+    the tool cuts the file at every ``;`` (quotes, dollar quotes and comments not understood) and
+    sends each piece on its own: statement by statement, as written. A ``;`` inside a statement
+    (a function body, a string, a comment) cuts it in two, which the tool would send broken: refused.
 
 A file linted on its own, outside any migration directory (no version), runs as ``psql -f`` runs
 it: as written, statement by statement.
@@ -49,6 +62,7 @@ if TYPE_CHECKING:
 TOOL_TRANSACTION = "transaction"
 IMPLICIT_BLOCK = "implicit"
 STATEMENT_BY_STATEMENT = "statements"
+ESCAPED = "escaped"  # the tool's BEGIN ... COMMIT around a section whose own COMMIT steps out of it
 
 # The rule of a file linted alone, outside a migration directory: psql -f.
 AS_WRITTEN = "as-written"
@@ -60,8 +74,8 @@ BY_FILE = "file"  # the file's own BEGIN/COMMIT
 BY_RULE = "rule"  # the tool's rule, nothing in the file changes it
 
 # Kinds of transaction block a batch runs in.
-TOOL_BLOCK = "tool"  # the tool sends BEGIN before the batch and COMMIT after it
-FILE_BLOCK = "file"  # the file's own BEGIN ... COMMIT, sent as written
+TOOL_BLOCK = "tool"  # the tool sends BEGIN before the batch and COMMIT after it (ESCAPED: the file's COMMIT ends it)
+FILE_BLOCK = "file"  # the file's own BEGIN ... COMMIT, sent as written (ESCAPED: the tool's COMMIT may end it)
 IMPLICIT = "implicit"  # one multi-statement query: PostgreSQL's implicit block(s)
 
 # Transaction control a section may keep inside the tool's transaction: it cannot end it.
@@ -95,6 +109,10 @@ class ExecutionPlan:
     refusal: str | None = None
     # The file's BEGIN and COMMIT around the whole script, which the tool's transaction replaces.
     dropped: tuple[Statement, ...] = ()
+    # ESCAPED: the tool sends the section as one query (``Migration.sent_as_one_query``), and its
+    # COMMIT at the end closes the section's last block (else it finds no transaction open).
+    sent_as_one_query: bool = False
+    tool_commits_last_block: bool = False
 
     # -- what the tools ask ----------------------------------------------------------------------
     @property
@@ -139,8 +157,27 @@ class ExecutionPlan:
         return self.section.sql
 
     @property
+    def escape(self) -> Statement | None:
+        """The file's COMMIT that ends the tool's transaction in an :data:`ESCAPED` plan."""
+        if self.mode != ESCAPED or not self.batches or self.batches[0].block != TOOL_BLOCK:
+            return None
+        return self.batches[0].statements[-1]
+
+    def block_of(self, statement: Statement) -> str | None:
+        """The kind of transaction block ``statement`` runs in, as the plan's batches say
+        (``None``: on its own, in autocommit)."""
+        for batch in self.batches:
+            if any(s is statement for s in batch.statements):
+                return batch.block
+        return None
+
+    @property
     def description(self) -> str:
         """How the section runs, in a few words (the dry-run and the reports print it)."""
+        if self.mode == ESCAPED:
+            escape = self.escape
+            where = f" at line {escape.line}" if escape is not None else ""
+            return f"in one transaction, which the file's own COMMIT{where} ends (what follows runs outside it)"
         if self.mode == TOOL_TRANSACTION:
             return "in one transaction" + (" (the file's own BEGIN/COMMIT removed)" if self.dropped else "")
         if self.mode == IMPLICIT_BLOCK:
@@ -154,6 +191,18 @@ class ExecutionPlan:
         """Where a statement of a section that runs in a block as a whole runs, for messages."""
         if self.mode == IMPLICIT_BLOCK:
             return "in the implicit transaction block PostgreSQL runs a query of several statements in"
+        return "in the transaction the migration tool opens around it"
+
+    def block_phrase_for(self, statement: Statement) -> str:
+        """Where ``statement`` runs in a block, for messages (an :data:`ESCAPED` section runs
+        in several)."""
+        if self.mode != ESCAPED:
+            return self.block_phrase
+        block = self.block_of(statement)
+        if block == IMPLICIT:
+            return "in the implicit transaction block of the query the migration tool sends, after the file's COMMIT"
+        if block == FILE_BLOCK:
+            return "after BEGIN"
         return "in the transaction the migration tool opens around it"
 
     def statement_at(self, position: int | None) -> Statement | None:
@@ -179,6 +228,8 @@ class ExecutionPlan:
         transaction. The caller checks the file's own open BEGIN."""
         if self.mode == STATEMENT_BY_STATEMENT:
             return True
+        if self.mode == ESCAPED:
+            return self.block_of(statement) is None
         if self.mode == IMPLICIT_BLOCK:
             return len(self.section.statements) == 1
         if self.rule != "detect" or self.cause not in (BY_RULE, BY_FILE):
@@ -210,6 +261,10 @@ def plan_section(migration: Migration, direction: str, *, rule: str | None = Non
     if rule == AS_WRITTEN:
         return plan(STATEMENT_BY_STATEMENT, _as_written(statements), BY_RULE,
                     "a file outside a migration directory runs as written, as psql -f runs it")
+    if rule == "split":
+        return plan(STATEMENT_BY_STATEMENT, _as_written(statements), BY_RULE,
+                    "the tool cuts the file at every ';' and sends each piece on its own, in no transaction"
+                    " but the file's own", refusal=_cut_statement(migration, section))
     if rule == "implicit":
         block = IMPLICIT if len(statements) > 1 else None
         reason = (
@@ -245,7 +300,19 @@ def plan_section(migration: Migration, direction: str, *, rule: str | None = Non
         first = breaking[0]
         return plan(STATEMENT_BY_STATEMENT, _as_written(statements), BY_FILE,
                     f"{_where(section, first)} writes its own {_keyword(first)}: the file runs as written")
+    if breaking and migration.version.text and rule == migration.transaction_rule:
+        # The tool sends the section between its BEGIN and COMMIT whatever it holds: run it as
+        # PostgreSQL runs it there.
+        escaped = _escaped(migration, section, statements)
+        if escaped is None or isinstance(escaped, str):
+            return plan(TOOL_TRANSACTION, (Batch(statements, TOOL_BLOCK),), BY_RULE,
+                        "the tool runs each migration in one transaction (a BEGIN of the file inside it"
+                        " only warns)", refusal=escaped)
+        batches, closed, reason = escaped
+        return plan(ESCAPED, batches, BY_FILE, reason, sent_as_one_query=migration.sent_as_one_query,
+                    tool_commits_last_block=closed)
     if breaking:
+        # Only assumed to run in a transaction (``--assume-in-transaction``): no tool to follow.
         ending = [s for s in breaking if transaction_control(s) in _ENDS_A_BLOCK]
         first = (ending or breaking)[0]
         what = "would end" if ending else "would nest in"
@@ -256,6 +323,99 @@ def plan_section(migration: Migration, direction: str, *, rule: str | None = Non
                              " or mark the migration to run outside a transaction"))
     return plan(TOOL_TRANSACTION, (Batch(statements, TOOL_BLOCK),) if statements else (), BY_RULE,
                 "the tool runs each migration in one transaction")
+
+
+def _escaped(migration: Migration, section: Section,
+             statements: tuple[Statement, ...]) -> tuple[tuple[Batch, ...], bool, str] | str | None:
+    """The batches of a section whose own transaction control steps out of the transaction the
+    tool opens around it, as PostgreSQL runs them between the tool's BEGIN and COMMIT: the
+    batches, whether the tool's COMMIT closes the last one, and why; or why the tool would break
+    on it (a refusal); ``None`` when no COMMIT of the file ends the tool's transaction (its
+    BEGINs only warn)."""
+    tool, one_query = migration.layout or "the migration tool", migration.sent_as_one_query
+    batches: list[Batch] = []
+    current: list[Statement] = []
+    block: str | None = TOOL_BLOCK  # the block the next statement runs in; None: autocommit
+    first_commit: Statement | None = None
+    explicit_in_query = False
+    for statement in statements:
+        control = transaction_control(statement)
+        where = _where(section, statement)
+        # Only read once a COMMIT has ended the tool's block (block None or IMPLICIT).
+        commit_line = first_commit.line if first_commit is not None else None
+        if control in ("prepare transaction", "commit prepared", "rollback prepared"):
+            return (f"{where}: {_keyword(statement)} in a migration {tool} runs in its transaction: two-phase"
+                    " commit cannot be part of a migration; remove it")
+        if block is None:  # after the file's COMMIT, each statement on its own (goose, sql-migrate)
+            if control == "begin":
+                block, current = FILE_BLOCK, [statement]
+            elif control in _INSIDE_A_TRANSACTION:
+                return (f"{where}: {_keyword(statement)} outside a transaction block fails in PostgreSQL: the"
+                        f" COMMIT at line {commit_line} ended {tool}'s transaction and no BEGIN opened another")
+            else:  # a statement, or a COMMIT or ROLLBACK with nothing to end (PostgreSQL warns)
+                batches.append(Batch((statement,), None))
+            continue
+        if control == "rollback":
+            return (f"{where}: ROLLBACK undoes the statements before it in the transaction {tool} opens around"
+                    f" {migration.id}, yet {tool} goes on and records {migration.id} as applied; remove the"
+                    " ROLLBACK (or mark the migration to run outside a transaction)")
+        if control in ("savepoint", "release", "rollback to") and block == IMPLICIT:
+            return (f"{where}: {_keyword(statement)} fails in PostgreSQL in the implicit block of the query"
+                    f" {tool} sends: the COMMIT at line {commit_line} ended {tool}'s transaction")
+        current.append(statement)
+        if control == "begin" and block == IMPLICIT:
+            # PostgreSQL turns the query's implicit block into an explicit one: the statements
+            # before the BEGIN and after it form one transaction, still a batch of the query.
+            block = FILE_BLOCK
+            explicit_in_query = True
+        elif control == "commit":
+            # A BEGIN inside a block only warns; a COMMIT ends the block, the tool's one included.
+            first_commit = first_commit or statement
+            batches.append(Batch(tuple(current), IMPLICIT if explicit_in_query else block))
+            current, block, explicit_in_query = [], IMPLICIT if one_query else None, False
+    if first_commit is None:
+        return None
+    closed = block in (TOOL_BLOCK, FILE_BLOCK)
+    if current:
+        batches.append(Batch(tuple(current), IMPLICIT if explicit_in_query else block))
+    alone = [s for b in batches if b.block is None for s in b.statements if transaction_control(s) is None]
+    if one_query:
+        after = f"the statements after it run in the implicit transaction block of the one query {tool} sends"
+    elif alone:
+        after = f"the statements from line {alone[0].line} run on their own, outside a transaction"
+    else:
+        after = "a BEGIN of the file opens the next transaction"
+    end = (f"; {tool}'s COMMIT ends the block the file's last BEGIN opened" if closed else
+           f"; nothing opens a transaction again, so {tool}'s COMMIT finds none (PostgreSQL warns)")
+    reason = (f"{tool} runs {migration.id} in one transaction, which the file's COMMIT at line"
+              f" {first_commit.line} ends: {after}{end}")
+    return tuple(batches), closed, reason
+
+
+def _cut_statement(migration: Migration, section: Section) -> str | None:
+    """Why the pieces a cut at every ``;`` makes are not the section's statements (the tool
+    would send a statement in parts), or ``None``."""
+    if section.parse_errors or ";" not in section.sql:
+        return None  # PostgreSQL will say what it makes of text that does not parse anyway
+    from .parse import split_statements
+
+    text, start = section.sql, 0
+    ends = {text.find(";", statement.end) for statement in section.statements}
+    while start < len(text):
+        cut = text.find(";", start)
+        end = len(text) if cut < 0 else cut + 1
+        piece = text[start:end]
+        if any(statement.error for statement in split_statements(piece)):
+            # The culprit: the last ';' up to here that ends no statement (in a body, a string,
+            # or a comment whose rest of the line then starts the next piece).
+            inner = [i for i in range(end) if text[i] == ";" and i not in ends]
+            line = section.first_line + text.count("\n", 0, inner[-1] if inner else end - 1)
+            return (f"{section.path}:{line}: golang-migrate with x-multi-statement cuts {migration.id} at every"
+                    " ';', and this one is inside a statement (a function body, a string or a comment), so the"
+                    " tool would send that statement in two broken parts; move the ';' out, or drop"
+                    " x-multi-statement")
+        start = end
+    return None
 
 
 def _outer_pair(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:

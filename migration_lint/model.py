@@ -120,8 +120,10 @@ UNVERSIONED = Version("", ())
 # - ``"wrap"``: always in one transaction the tool opens, unless the file is marked no-transaction
 #   (sqlx, goose, sql-migrate, dbmate, Diesel): a CONCURRENTLY statement there fails as in production;
 # - ``"implicit"``: the file is sent as one multi-statement query, which PostgreSQL runs as one
-#   implicit transaction block unless the file writes its own BEGIN/COMMIT (golang-migrate).
-TRANSACTION_RULES = ("detect", "wrap", "implicit")
+#   implicit transaction block unless the file writes its own BEGIN/COMMIT (golang-migrate);
+# - ``"split"``: the file is cut at every ``;`` and each piece is sent on its own, in no
+#   transaction but the file's own (golang-migrate with ``x-multi-statement=true``).
+TRANSACTION_RULES = ("detect", "wrap", "implicit", "split")
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,6 +187,10 @@ class Migration:
     # ``-- migrate:down transaction:false``, sql-migrate's ``-- +migrate Down notransaction``);
     # ``None``: the same as ``no_transaction_marker``.
     down_no_transaction_marker: bool | None = None
+    # The tool sends a section to the server as one query (dbmate, sqlx, Diesel, golang-migrate),
+    # rather than one statement at a time (goose, sql-migrate, this runner, Flyway): it decides
+    # what a COMMIT in the middle of a section leaves in a transaction block.
+    sent_as_one_query: bool = False
     # A Flyway repeatable (``R__name.sql``): no version of its own, applied after every versioned
     # migration, again whenever its checksum changes.
     repeatable: bool = False

@@ -331,7 +331,7 @@ def _status(runner: Runner, args: argparse.Namespace, output: Output) -> int:
                                  "transaction_rule": loaded.layout.transaction_rule}
     output.document["ignored"] = [{"path": str(path), "why": why} for path, why in loaded.ignored]
     output.document["warnings"] = [str(warning) for warning in loaded.warnings]
-    output.line(f"layout: {loaded.layout.name} ({how}; {loaded.layout.tool})")
+    output.line(f"layout: {loaded.layout.spec} ({how}; {loaded.layout.tool})")
     for path, why in loaded.ignored:
         output.line(f"ignored: {display_path(path)}: {why}")
     for warning in loaded.warnings:

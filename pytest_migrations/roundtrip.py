@@ -52,7 +52,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from migration_lint.execution import IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section
+from migration_lint.execution import (
+    ESCAPED, IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section,
+)
 from migration_lint.model import Migration, Section
 
 from . import seed_data
@@ -735,7 +737,18 @@ def run_section(
             conn.execute("COMMIT")
         return
     try:
-        if plan.mode == IMPLICIT_BLOCK:
+        if plan.mode == ESCAPED:
+            # Between the tool's BEGIN and COMMIT, as the tool sends it: the file's COMMIT ends
+            # the first, and the tool's COMMIT the block the file's last BEGIN opened, if any.
+            conn.execute("BEGIN")
+            if plan.sent_as_one_query:
+                _run_one_query(conn, plan)
+            else:
+                for statement in statements:
+                    _execute(conn, statement.text, section, statement.line)
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+                conn.execute("COMMIT")
+        elif plan.mode == IMPLICIT_BLOCK:
             _run_one_query(conn, plan)
         elif section.parse_errors:
             # Let PostgreSQL judge the text as a whole; our split cannot be trusted.

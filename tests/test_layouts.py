@@ -469,6 +469,27 @@ def test_layout_option_decides_between_sqlx_and_golang_migrate(tmp_path: Path, c
     assert "unknown layout 'nonsense'" in capsys.readouterr().err
 
 
+def test_golang_migrate_takes_x_multi_statement_as_its_url_spells_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    multi = layout_named("golang-migrate?x-multi-statement=true")
+    assert (multi.spec, multi.transaction_rule, multi.sent_as_one_query) == (
+        "golang-migrate?x-multi-statement=true", "split", False)
+    assert layout_named("migrate?x-multi-statement=f").spec == "golang-migrate"  # strconv.ParseBool's forms
+    assert layout_named("golang-migrate").transaction_rule == "implicit"  # the driver's default
+    write(tmp_path / "1_a.up.sql", "CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);\n")
+    assert lint_main(["--no-cache", "--format", "gcc", "--layout", "golang-migrate", str(tmp_path)]) == 1
+    assert "non-transactional-in-transaction" in capsys.readouterr().out
+    assert lint_main(["--no-cache", "--format", "gcc", "--verbose", "--layout", multi.spec, str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "non-transactional-in-transaction" not in out.out
+    assert "layout golang-migrate?x-multi-statement=true (" in out.out + out.err
+    for bad, message in (("golang-migrate?x-multi-statement=yes", "x-multi-statement must be true or false, not 'yes'"),
+                         ("golang-migrate?x-no-lock=true", "unknown option 'x-no-lock'"),
+                         ("sqlx?x-multi-statement=true", "layout sqlx takes no options")):
+        assert lint_main(["--no-cache", "--layout", bad, str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_layout_key_in_the_linter_configuration(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "pyproject.toml", '[tool.migration-lint]\nlayout = "golang-migrate"\n')
     write(tmp_path / "m" / "1_a.up.sql", "CREATE INDEX CONCURRENTLY i ON t (a);")

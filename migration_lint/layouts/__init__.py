@@ -16,6 +16,10 @@ diesel            ``2024-01-01-000000_name/up.sql`` + ``down.sql``              
 flyway            ``V1.2__name.sql`` + ``U1.2__name.sql``, ``R__name.sql``                detect
 ================  ====================================================================  ========
 
+A tool's option that changes how it runs a section follows the name after ``?``, as in the tool's
+database URL: ``golang-migrate?x-multi-statement=true`` runs under the rule ``split``
+(:meth:`Layout.with_options`, read only by :func:`layout_named`).
+
 :data:`LAYOUTS` is the one list of them. :func:`load_directory` detects the layout of a directory
 (or takes the one the user names) and returns a :class:`LoadedDirectory`: the migrations in the
 tool's order, the entries the tool ignores, and warnings. Detection looks at the shapes present:
@@ -60,11 +64,22 @@ class NotAMigration(MigrationFileError):
 
 
 def layout_named(name: str) -> Layout:
-    """The layout called ``name`` (or one of its aliases); a one-line error listing the names."""
-    layout = _BY_NAME.get(name.strip().lower().replace(" ", "-"))
+    """The layout called ``name`` (or one of its aliases), with the options of its tool written
+    after a ``?`` as in the tool's database URL (``golang-migrate?x-multi-statement=true``); a
+    one-line error listing the names, or naming the option."""
+    base, _, query = name.partition("?")
+    layout = _BY_NAME.get(base.strip().lower().replace(" ", "-"))
     if layout is None:
-        raise ValueError(f"unknown layout {name!r}: choose one of {', '.join(layout.name for layout in LAYOUTS)}")
-    return layout
+        raise ValueError(f"unknown layout {base!r}: choose one of {', '.join(layout.name for layout in LAYOUTS)}")
+    if not query.strip():
+        return layout
+    from urllib.parse import parse_qsl
+
+    try:
+        options = dict(parse_qsl(query.strip(), keep_blank_values=True, strict_parsing=True))
+    except ValueError:
+        raise ValueError(f"layout {name!r}: write its options as key=value, joined by '&'") from None
+    return layout.with_options(options)
 
 
 def load_directory(directory: Path | str, layout: str | Layout | None = None,

@@ -115,6 +115,8 @@ class Layout:
     followed: str = ""  # the function of the original tool this layout follows
     shape: str = ""  # what the directory looks like, for the README table and --help
     transaction_rule: str = "detect"
+    # The tool sends each section as one query, not statement by statement (``Migration.sent_as_one_query``).
+    sent_as_one_query: bool = False
     version_scheme: str = "numeric"
 
     def __init_subclass__(cls) -> None:
@@ -123,6 +125,19 @@ class Layout:
 
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:
         raise NotImplementedError
+
+    # -- options of the tool that change how it runs a section (``golang-migrate?x-multi-statement=true``)
+    def with_options(self, options: dict[str, str]) -> Layout:
+        """This layout under the tool's ``options`` (as its users spell them); a ``ValueError``
+        for an option the tool does not read."""
+        if options:
+            raise ValueError(f"layout {self.name} takes no options (given: {', '.join(options)})")
+        return self
+
+    @property
+    def spec(self) -> str:
+        """The name that chooses this layout with its options (``--layout``, the ``layout`` key)."""
+        return self.name
 
     def parse_version(self, text: str, path: Path | None = None) -> Version:
         """``text`` in this layout's version scheme; a one-line error naming ``path``."""
@@ -145,7 +160,8 @@ class Layout:
                   paths: Iterable[Path], **extra: object) -> Migration:
         """A :class:`Migration` of this layout, with its tool's transaction rule."""
         return Migration(version, name, up, down, tuple(paths), self.name,
-                         transaction_rule=self.transaction_rule, **extra)  # type: ignore[arg-type]
+                         transaction_rule=self.transaction_rule, sent_as_one_query=self.sent_as_one_query,
+                         **extra)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<layout {self.name}>"

@@ -28,6 +28,7 @@ class Dbmate(Layout):
     followed = "dbmate: DB.FindMigrations, parseMigrationContents, parseMigrationOptions"
     shape = "`20240101120000_name.sql` with `-- migrate:up` / `-- migrate:down`"
     transaction_rule = "wrap"
+    sent_as_one_query = True
     version_scheme = "dbmate"
 
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:

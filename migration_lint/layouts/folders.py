@@ -35,6 +35,7 @@ class Diesel(Layout):
     followed = "Diesel: FileBasedMigrations, migrations_internals::version_from_string, MigrationHarness::pending_migrations"
     shape = "`2024-01-01-000000_name/up.sql` + `down.sql` (+ `metadata.toml`)"
     transaction_rule = "wrap"
+    sent_as_one_query = True
     version_scheme = "diesel"
 
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:

@@ -104,6 +104,12 @@ def _with_down_marker(migration: Migration, down_marker: bool) -> Migration:
     return replace(migration, down_no_transaction_marker=down_marker)
 
 
+_GO_BOOLEANS = {
+    **dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+    **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False),
+}
+
+
 class GolangMigrate(_Pairs):
     name = "golang-migrate"
     aliases = ("golang_migrate", "migrate")
@@ -111,7 +117,34 @@ class GolangMigrate(_Pairs):
     followed = "golang-migrate: source.Parse (source/parse.go), iofs.PartialDriver.Init, Migrate.newMigration"
     shape = "`12_name.up.sql` + `12_name.down.sql` (names after the version may differ)"
     transaction_rule = "implicit"
+    sent_as_one_query = True
     duplicate_policy = "golang-migrate stops with 'duplicate migration file'"
+    # ``x-multi-statement`` of the database URL (database/postgres/postgres.go, Postgres.Open and
+    # Postgres.Run): the driver cuts the file at every ';' (multistmt.Parse) and runs each piece
+    # on its own, instead of sending the file as one query.
+    multi_statement = False
+
+    def with_options(self, options: dict[str, str]) -> Layout:
+        unknown = sorted(set(options) - {"x-multi-statement"})
+        if unknown:
+            raise ValueError(f"layout {self.name}: unknown option {unknown[0]!r} (known: x-multi-statement)")
+        if "x-multi-statement" not in options:
+            return self
+        value = options["x-multi-statement"]
+        # strconv.ParseBool, as golang-migrate reads it
+        if value not in _GO_BOOLEANS:
+            raise ValueError(f"layout {self.name}: x-multi-statement must be true or false, not {value!r}")
+        if not _GO_BOOLEANS[value]:
+            return self
+        from copy import copy
+
+        variant = copy(self)
+        variant.multi_statement, variant.transaction_rule, variant.sent_as_one_query = True, "split", False
+        return variant
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}?x-multi-statement=true" if self.multi_statement else self.name
 
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:
         loaded = LoadedDirectory(directory, self)
@@ -140,6 +173,7 @@ class Sqlx(_Pairs):
     followed = "sqlx: migrate::source::resolve_blocking, MigrationType::from_filename, Migrator::run"
     shape = "`20240101120000_name.up.sql` + `.down.sql`, or `20240101120000_name.sql` alone"
     transaction_rule = "wrap"
+    sent_as_one_query = True
     duplicate_policy = "sqlx would apply one and then fail on the other (its version is already recorded)"
 
     def load(self, directory: Path, entries: list[Entry], reader: Reader) -> LoadedDirectory:

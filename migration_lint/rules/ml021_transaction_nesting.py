@@ -13,6 +13,10 @@ class TransactionNesting(Rule):
     migration tool's own transaction), `COMMIT`/`ROLLBACK` in a migration the tool wraps in
     its transaction, and a second `COMMIT`/`ROLLBACK` after the transaction already ended.
 
+    A `COMMIT` that deliberately steps out of the tool's transaction, followed by the file's own
+    `BEGIN` (`COMMIT; ... BEGIN;`, which goose and sql-migrate run as written), is ML049
+    `escaped-transaction`, not this rule.
+
     ## Why is this bad?
     PostgreSQL ignores a nested `BEGIN` with a warning, so the `COMMIT` that was meant for the
     inner block commits the outer transaction early; the rest of the migration then runs
@@ -43,7 +47,7 @@ class TransactionNesting(Rule):
             if ctx.explicit_depth:
                 yield self.violation("BEGIN inside a transaction that an earlier BEGIN opened; PostgreSQL ignores it",
                                      fix_title="Remove the nested BEGIN")
-            elif ctx.wrapped:
+            elif ctx.wrapped or _in_the_tools_block(ctx):
                 yield self.violation("BEGIN in a migration the tool already runs inside a transaction",
                                      fix_title="Remove BEGIN/COMMIT and let the tool manage the transaction")
         elif kind in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK") and not ctx.explicit_depth:
@@ -54,3 +58,11 @@ class TransactionNesting(Rule):
             elif any(s.kind == "TransactionStmt" for s in ctx.section.statements[: ctx.index]):
                 yield self.violation(f"{verb} without an open transaction: an earlier statement already ended it",
                                      fix_title=f"Remove the extra {verb}")
+
+
+def _in_the_tools_block(ctx) -> bool:
+    """The statement runs in the transaction the tool opens, before the file's COMMIT ends it."""
+    from ..execution import ESCAPED, TOOL_BLOCK
+
+    plan = ctx.plan
+    return plan is not None and plan.mode == ESCAPED and plan.block_of(ctx.statement) == TOOL_BLOCK

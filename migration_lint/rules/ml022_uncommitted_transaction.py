@@ -10,7 +10,8 @@ class UncommittedTransaction(Rule):
 
     ## What it does
     Flags a section that opens a transaction with `BEGIN` and ends without `COMMIT` or
-    `ROLLBACK`.
+    `ROLLBACK`. Not when the migration tool's own `COMMIT` ends it: the `BEGIN` that follows a
+    `COMMIT` stepping out of the tool's transaction (ML049 `escaped-transaction`).
 
     ## Why is this bad?
     Run with `psql -f`, the open transaction is rolled back when the session ends: the migration
@@ -46,6 +47,8 @@ class UncommittedTransaction(Rule):
 
     def end_section(self, ctx) -> Iterable[Violation]:
         begin = ctx.scratch.get(self.name)
+        if ctx.plan is not None and ctx.plan.tool_commits_last_block:
+            return  # the migration tool's own COMMIT ends it
         if begin is not None and ctx.explicit_depth:
             yield Violation("BEGIN is never committed: the transaction is still open at the end of the migration",
                             fix_title="Add COMMIT at the end", statement=begin)

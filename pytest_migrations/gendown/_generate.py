@@ -226,8 +226,9 @@ def _generate_one(conn: psycopg.Connection[Any], cache: SnapshotCache, migration
             after = take_snapshot(conn, cache=cache)
             undos.append(_undo(inverse, before, after, created, version))
             before = after
-        if atomic:
-            conn.execute("COMMIT")
+        if atomic or (plan.tool_commits_last_block
+                      and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS):
+            conn.execute("COMMIT")  # the tool's, which also ends the block an escaped section's last BEGIN opened
     except BaseException:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("ROLLBACK")

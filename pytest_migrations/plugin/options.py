@@ -323,6 +323,6 @@ def _layout_name(value: str, source: str) -> str:
     from migration_lint.layouts import layout_named
 
     try:
-        return layout_named(value).name
+        return layout_named(value).spec
     except ValueError as error:
         raise SettingsError(f"{source}: {error}") from None

@@ -13,7 +13,7 @@ from typing import Literal
 import psycopg
 from psycopg import sql
 
-from migration_lint.execution import IMPLICIT_BLOCK, TOOL_TRANSACTION, ExecutionPlan, plan_section
+from migration_lint.execution import ESCAPED, IMPLICIT_BLOCK, TOOL_TRANSACTION, ExecutionPlan, plan_section
 from migration_lint.model import Migration, Section
 from migration_lint.parse import Statement, walk
 
@@ -157,7 +157,7 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
     section = plan.section
     transactional = plan.mode == TOOL_TRANSACTION
     version, name = migration.version.text, migration.name
-    if plan.mode == IMPLICIT_BLOCK:
+    if plan.mode == IMPLICIT_BLOCK or (plan.mode == ESCAPED and plan.sent_as_one_query):
         file_commands = [Command("script", plan.script)] if plan.statements else []
     else:
         file_commands = [Command("file", statement.text, statement) for statement in plan.statements]
@@ -217,12 +217,29 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
                 ),
                 tracking.delete(version),
             ]
-        commands = [
-            Command("session", tracking.remember_start()),
-            *(Command("tracking", query) for query in before),
-            *timeout_settings(section, settings, local=False),
-            *file_commands,
-            *(Command("tracking", query) for query in after),
-            discard,
-        ]
+        if plan.mode == ESCAPED:
+            # The tool's BEGIN ... COMMIT around the section, as the plan runs it: the dirty mark
+            # goes in with the statements the file's COMMIT commits (a failure before that leaves
+            # no record), the clean mark with the block the tool's COMMIT ends (or after it all,
+            # when nothing reopened a transaction).
+            end = [Command("commit", "COMMIT")] if plan.tool_commits_last_block else []
+            commands = [
+                Command("session", tracking.remember_start()),
+                *timeout_settings(section, settings, local=False),
+                Command("begin", "BEGIN"),
+                *(Command("tracking", query) for query in before),
+                *file_commands,
+                *(Command("tracking", query) for query in after),
+                *end,
+                discard,
+            ]
+        else:
+            commands = [
+                Command("session", tracking.remember_start()),
+                *(Command("tracking", query) for query in before),
+                *timeout_settings(section, settings, local=False),
+                *file_commands,
+                *(Command("tracking", query) for query in after),
+                discard,
+            ]
     return Step(migration, direction, plan, commands)

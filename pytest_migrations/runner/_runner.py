@@ -725,6 +725,17 @@ class Runner:
                 # statements) leaves it open and aborted: end it before recording.
                 self._rollback_quietly(conn)
                 version = step.migration.version.text
+                escape = step.plan.escape
+                if escape is not None and not self._escape_committed(step, conn):
+                    # The failure came inside the tool's transaction, before the file's COMMIT:
+                    # rolled back with the dirty mark, nothing of it stayed.
+                    self._record_quietly(conn, [self._failed_history(step, failure.message, started)])
+                    nothing = (
+                        f"nothing of {step.label} stayed: the failure came before its COMMIT at"
+                        f" {display_path(step.section.path)}:{escape.line}, so its transaction was rolled back"
+                    )
+                    failure.hint = f"{nothing}; {failure.hint}" if failure.hint else nothing
+                    raise failure from None
                 where = (
                     f"{display_path(step.section.path)}:{command.statement.line}: {_shorten(command.statement.text)}"
                     if command.statement is not None else command.render(conn) if not conn.broken else ""
@@ -733,11 +744,18 @@ class Runner:
                     self.tracking.mark_failed(version, where, failure.message),
                     self._failed_history(step, failure.message, started),
                 ])
-                dirty = (
-                    "the migration ran outside a transaction and is now marked dirty; the database"
-                    " may be partly changed (a failed CONCURRENTLY build leaves an INVALID index):"
-                    " fix it by hand, then run `migrations repair`"
-                )
+                if escape is not None:
+                    dirty = (
+                        f"its COMMIT at {display_path(step.section.path)}:{escape.line} had committed the"
+                        " statements before it, so the migration is now marked dirty and the database is"
+                        " partly changed: fix it by hand, then run `migrations repair`"
+                    )
+                else:
+                    dirty = (
+                        "the migration ran outside a transaction and is now marked dirty; the database"
+                        " may be partly changed (a failed CONCURRENTLY build leaves an INVALID index):"
+                        " fix it by hand, then run `migrations repair`"
+                    )
                 failure.hint = f"{dirty}; {failure.hint}" if failure.hint else dirty
                 raise failure from None
 
@@ -822,6 +840,20 @@ class Runner:
         with contextlib.suppress(psycopg.Error):
             conn.execute("DISCARD ALL")
             self._stay_connected(conn)
+
+    def _escape_committed(self, step: Step, conn: psycopg.Connection) -> bool:
+        """Whether the file's COMMIT in an escaped section committed the statements before it
+        (and with them the dirty mark), read from the tracking table; True if unknown."""
+        if conn.broken or conn.closed:
+            return True
+        try:
+            records = {record.version: record for record in self.tracking.read_applied(conn)}
+        except psycopg.Error:
+            self._rollback_quietly(conn)
+            return True
+        # The dirty mark (the new row of an UP, the mark on the row of a DOWN) went in with them.
+        record = records.get(step.migration.version.text)
+        return record is not None and record.dirty
 
     def _committed(self, step: Step) -> bool:
         """Whether ``step``'s transaction committed, asked on a new connection; False if unknown."""

@@ -32,6 +32,7 @@ import psycopg
 from psycopg import sql
 
 from migration_lint.execution import (
+    ESCAPED,
     FILE_BLOCK,
     IMPLICIT_BLOCK,
     STATEMENT_BY_STATEMENT,
@@ -119,6 +120,9 @@ def traced_units(plan: ExecutionPlan) -> list[_Unit]:
     path = plan.section.path
     if plan.mode == STATEMENT_BY_STATEMENT:
         blocks = [(list(b.statements), b.block == FILE_BLOCK) for b in plan.batches]
+    elif plan.mode == ESCAPED:
+        # The tool's transaction up to the file's COMMIT, then as PostgreSQL runs the rest there.
+        blocks = [(list(b.statements), b.block is not None) for b in plan.batches]
     elif plan.mode == IMPLICIT_BLOCK and len(plan.statements) > 1:
         blocks = [(block, True) for block in implicit_blocks(plan.statements)]
     else:

@@ -12,6 +12,7 @@ from migration_lint.execution import (
     BY_MARKER,
     BY_RULE,
     BY_STATEMENT,
+    ESCAPED,
     FILE_BLOCK,
     IMPLICIT,
     IMPLICIT_BLOCK,
@@ -80,15 +81,89 @@ def test_wrap_keeps_concurrently_in_the_tools_transaction():
     assert not plan.could_run_outside(plan.section.statements[0])
 
 
-def test_wrap_refuses_transaction_control_that_ends_the_tools_transaction():
+ESCAPE = ("ALTER TABLE t ADD COLUMN v int;\nCOMMIT;\nCREATE INDEX CONCURRENTLY i ON t (v);\n"
+          "CREATE INDEX CONCURRENTLY j ON t (id);\nBEGIN;\nUPDATE t SET v = 1;\n")
+
+
+def test_wrap_statement_by_statement_tools_run_an_escape_as_written():
+    # goose and sql-migrate send each statement in their transaction: the file's COMMIT ends it,
+    # the statements up to its BEGIN run in autocommit, and the tool's COMMIT ends the last block.
+    plan = plan_section(migration(ESCAPE, rule="wrap"), "up")
+    assert (plan.mode, plan.cause, plan.refusal) == (ESCAPED, BY_FILE, None)
+    assert [b.block for b in plan.batches] == [TOOL_BLOCK, None, None, FILE_BLOCK]
+    assert texts(plan)[0] == ["ALTER TABLE t ADD COLUMN v int", "COMMIT"]
+    assert plan.tool_commits_last_block and not plan.sent_as_one_query
+    assert plan.escape is plan.section.statements[1]
+    assert "from line 3 run on their own, outside a transaction" in plan.reason
+    index = plan.section.statements[2]
+    assert plan.could_run_outside(index) and plan.block_of(index) is None
+    assert not plan.could_run_outside(plan.section.statements[0])
+    assert not plan.atomic and not plan.in_tool_transaction and not plan.whole_section_in_block
+
+
+def test_wrap_one_query_tools_run_the_escaped_part_in_the_querys_implicit_block():
+    # dbmate, sqlx and Diesel send the section as one query: after the COMMIT, PostgreSQL runs
+    # the rest in an implicit block, which the file's BEGIN makes explicit (one transaction).
+    m = dataclasses.replace(migration(ESCAPE, rule="wrap"), sent_as_one_query=True)
+    plan = plan_section(m, "up")
+    assert plan.mode == ESCAPED and plan.sent_as_one_query and plan.tool_commits_last_block
+    assert [b.block for b in plan.batches] == [TOOL_BLOCK, IMPLICIT]
+    assert not plan.could_run_outside(plan.section.statements[2])
+    assert "implicit transaction block of the one query" in plan.reason
+
+
+def test_wrap_a_commit_with_no_begin_after_it_leaves_the_tools_commit_nothing_to_end():
+    plan = plan_section(migration("CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n", rule="wrap"), "up")
+    assert plan.mode == ESCAPED and plan.refusal is None and not plan.tool_commits_last_block
+    assert [b.block for b in plan.batches] == [TOOL_BLOCK, None]
+    assert "COMMIT finds none (PostgreSQL warns)" in plan.reason
+
+
+def test_wrap_two_blocks_of_its_own_the_first_begin_only_warns():
     plan = plan_section(migration(TWO_BLOCKS, rule="wrap"), "up")
-    assert plan.mode == TOOL_TRANSACTION
-    assert plan.refusal is not None and plan.refusal.startswith("001_m.sql:1: COMMIT would end the transaction")
-    assert not plan.atomic
+    assert plan.mode == ESCAPED and plan.refusal is None
+    assert [b.block for b in plan.batches] == [TOOL_BLOCK, FILE_BLOCK]
+    assert texts(plan)[0] == ["BEGIN", "CREATE TABLE a (id int)", "COMMIT"]
+    assert not plan.tool_commits_last_block
+
+
+def test_wrap_refuses_what_the_tool_itself_would_get_wrong():
+    cases = {
+        "CREATE TABLE a (id int);\nROLLBACK;\nBEGIN;\n": "001_m.sql:2: ROLLBACK undoes the statements before it",
+        "CREATE TABLE a (id int);\nPREPARE TRANSACTION 'x';\n": "001_m.sql:2: PREPARE in a migration",
+        "COMMIT;\nSAVEPOINT s;\nBEGIN;\n": "001_m.sql:2: SAVEPOINT outside a transaction block fails",
+    }
+    for sql, refusal in cases.items():
+        plan = plan_section(migration(sql, rule="wrap"), "up")
+        assert plan.mode == TOOL_TRANSACTION and plan.refusal is not None and plan.refusal.startswith(refusal), plan.refusal
+        assert not plan.atomic
+
+
+def test_assumed_in_transaction_still_refuses_a_commit_in_the_middle():
+    # --assume-in-transaction names no tool: there is nothing to follow.
+    plan = plan_section(migration(ESCAPE), "up", rule="wrap")
+    assert plan.refusal is not None and plan.refusal.startswith("001_m.sql:2: COMMIT would end the transaction")
+
+
+def test_split_sends_each_statement_on_its_own():
+    plan = plan_section(migration("CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY i ON a (id);\n", rule="split"), "up")
+    assert (plan.mode, plan.refusal) == (STATEMENT_BY_STATEMENT, None)
+    assert [b.block for b in plan.batches] == [None, None] and not plan.whole_section_in_block
+
+
+def test_split_refuses_a_semicolon_inside_a_statement():
+    body = ("CREATE TABLE a (id int);\n"
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND $$;\n")
+    plan = plan_section(migration(body, rule="split"), "up")
+    assert plan.refusal is not None and plan.refusal.startswith("001_m.sql:4: golang-migrate with x-multi-statement")
+    comment = plan_section(migration("-- first; then\nCREATE TABLE a (id int);\n", rule="split"), "up")
+    assert comment.refusal is not None and comment.refusal.startswith("001_m.sql:1:")
+    fine = plan_section(migration("-- first;\nCREATE TABLE a (id int);\nSELECT 'a' || 'b';\n", rule="split"), "up")
+    assert fine.refusal is None
 
 
 def test_a_marker_wins_under_every_rule():
-    for rule in ("detect", "wrap", "implicit"):
+    for rule in ("detect", "wrap", "implicit", "split"):
         plan = plan_section(migration("CREATE TABLE a (id int); CREATE TABLE b (id int)", rule=rule, marker=True), "up")
         assert (plan.mode, plan.cause) == (STATEMENT_BY_STATEMENT, BY_MARKER)
 

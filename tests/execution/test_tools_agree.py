@@ -14,10 +14,13 @@ from migration_lint.config import Config, build_rules
 from migration_lint.engine import Linter
 from migration_lint.execution import plan_section
 from migration_lint.layouts import discover
+from migration_lint.session import LintSession
 from pytest_migrations.cli import main as migrations_main
 from pytest_migrations.database import Server
 from pytest_migrations.roundtrip import ChainWalker, ScriptError, run_section
 from pytest_migrations.trace import trace_migration
+from pytest_migrations.trace._results import IN_TRANSACTION
+from shared_corpus import corpus_set
 
 
 @pytest.fixture(params=["pg18", "pg15"])
@@ -179,16 +182,134 @@ def test_diesel_metadata_run_in_transaction_false_runs_the_down_outside(server: 
         assert walker.result_for("2024-01-02-000000_index").outcome == "passed"
 
 
-def test_under_wrap_two_blocks_of_its_own_are_refused_by_every_tool(server: Server, tmp_path: Path, capsys) -> None:
+# -- a wrapped section that steps out of its tool's transaction: COMMIT; ... BEGIN; -----------------
+# goose and sql-migrate send each statement inside their transaction (sql-migrate's
+# MigrationSet.applyMigrations, goose's runSQLMigration): the file's COMMIT ends it, the statements
+# up to the file's BEGIN run in autocommit, the tool's COMMIT ends the last block.
+
+ESCAPE_UP = """
+    CREATE TABLE t (id int);
+    COMMIT;
+    CREATE INDEX CONCURRENTLY t_id ON t (id);
+    BEGIN;
+    ALTER TABLE t ADD COLUMN v int;
+"""
+ESCAPE = {
+    "20240101000000-escape.sql": "-- +migrate Up" + ESCAPE_UP + "-- +migrate Down\nDROP TABLE t;\n",
+}
+
+
+def indexes(dsn: str) -> dict[str, bool]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute("SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+                            " AND c.relname NOT LIKE '%%migration%%'").fetchall()
+    return dict(rows)
+
+
+def tracking(dsn: str) -> list[tuple[str, bool]]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('public.applied_migrations')").fetchone() == (None,):
+            return []
+        return conn.execute("SELECT version, dirty FROM public.applied_migrations ORDER BY version").fetchall()
+
+
+def history(dsn: str) -> list[tuple[str, str]]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("SELECT version, outcome FROM public.migration_history ORDER BY id").fetchall()
+
+
+def test_escape_is_linted_run_round_tripped_and_traced_as_the_tool_runs_it(server: Server, tmp_path: Path, capsys) -> None:
+    directory = write(tmp_path / "m", ESCAPE)
+    migrations = discover(directory)
+    plan = plan_section(migrations[0], "up")
+    assert plan.mode == "escaped" and plan.refusal is None
+    findings = {(f.code, f.line) for f in lint(directory)}
+    # CONCURRENTLY runs outside a transaction there, as in production: no ML003, no ML021, no ML022.
+    assert not {code for code, _ in findings} & {"ML003", "ML021", "ML022"}
+    assert ("ML049", 3) in findings  # the CREATE TABLE before the COMMIT stays if a later statement fails
+    with server.fresh_database() as db:
+        args = ("--dir", directory, "--database-url", db.dsn, "--no-lint")
+        code, out = run_cli(capsys, "up", "--dry-run", *args)
+        assert code == 0 and "which the file's own COMMIT at line 3 ends" in out, out
+        code, out = run_cli(capsys, "up", *args)
+        assert code == 0, out
+        assert columns(db.dsn, "t") == ["id", "v"] and indexes(db.dsn) == {"t_id": True}
+        assert tracking(db.dsn) == [("20240101000000-escape", False)]
+        assert history(db.dsn) == [("20240101000000-escape", "applied")]
+    with ChainWalker(server, migrations) as walker:
+        result = walker.result_for("20240101000000-escape")
+    assert result.outcome == "passed", result.report()
+    with server.fresh_database() as db:
+        trace = trace_migration(db.dsn, migrations[0])
+        assert trace.error is None, trace.error
+        # the CREATE TABLE in the tool's transaction, the index on its own, the ALTER in the file's block
+        assert [(s.line, s.method) for s in trace.statements] == [
+            (2, IN_TRANSACTION), (4, trace.statements[1].method), (6, IN_TRANSACTION)]
+        assert trace.statements[1].method != IN_TRANSACTION
+        assert indexes(db.dsn) == {"t_id": True}
+
+
+def test_escape_failing_before_its_commit_leaves_no_record(server: Server, tmp_path: Path, capsys) -> None:
+    directory = write(tmp_path / "m", {
+        "20240101000000-escape.sql": "-- +migrate Up\nCREATE TABLE t (id int);\nSELECT 1/0;\nCOMMIT;\n"
+                                     "CREATE INDEX CONCURRENTLY t_id ON t (id);\nBEGIN;\n",
+    })
+    with server.fresh_database() as db:
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint")
+        assert code == 1 and "20240101000000-escape.sql:3: division by zero" in out, out
+        assert "nothing of 20240101000000-escape stayed" in out and "repair" not in out, out
+        assert "t" not in relations(db.dsn)
+        assert tracking(db.dsn) == []  # no record of what did not happen
+        assert history(db.dsn) == [("20240101000000-escape", "failed")]
+
+
+def test_escape_failing_after_its_commit_is_recorded_dirty(server: Server, tmp_path: Path, capsys) -> None:
+    directory = write(tmp_path / "m", {
+        "20240101000000-escape.sql": "-- +migrate Up\nCREATE TABLE t (id int);\nCOMMIT;\n"
+                                     "CREATE INDEX CONCURRENTLY t_x ON t (x);\nBEGIN;\nALTER TABLE t ADD COLUMN v int;\n",
+    })
+    with server.fresh_database() as db:
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint")
+        assert code == 1 and "20240101000000-escape.sql:4:" in out and 'column "x" does not exist' in out, out
+        assert "COMMIT at" in out and "marked dirty" in out, out
+        assert columns(db.dsn, "t") == ["id"]  # committed before the failure; the ALTER never ran
+        assert tracking(db.dsn) == [("20240101000000-escape", True)]
+        assert history(db.dsn) == [("20240101000000-escape", "failed")]
+
+
+def test_escape_in_a_one_query_tool_keeps_concurrently_in_the_querys_implicit_block(server: Server, tmp_path: Path, capsys) -> None:
+    # dbmate (DB.Migrate: tx.Exec of the whole up block) sends the section as one query: after the
+    # COMMIT, PostgreSQL runs the rest in the query's implicit block, where CONCURRENTLY fails.
+    directory = write(tmp_path / "m", {
+        "20240101000000_escape.sql": "-- migrate:up" + ESCAPE_UP + "-- migrate:down\nDROP TABLE t;\n",
+    })
+    migrations = discover(directory)
+    assert plan_section(migrations[0], "up").sent_as_one_query
+    assert ("ML003", 4) in {(f.code, f.line) for f in lint(directory)}
+    with server.fresh_database() as db:
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint")
+        assert code == 1 and "cannot run inside a transaction block" in out and "escape.sql:4" in out, out
+        assert columns(db.dsn, "t") == ["id"] and tracking(db.dsn) == [("20240101000000", True)]
+    with ChainWalker(server, migrations, check_data=False) as walker:
+        result = walker.result_for(migrations[0].id)
+    assert result.outcome == "failed" and "cannot run inside a transaction block" in result.report()
+    with server.fresh_database() as db:
+        trace = trace_migration(db.dsn, migrations[0])
+        assert trace.error is not None and "escape.sql:4" in trace.error
+
+
+def test_under_wrap_a_rollback_is_refused_by_every_tool(server: Server, tmp_path: Path, capsys) -> None:
     directory = write(tmp_path / "m", {
         "2024-01-01-000000_t/up.sql": "CREATE TABLE t (id int);\n",
         "2024-01-01-000000_t/down.sql": "DROP TABLE t;\n",
-        "2024-01-02-000000_two/up.sql": TWO_BLOCKS["002_two_blocks.sql"].split("-- UP\n")[1].split("        -- DOWN")[0],
+        "2024-01-02-000000_two/up.sql": "ALTER TABLE t ADD COLUMN x int;\nROLLBACK;\nBEGIN;\nALTER TABLE t ADD COLUMN y int;\n",
         "2024-01-02-000000_two/down.sql": "ALTER TABLE t DROP COLUMN y, DROP COLUMN x;\n",
     })
     migrations = discover(directory)
     refusal = plan_section(migrations[1], "up").refusal
-    assert refusal is not None and "would end the transaction" in refusal
+    assert refusal is not None and "up.sql:2: ROLLBACK undoes the statements before it" in refusal
+    assert "records 2024-01-02-000000_two as applied" in refusal
     assert "ML021" in {f.code for f in lint(directory)}
     with server.fresh_database() as db:
         code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint")
@@ -201,6 +322,27 @@ def test_under_wrap_two_blocks_of_its_own_are_refused_by_every_tool(server: Serv
     with ChainWalker(server, migrations, check_data=False) as walker:
         result = walker.result_for("2024-01-02-000000_two")
     assert result.outcome == "failed" and refusal in result.report()
+
+
+def test_nakama_escapes_run_in_the_runner_and_the_tracer(tmp_path: Path, pg_server: Server, capsys) -> None:
+    directory = corpus_set("nakama")
+    migrations = discover(directory)
+    with pg_server.fresh_database() as db:
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint")
+        assert code == 0, out
+        rows = dict(tracking(db.dsn))
+        assert len(rows) == len(migrations) and not any(rows.values())
+        assert indexes(db.dsn)["users_display_name_idx"] is True
+        assert "acl" in columns(db.dsn, "console_user") and "role" not in columns(db.dsn, "console_user")
+        # down the last one: DROP INDEX in sql-migrate's transaction
+        code, out = run_cli(capsys, "down", "--dir", directory, "--database-url", db.dsn, "--no-lint")
+        assert code == 0 and "users_display_name_idx" not in indexes(db.dsn), out
+        last = migrations[-1]
+        assert last.id == "20260319134532-add-display-name-index"
+        trace = trace_migration(db.dsn, last, history=migrations[:-1])
+        assert trace.error is None, trace.error
+        concurrently = next(s for s in trace.statements if s.statement.kind == "IndexStmt")
+        assert concurrently.method != IN_TRANSACTION
 
 
 # -- golang-migrate (rule "implicit"): the file goes as one query ------------------------------------
@@ -271,3 +413,56 @@ def test_implicit_runner_sends_the_file_as_one_query(server: Server, tmp_path: P
         code, out = run_cli(capsys, "up", *args)
         assert code == 1 and "003_pair.up.sql:2" in out and "cannot run inside a transaction block" in out, out
         assert "t_lone" in relations(db.dsn) and columns(db.dsn, "t") == ["id"]
+
+
+# -- golang-migrate with x-multi-statement=true (rule "split"): each piece cut at ';' on its own ---------
+
+MULTI = "golang-migrate?x-multi-statement=true"
+
+
+def test_multi_statement_layout_is_read_from_the_configuration_by_linter_and_runner(server: Server, tmp_path: Path, capsys) -> None:
+    directory = write(tmp_path / "m", IMPLICIT_FILES)
+    (tmp_path / ".migration-lint.toml").write_text(f'layout = "{MULTI}"\n', encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(f'[tool.pytest-migrations]\nlayout = "{MULTI}"\n', encoding="utf-8")
+    session = LintSession.for_path(directory)
+    migrations = session.migrations(directory)
+    assert {m.transaction_rule for m in migrations} == {"split"}
+    # the CONCURRENTLY beside an ALTER runs on its own: no ML003, where one query fails it
+    assert [f for f in session.lint(migrations) if f.code == "ML003"] == []
+    assert ("ML003", 2) in {(f.code, f.line) for f in lint(directory, implicit(discover(directory)))}
+    with server.fresh_database() as db:
+        args = ("--dir", directory, "--database-url", db.dsn, "--config", tmp_path / "pyproject.toml")
+        code, out = run_cli(capsys, "status", *args)
+        assert f"layout: {MULTI} (" in out, out
+        code, out = run_cli(capsys, "up", *args, "--no-lint")
+        assert code == 0, out
+        assert columns(db.dsn, "t") == ["id", "v"] and {"t_lone", "t_v"} <= relations(db.dsn)
+
+
+def test_multi_statement_round_trip_and_tracer_run_each_statement_alone(server: Server, tmp_path: Path) -> None:
+    migrations = discover(write(tmp_path / "m", IMPLICIT_FILES), MULTI)
+    with ChainWalker(server, migrations, check_data=False) as walker:
+        result = walker.result_for("003_pair")
+    assert result.outcome == "passed", result.report()
+    with server.fresh_database() as db:
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (id int)")
+        trace = trace_migration(db.dsn, migrations[2], history=migrations[:2])
+        assert trace.error is None, trace.error
+        assert [s.method != IN_TRANSACTION for s in trace.statements] == [True, True]
+
+
+def test_multi_statement_refuses_a_semicolon_the_tool_would_cut_a_statement_at(server: Server, tmp_path: Path, capsys) -> None:
+    directory = write(tmp_path / "m", {
+        "001_f.up.sql": "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND $$;\n",
+    })
+    [migration] = discover(directory, MULTI)
+    refusal = plan_section(migration, "up").refusal
+    assert refusal is not None and refusal.startswith(f"{directory / '001_f.up.sql'}:3: golang-migrate with x-multi-statement")
+    with server.fresh_database() as db:
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint", "--layout", MULTI)
+        assert code == 2 and refusal in out, out
+        assert relations(db.dsn) == set()
+        # sent as one query (the default), the same file runs
+        code, out = run_cli(capsys, "up", "--dir", directory, "--database-url", db.dsn, "--no-lint", "--layout", "golang-migrate")
+        assert code == 0, out

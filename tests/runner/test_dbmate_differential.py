@@ -213,3 +213,38 @@ def test_a_database_dbmate_migrated_is_adopted_not_migrated_again(tmp_path: Path
         with psycopg.connect(db.dsn, autocommit=True) as conn:
             outcomes = conn.execute("SELECT version, outcome FROM migration_history ORDER BY id").fetchall()
         assert outcomes == [("20240101000000", "adopted"), ("20240102000000", "adopted"), ("20240103000000", "applied")]
+
+
+# A COMMIT in the up block steps out of dbmate's transaction (DB.Migrate sends the block with one
+# tx.Exec): the part before it commits; the rest runs in that query's implicit block, where
+# CONCURRENTLY still fails. lib/pq then reports "unexpected transaction status idle" from the
+# Rollback (the failure itself masked) or from the Commit (nothing reopened a transaction).
+ESCAPES = {
+    "reopened": ("CREATE TABLE t (id int);\nCOMMIT;\nBEGIN;\nALTER TABLE t ADD COLUMN v int;", True, None),
+    "concurrently_in_the_query": (
+        "CREATE TABLE t (id int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nBEGIN;\nALTER TABLE t ADD COLUMN v int;",
+        False, "cannot run inside a transaction block"),
+    "not_reopened": ("CREATE TABLE t (id int);\nCOMMIT;\nCREATE TABLE u (id int);", True, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+def test_an_escaped_up_block_leaves_the_schema_dbmate_leaves(case: str, tmp_path: Path, two_databases, cli) -> None:
+    theirs, ours = two_databases
+    up, applies, error = ESCAPES[case]
+    path = tmp_path / "migrations"
+    path.mkdir()
+    write(path / "20240101000000_escape.sql", up, "DROP TABLE t;")
+    result = run_dbmate(path, theirs.dsn, "up")
+    ran = cli("up", "--dir", path, "--database-url", ours.dsn, "--no-lint")
+    assert (ran.code == 0) == applies, ran.text
+    if error:
+        assert error in ran.text and result.returncode != 0
+    if case != "reopened":  # lib/pq's transaction-state check after the COMMIT of the file
+        assert "unexpected transaction status idle" in result.stderr, result.stderr
+    assert schema_of(theirs.dsn) == schema_of(ours.dsn) != []
+    recorded = [applied for applied, _ in dbmate_status(path, theirs.dsn)] == [True]
+    assert recorded == applies
+    with psycopg.connect(ours.dsn, autocommit=True) as conn:
+        rows = conn.execute("SELECT dirty FROM applied_migrations").fetchall()
+    assert rows == [(not applies,)]  # applied clean, or marked dirty: the part before the COMMIT stayed

@@ -178,14 +178,28 @@ def test_transaction_control_of_the_file_runs_as_written_under_detect(cli, db18,
     assert tables(db18.dsn) == {"a", "b", "applied_migrations", "migration_history"}
 
 
-def test_transaction_control_that_ends_the_tools_transaction_is_refused_with_file_and_line(cli, db18, tmp_path):
+def test_a_rollback_that_undoes_part_of_the_tools_transaction_is_refused_with_file_and_line(cli, db18, tmp_path):
     directory = write_migrations(tmp_path / "m", {
-        "2024-01-01-000000_a/up.sql": "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n",
+        "2024-01-01-000000_a/up.sql": "CREATE TABLE a (id int);\nROLLBACK;\nBEGIN;\nCREATE TABLE b (id int);\n",
     })
     result = cli("up", "--dir", directory, "--database-url", db18.dsn, "--no-lint")
     assert result.code == 2
-    assert f"{directory / '2024-01-01-000000_a' / 'up.sql'}:2: COMMIT would end the transaction the migration tool opens" in result.err
+    assert f"{directory / '2024-01-01-000000_a' / 'up.sql'}:2: ROLLBACK undoes the statements before it" in result.err
     assert tables(db18.dsn) == set()
+
+
+def test_a_commit_with_nothing_reopened_after_it_runs_as_diesel_runs_it(cli, db18, tmp_path):
+    # Diesel sends up.sql as one query in its transaction: the COMMIT ends it, the rest runs in the
+    # query's implicit block, and Diesel's own COMMIT finds no transaction. The record follows it all.
+    directory = write_migrations(tmp_path / "m", {
+        "2024-01-01-000000_a/up.sql": "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);\n",
+    })
+    args = ("--dir", directory, "--database-url", db18.dsn, "--no-lint")
+    assert "which the file's own COMMIT at line 2 ends" in cli("up", "--dry-run", *args).out
+    result = cli("up", *args)
+    assert result.code == 0, result.err
+    assert tables(db18.dsn) == {"a", "b", "applied_migrations", "migration_history"}
+    assert query(db18.dsn, "SELECT version, dirty FROM applied_migrations") == [("2024-01-01-000000", False)]
 
 
 def test_a_file_wrapped_in_begin_commit_commits_with_its_tracking_row(cli, db18, tmp_path):
@@ -310,14 +324,14 @@ def test_dry_run_changes_nothing_and_shows_the_exact_sql(cli, db18, pg_server):
 def test_dry_run_reports_validation_problems_and_exits_non_zero(cli, db18, tmp_path):
     directory = write_migrations(tmp_path / "m", {
         "2024-01-01-000000_a/up.sql": "CREATE TABLE a (id int);\n",
-        "2024-01-02-000000_b/up.sql": "CREATE TABLE b (id int);\nCOMMIT;\n",
+        "2024-01-02-000000_b/up.sql": "CREATE TABLE b (id int);\nROLLBACK;\n",
     })
     result = cli("up", "--dry-run", "--format", "json", "--dir", directory, "--database-url", db18.dsn, "--no-lint")
     assert result.code == 2
     document = json.loads(result.out)
     assert document["dry_run"] is True and document["ok"] is False
     assert [step["id"] for step in document["plan"]] == ["2024-01-01-000000_a"]
-    assert any("2024-01-02-000000_b/up.sql:2: COMMIT would end the transaction" in problem for problem in document["problems"])
+    assert any("2024-01-02-000000_b/up.sql:2: ROLLBACK undoes the statements before it" in problem for problem in document["problems"])
     assert query(db18.dsn, "SELECT to_regclass('public.applied_migrations')") == [(None,)]
 
 
