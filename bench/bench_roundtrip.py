@@ -16,9 +16,12 @@ For the examples and the largest corpus set (docsrs, 33 migrations), on one serv
   Alembic environment whose revisions execute the same SQL files (up to head, then down to
   base), on the same server; the time of the test's call phase, and whether it passed.
 
-Prints the best of ``--repeat`` runs for each and the ratio to the floor (goals: within 3x, and
-no slower than pytest-alembic), and the machine's load average before and after: figures taken
-on a busy machine are not comparable.
+The measures take turns within each round (floor, round trips, pytest-alembic, then again), so
+that other work on the machine weighs on all of them alike. Prints the median of ``--repeat``
+runs for each and the ratio to the floor (goals: within 3x, and no slower than pytest-alembic),
+then our round trip with the data check (as the plugin runs it) beside pytest-alembic, both
+medians of the same rounds, and the machine's load average before and after: figures taken on a
+busy machine are not comparable.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,10 +57,14 @@ SETS = {
 def best_of(repeat: int, run: Callable[[], Any]) -> float:
     times = []
     for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
+        times.append(timed(run))
     return min(times)
+
+
+def timed(run: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 def _execute(conn: psycopg.Connection[Any], migration: Migration, sql: str | None) -> None:
@@ -223,7 +231,7 @@ def pytest_alembic(python: str, server: Server, migrations: list[Migration], set
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dsn", default=None, help="a server to use instead of the embedded one")
     parser.add_argument("--alembic-python", default=None, help="python of a venv with pytest<9 and pytest-alembic")
     args = parser.parse_args(argv)
@@ -234,29 +242,62 @@ def main(argv: list[str] | None = None) -> int:
         f"{'set':10} {'migr.':>5} {'floor':>8} {'snapshot':>9} {'no data check':>20} {'with data check':>20}"
         f" {'same, one walker':>20}{alembic_header}"
     )
+    verdicts: list[str] = []
     for label, (directory, setup_sql) in SETS.items():
         if not directory.is_dir():
             print(f"{label:10} (missing: {directory})")
             continue
         migrations = discover(directory)
-        floor_s = best_of(args.repeat, lambda: floor(server, migrations, setup_sql))
         snap_s = snapshot_at_head(server, migrations, setup_sql, args.repeat)
-        lean_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=False))
-        full_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=True))
-        alone_s = best_of(args.repeat, lambda: round_trip(server, migrations, setup_sql, check_data=True, jobs=1))
+        measures = _measures(server, migrations, setup_sql)
+        for run in measures.values():
+            run()  # warm the server's and the OS's caches
+        times: dict[str, list[float]] = {name: [] for name in measures}
+        times["alembic"] = []
+        outcome = ""
+        for _ in range(args.repeat):
+            for name, run in measures.items():
+                times[name].append(timed(run))
+            if args.alembic_python:
+                seconds, outcome = pytest_alembic(args.alembic_python, server, migrations, setup_sql)
+                times["alembic"].append(seconds)
+        median = {name: statistics.median(values) for name, values in times.items() if values}
+        floor_s, lean_s, full_s, alone_s = (median[name] for name in ("floor", "lean", "full", "alone"))
         alembic = ""
         if args.alembic_python:
-            runs = [pytest_alembic(args.alembic_python, server, migrations, setup_sql) for _ in range(args.repeat)]
-            alembic_s = min(seconds for seconds, _ in runs)
-            alembic = f" {alembic_s:7.3f}s ({alembic_s / floor_s:4.1f}x, {runs[0][1]})"
+            alembic_s = median["alembic"]
+            alembic = f" {alembic_s:7.3f}s ({alembic_s / floor_s:4.1f}x, {outcome})"
         print(
             f"{label:10} {len(migrations):5d} {floor_s:7.3f}s {snap_s * 1000:7.1f}ms"
             f" {lean_s:9.3f}s ({lean_s / floor_s:4.1f}x) {full_s:9.3f}s ({full_s / floor_s:4.1f}x)"
             f" {alone_s:9.3f}s ({alone_s / floor_s:4.1f}x){alembic}"
         )
+        if args.alembic_python:
+            verdicts.append(
+                f"{label}: round trip with data check {full_s:.3f}s (one walker {alone_s:.3f}s)"
+                f" vs pytest-alembic {median['alembic']:.3f}s: {median['alembic'] / full_s:.2f}x as fast"
+                f" (one walker {median['alembic'] / alone_s:.2f}x); runs, ours: {_listed(times['full'])};"
+                f" pytest-alembic: {_listed(times['alembic'])}"
+            )
+    for verdict in verdicts:
+        print(verdict)
     print(f"load average after: {_load()}")
     server.close()
     return 0
+
+
+def _measures(server: Server, migrations: list[Migration], setup_sql: str | None) -> dict[str, Callable[[], Any]]:
+    """What each round times, by name, besides pytest-alembic."""
+    return {
+        "floor": lambda: floor(server, migrations, setup_sql),
+        "lean": lambda: round_trip(server, migrations, setup_sql, check_data=False),
+        "full": lambda: round_trip(server, migrations, setup_sql, check_data=True),
+        "alone": lambda: round_trip(server, migrations, setup_sql, check_data=True, jobs=1),
+    }
+
+
+def _listed(values: list[float]) -> str:
+    return " ".join(f"{value:.3f}" for value in values)
 
 
 def _load() -> str:

@@ -1,5 +1,6 @@
 """How a run uses the findings cache (:mod:`migration_lint.cache`): whole directories first, then
-single migrations keyed by their content and the content of every migration before them.
+single migrations keyed by their content and the content of every migration before them (and
+after them, when a selected rule reads later migrations).
 
 What comes out of the cache was filtered by the session when it went in (the configuration,
 ``since`` included, is part of the cache's key), so it is reported as it is.
@@ -40,8 +41,10 @@ def cached_directory_rows(result: LintResult, directory: Path) -> list | None:
     return None if cached is None else cached["findings"]
 
 
-def migration_keys(migrations: Sequence[Any]) -> dict[int, str]:
-    """A cache key for each migration (by ``id``): its content and that of the ones before it."""
+def migration_keys(migrations: Sequence[Any], *, later_too: bool = False) -> dict[int, str]:
+    """A cache key for each migration (by ``id``): its content and that of the ones before it;
+    with ``later_too`` (a selected rule reads the migrations after the one it lints), that of
+    every migration of the directory."""
     from .cache import content_key
 
     keys: dict[int, str] = {}
@@ -56,6 +59,8 @@ def migration_keys(migrations: Sequence[Any]) -> dict[int, str]:
             "" if migration.down is None else str(migration.down.commented_out),
         )
         keys[id(migration)] = "m:" + previous
+    if later_too:
+        keys = {key: "m:" + content_key(chained, previous) for key, chained in keys.items()}
     return keys
 
 
@@ -66,7 +71,7 @@ def lint_with_cache(result: LintResult, migrations: Sequence[Any], wanted: Seque
 
     wanted = result.session.wanted(wanted)
     cache = result.cache
-    keys = migration_keys(migrations) if cache is not None else {}
+    keys = migration_keys(migrations, later_too=result.session.reads_later_migrations) if cache is not None else {}
     found: list = []
     missing = []
     for migration in wanted:

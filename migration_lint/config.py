@@ -14,8 +14,9 @@ Precedence: command line > configuration file > defaults. Keys (kebab-case)::
     since = "0042"                       # older migrations are linted and reported, never fail
     [per-file-ignores]                   # glob -> rules
     "migrations/0001_*.sql" = ["ML011"]
-    [severity]                           # rule -> error | warning
+    [severity]                           # rule, prefix or group -> error | warning
     require-lock-timeout = "warning"
+    advice = "error"                     # a rule named on its own beats its group
     [rules.identifier-too-long]          # rule options
     max-length = 63
 
@@ -251,12 +252,26 @@ def selected_codes(config: Config) -> list[str]:
     return [code for code in chosen if code not in ignored]
 
 
+def configured_severities(config: Config) -> dict[str, str]:
+    """Code -> the severity ``[severity]`` gives it. Its keys are resolved as ``select``'s are
+    (``ALL``, a group, a code prefix, a code or a name); where keys overlap, the narrower wins,
+    so that a rule named on its own keeps its level inside a group set to another."""
+    from .rules import expand_selector
+
+    resolved: dict[str, str] = {}
+    expanded = [(expand_selector(selector), level) for selector, level in config.severity.items()]
+    for codes, level in sorted(expanded, key=lambda item: -len(item[0])):  # wider first, narrower over it
+        for code in codes:
+            resolved[code] = level
+    return resolved
+
+
 def build_rules(config: Config, only: Iterable[str] | None = None) -> list:
     """Rule instances for ``config``, with severities and options applied; with ``only`` (rule
     names), just those of them that ``config`` selects."""
     from .rules import code_of, rule_class
 
-    severity_by_code = {code_of(rule): level for rule, level in config.severity.items()}
+    severity_by_code = configured_severities(config)
     wanted = None if only is None else {code_of(name) for name in only}
     rules = []
     for code in selected_codes(config):

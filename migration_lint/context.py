@@ -6,6 +6,8 @@ imports the rules' base classes, so neither imports the other's module.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +53,10 @@ class LintContext:
     in_plpgsql: bool = False
     # Free per-rule scratch space for rules that accumulate over a section (keyed by rule name).
     scratch: dict[str, Any] = field(default_factory=dict)
+    # The migrations of the directory, in order, and this migration's position among them (empty
+    # for a loose file): read through later_migrations().
+    directory: Sequence[Migration] = ()
+    position: int = -1
 
     # -- questions rules ask ------------------------------------------------------------------
     def is_new_table(self, relation: dict | str | None) -> bool:
@@ -78,6 +84,11 @@ class LintContext:
         if self.explicit_depth or self.plan is None:
             return "after BEGIN"
         return self.plan.block_phrase if self.statement is None else self.plan.block_phrase_for(self.statement)
+
+    def later_migrations(self) -> Iterator[Migration]:
+        """The migrations of the directory after this one, in order: what a rule may count on
+        being built later (an index a later migration creates), read only when a rule asks."""
+        return itertools.islice(self.directory, self.position + 1, None) if self.position >= 0 else iter(())
 
     def setting(self, name: str) -> str | None:
         return self.settings.get(name.lower())

@@ -93,7 +93,8 @@ rollback that cannot run: those rules are the **default** set. The rest is **adv
 ways to write the same change, idempotency for re-running a half-applied migration, schema
 style. Advice is off unless selected: `--select advice` (advice alone), `--extend-select advice`
 (defaults and advice), `ignore = ["advice"]`, or one rule by name; the configuration file takes
-the same names (`extend-select = ["advice"]`).
+the same names (`extend-select = ["advice"]`), and so does `[severity]`: `advice = "error"` makes
+every advice rule fail a run, and a rule named on its own there keeps its own level.
 
 DOWN sections are held to the same lock rules as UPs (a rollback that blocks a table blocks it
 just the same), but get no `IF EXISTS` advice for the objects their UP created: those are there

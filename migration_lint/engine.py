@@ -75,14 +75,18 @@ class Linter:
         self, migrations: Sequence[Migration], only: Iterable[Migration] | None = None
     ) -> list[Finding]:
         """Lint ``migrations`` in order (state carried forward); with ``only``, lint just those
-        and read the others for context."""
+        and read the ones before them for context. The ones after the last linted are not read,
+        unless a rule asks what later migrations do (:meth:`LintContext.later_migrations`)."""
         wanted = None if only is None else {id(m) for m in only}
         schema = SchemaState()
         findings: list[Finding] = []
-        for migration in migrations:
+        last = len(migrations) - 1
+        if wanted is not None:
+            last = max((i for i, m in enumerate(migrations) if id(m) in wanted), default=-1)
+        for position, migration in enumerate(migrations[: last + 1]):
             try:
                 if wanted is None or id(migration) in wanted:
-                    found, schema = self.lint_migration(migration, schema)
+                    found, schema = self.lint_migration(migration, schema, directory=(migrations, position))
                     findings.extend(found)
                 else:
                     schema = self.replay(migration, schema)
@@ -103,17 +107,26 @@ class Linter:
                 schema.apply(statement.kind, statement.node)
         return schema
 
-    def lint_migration(self, migration: Migration, schema: SchemaState | None = None) -> tuple[list[Finding], SchemaState]:
-        """Findings of one migration; ``schema`` (the state before it) is advanced past its UP."""
+    def lint_migration(
+        self,
+        migration: Migration,
+        schema: SchemaState | None = None,
+        *,
+        directory: tuple[Sequence[Migration], int] | None = None,
+    ) -> tuple[list[Finding], SchemaState]:
+        """Findings of one migration; ``schema`` (the state before it) is advanced past its UP.
+        ``directory``: the migrations of its directory and its position among them."""
         after_up = schema if schema is not None else SchemaState()
         for section in (migration.up, migration.down):
             if section is not None and section.file_text is not None:
                 self.pipeline.sources.setdefault(section.path, section.file_text)
         violations: list[tuple[Rule, Violation, LintContext]] = []
-        up_ctx = self._lint_section(migration, migration.up, "up", after_up, violations)
+        up_ctx = self._lint_section(migration, migration.up, "up", after_up, violations, directory=directory)
         if migration.down is not None:
             # The DOWN undoes this migration: the tables its UP created count as new there too.
-            self._lint_section(migration, migration.down, "down", after_up, violations, set(up_ctx.created_tables))
+            self._lint_section(
+                migration, migration.down, "down", after_up, violations, set(up_ctx.created_tables), directory=directory
+            )
         for rule in self._migration_checkers:
             for violation in self._safely(rule, lambda r=rule: r.check_migration(migration, up_ctx), up_ctx):
                 violations.append((rule, violation, up_ctx))
@@ -134,6 +147,8 @@ class Linter:
         schema: SchemaState,
         out: list,
         created_tables: set[str] | None = None,
+        *,
+        directory: tuple[Sequence[Migration], int] | None = None,
     ) -> LintContext:
         plan = plan_section(migration, section_name, rule="wrap" if self.assume_in_transaction else None)
         block = plan.whole_section_in_block
@@ -141,6 +156,8 @@ class Linter:
             self.pg_version, migration, section, section_name, created_tables=created_tables or set(),
             plan=plan, wrapped=plan.in_tool_transaction, schema=schema,
         )
+        if directory is not None:
+            ctx.directory, ctx.position = directory
         dispatch = self._by_type[(section_name, False)]
         plpgsql_dispatch = self._by_type[(section_name, True)] if self._wants_plpgsql else _NO_DISPATCH
         # An escaped section runs in several blocks and between them in autocommit: its batches say where.

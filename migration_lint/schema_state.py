@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from .sqlnodes import (
     check_not_null_column,
+    constraint_name,
     is_array_type,
     type_modifiers,
     type_name,
@@ -191,7 +192,7 @@ def _table_constraint(state: SchemaState, table: str, constraint: dict, columns:
     contype = constraint.get("contype")
     if contype == "CONSTR_FOREIGN":
         keys = tuple(strings(constraint.get("fk_attrs"))) or columns
-        name = constraint.get("conname") or f"{table}_{'_'.join(keys)}_fkey"  # PostgreSQL's name for it
+        name = constraint_name(table, constraint, columns) or f"{table}_{'_'.join(keys)}_fkey"
         state.foreign_keys[(table, name)] = relation_name(constraint.get("pktable"))
     if contype in ("CONSTR_PRIMARY", "CONSTR_UNIQUE"):
         if constraint.get("indexname"):

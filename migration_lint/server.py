@@ -492,8 +492,7 @@ def lint_buffer(
     try:
         migrations, target = _migration_of(path, reader, getattr(session.config, "layout", None))
         session.sources.update(_source_aliases(target, buffers))
-        index = next(i for i, m in enumerate(migrations) if m is target)
-        found = session.lint(migrations[: index + 1], only=[target])
+        found = session.lint(migrations, only=[target])
     except NotAMigration:  # a report query beside the migrations, a README: nothing to show
         return {resolved: []}, {}, dialect
     except MigrationFileError as error:

@@ -102,6 +102,12 @@ class LintSession:
             self.sources = self._linter.pipeline.sources  # one dictionary of texts read
         return self._linter
 
+    @property
+    def reads_later_migrations(self) -> bool:
+        """Whether a selected rule's findings depend on the migrations after the one it lints
+        (see ``Rule.reads_later_migrations``): a cache then keys them on those too."""
+        return any(getattr(rule, "reads_later_migrations", False) for rule in getattr(self.linter, "rules", ()))
+
     # -- loading -----------------------------------------------------------------------------------
     def migrations(self, directory: Path) -> list[Migration]:
         """The migrations of ``directory``, read once; raises ``MigrationFileError``."""
@@ -135,9 +141,7 @@ class LintSession:
         wanted = self.wanted(migrations if only is None else only)
         if not wanted:
             return []
-        ids = {id(m) for m in wanted}
-        last = max((index for index, migration in enumerate(migrations) if id(migration) in ids), default=len(migrations) - 1)
-        found = self.linter.lint_migrations(migrations[: last + 1], only=wanted)
+        found = self.linter.lint_migrations(migrations, only=wanted)
         return self.filter(found, wanted)
 
     def filter(self, findings: list[Finding], migrations: Iterable[Migration]) -> list[Finding]:

@@ -188,3 +188,29 @@ def drop_object_names(drop: Node) -> list[str]:
 
 def last_part(dotted: str) -> str:
     return dotted.rsplit(".", 1)[-1]
+
+
+# PostgreSQL's suffix for the name it gives a constraint the statement leaves unnamed.
+_CONSTRAINT_SUFFIXES = {"CONSTR_PRIMARY": "pkey", "CONSTR_UNIQUE": "key", "CONSTR_FOREIGN": "fkey"}
+_NAMEDATALEN = 63
+
+
+def constraint_name(table: str, constraint: Node, columns: tuple[str, ...] = ()) -> str | None:
+    """The name of a PRIMARY KEY, UNIQUE or FOREIGN KEY constraint: its own, else the one
+    PostgreSQL chooses (``orders_pkey``, ``orders_email_key``, ``orders_customer_id_fkey``);
+    ``columns``: those of the column a column constraint sits on. ``None`` for another kind, or
+    where PostgreSQL would shorten the name (past 63 bytes) or number it to keep it unique."""
+    if constraint.get("conname"):
+        return constraint["conname"]
+    suffix = _CONSTRAINT_SUFFIXES.get(constraint.get("contype", ""))
+    if suffix is None:
+        return None
+    table = last_part(table)
+    if suffix == "pkey":
+        name = f"{table}_pkey"
+    else:
+        keys = strings(constraint.get("fk_attrs" if suffix == "fkey" else "keys")) or list(columns)
+        if not keys:
+            return None
+        name = f"{table}_{'_'.join(keys)}_{suffix}"
+    return name if len(name.encode("utf-8")) <= _NAMEDATALEN else None

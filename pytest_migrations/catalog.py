@@ -28,7 +28,10 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import JsonLoader
 
-__all__ = ["FIRST_USER_OID", "CatalogQuery", "not_extension_member", "read_catalog", "run_script", "user_schema"]
+__all__ = [
+    "FIRST_USER_OID", "CatalogQuery", "not_extension_member", "quote_identifier", "quote_literal", "read_catalog",
+    "run_script", "text_array", "user_schema",
+]  # fmt: skip
 
 # FirstNormalObjectId: every object made after initdb, in this database or in its template, has
 # an oid from here on. Objects in the schemas the tools read (all but the system ones) are all
@@ -56,6 +59,33 @@ def not_extension_member(catalog: str, oid: str) -> str:
         f" WHERE e.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
         f" AND e.classid = 'pg_catalog.{catalog}'::pg_catalog.regclass AND e.deptype = 'e')"
     )
+
+
+# -- SQL written as text -----------------------------------------------------------------------------
+# What psycopg's sql.Literal and sql.Identifier write, without the connection's adapters: composing
+# sql objects value by value costs more client time than the server spends on the statements.
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as an SQL string constant, as libpq's PQescapeLiteral writes it (E'' when it
+    holds a backslash, so that it reads the same whatever standard_conforming_strings says)."""
+    if "\\" in text:
+        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` quoted as an SQL identifier, as libpq's PQescapeIdentifier writes it."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def text_array(values: Sequence[object] | None) -> str:
+    """An SQL constant of the array ``values`` (strings or integers) in PostgreSQL's array input
+    syntax, untyped like sql.Literal's; NULL for None."""
+    if values is None:
+        return "NULL"
+    items = ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return quote_literal("{" + ",".join(items) + "}")
 
 
 # -- prepared statements, one round trip -------------------------------------------------------------
@@ -131,13 +161,11 @@ def _read_catalog(
     if begin is not None:
         script.insert(0, sql.SQL(begin))  # type: ignore[arg-type]
     for query, arguments in queries:
+        name = quote_identifier(query.name)
         if query.name not in prepared:
             prepared.add(query.name)  # if the script fails before it, EXECUTE fails next time (26000)
-            script.append(
-                sql.SQL("PREPARE {} {} AS ").format(sql.Identifier(query.name), sql.SQL(query.parameter_types))
-                + sql.SQL(query.query)
-            )
-        script.append(sql.SQL("EXECUTE {} {}").format(sql.Identifier(query.name), arguments or sql.SQL("")))
+            script.append(sql.SQL(f"PREPARE {name} {query.parameter_types} AS {query.query}"))
+        script.append(sql.SQL(f"EXECUTE {name} ") + arguments if arguments is not None else sql.SQL(f"EXECUTE {name}"))
     if in_transaction:
         script.append(_END)
     try:

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql
 
 from migration_lint.execution import (
     ESCAPED, IMPLICIT_BLOCK, STATEMENT_BY_STATEMENT, TOOL_TRANSACTION, ExecutionPlan, plan_section,
@@ -155,7 +156,7 @@ class ChainWalker(ChainWalk[StepResult]):
 
     ``setup_sql`` runs on every chain database before the first migration. ``jobs`` (by
     default 2 where there are two cores) lets a second walker take the later half of a long
-    walk (see :meth:`expect`).
+    walk, where that pays for the second walker's start (see :meth:`expect`).
     Use as a context manager, or call :meth:`close`, to drop the databases it made.
     """
 
@@ -235,23 +236,27 @@ class ChainWalker(ChainWalk[StepResult]):
         """Hand the later half of the expected migrations to a second walker, once, when the
         walk starts from the first of them."""
         expected = self._expected
-        if self.jobs < 2 or self._later is not None or not expected or self._results:
+        if self._later is not None or not expected or self._results:
             return
-        if first_asked != expected[0] or len(expected) < self._LATER_SEGMENT_MINIMUM:
+        if self.jobs < 2 or first_asked != expected[0] or len(expected) < self._LATER_SEGMENT_MINIMUM:
             return
         split = self._balanced_split(expected)
+        if split is None:
+            return
         second = ChainWalker(
             self.server, self.migrations, setup_sql=self.setup_sql, setup_sql_path=self.setup_sql_path,
             check_data=self.check_data, strict_column_order=self.strict_column_order, jobs=1,
         )  # fmt: skip
         self._later = _LaterSegment(second, split, [self.migrations[i].id for i in expected if i >= split])
 
-    def _balanced_split(self, expected: list[int]) -> int:
-        """The first index of the later part, so that both walkers take about as long.
+    def _balanced_split(self, expected: list[int]) -> int | None:
+        """The first index of the later part, so that both walkers take about as long; None
+        when one walker alone would be about as fast.
 
         Measured over the corpus: a round trip costs about 10 ms plus 1.3 ms per statement of
         UP and DOWN; replaying an UP unchecked (the second walker's set-up) 0.5 ms plus 0.2 ms
-        per statement, after some 10 ms of starting. Only the order of magnitude matters.
+        per statement, after some 60 ms of starting (its database, its connection, and the
+        catalog statements its session plans). Only the order of magnitude matters.
         """
 
         def statements(section: Section | None) -> int:
@@ -259,9 +264,10 @@ class ChainWalker(ChainWalk[StepResult]):
 
         round_trip = {i: 10 + 1.3 * (statements(self.migrations[i].up) + statements(self.migrations[i].down))
                       for i in expected}  # fmt: skip
+        alone = sum(round_trip.values())
         best, best_cost = expected[len(expected) // 2], float("inf")
-        first, replay = 0.0, 10.0
-        later = sum(round_trip.values())
+        first, replay = 0.0, 60.0
+        later = alone
         position = 0
         for index in range(expected[0], expected[-1] + 1):
             if index in round_trip:
@@ -273,7 +279,8 @@ class ChainWalker(ChainWalk[StepResult]):
                 later -= round_trip[index]
                 position += 1
             replay += 0.5 + 0.2 * statements(self.migrations[index].up)
-        return best
+        # a second database, connection and walk is worth it only for a clear gain
+        return best if best_cost <= 0.8 * alone else None
 
     def close(self) -> None:
         if self._later is not None:
@@ -436,10 +443,11 @@ class ChainWalker(ChainWalk[StepResult]):
 
     def _restored_and_up_again(
         self, migration: Migration, up_plan: ExecutionPlan, before: Any, result: StepResult, *, nested: bool,
-        restored: Any = None,
+        restored: Any = None, up_ran: bool = False,
     ) -> tuple[bool, Any]:
         """After DOWN: compare with S(k-1) (``restored``, the schema after DOWN, if taken), then
-        UP again. Whether UP ran, and the schema it made, unless it needs no comparison with S(k)."""
+        UP again (unless ``up_ran``: the caller ran it already, with success). Whether UP ran,
+        and the schema it made, unless it needs no comparison with S(k)."""
         if restored is None:
             restored = self._take_snapshot()
         errors, warnings = self._compare(before, restored)
@@ -449,7 +457,8 @@ class ChainWalker(ChainWalk[StepResult]):
             )
         result.warnings.extend(f"{migration.id}: after DOWN: {line}" for line in warnings)
         try:
-            self._run(up_plan, nested=nested)
+            if not up_ran:
+                self._run(up_plan, nested=nested)
         except ScriptError as error:
             result.problems.append(Problem(f"UP of {migration.id} failed after its DOWN", (str(error),)))
             return False, None
@@ -541,7 +550,8 @@ class ChainWalker(ChainWalk[StepResult]):
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
                 return _OverRows()
-            for label, plan in (("UP", up_plan), ("DOWN", down_plan)):
+            ran = self._up_and_down_together(up_plan, down_plan)
+            for label, plan in () if ran else (("UP", up_plan), ("DOWN", down_plan)):
                 try:
                     self._run(plan, nested=True)
                 except ScriptError as error:
@@ -551,10 +561,23 @@ class ChainWalker(ChainWalk[StepResult]):
                     reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}", fails_over_rows=label)
             restored = self._take_snapshot()
-            losses = seed_data.find_losses(conn, seeded, restored)
+            # UP again goes with the reads of the rows DOWN left, in their round trip
+            up_again = [sql.SQL(_nested_script(up_plan.statements))] if up_plan.statements and not up_plan.refusal else []
+            try:
+                losses = seed_data.find_losses(conn, seeded, restored, then=up_again)
+            except psycopg.Error as error:
+                if not up_again or conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+                    raise
+                # UP again failed: back to what DOWN left; read the rows, then UP again alone says why
+                try:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}")
+                except psycopg.errors.InvalidSavepointSpecification:
+                    raise error from None  # a read of the rows failed, before UP again began
+                losses = seed_data.find_losses(conn, seeded, restored)
+                up_again = []
             round_trip = StepResult(migration, PASSED)
             ran_again, again = self._restored_and_up_again(
-                migration, up_plan, before, round_trip, nested=True, restored=restored
+                migration, up_plan, before, round_trip, nested=True, restored=restored, up_ran=bool(up_again)
             )
             if losses:
                 self._blame(migration, up_plan, seeded, losses, result)
@@ -568,6 +591,22 @@ class ChainWalker(ChainWalk[StepResult]):
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 # rolled back by the next script, in the same round trip (see _run)
                 self._rollback_pending = True
+
+    def _up_and_down_together(self, up_plan: ExecutionPlan, down_plan: ExecutionPlan) -> bool:
+        """UP then DOWN over the seeded rows, as one script in one round trip; whether both ran.
+        When either fails, the transaction goes back to the seeded rows, for the caller to run
+        them one by one, which tells which failed and where."""
+        if up_plan.refusal or down_plan.refusal or not up_plan.statements or not down_plan.statements:
+            return False
+        conn = self._connection
+        statements = [*up_plan.statements, *down_plan.statements]
+        try:
+            ran = _run_script(conn, statements, up_plan.section, nested=True)
+        except ScriptError:  # it did not parse: nothing of it ran
+            ran = False
+        if not ran:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {_SEEDED_SAVEPOINT}")
+        return ran
 
     def _blame(
         self, migration: Migration, up_plan: ExecutionPlan, seeded: Any, losses: list[Any], result: StepResult
@@ -803,8 +842,7 @@ def _run_script(
         undo = f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
     else:
         begin, end, undo = "ROLLBACK\n;\nBEGIN" if rollback_first else "BEGIN", "COMMIT", "ROLLBACK"
-    # A newline before each semicolon: a statement may end in a -- comment.
-    separator = "\n;\n"
+    separator = _SEPARATOR
     parts = [begin, *(statement.text for statement in statements), end]
     try:
         # No parameters: the text goes to the server as written (no placeholder parsing).
@@ -825,6 +863,18 @@ def _run_script(
                 raise _script_error(error, failed.text, section, failed.line) from None
         return False
     return True
+
+
+# A newline before each semicolon: a statement may end in a -- comment.
+_SEPARATOR = "\n;\n"
+
+
+def _nested_script(statements: Sequence[Any]) -> str:
+    """``statements`` as :func:`_run_script` sends them nested: under the section's savepoint."""
+    return _SEPARATOR.join(
+        [f"SAVEPOINT {_SECTION_SAVEPOINT}", *(statement.text for statement in statements),
+         f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"]
+    )  # fmt: skip
 
 
 def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: int) -> None:
@@ -933,10 +983,11 @@ def tables_at_risk(migration: Migration, before: Any) -> list[str] | None:
     the named ones reference are added, so that their rows can be seeded at all, and tables whose
     foreign keys cascade from a table DML touches, whose rows it can change.
     """
-    existing = _existing_tables(before)
+    catalogued = _Catalogued.read(before)
+    existing = catalogued.tables
     sections = [section for section in (migration.up, migration.down) if section is not None]
     statements = [statement for section in sections for statement in section.statements]
-    project_functions = _project_functions(before, statements)
+    project_functions = catalogued.functions | _functions_made(statements)
     named: set[str] = set()
     dml: set[str] = set()
     for statement in statements:
@@ -971,10 +1022,10 @@ def tables_at_risk(migration: Migration, before: Any) -> list[str] | None:
                 dml.update(relations)
             continue
         return None  # DO, CALL, COPY, anything not known to be harmless
-    if any(_has_triggers_or_rules(table, before) for table in dml & existing):
+    if any(catalogued.has_triggers_or_rules(table) for table in dml & existing):
         return None
-    touched = {name for name in named if name in existing} | _cascading_from(dml & existing, before)
-    return sorted(_with_referenced(touched, before, existing))
+    touched = {name for name in named if name in existing} | _closure(dml & existing, catalogued.cascading_children)
+    return sorted(_closure(touched, catalogued.references, existing, include_start=True))
 
 
 _DML_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
@@ -999,16 +1050,6 @@ def _relation_name(relation: dict[str, Any]) -> str:
     return _plain([relation["schemaname"], relation["relname"]] if relation.get("schemaname") else [relation["relname"]])
 
 
-def _project_functions(snapshot: Any, statements: Sequence[Any]) -> set[str]:
-    """Names of the functions the project made (before, or in this migration): they may write."""
-    names = {_unquote(key.split(" ", 1)[1].split("(", 1)[0]).rsplit(".", 1)[-1]
-             for key in snapshot if key.startswith(("function ", "procedure "))}  # fmt: skip
-    for statement in statements:
-        if statement.kind == "CreateFunctionStmt":
-            names.add(statement.node["funcname"][-1]["String"]["sval"])
-    return names
-
-
 def _calls(node: Any, functions: set[str]) -> bool:
     """Whether ``node`` calls one of ``functions`` (built-in functions do not write to tables)."""
     if isinstance(node, dict):
@@ -1021,38 +1062,14 @@ def _calls(node: Any, functions: set[str]) -> bool:
     return False
 
 
-def _has_triggers_or_rules(table: str, snapshot: Any) -> bool:
-    prefixes = tuple(f"{kind} {table}." for kind in ("trigger", "rule"))
-    return any(_unquote(key).startswith(prefixes) for key in snapshot if key.startswith(("trigger ", "rule ")))
-
-
-def _cascading_from(tables: set[str], snapshot: Any) -> set[str]:
-    """Tables whose foreign keys cascade (or set null/default) from ``tables``, transitively."""
-    children: dict[str, set[str]] = {}
-    for key, attributes in snapshot.items():
-        definition = attributes.get("definition", "") if key.startswith("constraint ") else ""
-        if attributes.get("type") == "foreign key" and re.search(r"ON (DELETE|UPDATE) (CASCADE|SET)", definition):
-            match = _REFERENCES.search(definition)
-            if match:
-                parent = _unquote(match.group(1))
-                parent = parent if "." in parent else f"public.{parent}"
-                children.setdefault(parent, set()).add(_unquote(key[len("constraint ") :].rsplit(".", 1)[0]))
-    found: set[str] = set()
-    todo = [child for table in tables for child in children.get(table, ())]
-    while todo:
-        table = todo.pop()
-        if table not in found:
-            found.add(table)
-            todo.extend(children.get(table, ()))
-    return found
-
-
 def _plain(parts: list[str]) -> str:
     return ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}"
 
 
 def _unquote(name: str) -> str:
     """``public."Orders"`` -> ``public.Orders`` (snapshot names are quote_ident'ed)."""
+    if '"' not in name:
+        return name
     out, quoted, index = [], False, 0
     while index < len(name):
         char = name[index]
@@ -1068,30 +1085,71 @@ def _unquote(name: str) -> str:
     return "".join(out)
 
 
-def _existing_tables(snapshot: Any) -> set[str]:
-    return {_unquote(key[len("table ") :]) for key in snapshot if key.startswith("table ")}
-
-
 _REFERENCES = re.compile(r'REFERENCES\s+((?:"(?:[^"]|"")*"|[^\s(."]+)(?:\.(?:"(?:[^"]|"")*"|[^\s(."]+))?)\s*\(')
 
 
-def _with_referenced(tables: set[str], snapshot: Any, existing: set[str]) -> set[str]:
-    """``tables`` and every table they reference through foreign keys, transitively."""
-    references: dict[str, set[str]] = {}
-    for key, attributes in snapshot.items():
-        if key.startswith("constraint ") and attributes.get("type") == "foreign key":
-            owner = _unquote(key[len("constraint ") :].rsplit(".", 1)[0])
-            match = _REFERENCES.search(attributes.get("definition", ""))
-            if match:
+@dataclass
+class _Catalogued:
+    """What :func:`tables_at_risk` asks of a snapshot, read in one pass over it."""
+
+    tables: set[str] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)  # the names of the project's functions and procedures
+    triggers_and_rules: list[str] = field(default_factory=list)  # "trigger schema.table.name", unquoted
+    references: dict[str, set[str]] = field(default_factory=dict)  # table -> the tables its foreign keys name
+    # table -> the tables whose foreign keys cascade (or set null/default) from it
+    cascading_children: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, snapshot: Any) -> _Catalogued:
+        found = cls()
+        for key, attributes in snapshot.items():
+            kind, _, name = key.partition(" ")
+            if kind == "table":
+                found.tables.add(_unquote(name))
+            elif kind in ("function", "procedure"):
+                found.functions.add(_unquote(name.split("(", 1)[0]).rsplit(".", 1)[-1])
+            elif kind in ("trigger", "rule"):
+                found.triggers_and_rules.append(_unquote(key))
+            elif kind == "constraint" and attributes.get("type") == "foreign key":
+                definition = attributes.get("definition", "")
+                match = _REFERENCES.search(definition)
+                if match is None:
+                    continue
+                owner = _unquote(name.rsplit(".", 1)[0])
                 target = _unquote(match.group(1))
-                references.setdefault(owner, set()).add(target if "." in target else f"public.{target}")
-    found, todo = set(), list(tables)
+                target = target if "." in target else f"public.{target}"
+                found.references.setdefault(owner, set()).add(target)
+                if _CASCADES.search(definition):
+                    found.cascading_children.setdefault(target, set()).add(owner)
+        return found
+
+    def has_triggers_or_rules(self, table: str) -> bool:
+        prefixes = tuple(f"{kind} {table}." for kind in ("trigger", "rule"))
+        return any(key.startswith(prefixes) for key in self.triggers_and_rules)
+
+
+_CASCADES = re.compile(r"ON (DELETE|UPDATE) (CASCADE|SET)")
+
+
+def _functions_made(statements: Sequence[Any]) -> set[str]:
+    """The names of the functions ``statements`` make."""
+    return {statement.node["funcname"][-1]["String"]["sval"] for statement in statements
+            if statement.kind == "CreateFunctionStmt"}  # fmt: skip
+
+
+def _closure(
+    tables: set[str], edges: dict[str, set[str]], within: set[str] | None = None, *, include_start: bool = False
+) -> set[str]:
+    """The tables reached from ``tables`` along ``edges``, transitively (only those ``within``,
+    when given; ``tables`` themselves too with ``include_start``)."""
+    found: set[str] = set()
+    todo = list(tables) if include_start else [child for table in tables for child in edges.get(table, ())]
     while todo:
         table = todo.pop()
-        if table in found or table not in existing:
+        if table in found or (within is not None and table not in within):
             continue
         found.add(table)
-        todo.extend(references.get(table, ()))
+        todo.extend(edges.get(table, ()))
     return found
 
 

@@ -38,7 +38,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from .catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, read_catalog, run_script, user_schema
+from .catalog import (
+    FIRST_USER_OID, CatalogQuery, not_extension_member, quote_identifier, quote_literal, read_catalog, run_script,
+    user_schema,
+)  # fmt: skip
 from .pgerrors import describe
 
 __all__ = [
@@ -282,10 +285,13 @@ def _reads(tables: list[SeededTable], found: Mapping[str, tuple[str, str, Mappin
 
 
 def find_losses(
-    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None = None
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None = None,
+    *, then: list[sql.Composable] | None = None,
 ) -> list[Loss]:
-    """The seeded rows lost or changed, as :func:`verify_rows` finds them, for :func:`blame`."""
-    return _losses(conn, seeded, snapshot)
+    """The seeded rows lost or changed, as :func:`verify_rows` finds them, for :func:`blame`.
+    ``then``: statements sent after the rows' reads, in the same round trip (if one fails, the
+    error is raised and the rows are not read)."""
+    return _losses(conn, seeded, snapshot, then)
 
 
 def blame_losses(
@@ -312,6 +318,17 @@ def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLo
     def up(table: SeededTable, kind: str, column: str = "", rows: int = 1) -> None:
         counts[(table.name, kind, column)] = counts.get((table.name, kind, column), 0) + rows
 
+    def up_also_lost(table: SeededTable, now: _TableNow | None, row: Row) -> None:
+        """What UP had already taken from a row that DOWN then lost whole: each step's loss is
+        named, so a DOWN deleting rows does not hide the column UP dropped from them."""
+        row_now = _row_now(table, now, row)
+        assert now is not None and row_now is not None
+        for column in table.columns:
+            if column not in now.columns:
+                up(table, "column", column)
+            elif row_now[column] != row[column]:
+                up(table, "values", column)
+
     for loss in losses:
         table = seeded.tables[loss.table]
         now = after_up.tables.get(table.name)
@@ -319,6 +336,8 @@ def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLo
             kept = [row for row in table.rows if _row_now(table, now, row) is not None]
             if kept:
                 blamed.down.append(f"table {_display(table.name)}: missing ({_rows(len(kept))} that UP kept lost)")
+            for row in kept:
+                up_also_lost(table, now, row)
             if len(kept) < len(table.rows):
                 up(table, "table" if now is None else "rows", rows=len(table.rows) - len(kept))
         elif loss.row is None:  # a column is gone
@@ -329,6 +348,7 @@ def blame(seeded: Seeded, losses: list[Loss], after_up: RowsNow | None) -> RowLo
         elif not loss.changes:  # a row is gone
             if _row_now(table, now, loss.row) is not None:
                 blamed.down.append(loss.text)
+                up_also_lost(table, now, loss.row)
             else:
                 up(table, "table" if now is None else "rows")
         else:
@@ -376,7 +396,8 @@ class Loss:
 
 
 def _losses(
-    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None
+    conn: psycopg.Connection[Any], seeded: Seeded, snapshot: Mapping[str, Mapping[str, Any]] | None,
+    then: list[sql.Composable] | None = None,
 ) -> list[Loss]:
     losses: list[Loss] = []
     tables = list(seeded.tables.values())
@@ -384,7 +405,7 @@ def _losses(
         present_columns = _existing_columns(conn, tables)
     else:
         present_columns = {table.name: _snapshot_columns(snapshot, table.name) for table in tables}
-    present_rows = _read_rows(conn, [(table, present_columns[table.name]) for table in tables])
+    present_rows = _read_rows(conn, [(table, present_columns[table.name]) for table in tables], then)
     for table in tables:
         display = _display(table.name)
         present = present_columns[table.name]
@@ -528,7 +549,7 @@ def _series_value(catalog: _Catalog, column: _Column) -> sql.Composable | None:
     expression = _series_expression(info, type_name)
     if expression is None:
         return None
-    return sql.Composed([_CAST, expression, _AS, sql.SQL(column.type_name), _CLOSE])
+    return sql.Composed([sql.SQL("CAST("), expression, sql.SQL(f" AS {column.type_name})")])
 
 
 def _series_expression(info: _Type, type_name: str) -> sql.Composable | None:
@@ -955,24 +976,18 @@ def _insert(
     then: list[sql.Composable] | None = None,
 ) -> list[Row]:
     """Insert the rows in a savepoint of their own, in one round trip; the rows as inserted."""
-    target = sql.Identifier(table.schema, table.relname)
-    returning = sql.SQL(", ").join(
-        sql.SQL("{}::text").format(sql.Identifier(column.name)) for column in table.columns
-    )
+    # written as text: composing psycopg's sql objects value by value costs more than the INSERT
+    target = f"{quote_identifier(table.schema)}.{quote_identifier(table.relname)}"
+    returning = ", ".join(f"{quote_identifier(column.name)}::text" for column in table.columns)
     names = [column.name for column in table.columns if column.name in values[0]]
     if names:
-        statements = [
-            sql.SQL("INSERT INTO {} ({}) VALUES {} RETURNING {}").format(
-                target,
-                sql.SQL(", ").join(sql.Identifier(name) for name in names),
-                sql.SQL(", ").join(
-                    sql.SQL("({})").format(sql.SQL(", ").join(row[name] for name in names)) for row in values
-                ),
-                returning,
-            )
-        ]
+        rows_text = ", ".join(
+            "(" + ", ".join(row[name].as_string(conn) for name in names) + ")" for row in values
+        )
+        columns = ", ".join(map(quote_identifier, names))
+        statements = [sql.SQL(f"INSERT INTO {target} ({columns}) VALUES {rows_text} RETURNING {returning}")]
     else:
-        statements = [sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(target, returning)] * rows
+        statements = [sql.SQL(f"INSERT INTO {target} DEFAULT VALUES RETURNING {returning}")] * rows
     try:
         results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE, *(then or [])])
     except psycopg.Error:
@@ -995,15 +1010,13 @@ def _cast(text: str | None, type_name: str) -> sql.Composable | None:
     # for a type with its modifier (numeric(12,2))
     if text is None:
         return None
-    # composed directly: SQL.format() parses its template on every call, for every value
-    return sql.Composed([_CAST, sql.Literal(text), _AS, sql.SQL(type_name), _CLOSE])
+    return _cast_text(text, type_name)
 
 
 def _cast_text(text: str, type_name: str) -> sql.Composable:
-    return sql.Composed([_CAST, sql.Literal(text), _AS, sql.SQL(type_name), _CLOSE])
-
-
-_CAST, _AS, _CLOSE = sql.SQL("CAST("), sql.SQL(" AS "), sql.SQL(")")
+    # one SQL object of text: SQL.format() parses its template on every call, and a Literal
+    # goes through the connection's adapters, for every value
+    return sql.SQL(f"CAST({quote_literal(text)} AS {type_name})")
 
 
 # CHECK ((status = ANY (ARRAY['new'::text, 'paid'::text]))), CHECK ((VALUE = ANY (...)))
@@ -1524,12 +1537,12 @@ def _read_rows(
     reads = [(table, [c for c in table.columns if c in present]) for table, present in tables if present]
     reads = [(table, columns) for table, columns in reads if columns]
     statements = [
-        sql.SQL("SELECT {} FROM {}").format(
-            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
-            sql.Identifier(table.schema, table.table),
-        )
+        sql.SQL("SELECT {} FROM {}.{}".format(
+            ", ".join(f"{quote_identifier(c)}::text" for c in columns),
+            quote_identifier(table.schema), quote_identifier(table.table),
+        ))
         for table, columns in reads
-    ]
+    ]  # fmt: skip
     results = run_script(conn, [*statements, *(then or [])]) if statements or then else []
     rows: dict[str, list[Row]] = {table.name: [] for table, _ in tables}
     for (table, columns), records in zip(reads, results):

@@ -438,6 +438,23 @@ def test_unversioned_file_with_headings_is_linted_as_a_migration(tmp_path: Path,
     assert "[missing-down]" not in capsys.readouterr().out
 
 
+def test_an_unversioned_file_with_headings_runs_as_a_versioned_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its transaction is assumed as for the same file with a version: the same plan, the same
+    findings (the ALTER's lock held through the UPDATE, in the transaction the tool opens)."""
+    text = "-- UP\nSET lock_timeout = '1s';\nALTER TABLE t ADD COLUMN c int;\nUPDATE t SET c = 1 WHERE id > 0;\n"
+    loose, versioned = write(tmp_path / "loose" / "add_c.sql", text), write(tmp_path / "dir" / "001_add_c.sql", text)
+    plans = [plan_section(load_file(path), "up") for path in (loose, versioned)]
+    assert (plans[0].mode, plans[0].in_tool_transaction) == (plans[1].mode, plans[1].in_tool_transaction)
+    found = []
+    for path in (loose, versioned):
+        lint_main(["--no-cache", "--format", "gcc", str(path)])
+        lines = [line for line in capsys.readouterr().out.splitlines() if ".sql:" in line]
+        found.append(sorted(line.split(".sql:", 1)[1].split("]", 1)[0] for line in lines))  # where, level, rule
+    assert found[0] == found[1]
+    assert [line for line in found[0] if line.endswith("[work-after-exclusive-lock")]
+    assert [line for line in found[0] if line.endswith("[missing-down")]
+
+
 # --- layouts as objects --------------------------------------------------------------------------
 
 

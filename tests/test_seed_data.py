@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql
 
 from pytest_migrations.seed_data import Seeded, remove_rows, seed_rows, verify_rows
+from seeding_schemas import BLOG_WITH_TRIGGERS
 
 SYSTEM_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 _names = itertools.count()
@@ -384,29 +385,12 @@ def test_a_memo_skips_at_once_a_table_no_insert_could_fill(
     assert set(seed_rows(conn, memo=memo).tables) == {"public.events"}
 
 
-TRIGGERED = """
-    CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL, comment_count int NOT NULL DEFAULT 0,
-                        search tsvector, touched_at timestamptz);
-    CREATE TABLE comments (id int PRIMARY KEY, post_id int NOT NULL REFERENCES posts, body text NOT NULL);
-    CREATE TABLE activity (id int PRIMARY KEY, last_comment_at timestamptz);
-    INSERT INTO activity VALUES (1, NULL);
-    CREATE FUNCTION comment_added() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        UPDATE posts SET comment_count = comment_count + 1,
-                         search = to_tsvector('simple', title || ' ' || NEW.body),
-                         touched_at = now()
-        WHERE id = NEW.post_id;
-        UPDATE activity SET last_comment_at = now();
-        RETURN NEW;
-    END $$;
-    CREATE TRIGGER comments_added AFTER INSERT ON comments FOR EACH ROW EXECUTE FUNCTION comment_added();
-"""
 
 
 def test_rows_are_recorded_once_the_triggers_of_later_tables_ran(conn: psycopg.Connection[Any]) -> None:
     """Inserting a comment updates its post (a counter, a search column, a timestamp) and a row
     of another table: seeding then verifying, nothing in between, reports nothing."""
-    conn.execute(TRIGGERED)
+    conn.execute(BLOG_WITH_TRIGGERS)
     seeded = seed_rows(conn)
     assert seeded.skipped == {}
     assert {row["comment_count"] for row in seeded.tables["public.posts"].rows} != {"0"}
@@ -463,3 +447,28 @@ def test_blame_names_the_step_that_lost_each_row(conn: psycopg.Connection[Any]) 
     assert len(losses.down) == 6, losses.down
     assert all(" -> 'lost'" in line for line in losses.down if line.startswith("table kept"))
     assert sum("table renamed: row (id=" in line and "old_name" in line and "-> NULL" in line for line in losses.down) == 3
+
+
+def test_a_down_that_deletes_rows_does_not_hide_what_up_dropped_from_them(conn: psycopg.Connection[Any]) -> None:
+    """UP drops a column; DOWN adds it back empty and deletes the rows it left null, and changes a
+    value UP had already changed in a row it kept: both steps' losses are named."""
+    from pytest_migrations.seed_data import blame_losses, read_rows_now
+
+    conn.execute("CREATE TABLE conversations (id int PRIMARY KEY, app_id int, title text, team text)")
+    with conn.transaction(force_rollback=True):
+        seeded = seed_rows(conn)
+        conn.execute("ALTER TABLE conversations DROP COLUMN app_id; UPDATE conversations SET title = 'up'")  # UP
+        after_up = read_rows_now(conn, seeded)
+        conn.execute("""
+            ALTER TABLE conversations ADD COLUMN app_id int;
+            UPDATE conversations SET app_id = 7, team = 'down' WHERE id = (SELECT min(id) FROM conversations);
+            DELETE FROM conversations WHERE app_id IS NULL;
+        """)  # DOWN
+        losses = blame_losses(conn, seeded, after_up)
+    assert losses.up == [
+        "UP drops column app_id of conversations with its seeded values (an irreversible data change)",
+        "UP changes title in 3 seeded rows of conversations (an irreversible data change)",
+    ]
+    assert len(losses.down) == 3, losses.down
+    assert sum(line.endswith(" missing") for line in losses.down) == 2
+    assert sum("changed: team" in line and "-> 'down'" in line for line in losses.down) == 1

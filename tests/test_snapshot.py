@@ -200,6 +200,14 @@ BROKEN_PAIRS = {
         ("missing", "trigger", "public.orders.orders_touch", None),
         "trigger orders.orders_touch: missing (was: CREATE TRIGGER orders_touch BEFORE INSERT ON public.orders",
     ),
+    "trigger definition": (
+        "DROP TRIGGER orders_touch ON orders;"
+        " CREATE TRIGGER orders_touch BEFORE INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()",
+        ("changed", "trigger", "public.orders.orders_touch", "definition"),
+        "trigger orders.orders_touch: definition differs\n    --- before\n    +++ after\n    @@ -1 +1 @@\n"
+        "    -CREATE TRIGGER orders_touch BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION public.touch()\n"
+        "    +CREATE TRIGGER orders_touch BEFORE INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.touch()",
+    ),
     "trigger disabled": (
         "ALTER TABLE orders DISABLE TRIGGER orders_touch",
         ("changed", "trigger", "public.orders.orders_touch", "enabled"),

@@ -76,22 +76,27 @@ def build_dialect_rules(config: Config, dialect: str) -> list[DialectRule]:
     A rule twinned with a PostgreSQL rule follows that rule's selection (its code is the
     twin's); a MySQL-only rule is on unless ``ignore``-d, or left out of an explicit ``select``.
     """
-    from ..config import selected_codes
+    from ..config import configured_severities, selected_codes
     from ..rules import code_of
 
     selected = set(selected_codes(config))
+    severities = configured_severities(config)
     rules = []
     for cls in dialect_rule_classes(dialect):
-        if code_of(cls.code) is not None:
+        twinned = code_of(cls.code) is not None
+        if twinned:
             enabled = cls.code in selected
         else:
             chosen = config.select is None or _selects(config.select, cls) or _selects(config.extend_select, cls)
             enabled = chosen and not _selects(config.ignore, cls)
         if not enabled:
             continue
-        severity = next(
-            (level for rule, level in config.severity.items() if _selects([rule], cls) and rule.upper() != "ALL"), None
-        )
+        if twinned:  # the twin's severity, keys resolved as for PostgreSQL (groups included)
+            severity = severities.get(cls.code)
+        else:
+            severity = next(
+                (level for rule, level in config.severity.items() if _selects([rule], cls) and rule.upper() != "ALL"), None
+            )
         rules.append(cls(config.rule_options.get(cls.name), severity))
     return rules
 

@@ -106,6 +106,9 @@ class Rule:
     # Derived from ``group`` by __init_subclass__: an advice rule runs only when selected.
     opt_in: ClassVar[bool] = False
     fixable: ClassVar[bool] = False
+    # Its findings depend on the migrations after the one linted (LintContext.later_migrations):
+    # the findings cache keys each migration on those too.
+    reads_later_migrations: ClassVar[bool] = False
     options: ClassVar[tuple[Option, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -88,7 +88,8 @@ class RequireIfExists(Rule):
         made = ctx.scratch.get(self.name)
         if made is None:
             made = set()
-            for kind, name, table in created_objects([s for s in ctx.migration.up.statements if s.tree is not None]):
+            up = [s for s in ctx.migration.up.statements if s.tree is not None]
+            for kind, name, table in created_objects(up, unnamed_constraints=True):
                 made.add((kind, f"{table}.{name}" if kind in ("column", "constraint") else name))
             ctx.scratch[self.name] = made
         return made

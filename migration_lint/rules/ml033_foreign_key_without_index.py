@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..schema_state import SchemaState
 from ..sqlnodes import relation_name, strings, unwrap
 from .base import ADVICE, WARNING, Rule, Violation, iter_alter_cmds
 
@@ -10,9 +11,11 @@ class ForeignKeyWithoutIndex(Rule):
     """A foreign key whose referencing columns have no index.
 
     ## What it does
-    Flags a foreign key (in `CREATE TABLE` or `ALTER TABLE ... ADD`) when, by the end of the
-    migration, no index of the referencing table starts with the referencing columns, as far as
-    the migrations of the directory tell (primary keys, unique constraints and `CREATE INDEX`).
+    Flags a foreign key (in `CREATE TABLE` or `ALTER TABLE ... ADD`) when no index of the
+    referencing table starts with the referencing columns, as far as the migrations of the
+    directory tell (primary keys, unique constraints and `CREATE INDEX`): neither by the end of
+    the migration nor in a later migration of the directory (a project that builds its indexes
+    `CONCURRENTLY` in a migration of their own, after the foreign key, is not flagged).
 
     ## Why is this bad?
     Every `DELETE` or key `UPDATE` on the referenced table must find the referencing rows: without
@@ -41,6 +44,7 @@ class ForeignKeyWithoutIndex(Rule):
     group = ADVICE
     node_types = frozenset({"CreateStmt", "AlterTableStmt"})
     sections = frozenset({"up"})
+    reads_later_migrations = True
 
     def check(self, node_type: str, node: dict, ctx) -> Iterable[Violation]:
         statement = ctx.statement
@@ -72,7 +76,7 @@ class ForeignKeyWithoutIndex(Rule):
 
     def end_section(self, ctx) -> Iterable[Violation]:
         for table, columns, statement, location in ctx.scratch.get(self.name, ()):
-            if not columns or ctx.schema.has_index_on(table, columns):
+            if not columns or ctx.schema.has_index_on(table, columns) or _indexed_later(ctx, table, columns):
                 continue
             yield Violation(
                 f"foreign key on {table}({', '.join(columns)}) has no index starting with those columns",
@@ -80,3 +84,19 @@ class ForeignKeyWithoutIndex(Rule):
                 statement=statement,
                 location=location,
             )
+
+
+def _indexed_later(ctx, table: str, columns: tuple[str, ...]) -> bool:
+    """Whether a later migration of the directory builds an index of ``table`` starting with
+    ``columns`` (asked only of a foreign key that has none yet, so most runs read nothing)."""
+    for migration in ctx.later_migrations():
+        built = SchemaState()
+        for statement in migration.up.statements:
+            if statement.tree is not None and statement.kind in _BUILDS_INDEXES:
+                built.apply(statement.kind, statement.node)
+        if built.has_index_on(table, columns):
+            return True
+    return False
+
+
+_BUILDS_INDEXES = frozenset({"IndexStmt", "AlterTableStmt"})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..sqlnodes import drop_object_names, last_part, relation_name, strings, unwrap
+from ..sqlnodes import constraint_name, drop_object_names, last_part, relation_name, strings, unwrap
 from .base import WARNING, Rule, Violation, iter_alter_cmds
 
 # DropStmt removeType -> the kind created_objects() names it by.
@@ -14,8 +14,10 @@ DROP_KINDS = {
 }
 
 
-def created_objects(statements) -> list[tuple[str, str, str]]:
-    """``(kind, name, table)`` of the objects UP creates; ``table`` for columns and indexes."""
+def created_objects(statements, *, unnamed_constraints: bool = False) -> list[tuple[str, str, str]]:
+    """``(kind, name, table)`` of the objects UP creates; ``table`` for columns and indexes. With
+    ``unnamed_constraints``, also the keys ``ALTER TABLE ... ADD`` leaves unnamed, by the name
+    PostgreSQL gives them (``orders_pkey``)."""
     found: list[tuple[str, str, str]] = []
     new_tables: set[str] = set()
     for statement in statements:
@@ -52,8 +54,16 @@ def created_objects(statements) -> list[tuple[str, str, str]]:
                 _, definition = unwrap(command.get("def"))
                 if command.get("subtype") == "AT_AddColumn":
                     found.append(("column", definition.get("colname", ""), table))
-                elif command.get("subtype") == "AT_AddConstraint" and definition.get("conname"):
-                    found.append(("constraint", definition["conname"], table))
+                    if unnamed_constraints:
+                        column = (definition.get("colname", ""),)
+                        for item in definition.get("constraints", ()):
+                            name = constraint_name(table, unwrap(item)[1], column)
+                            if name:
+                                found.append(("constraint", name, table))
+                elif command.get("subtype") == "AT_AddConstraint":
+                    name = constraint_name(table, definition) if unnamed_constraints else definition.get("conname")
+                    if name:
+                        found.append(("constraint", name, table))
     return found
 
 

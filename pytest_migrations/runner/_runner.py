@@ -206,7 +206,8 @@ class Runner:
 
     @staticmethod
     def _stay_connected(conn: psycopg.Connection) -> None:
-        """Keep the server from ending ``conn`` for being idle (idle_session_timeout, PostgreSQL 14+).
+        """Keep the server from ending ``conn`` for being idle (idle_session_timeout, PostgreSQL 14+),
+        and have it end a statement whose client is gone (client_connection_check_interval).
 
         The runner's sessions sit idle on purpose: the lock's for as long as a migration runs,
         the working one while it waits for another runner's lock or before a retry. Losing the
@@ -215,6 +216,12 @@ class Runner:
         """
         if conn.info.server_version >= 140000:
             conn.execute("SET idle_session_timeout = 0")
+            # A statement outlives its client: after a kill -9 of the runner it would go on for as
+            # long as it has left, holding its locks, and the next run would wait behind it.
+            # The server checks that the client is still there while a statement runs (Linux
+            # servers; others refuse a non-zero value, and do without).
+            with contextlib.suppress(psycopg.errors.InvalidParameterValue):
+                conn.execute("SET client_connection_check_interval = '1s'")
 
     def connection(self) -> psycopg.Connection:
         """The runner's working connection (autocommit; migrations open their own transaction)."""

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
-from ..catalog import CatalogQuery, read_catalog
-from ._queries import _arguments, _attributes, _Part, _Queries, _together
+from ..catalog import CatalogQuery, read_catalog, text_array
+from ._queries import _arguments, _attributes, _Part, _Queries, _together, _versions_and_relations
 
 if TYPE_CHECKING:
     from ._read import Snapshot
@@ -76,31 +76,43 @@ class SnapshotCache:
         if scope != self._scope:
             self.clear()
             self._scope = scope
+        relation_parts = tuple(part for part in queries.parts if part.cluster)
         while True:
-            # First round trip: the versions. Second: the parts of the relations whose versions
-            # the cache lacks and, if the version of everything else changed, the census and the
-            # parts of everything else the last census found (a third when it finds more).
-            [version_rows] = read_catalog(conn, [(queries.relation_versions, None)])
-            versions = dict(version_rows)
+            # First round trip: the versions, and the parts of the relations whose versions the
+            # cache lacks (all relation parts, whatever the census: one statement, planned once
+            # per session, where each set of parts would be planned anew). Second, only if the
+            # version of everything else changed: the census and the parts of everything else
+            # the last census found (a third when it finds more).
+            cached = [key for key in self._relations if key[0] > 0]
+            first: list[tuple[CatalogQuery, sql.Composable | None]] = [(
+                _versions_and_relations(conn.info.server_version),
+                sql.SQL(f"({text_array(exclusions[0])}, {text_array(exclusions[1])},"
+                        f" {text_array([oid for oid, _ in cached])}, {text_array([version for _, version in cached])})"),
+            )]  # fmt: skip
+            if self._census is None:
+                first.append((queries.census, None))
+            [version_and_relation_rows, *census] = read_catalog(conn, first)
+            if census:
+                [[(self._census,)]] = census
+            versions = {}
+            rows = []
+            for index, *row in version_and_relation_rows:
+                if index < 0:
+                    versions[int(row[1])] = row[2]
+                else:
+                    rows.append((relation_parts[index], row))
             roles = versions.pop(-1)
             if self._roles is not None and roles != self._roles:
                 self.clear()  # a role renamed, or made: privileges print roles by name
+                self._roles = roles
+                continue  # the relations read are not all that changed
             self._roles = roles
             changed = {oid for oid, version in versions.items() if (oid, version) not in self._relations}
-            relations = sorted(changed - {0})
-            if self._census is None:
-                [[(self._census,)]] = read_catalog(conn, [(queries.census, None)])
             statements: list[tuple[tuple[_Part, ...], CatalogQuery, sql.Composable | None]] = []
-            if relations:
-                # The parts of relations all, whatever the census: one statement, planned once
-                # per session, where each set of parts would be planned anew.
-                chosen = tuple(part for part in queries.parts if part.cluster)
-                statements.append((chosen, _together(chosen), _arguments(exclusions, relations)))
             if 0 in changed:
                 statements.append(((), queries.census, None))
                 statements.extend(self._unattached(queries, self._census, exclusions))
             results = read_catalog(conn, [(query, arguments) for _, query, arguments in statements]) if statements else []
-            rows = []
             grown: list[_Part] = []
             for (chosen, query, _), result in zip(statements, results):
                 if query is queries.census:

@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg import sql
 
-from ..catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, user_schema
+from ..catalog import FIRST_USER_OID, CatalogQuery, not_extension_member, text_array, user_schema
 
 
 @dataclass(frozen=True)
@@ -717,10 +717,35 @@ _CLUSTER_KINDS = frozenset(
 _IDENTITIES = {"column": "r.oid::text || '.' || a.attnum", "index": "i.indexrelid", "user-mapping": "u.umid"}
 
 
-def _with_context(part: str) -> str:
-    """A part as a statement: the names it may use defined."""
+@functools.cache
+def _versions_and_relations(server_version: int) -> CatalogQuery:
+    """One statement of what a :class:`~._cache.SnapshotCache` reads first: every version (the
+    rows of :attr:`_Queries.relation_versions`, as part -1: ``(-1, NULL, oid, version, NULL,
+    NULL)``) and the relation parts, as :func:`_together` reads them, of the relations whose
+    version is not among the known ones, the (oid, version) pairs in $3 and $4. One round trip,
+    where reading the versions, then what changed, takes two."""
+    queries = _queries(server_version)
+    relation_parts = tuple(part for part in queries.parts if part.cluster)
+    union = "\n    UNION ALL ".join(
+        f"SELECT {index}, * FROM ({part.packed}) p{index}" for index, part in enumerate(relation_parts)
+    )
+    changed = """changed (oids) AS MATERIALIZED (
+        SELECT coalesce(array_agg(v.oid::oid), '{}') FROM versions v
+        LEFT JOIN unnest($3::int8[], $4::text[]) k (oid, version) ON k.oid = v.oid AND k.version = v.version
+        WHERE v.oid > 0 AND k.oid IS NULL
+    ),"""
+    statement = _with_context(
+        f"SELECT -1, NULL::oid, v.oid::text, v.version, NULL::text, NULL::json FROM versions v\n    UNION ALL {union}",
+        relations="(SELECT oids FROM changed)::oid[]", first=f"versions AS MATERIALIZED ({queries.relation_versions.query}\n    ), {changed}",
+    )
+    return CatalogQuery(statement, "(text[], text[], int8[], text[])")
+
+
+def _with_context(part: str, *, relations: str = "$3::oid[]", first: str = "") -> str:
+    """A part as a statement: the names it may use defined (``first``, a CTE before them;
+    ``relations``, the relations the parts that hang on one read, NULL for all)."""
     return f"""
-    WITH ns AS (
+    WITH {first} ns AS (
         SELECT n.oid, n.nspname, n.nspacl, n.nspowner FROM pg_namespace n
         WHERE {user_schema('n.nspname')}
           AND n.nspname <> ALL ($1)
@@ -734,8 +759,8 @@ def _with_context(part: str) -> str:
         SELECT c.*, n.nspname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
         FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
         WHERE c.oid >= {FIRST_USER_OID} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
-          AND ($3::oid[] IS NULL OR cardinality($3) > 0)  -- a one-time filter: no scan for no relations
-          AND ($3::oid[] IS NULL OR c.oid = ANY ($3))
+          AND ({relations} IS NULL OR cardinality({relations}) > 0)  -- a one-time filter: no scan for no relations
+          AND ({relations} IS NULL OR c.oid = ANY ({relations}))
           AND c.oid NOT IN (SELECT oid FROM excluded_table)
           AND {not_extension_member('pg_class', 'c.oid')}
           AND (cardinality($2) = 0  -- then nothing depends on an excluded table
@@ -749,9 +774,7 @@ def _with_context(part: str) -> str:
 
 def _arguments(exclusions: tuple[tuple[str, ...], tuple[str, ...]], relations: Sequence[int] | None) -> sql.Composable:
     schemas, tables = exclusions
-    return sql.SQL("({}, {}, {}::oid[])").format(
-        sql.Literal(list(schemas)), sql.Literal(list(tables)), sql.Literal(None if relations is None else list(relations))
-    )
+    return sql.SQL(f"({text_array(schemas)}, {text_array(tables)}, {text_array(relations)}::oid[])")
 
 
 def _attributes(part: _Part, values: Sequence[Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._cli import UsageError, add_trace_arguments, run_trace_command, trace_directory
     from ._deploy import LockTimeoutError, check_lock_timeout, runner_lock_timeout
-    from ._findings import split_by_static, traced_fact
+    from ._findings import reports, split_by_static, traced_fact
     from ._modes import MODES, blocks, mode_name
     from ._report import format_run, run_json
     from ._results import (
@@ -47,6 +47,7 @@ _EXPORTS = {
     "LockTimeoutError": "_deploy",
     "check_lock_timeout": "_deploy",
     "runner_lock_timeout": "_deploy",
+    "reports": "_findings",
     "split_by_static": "_findings",
     "traced_fact": "_findings",
     "MODES": "_modes",

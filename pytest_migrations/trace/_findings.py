@@ -176,12 +176,38 @@ def split_by_static(
     finding that already fails elsewhere (``reported(path, first line, last line)`` gives the
     codes of those on the statement) is one of the rules covering it; the rest are traced facts
     that no failing static finding reports (a rewrite or scan the rules did not predict)."""
-    spans = {statement.line: statement.statement.end_line for statement in trace.statements}
     confirmed, unreported = [], []
     for finding in trace.blocking_findings:
-        codes = reported(finding.path, finding.line, spans.get(finding.line, finding.line))
-        (confirmed if set(finding.static_codes) & set(codes) else unreported).append(finding)
+        (own_first, own_last), waited = _reporting_lines(finding, trace)
+        codes = set(reported(finding.path, own_first, own_last))
+        if waited is not None:
+            codes |= set(reported(finding.path, *waited)) & _static.waiting_codes()
+        (confirmed if set(finding.static_codes) & codes else unreported).append(finding)
     return confirmed, unreported
+
+
+def reports(finding: TraceFinding, trace: MigrationTrace, path: Path, line: int, code: str) -> bool:
+    """Whether a static finding (``code`` at ``path``:``line``) reports the traced ``finding``:
+    one of its rules, on its statement, or, for a lock that only waits without a lock_timeout,
+    the rule about waiting on an earlier statement of its section (see :func:`split_by_static`)."""
+    if code not in finding.static_codes or Path(path).resolve() != Path(finding.path).resolve():
+        return False
+    (own_first, own_last), waited = _reporting_lines(finding, trace)
+    if own_first <= line <= own_last:
+        return True
+    return waited is not None and code in _static.waiting_codes() and waited[0] <= line <= waited[1]
+
+
+def _reporting_lines(finding: TraceFinding, trace: MigrationTrace) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    """The lines of ``finding``'s statement, and, for a lock that only waits without a
+    lock_timeout, those of the statements before it in its section: the rule about waiting
+    reports the first statement of a section that waits (its fix, a ``SET lock_timeout`` before
+    it, covers every later one), so that finding reports this one too."""
+    end = next((st.statement.end_line for st in trace.statements if st.line == finding.line and st.path == finding.path), finding.line)
+    if finding.long_work:
+        return (finding.line, end), None
+    first = next((st.line for st in trace.statements if st.path == finding.path), finding.line)
+    return (finding.line, end), ((first, finding.line - 1) if first < finding.line else None)
 
 
 def traced_fact(finding: TraceFinding, trace: MigrationTrace) -> str:

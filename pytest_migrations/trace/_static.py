@@ -112,6 +112,13 @@ def about_waiting(rule_name: str) -> bool:
     return rule_name in _ABOUT_WAITING
 
 
+def waiting_codes() -> set[str]:
+    """The codes of the rules about waiting for a lock."""
+    from migration_lint.rules import code_of
+
+    return {code for code in map(code_of, _ABOUT_WAITING) if code is not None}
+
+
 def about_work_under_lock(rule_name: str) -> bool:
     return rule_name in _ABOUT_WORK_UNDER_LOCK
 

@@ -22,21 +22,24 @@ def lint_sql(
     assume_in_transaction: bool = False,
     options: dict[str, Any] | None = None,
     extra_files: dict[str, str] | None = None,
+    later: dict[str, str] | None = None,
 ) -> tuple[list[Finding], Path]:
-    """Findings for ``sql``; with ``file`` or ``earlier`` it is a migration of a directory."""
+    """Findings for ``sql``; with ``file``, ``earlier`` or ``later`` it is a migration of a
+    directory (``earlier`` and ``later``: the other migrations' file names and SQL, placed in
+    that directory; their names say where they sort)."""
     config = Config(pg_version=pg_version, assume_in_transaction=assume_in_transaction)
     if rules is not None:
         config.select = list(rules)
     if options:
         config.rule_options = options
     linter = Linter(build_rules(config), pg_version=pg_version, assume_in_transaction=assume_in_transaction)
-    if file is None and not earlier:
+    if file is None and not earlier and not later:
         path = tmp_path / "migration.sql"
         path.write_text(sql, encoding="utf-8")
         return linter.lint_migrations([load_file(path)]), path
     directory = tmp_path / "migrations"
     directory.mkdir(exist_ok=True)
-    for name, text in {**(earlier or {}), **(extra_files or {})}.items():
+    for name, text in {**(earlier or {}), **(later or {}), **(extra_files or {})}.items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_text(text, encoding="utf-8")
     path = directory / (file or "999_target.sql")

@@ -91,6 +91,20 @@ def test_fix_leaves_migrations_older_than_since_alone_and_says_so(tmp_path, caps
     assert code == 0
 
 
+def test_fix_as_the_pre_commit_hook_runs_it_keeps_the_configured_line(tmp_path, capsys):
+    """pre-commit runs ``migration-lint --fix`` on the staged files, named one by one relative
+    to the repository: ``since`` comes from the configuration, and an applied migration (which
+    a runner would then refuse as changed) is not rewritten."""
+    directory = history(tmp_path, 'since = "3"\n')
+    before = {path.name: path.read_text() for path in directory.iterdir()}
+    code = main(["--fix", "--format", "gcc", *sorted(f"migrations/{name}" for name in before)])
+    err = capsys.readouterr().err
+    after = {path.name: path.read_text() for path in directory.iterdir()}
+    assert {name for name in before if after[name] != before[name]} == {"003_items.sql"}
+    assert "001_orders.sql: not fixed: migration 001 is older than since 3" in err
+    assert code == 0
+
+
 def test_diff_leaves_out_migrations_older_than_since(tmp_path, capsys):
     directory = history(tmp_path, 'since = "3"\n')
     main(["--no-cache", "--diff", "--format", "gcc", str(directory)])

@@ -426,3 +426,20 @@ def test_help_lists_the_server_and_its_extra(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "server" in out and "[lsp]" in out
+
+
+def test_a_foreign_key_a_later_migration_indexes_is_not_flagged(tmp_path, capsys):
+    """ML033 reads the migrations after the one it lints: named alone, in its directory, or from
+    the cache once a later migration that builds the index is added."""
+    directory = tmp_path / "migrations"
+    orders = write(directory / "001_orders.sql",
+                   "-- UP\nCREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers (id));\n"
+                   "-- DOWN\nDROP TABLE orders;\n")
+    code, out, _ = run(capsys, "--select", "ML033", "--format", "gcc", str(orders))
+    assert code == 0 and "[foreign-key-without-index]" in out and "001_orders.sql:2:" in out
+    write(directory / "002_orders_customer_index.sql",
+          "-- no-transaction\n-- UP\nCREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);\n"
+          "-- DOWN\nDROP INDEX CONCURRENTLY orders_customer_id_idx;\n")
+    for target in (orders, directory):
+        code, out, _ = run(capsys, "--select", "ML033", "--format", "gcc", str(target))
+        assert "foreign-key-without-index" not in out, (target, out)

@@ -4,8 +4,8 @@ A case holds ``sql`` and either ``fail = N`` (the rule reports N findings) or no
 is silent). ``fixed`` is the SQL after ``--fix``; without it the fix must change nothing, and
 the fixed SQL must lint clean. Optional: ``pg-version``, ``assume-in-transaction``, ``file``
 (the migration's file name in a directory), ``does-not-parse`` (a statement of the case is
-meant not to parse), ``[case.earlier]`` (earlier migrations of that
-directory: file name -> SQL), ``[case.options]`` (rule options), ``lines`` (expected lines).
+meant not to parse), ``[case.earlier]`` and ``[case.later]`` (earlier and
+later migrations of that directory: file name -> SQL), ``[case.options]`` (rule options), ``lines`` (expected lines).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _cases():
 
 def _lint(tmp_path: Path, rule: str, case: dict, sql: str):
     return lint_sql(
-        tmp_path, sql, rules=[rule, "syntax-error"], file=case.get("file"), earlier=case.get("earlier"),
+        tmp_path, sql, rules=[rule, "syntax-error"], file=case.get("file"), earlier=case.get("earlier"), later=case.get("later"),
         pg_version=case.get("pg-version", 13), assume_in_transaction=case.get("assume-in-transaction", False),
         options={rule: case["options"]} if "options" in case else None,
     )

@@ -88,6 +88,30 @@ def test_config_in_pyproject(tmp_path, capsys, monkeypatch):
     assert main(["--no-cache", "--format", "gcc", "--pg-version", "13", "db"]) == 0
 
 
+def test_severity_takes_groups_and_prefixes_as_select_does(tmp_path, capsys, monkeypatch):
+    """``[severity]`` keys resolve as ``select``'s: a group or a prefix sets the level of each of
+    its rules, and a rule named on its own keeps its level inside them."""
+    from migration_lint.config import build_rules
+
+    config = config_from_dict({
+        "extend-select": ["advice"],
+        "severity": {"prefer-text-field": "warning", "advice": "error", "ML01": "warning"},
+    })  # fmt: skip
+    levels = {rule.name: rule.severity for rule in build_rules(config)}
+    assert levels["prefer-text-field"] == "warning"  # named on its own, beats its group
+    assert levels["require-if-exists"] == "warning"  # ML016: the prefix ML01 is narrower than advice
+    assert levels["prefer-timestamptz"] == levels["foreign-key-without-index"] == "error"  # advice
+    assert levels["ban-drop-table"] == "warning"  # ML011, a default rule under the prefix
+    assert levels["require-concurrent-index-creation"] == "error"  # untouched
+    with pytest.raises(ConfigError, match="unknown rule 'advise'"):
+        config_from_dict({"severity": {"advise": "error"}})
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".migration-lint.toml").write_text("extend-select = ['advice']\n[severity]\nadvice = 'error'\n")
+    (tmp_path / "m.sql").write_text("SET lock_timeout = '1s';\nDROP VIEW v;\n")
+    assert main(["--no-cache", "--format", "gcc", "m.sql"]) == 1
+    assert "error: [require-if-exists]" in capsys.readouterr().out
+
+
 def test_dedicated_config_file_and_unknown_rule(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".migration-lint.toml").write_text("select = ['ban-truncat']\n")

@@ -201,3 +201,28 @@ def test_locks_fails_on_what_no_failing_lint_error_reports(pytester: pytest.Pyte
     assert outcomes_by_item(result) == {"002_qty_type.sql::lint": "PASSED", "002_qty_type.sql::locks": "FAILED"}
     text = failure_text(result, "002_qty_type::locks")
     assert "rewrites it" in text and "blocking: held for the whole rewrite" in text
+
+
+def test_a_missing_lock_timeout_fails_once_for_its_whole_section(pytester: pytest.Pytester) -> None:
+    """ML010 reports the first statement of a section that waits for a lock without a
+    lock_timeout; its fix covers the later ones. A later statement that only waits is that same
+    problem: the ::lint failure carries it, and ::locks does not fail a second time
+    (quickwit's 3_add-split-publish-timestamp-field: ADD COLUMN, then CREATE TRIGGER)."""
+    write_migrations(pytester.path, {
+        "001_orders.sql": ORDERS,
+        "002_notes.sql": """
+            -- UP
+            ALTER TABLE orders ADD COLUMN note text;
+            CREATE TRIGGER orders_note BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+            -- DOWN
+            SET lock_timeout = '5s';
+            DROP TRIGGER orders_note ON orders;
+            ALTER TABLE orders DROP COLUMN note;
+        """,
+    })  # fmt: skip
+    result = run(pytester, "-k", "002 and (lint or locks)", "-rA")
+    assert outcomes_by_item(result) == {"002_notes.sql::lint": "FAILED", "002_notes.sql::locks": "PASSED"}
+    text = failure_text(result, "002_notes::lint")
+    assert "002_notes.sql:2:1: ML010" in text
+    assert "    traced: ACCESS EXCLUSIVE on orders\n" in text + "\n"
+    assert "    traced at line 3: " in text

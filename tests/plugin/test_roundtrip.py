@@ -10,6 +10,7 @@ import pytest
 
 from migration_lint.layouts import discover
 from pytest_migrations.database import Server
+from seeding_schemas import BLOG_DOWN, BLOG_WITH_TRIGGERS
 from shared_corpus import CORPUS, corpus_set
 from pytest_migrations.roundtrip import ChainWalker, SetupSqlError, round_trip
 
@@ -231,32 +232,28 @@ def test_two_walkers_find_what_one_finds(pg_server: Server, name: str) -> None:
     assert {w for r in two for w in r.warnings} == {w for r in one for w in r.warnings}
 
 
+def test_no_second_walker_where_its_start_would_eat_the_gain(pg_server: Server, tmp_path: Path) -> None:
+    """Sharing a walk costs the second walker a database, a connection and its session's
+    catalog statements before its first round trip: a chain of a few one-statement migrations
+    is walked by one walker, even with two asked for (the corpus sets above are shared)."""
+    files = {f"{n:03d}_t{n}.sql": f"-- UP\nCREATE TABLE t{n} (id int);\n-- DOWN\nDROP TABLE t{n};\n" for n in range(1, 9)}
+    migrations = discover(make_chain(tmp_path / "chain", files))
+    with ChainWalker(pg_server, migrations, jobs=2) as walker:
+        results = list(walker.walk())
+        assert walker._later is None
+    assert [result.outcome for result in results] == ["passed"] * 8
+
+
 # -- the data check blames the step that lost a row ---------------------------------------------------
 
 DATA_BASE = {
-    "001_blog.sql": """
-        -- UP
-        CREATE TABLE posts (id int PRIMARY KEY, title text NOT NULL, comment_count int NOT NULL DEFAULT 0,
-                            search tsvector, touched_at timestamptz);
-        CREATE TABLE comments (id int PRIMARY KEY, post_id int NOT NULL REFERENCES posts, body text NOT NULL);
-        CREATE TABLE activity (id int PRIMARY KEY, last_comment_at timestamptz);
-        INSERT INTO activity VALUES (1, NULL);
-        CREATE FUNCTION comment_added() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            UPDATE posts SET comment_count = comment_count + 1,
-                             search = to_tsvector('simple', title || ' ' || NEW.body), touched_at = now()
-            WHERE id = NEW.post_id;
-            UPDATE activity SET last_comment_at = now();
-            RETURN NEW;
-        END $$;
-        CREATE TRIGGER comments_added AFTER INSERT ON comments FOR EACH ROW EXECUTE FUNCTION comment_added();
-        CREATE TABLE tags (id serial PRIMARY KEY, name text NOT NULL DEFAULT '');
-        CREATE TABLE line_items (id serial PRIMARY KEY, order_ref text NOT NULL);
-        CREATE TABLE orders (ref text PRIMARY KEY);
-        -- DOWN
-        DROP TABLE orders, line_items, tags, activity, comments, posts;
-        DROP FUNCTION comment_added();
-    """,
+    "001_blog.sql": "-- UP\n" + BLOG_WITH_TRIGGERS + (
+        "CREATE TABLE tags (id serial PRIMARY KEY, name text NOT NULL DEFAULT '');\n"
+        "CREATE TABLE line_items (id serial PRIMARY KEY, order_ref text NOT NULL);\n"
+        "CREATE TABLE orders (ref text PRIMARY KEY);\n"
+        "-- DOWN\n"
+        "DROP TABLE orders, line_items, tags;\n"
+    ) + BLOG_DOWN,
 }
 
 
@@ -334,6 +331,29 @@ def test_a_down_that_loses_rows_up_kept_still_fails(pg_server: Server, tmp_path:
     report = renamed.report()
     assert "DOWN of 003_rename_title lost or changed rows that UP kept" in report
     assert "changed: title '" in report and "-> ''" in report
+
+
+def test_each_step_names_its_own_loss_in_one_migration(pg_server: Server, tmp_path: Path) -> None:
+    """measure's 20260707100000 in small: UP drops a column, DOWN adds it back and deletes every
+    row (now null in it). The failure is DOWN's lost rows; UP's dropped column stays a warning
+    beside it, not hidden by the rows DOWN lost."""
+    results = _walk(pg_server, tmp_path / "m", {
+        "002_drop_post_ref.sql": """
+            -- UP
+            ALTER TABLE comments DROP COLUMN post_id;
+            -- DOWN
+            ALTER TABLE comments ADD COLUMN post_id int REFERENCES posts;
+            DELETE FROM comments WHERE post_id IS NULL;
+            ALTER TABLE comments ALTER COLUMN post_id SET NOT NULL;
+        """,
+    })  # fmt: skip
+    result = results["002_drop_post_ref"]
+    assert result.outcome == "failed"
+    [problem] = [p for p in result.problems if "rows that UP kept" in p.headline]
+    assert problem.details == tuple(f"table comments: row (id='{n}') missing" for n in (1, 2, 3))
+    assert [w for w in result.warnings if "UP " in w] == [
+        "002_drop_post_ref: UP drops column post_id of comments with its seeded values (an irreversible data change)"
+    ]
 
 
 def test_hatchet_downs_are_blamed_only_for_what_they_lose(pg_server: Server) -> None:
