@@ -31,6 +31,13 @@ from ._lock import POLL_INTERVAL, holder_of
 _SESSION_SETTING = "VariableSetStmt"
 
 
+# How long a run that does not take the runners' lock (a dry run, the fleet's preflight) waits for
+# a migration's own lock: long enough for the session of a killed runner to end (the server
+# checks on its client as often as the runner's ``client_connection_check_interval`` says), not
+# for a live runner.
+DEAD_CLIENT_GRACE = 5.0
+
+
 def records_progress(plan: ExecutionPlan) -> bool:
     """Whether the runner records ``plan``'s progress statement by statement (as written, outside
     a transaction); other plans run as one query or inside the tool's transaction."""

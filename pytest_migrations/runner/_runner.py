@@ -34,7 +34,7 @@ from ._indexes import invalid_indexes, repair_hint
 from ._lint import LintOutcome, lint
 from ._lock import AdvisoryLock, lock_key, migration_lock_key
 from ._plan import Command, Plan, Step, build_step
-from ._resume import Resume, Undecidable, records_progress, resume_point, wait_until_not_running
+from ._resume import DEAD_CLIENT_GRACE, Resume, Undecidable, records_progress, resume_point, wait_until_not_running
 from ._settings import RunnerSettings
 from ._tracking import AppliedRecord, HistoryRecord, Tracking
 
@@ -102,6 +102,7 @@ class StatusEntry:
     record: AppliedRecord | None = None
     detail: str | None = None
     repeatable: bool = False
+    hint: str | None = None  # what to do about a dirty record, where the general advice would mislead
 
     @property
     def disagrees(self) -> bool:
@@ -487,14 +488,15 @@ class Runner:
         for entry in entries:
             label = f"{entry.version}_{entry.name}" if entry.name else entry.version
             if entry.state == "dirty":
-                interrupted = entry.record is not None and entry.record.statements_done is not None \
+                resumable = entry.record is not None and entry.record.statements_done is not None \
                     and entry.record.failed_error is None
                 problems.append(RunnerError(
                     f"migration {label} is dirty: {entry.detail}",
-                    hint="see whether that statement took effect: finish the migration by hand, then"
-                    " `migrations repair --mark applied`; or undo what it did, then `migrations repair`"
-                    " (the next `up` runs it from the start)" if interrupted
-                    else "fix the database by hand, then run `migrations repair`",
+                    hint=entry.hint or (
+                        "run `migrations up`: it resumes the migration where the catalog shows what its"
+                        " running statement did" if resumable
+                        else "fix the database by hand, then run `migrations repair`"
+                    ),
                 ))
             elif entry.state == "checksum-changed":
                 assert entry.path is not None
@@ -627,8 +629,11 @@ class Runner:
             entries = self._status(migrations, applied)
             resumes: dict[str, Resume] = {}
             if action == "up":
-                # A dry run reports a migration still running elsewhere instead of waiting for it.
-                entries, resumes = self._resumable(entries, wait=0 if dry_run else self.settings.lock_wait)
+                # A dry run (the fleet's preflight) waits only as long as a killed runner's
+                # statement takes to end, not for a live runner.
+                entries, resumes = self._resumable(
+                    entries, wait=min(DEAD_CLIENT_GRACE, self.settings.lock_wait) if dry_run else self.settings.lock_wait,
+                )
             problems = self._consistency_problems(entries, out_of_order=not self.settings.allow_out_of_order)
             chosen = choose(entries, problems)
             outdated = {entry.version for entry in entries if entry.state == "outdated"}
@@ -698,8 +703,12 @@ class Runner:
                 result.append(entry)
                 continue
             if record.checksum != migration.checksum:
-                result.append(replace(entry, detail=f"{entry.detail}; the file changed since"
-                                      f" ({_checksums(record, migration)}), so it cannot be resumed"))
+                result.append(replace(
+                    entry, detail=f"{entry.detail}; the file changed since ({_checksums(record, migration)}),"
+                    " so it cannot be resumed",
+                    hint="restore the file as it was applied and run `migrations up` to resume it; or finish"
+                    " the migration by hand, then `migrations repair`",
+                ))
                 continue
             plan = plan_section(migration, "up")
             if not records_progress(plan):
@@ -710,13 +719,21 @@ class Runner:
             with self._database_step(f"cannot read how far migration {migration.id} got"):
                 running = wait_until_not_running(conn, key, wait)
                 if running is not None:
-                    result.append(replace(entry, detail=f"up is still running in PostgreSQL session {running},"
-                                          " which holds the migration's own lock: wait for it to end"))
+                    result.append(replace(
+                        entry, detail=f"up is still running in PostgreSQL session {running}, which holds the"
+                        " migration's own lock",
+                        hint="wait for it to end, then run `migrations up` again",
+                    ))
                     continue
                 try:
                     resumes[entry.version] = resume_point(conn, plan, record.statements_done)
                 except Undecidable as why:
-                    result.append(replace(entry, detail=f"up was interrupted and cannot be resumed: {why.message}"))
+                    result.append(replace(
+                        entry, detail=f"up was interrupted and cannot be resumed: {why.message}",
+                        hint="see whether that statement took effect: finish the migration by hand, then"
+                        " `migrations repair --mark applied`; or undo what it did, then `migrations repair`"
+                        " (the next `up` runs it from the start)",
+                    ))
                     continue
             result.append(replace(entry, state="pending"))
         return result, resumes
