@@ -11,7 +11,7 @@ from typing import Any
 from ..config import ToolConfig
 from ..runner import EXIT_FAILED, EXIT_OK, InputError, RunnerSettings
 from ..runner._errors import display_path
-from ._fleet import CONNECTIONS_PER_APPLY, Action, Fleet, FleetRun, Preflight, TargetRun, TargetStatus
+from ._fleet import CONNECTIONS_PER_APPLY, Action, Fleet, FleetRun, Preflight, TargetRun, TargetStatus, progress_line
 from ._drift import TargetDrift, check_drift
 from ._progress import LiveLine, is_terminal
 from ._targets import Target, fleet_config, read_targets, targets_from_config, targets_from_query, targets_from_schemas
@@ -151,9 +151,13 @@ def run_fleet_command(
 
 
 def _failures_above(live: LiveLine):
+    """Above the live line: the targets that failed, and those that finished a migration an
+    interruption had cut short (what was resumed, and how, is worth keeping in the log)."""
     def show(run: TargetRun) -> None:
         if run.state == "failed":
             live.print(f"{run.target.label}: FAILED: {run.message}")
+        elif run.message and run.state in ("applied", "rolled back"):
+            live.print(progress_line(run))
 
     return show
 

@@ -440,7 +440,8 @@ class Fleet:
                 return TargetRun(target, "failed", message=_unexpected(target, error),
                                  duration_ms=_since(started))
         applied = [r.migration.id for r in report.results]
-        return TargetRun(target, action.done if applied else action.idle, applied, duration_ms=_since(started))
+        resumed = "; ".join(f"{step.label}: {step.resume.note}" for step in report.plan.steps if step.resume is not None)
+        return TargetRun(target, action.done if applied else action.idle, applied, resumed or None, _since(started))
 
     # -- status ------------------------------------------------------------------------------
 
@@ -507,7 +508,8 @@ def progress_line(run: TargetRun) -> str:
     if run.state == "failed":
         return f"{run.target.label}: FAILED: {run.message}"
     if run.state in ("applied", "rolled back"):
-        return f"{run.target.label}: {run.state} {len(run.applied)} migration(s) in {run.duration_ms} ms"
+        resumed = f" ({run.message})" if run.message else ""
+        return f"{run.target.label}: {run.state} {len(run.applied)} migration(s) in {run.duration_ms} ms{resumed}"
     return f"{run.target.label}: {run.state}"
 
 

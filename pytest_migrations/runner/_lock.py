@@ -28,6 +28,29 @@ def lock_key(schema: str, table: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def migration_lock_key(schema: str, table: str, version: str) -> int:
+    """The key a session holds while it runs migration ``version`` outside a transaction: held,
+    the migration is still running somewhere, whatever its dirty record says."""
+    digest = hashlib.sha256(f"pytest-migrations:{schema}.{table}:{version}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_sql(key: int) -> sql.Composable:
+    return sql.SQL("SELECT pg_advisory_lock({})").format(sql.Literal(key))
+
+
+def holder_of(conn: psycopg.Connection, key: int) -> int | None:
+    """The PostgreSQL pid of another session holding the advisory lock ``key``, or ``None``."""
+    high, low = (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
+    row = conn.execute(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = %s"
+        " AND objid::bigint = %s AND objsubid = 1 AND pid <> pg_backend_pid()"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1",
+        (high, low),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def try_lock_sql(key: int) -> sql.Composable:
     return sql.SQL("SELECT pg_try_advisory_lock({})").format(sql.Literal(key))
 

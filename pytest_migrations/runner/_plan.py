@@ -13,18 +13,24 @@ from typing import Literal
 import psycopg
 from psycopg import sql
 
-from migration_lint.execution import ESCAPED, IMPLICIT_BLOCK, TOOL_TRANSACTION, ExecutionPlan, plan_section
+from migration_lint.execution import (
+    ESCAPED, FILE_BLOCK, IMPLICIT_BLOCK, TOOL_TRANSACTION, ExecutionPlan, plan_section,
+)
 from migration_lint.model import Migration, Section
 from migration_lint.parse import Statement, walk
+from migration_lint.transaction import transaction_control
 
 from ._errors import InputError, display_path
 from ._indexes import invalid_index_check
+from ._lock import lock_sql, migration_lock_key
+from ._resume import Resume, records_progress
 from ._settings import RunnerSettings
 from ._tracking import Tracking
 
 # "script": the whole section as one query (the plan's IMPLICIT_BLOCK mode); "check": the
-# runner's own test of what the section left (INVALID indexes), before its record.
-CommandKind = Literal["begin", "commit", "setting", "file", "script", "check", "tracking", "session"]
+# runner's own test of what the section left (INVALID indexes), before its record; "repair":
+# what a resumed run undoes first (the INVALID index an interrupted build left).
+CommandKind = Literal["begin", "commit", "setting", "file", "script", "check", "tracking", "session", "repair"]
 Direction = Literal["up", "down"]
 
 
@@ -50,6 +56,7 @@ class Step:
     direction: Direction
     plan: ExecutionPlan
     commands: list[Command]
+    resume: Resume | None = None  # finishing an interrupted run of it
 
     @property
     def section(self) -> Section:
@@ -69,6 +76,11 @@ class Step:
     @property
     def label(self) -> str:
         return self.migration.id
+
+    @property
+    def records_progress(self) -> bool:
+        """Each statement's progress is recorded as it commits: an interruption can be resumed."""
+        return records_progress(self.plan)
 
     @property
     def file_statements(self) -> list[Statement]:
@@ -145,20 +157,41 @@ def timeout_settings(section: Section, settings: RunnerSettings, *, local: bool)
     return commands
 
 
+def _with_progress(plan: ExecutionPlan, tracking: Tracking, start: int) -> list[Command]:
+    """The file's statements from batch ``start`` on, each batch followed by the count of
+    statements done; inside a block of the file, just before the COMMIT that ends it, so that the
+    count commits with the block and never without it."""
+    commands: list[Command] = []
+    done = sum(len(batch.statements) for batch in plan.batches[:start])
+    for batch in plan.batches[start:]:
+        done += len(batch.statements)
+        record = Command("tracking", tracking.record_progress(plan.migration.version.text, done))
+        sent = [Command("file", statement.text, statement) for statement in batch.statements]
+        if batch.block == FILE_BLOCK and transaction_control(batch.statements[-1]) == "commit":
+            commands += [*sent[:-1], record, sent[-1]]
+        else:
+            commands += [*sent, record]
+    return commands
+
+
 def build_step(migration: Migration, direction: Direction, tracking: Tracking, settings: RunnerSettings,
-               *, again: bool = False) -> Step:
+               *, again: bool = False, resume: Resume | None = None) -> Step:
     """The commands that apply or roll back ``migration``, as the section's execution plan says;
     refuses a section the plan refuses (transaction control that would end the runner's
     transaction and commit the migration without its tracking row). ``again``: a repeatable
-    migration applied before, changed since: its record is replaced, its history gets a new row."""
+    migration applied before, changed since: its record is replaced, its history gets a new row.
+    ``resume``: finish an interrupted run of it from where its recorded progress says."""
     plan = plan_section(migration, direction)
     if plan.refusal is not None:
         raise InputError(plan.refusal)
     section = plan.section
     transactional = plan.mode == TOOL_TRANSACTION
     version, name = migration.version.text, migration.name
+    progress = direction == "up" and records_progress(plan)
     if plan.mode == IMPLICIT_BLOCK or (plan.mode == ESCAPED and plan.sent_as_one_query):
         file_commands = [Command("script", plan.script)] if plan.statements else []
+    elif progress:
+        file_commands = _with_progress(plan, tracking, resume.start_batch if resume else 0)
     else:
         file_commands = [Command("file", statement.text, statement) for statement in plan.statements]
     # Before the record: an index the section builds that is INVALID (left by an interrupted
@@ -200,12 +233,13 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
     else:
         started, duration = tracking.remembered_start(), tracking.session_duration()
         if direction == "up":
-            before = [*replaced, tracking.insert_applied(migration, dirty=True)]
+            before = [*replaced, tracking.insert_applied(migration, dirty=True, with_progress=progress)] if resume is None else []
             after = [
-                tracking.mark_clean_after_up(version),
+                tracking.mark_clean_after_up(version, with_progress=progress),
                 tracking.insert_history(
                     version=version, name=name, direction="up", checksum=migration.checksum,
-                    outcome="applied", started_at=started, duration=duration, message=applied_again,
+                    outcome="applied", started_at=started, duration=duration,
+                    message=resume.note if resume is not None else applied_again,
                 ),
             ]
         else:
@@ -234,12 +268,26 @@ def build_step(migration: Migration, direction: Direction, tracking: Tracking, s
                 discard,
             ]
         else:
+            # While it runs, the session holds the migration's own lock: a run that finds the
+            # record dirty can tell an interrupted migration from one still running elsewhere.
+            guard = [Command("session", lock_sql(migration_lock_key(settings.schema, settings.table, version)))] if progress else []
+            resumed = [
+                *(Command("file", statement.text, statement) for statement in resume.replay),
+                *(Command("repair", query) for query in resume.repair),
+            ] if resume is not None else []
+            finish = [Command("tracking", query) for query in after]
+            if progress:
+                # The clean mark and the history row commit together: a kill between them would
+                # leave an application the history does not show.
+                finish = [Command("begin", "BEGIN"), *finish, Command("commit", "COMMIT")]
             commands = [
                 Command("session", tracking.remember_start()),
+                *guard,
                 *(Command("tracking", query) for query in before),
                 *timeout_settings(section, settings, local=False),
+                *resumed,
                 *file_commands,
-                *(Command("tracking", query) for query in after),
+                *finish,
                 discard,
             ]
-    return Step(migration, direction, plan, commands)
+    return Step(migration, direction, plan, commands, resume)

@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
+from migration_lint.execution import plan_section
 from migration_lint.layouts import LoadedDirectory, layout_named, load_directory
 from migration_lint.model import Migration, MigrationFileError, Section, Version
 
@@ -31,8 +32,9 @@ from ._adopt import read_tool_records
 from ._errors import InputError, MigrationFailed, RunnerError, display_path
 from ._indexes import invalid_indexes, repair_hint
 from ._lint import LintOutcome, lint
-from ._lock import AdvisoryLock, lock_key
+from ._lock import AdvisoryLock, lock_key, migration_lock_key
 from ._plan import Command, Plan, Step, build_step
+from ._resume import DEAD_CLIENT_GRACE, Resume, Undecidable, records_progress, resume_point, wait_until_not_running
 from ._settings import RunnerSettings
 from ._tracking import AppliedRecord, HistoryRecord, Tracking
 
@@ -100,6 +102,7 @@ class StatusEntry:
     record: AppliedRecord | None = None
     detail: str | None = None
     repeatable: bool = False
+    hint: str | None = None  # what to do about a dirty record, where the general advice would mislead
 
     @property
     def disagrees(self) -> bool:
@@ -258,8 +261,10 @@ class Runner:
     # -- reading the database ----------------------------------------------------------------
 
     def _setup_commands(self) -> list[Command]:
-        missing = self.tracking.missing_objects(self.connection())
-        return [Command("tracking", query) for query in self.tracking.create_statements(*missing)]
+        conn = self.connection()
+        missing = self.tracking.missing_objects(conn)
+        progress_missing = self.tracking.progress_missing(conn)
+        return [Command("tracking", query) for query in self.tracking.create_statements(*missing, progress_missing)]
 
     def _ensure_tracking(self) -> None:
         commands = self._setup_commands()
@@ -483,9 +488,15 @@ class Runner:
         for entry in entries:
             label = f"{entry.version}_{entry.name}" if entry.name else entry.version
             if entry.state == "dirty":
+                resumable = entry.record is not None and entry.record.statements_done is not None \
+                    and entry.record.failed_error is None
                 problems.append(RunnerError(
                     f"migration {label} is dirty: {entry.detail}",
-                    hint="fix the database by hand, then run `migrations repair`",
+                    hint=entry.hint or (
+                        "run `migrations up`: it resumes the migration where the catalog shows what its"
+                        " running statement did" if resumable
+                        else "fix the database by hand, then run `migrations repair`"
+                    ),
                 ))
             elif entry.state == "checksum-changed":
                 assert entry.path is not None
@@ -616,6 +627,13 @@ class Runner:
             setup = self._setup_commands()
             applied = self.applied()
             entries = self._status(migrations, applied)
+            resumes: dict[str, Resume] = {}
+            if action == "up":
+                # A dry run (the fleet's preflight) waits only as long as a killed runner's
+                # statement takes to end, not for a live runner.
+                entries, resumes = self._resumable(
+                    entries, wait=min(DEAD_CLIENT_GRACE, self.settings.lock_wait) if dry_run else self.settings.lock_wait,
+                )
             problems = self._consistency_problems(entries, out_of_order=not self.settings.allow_out_of_order)
             chosen = choose(entries, problems)
             outdated = {entry.version for entry in entries if entry.state == "outdated"}
@@ -630,6 +648,7 @@ class Runner:
                     steps.append(build_step(
                         migration, direction, self.tracking, self.settings,  # type: ignore[arg-type]
                         again=direction == "up" and migration.version.text in outdated,
+                        resume=resumes.get(migration.version.text) if direction == "up" else None,
                     ))
                 except RunnerError as error:
                     problems.append(error)
@@ -661,11 +680,63 @@ class Runner:
             try:
                 for step in steps:
                     self._check_lock()
+                    if step.resume is not None:
+                        self.on_event(Event("note", step, f"{step.label}: {step.resume.note}"))
                     report.results.append(self._execute(step))
             except RunnerError as error:
                 error.report = report  # what did run before the failure, for the caller to show
                 raise
         return report
+
+    def _resumable(self, entries: list[StatusEntry], *, wait: float) -> tuple[list[StatusEntry], dict[str, Resume]]:
+        """The dirty entries of interrupted migrations outside a transaction that ``up`` can
+        finish, made pending, with where each resumes; the others keep their state, and the
+        detail says why they cannot be resumed. A migration whose own lock another session
+        holds is still running there: waited for up to ``wait`` seconds, then left dirty."""
+        by_version = {m.version.text: m for m in self.migrations}
+        resumes: dict[str, Resume] = {}
+        result: list[StatusEntry] = []
+        for entry in entries:
+            record, migration = entry.record, by_version.get(entry.version)
+            if (entry.state != "dirty" or record is None or migration is None or record.statements_done is None
+                    or record.failed_error is not None or (record.dirty_direction or "up") != "up"):
+                result.append(entry)
+                continue
+            if record.checksum != migration.checksum:
+                result.append(replace(
+                    entry, detail=f"{entry.detail}; the file changed since ({_checksums(record, migration)}),"
+                    " so it cannot be resumed",
+                    hint="restore the file as it was applied and run `migrations up` to resume it; or finish"
+                    " the migration by hand, then `migrations repair`",
+                ))
+                continue
+            plan = plan_section(migration, "up")
+            if not records_progress(plan):
+                result.append(entry)
+                continue
+            conn = self.connection()
+            key = migration_lock_key(self.settings.schema, self.settings.table, record.version)
+            with self._database_step(f"cannot read how far migration {migration.id} got"):
+                running = wait_until_not_running(conn, key, wait)
+                if running is not None:
+                    result.append(replace(
+                        entry, detail=f"up is still running in PostgreSQL session {running}, which holds the"
+                        " migration's own lock",
+                        hint="wait for it to end, then run `migrations up` again",
+                    ))
+                    continue
+                try:
+                    resumes[entry.version] = resume_point(conn, plan, record.statements_done)
+                except Undecidable as why:
+                    result.append(replace(
+                        entry, detail=f"up was interrupted and cannot be resumed: {why.message}",
+                        hint="see whether that statement took effect: finish the migration by hand, then"
+                        " `migrations repair --mark applied`; or undo what it did, then `migrations repair`"
+                        " (the next `up` runs it from the start)",
+                    ))
+                    continue
+            result.append(replace(entry, state="pending"))
+        return result, resumes
 
     # -- executing ---------------------------------------------------------------------------
 
@@ -742,6 +813,16 @@ class Runner:
                         f" {display_path(step.section.path)}:{escape.line}, so its transaction was rolled back"
                     )
                     failure.hint = f"{nothing}; {failure.hint}" if failure.hint else nothing
+                    raise failure from None
+                if step.records_progress and self._connection_lost():
+                    # Not an error of the statement's: how far it got is recorded, statement by
+                    # statement, and the next run finishes it.
+                    self._record_quietly(conn, [self._failed_history(step, failure.message, started)])
+                    interrupted = (
+                        "the migration runs outside a transaction and its record keeps how far it got:"
+                        " run `migrations up` again to resume it"
+                    )
+                    failure.hint = f"{interrupted}; {failure.hint}" if failure.hint else interrupted
                     raise failure from None
                 where = (
                     f"{display_path(step.section.path)}:{command.statement.line}: {_shorten(command.statement.text)}"
@@ -1028,6 +1109,8 @@ def _dirty_detail(record: AppliedRecord) -> str:
     direction = record.dirty_direction or "up"
     if record.failed_statement or record.failed_error:
         return f"{direction} failed at {record.failed_statement}: {record.failed_error}"
+    if record.statements_done is not None:
+        return f"{direction} was interrupted after {record.statements_done} of its statements had run"
     return f"{direction} was interrupted before it finished"
 
 

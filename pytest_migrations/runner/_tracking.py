@@ -26,8 +26,11 @@ STARTED_AT_SETTING = "migrations.started_at"
 
 APPLIED_COLUMNS = (
     "version", "name", "checksum", "applied_at", "applied_by", "execution_ms",
-    "dirty", "dirty_direction", "failed_statement", "failed_error",
+    "dirty", "dirty_direction", "failed_statement", "failed_error", "statements_done",
 )
+# Added after the first release: a table made before it lacks the column until a run that
+# applies something adds it (``create_statements``).
+PROGRESS_COLUMN = "statements_done"
 HISTORY_COLUMNS = (
     "id", "version", "name", "direction", "checksum", "started_at", "duration_ms",
     "outcome", "run_by", "db_user", "message",
@@ -57,6 +60,9 @@ class AppliedRecord:
     dirty_direction: str | None
     failed_statement: str | None
     failed_error: str | None
+    # A migration outside a transaction: how many of its statements are known to have run (each
+    # commits on its own); ``None``: no progress recorded (a transactional or older record).
+    statements_done: int | None = None
     # Not in the runner's table yet: read from the tracking table of the project's own tool
     # (its label, e.g. "goose (public.goose_db_version)"), to be copied into it by the next run.
     adopted_from: str | None = None
@@ -119,10 +125,20 @@ class Tracking:
         assert row is not None
         return row[0], row[1], row[2]
 
+    def progress_missing(self, conn: psycopg.Connection) -> bool:
+        """Whether the table exists without the progress column (made by an earlier release)."""
+        row = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AND NOT EXISTS (SELECT FROM pg_attribute"
+            " WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped)",
+            (self.table.as_string(conn), self.table.as_string(conn), PROGRESS_COLUMN),
+        ).fetchone()
+        assert row is not None
+        return bool(row[0])
+
     def check_shape(self, conn: psycopg.Connection) -> None:
         """Refuse a table of the same name that is not ours, before reading or writing it."""
         for parts, identifier, expected in (
-            (self._table_parts, self.table, APPLIED_COLUMNS),
+            (self._table_parts, self.table, tuple(c for c in APPLIED_COLUMNS if c != PROGRESS_COLUMN)),
             (self._history_parts, self.history, HISTORY_COLUMNS),
         ):
             columns = {
@@ -143,8 +159,13 @@ class Tracking:
                 )
 
     def read_applied(self, conn: psycopg.Connection) -> list[AppliedRecord]:
+        without_progress = self.progress_missing(conn)
         query = sql.SQL("SELECT {} FROM {}").format(
-            sql.SQL(", ").join(map(sql.Identifier, APPLIED_COLUMNS)), self.table
+            sql.SQL(", ").join(
+                sql.SQL("NULL::integer") if column == PROGRESS_COLUMN and without_progress else sql.Identifier(column)
+                for column in APPLIED_COLUMNS
+            ),
+            self.table,
         )
         records = [AppliedRecord(*row) for row in conn.execute(query)]
         return sorted(records, key=lambda record: (record.key is None, record.key or (), record.version))
@@ -161,8 +182,13 @@ class Tracking:
 
     # -- creating --------------------------------------------------------------------------
 
-    def create_statements(self, schema_missing: bool, table_missing: bool, history_missing: bool) -> list[sql.Composable]:
+    def create_statements(self, schema_missing: bool, table_missing: bool, history_missing: bool,
+                          progress_missing: bool = False) -> list[sql.Composable]:
         statements: list[sql.Composable] = []
+        if progress_missing:
+            statements.append(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} integer").format(
+                self.table, sql.Identifier(PROGRESS_COLUMN)
+            ))
         if schema_missing:
             statements.append(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
         if table_missing:
@@ -178,7 +204,8 @@ class Tracking:
                     "dirty boolean NOT NULL DEFAULT false, "
                     "dirty_direction text, "
                     "failed_statement text, "
-                    "failed_error text)"
+                    "failed_error text, "
+                    "statements_done integer)"
                 ).format(self.table)
             )
         if history_missing:
@@ -225,10 +252,13 @@ class Tracking:
             cls.remembered_start()
         )
 
-    def insert_applied(self, migration: Migration, *, dirty: bool, checksum: str | None = None) -> sql.Composable:
-        """The row of an applied migration; ``dirty`` while a non-transactional one runs."""
+    def insert_applied(self, migration: Migration, *, dirty: bool, checksum: str | None = None,
+                       with_progress: bool = False) -> sql.Composable:
+        """The row of an applied migration; ``dirty`` while a non-transactional one runs, with
+        no statement done yet when its progress is recorded (``with_progress``)."""
         if dirty:
-            return self._insert_row(migration, checksum, sql.SQL("clock_timestamp()"), sql.NULL, True, sql.Literal("up"))
+            return self._insert_row(migration, checksum, sql.SQL("clock_timestamp()"), sql.NULL, True, sql.Literal("up"),
+                                    statements_done=0 if with_progress else None)
         return self._insert_row(migration, checksum, sql.SQL("now()"), self.transaction_duration(), False, sql.NULL)
 
     def insert_adopted(self, record: AppliedRecord) -> sql.Composable:
@@ -260,13 +290,17 @@ class Tracking:
 
     def _insert_row(
         self, migration: Migration, checksum: str | None, applied_at: sql.Composable,
-        duration: sql.Composable, dirty: bool, direction: sql.Composable,
+        duration: sql.Composable, dirty: bool, direction: sql.Composable, *, statements_done: int | None = None,
     ) -> sql.Composable:
+        # The progress column only where it is written: a table of an earlier release may lack it.
+        progress = (sql.SQL(", {}").format(sql.Identifier(PROGRESS_COLUMN)), sql.SQL(", {}").format(sql.Literal(statements_done))) \
+            if statements_done is not None else (sql.SQL(""), sql.SQL(""))
         return sql.SQL(
             "INSERT INTO {} (version, name, checksum, applied_at, applied_by, execution_ms, dirty,"
-            " dirty_direction) VALUES ({}, {}, {}, {}, {}, {}, {}, {})"
+            " dirty_direction{}) VALUES ({}, {}, {}, {}, {}, {}, {}, {}{})"
         ).format(
             self.table,
+            progress[0],
             sql.Literal(migration.version.text),
             sql.Literal(migration.name),
             sql.Literal(checksum or migration.checksum),
@@ -275,12 +309,20 @@ class Tracking:
             duration,
             sql.Literal(dirty),
             direction,
+            progress[1],
         )
 
-    def mark_clean_after_up(self, version: str) -> sql.Composable:
+    def mark_clean_after_up(self, version: str, *, with_progress: bool = False) -> sql.Composable:
+        progress = sql.SQL(", {} = NULL").format(sql.Identifier(PROGRESS_COLUMN)) if with_progress else sql.SQL("")
         return sql.SQL(
-            "UPDATE {} SET dirty = false, dirty_direction = NULL, execution_ms = {} WHERE version = {}"
-        ).format(self.table, self.session_duration(), sql.Literal(version))
+            "UPDATE {} SET dirty = false, dirty_direction = NULL, execution_ms = {}{} WHERE version = {}"
+        ).format(self.table, self.session_duration(), progress, sql.Literal(version))
+
+    def record_progress(self, version: str, statements_done: int) -> sql.Composable:
+        """How far a migration outside a transaction got: the next run resumes after it."""
+        return sql.SQL("UPDATE {} SET {} = {} WHERE version = {}").format(
+            self.table, sql.Identifier(PROGRESS_COLUMN), sql.Literal(statements_done), sql.Literal(version)
+        )
 
     def mark_dirty(self, version: str, direction: str) -> sql.Composable:
         return sql.SQL(

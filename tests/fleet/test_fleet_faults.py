@@ -9,8 +9,9 @@ repaired by hand and nothing applied twice.
 
 Two kills of the runner process complete the picture: one during a long statement (the server
 ends the statement with its client, so the next run does not wait behind it), one during a
-migration outside a transaction (that target is recorded dirty, shown by ``status --fleet``, and
-refused until a human repairs it).
+statement of a migration outside a transaction whose effect the catalog cannot show (that target
+is recorded dirty with that statement, shown by ``status --fleet``, and refused until a human
+repairs it; test_fleet_resume_outside_transaction.py resumes one the catalog can decide).
 """
 
 from __future__ import annotations
@@ -268,11 +269,12 @@ def test_the_statement_of_a_killed_runner_ends_with_it_so_the_resumed_run_does_n
     assert applied(victim.dsn) == ["001"] and effects(victim.dsn) == ["001"]
 
 
-def test_a_runner_killed_in_a_migration_outside_a_transaction_leaves_that_target_dirty_and_known(
+def test_a_runner_killed_in_a_statement_outside_a_transaction_the_catalog_cannot_decide_leaves_it_dirty_and_known(
     cli, databases, tmp_path,
 ):
-    # Outside a transaction nothing rolls back: the record says where the target stands, and a
-    # human says what the half-done migration did (repair) before the fleet goes on.
+    # Outside a transaction nothing rolls back: the record says how far the target got, and
+    # where the catalog cannot tell whether the running statement took effect (a SELECT may call
+    # anything) a human says what the half-done migration did (repair) before the fleet goes on.
     directory = write_migrations(tmp_path / "m", {
         **{name: text for name, text in MIGRATIONS.items() if name.startswith("001")},
         "002_outside.sql": (  # CONCURRENTLY cannot run in a transaction: the file runs statement by statement
@@ -300,12 +302,19 @@ def test_a_runner_killed_in_a_migration_outside_a_transaction_leaves_that_target
     assert status.code == 1, status.out
     victim_status, other_status = json.loads(status.out)["targets"]
     assert victim_status["version"] == "001" and victim_status["error"] is None
-    assert victim_status["dirty"] == ["002_outside: up was interrupted before it finished"]
+    assert victim_status["dirty"] == ["002_outside: up was interrupted after 2 of its statements had run"]
     assert (other_status["version"], other_status["dirty"]) == ("002", [])
 
     refused = cli(*args)
     assert refused.code == 1
-    assert "targets.txt:1: " in refused.err and "migration 002_outside is dirty" in refused.err
+    assert "targets.txt:1: " in refused.err
+    assert (
+        "migration 002_outside is dirty: up was interrupted and cannot be resumed: statement 3 of 3"
+        f" ({directory / '002_outside.sql'}:4) was running when the run stopped, and whether it took effect"
+        " cannot be read from the catalog (SELECT pg_sleep(CASE WHEN (SELECT open FROM gate) THEN 0 ELSE 120 END))"
+    ) in refused.err
+    assert "see whether that statement took effect" in refused.err and "`migrations repair`" in refused.err
+    assert effects(victim.dsn) == ["001", "002"]  # nothing ran again
 
     query(victim.dsn, "DELETE FROM effects WHERE version = '002'; UPDATE gate SET open = true")  # the human's part
     assert cli("repair", "--dir", directory, "--database-url", victim.dsn).code == 0
