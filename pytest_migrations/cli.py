@@ -36,7 +36,7 @@ from .runner import (
     new_migration,
 )
 from .runner._errors import display_path
-from .fleet._cli import add_fleet_arguments, refuse_fleet_options, run_fleet_command
+from .fleet._cli import add_fleet_arguments, refuse_fleet_options, run_fleet_command, wants_fleet
 from .gendown import add_gen_down_arguments, run_gen_down_command
 from .trace import add_trace_arguments, run_trace_command
 
@@ -156,9 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--no-lint", action="store_true", help="do not block on lint errors (only UPs are linted)")
 
     status = command("status", "every migration: applied, pending, dirty, edited or missing; exit 1 on disagreement")
-    add_fleet_arguments(status, applying=False)
+    add_fleet_arguments(status, "status")
     up = command("up", "apply pending migrations in order")
-    add_fleet_arguments(up, applying=True)
+    add_fleet_arguments(up, "up")
     up.add_argument("--to", metavar="VERSION", help="stop after this version")
     up.add_argument("--allow-out-of-order", action="store_true", help="apply pending versions older than the newest applied one")
     applying(up)
@@ -166,12 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     which = down.add_mutually_exclusive_group()
     which.add_argument("--steps", type=int, help="how many migrations to roll back (default: 1)")
     which.add_argument("--to", metavar="VERSION", help="roll back every migration after VERSION (0: all)")
+    add_fleet_arguments(down, "down")
     applying(down)
     redo = command("redo", "roll back the newest applied migration and apply it again")
     applying(redo)
     history = command("history", "the log of every up, down, baseline and repair ever run")
     history.add_argument("--limit", type=int, help="only the newest N entries")
-    command("verify", "deploy gate: files match their checksums, nothing pending, dirty or missing")
+    verify = command("verify", "deploy gate: files match their checksums, nothing pending, dirty or missing")
+    add_fleet_arguments(verify, "verify")
     new = command("new", "write the next migration file from a template")
     new.add_argument("name", help="what the migration does, e.g. add_orders_status")
     repair = command("repair", "clear dirty records after fixing the database by hand")
@@ -256,10 +258,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
             output.line(f"created {display_path(path)}")
         return EXIT_OK
 
-    if getattr(args, "fleet", None) is not None:
-        return run_fleet_command(args, directory, _settings(args, config), output)
-    refuse_fleet_options(args)
     dsn = getattr(args, "database_url", None) or os.environ.get(DSN_ENV) or config.get_str("database_url")
+    if wants_fleet(args):
+        return run_fleet_command(args, directory, _settings(args, config), output, config=config, database_url=dsn)
+    refuse_fleet_options(args)
     if not dsn:
         raise InputError(
             f"no database: pass --database-url, set {DSN_ENV}, or set database_url in [tool.pytest-migrations]"

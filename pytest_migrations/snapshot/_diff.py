@@ -48,6 +48,10 @@ class Difference:
     def __str__(self) -> str:
         return describe(self)
 
+    def text(self, reference: str) -> str:
+        """``str()``, the first snapshot named ``reference`` (e.g. "the schema of its version")."""
+        return describe(self, reference)
+
 
 def diff_snapshots(
     before: Mapping[str, Mapping[str, Any]],

@@ -36,15 +36,16 @@ _LABELS = {
 }
 
 
-def describe(difference: Any) -> str:
+def describe(difference: Any, reference: str = "the previous schema") -> str:
     """A :class:`~._diff.Difference` as a reader reads it: one line, or for a changed body of
-    many lines (a function, a view, a trigger) a line and a diff."""
+    many lines (a function, a view, a trigger) a line and a diff. ``reference`` names what the
+    first snapshot was (an unexpected object is "not in" it)."""
     subject = f"{difference.object_type} {_display_name(difference.name)}"
     if difference.kind == "missing":
         summary = _summary(difference.object_type, difference.before or {})
         return f"{subject}: missing" + (f" (was: {summary})" if summary else "")
     if difference.kind == "unexpected":
-        return f"{subject}: unexpected (not in the previous schema)"
+        return f"{subject}: unexpected (not in {reference})"
     if difference.kind == "column-order":
         line = f"{subject}: column order {_render_column_order(difference.before or [], difference.after or [])}"
         return line + (" (warning: order only)" if difference.severity == "warning" else "")

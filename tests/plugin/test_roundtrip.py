@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -272,7 +273,17 @@ def test_two_walkers_find_what_one_finds(pg_server: Server, name: str) -> None:
         two = list(shared.walk())
         assert shared._later is not None and 0 < shared._later.start < len(migrations)
     assert _outcomes(two) == _outcomes(one)
-    assert {w for r in two for w in r.warnings} == {w for r in one for w in r.warnings}
+    assert {_any_foreign_key(w) for r in two for w in r.warnings} == {_any_foreign_key(w) for r in one for w in r.warnings}
+
+
+def _any_foreign_key(warning: str) -> str:
+    """Where rows break several foreign keys at once, PostgreSQL reports the one whose trigger
+    fires first, and triggers fire in name order, a name holding the constraint's oid: two
+    databases built apart can name different keys for the same failing step."""
+    warning = re.sub(r'violates (RESTRICT setting of )?foreign key constraint "[^"]*" on table "[^"]*"',
+                     "violates a foreign key", warning)
+    warning = re.sub(r"Key \(.*?\)=\(.*?\) is", "Key is", warning)
+    return re.sub(r'(referenced|not present) (from|in) table "[^"]*"', r"\1 \2 a table", warning)
 
 
 def test_no_second_walker_where_its_start_would_eat_the_gain(pg_server: Server, tmp_path: Path) -> None:
