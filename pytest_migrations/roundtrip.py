@@ -791,7 +791,7 @@ def run_section(
                 conn.execute("ROLLBACK")
             raise
         if not nested:
-            conn.execute("COMMIT")
+            _commit(conn, section)
         return
     try:
         if plan.mode == ESCAPED:
@@ -804,7 +804,7 @@ def run_section(
                 for statement in statements:
                     _execute(conn, statement.text, section, statement.line)
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
-                conn.execute("COMMIT")
+                _commit(conn, section)
         elif plan.mode == IMPLICIT_BLOCK:
             _run_one_query(conn, plan)
         elif section.parse_errors:
@@ -818,6 +818,14 @@ def run_section(
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             # The script failed (or stopped) inside a block of its own.
             conn.execute("ROLLBACK")
+
+
+def _commit(conn: psycopg.Connection[Any], section: Section) -> None:
+    """COMMIT the section's transaction; a deferred constraint its rows break fails it here."""
+    try:
+        conn.execute("COMMIT")
+    except psycopg.Error as error:
+        raise _script_error(error, "COMMIT", section, section.statements[-1].line) from None
 
 
 def _run_one_query(conn: psycopg.Connection[Any], plan: ExecutionPlan) -> None:

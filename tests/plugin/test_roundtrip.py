@@ -129,6 +129,24 @@ def test_an_up_that_fails_where_its_snapshot_goes_with_it_is_reported_and_not_ap
     assert tables == (0,)
 
 
+def test_an_up_that_breaks_a_deferred_constraint_fails_at_its_commit(pg_server: Server, tmp_path: Path) -> None:
+    """Every statement runs; the COMMIT fails: a failed UP that names it, not a crash."""
+    chain = {
+        "001_users.sql": CHAIN["001_users.sql"],
+        "002_orders.sql": """
+            -- UP
+            CREATE TABLE orders (id int, user_id bigint REFERENCES users DEFERRABLE INITIALLY DEFERRED);
+            INSERT INTO orders VALUES (1, 42);
+            -- DOWN
+            DROP TABLE orders;
+        """,
+    }
+    results = round_trip(pg_server, discover(make_chain(tmp_path / "m", chain)), check_data=True)
+    assert [r.outcome for r in results] == ["passed", "failed"]
+    assert results[1].broke_chain and "violates foreign key constraint" in results[1].report()
+    assert results[1].report().endswith("in: COMMIT")
+
+
 def test_sections_that_drop_the_prepared_snapshot_statements_pass(pg_server: Server, tmp_path: Path) -> None:
     """A section that deallocates every prepared statement, ours included, in the round trip that
     then reads the snapshot with them: the snapshot is read again, UP is not run twice."""
