@@ -132,7 +132,9 @@ def read_catalog(
     try:
         return _read_catalog(conn, queries, begin, lead, lead_in_transaction)
     except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
-        if lead is not None and (lead_in_transaction or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE):
+        # out of a lead's own transaction, it committed: the missing statement is ours, not the lead's
+        lead_committed = not lead_in_transaction and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if lead is not None and not lead_committed:
             raise  # the lead may have failed: the caller knows what to undo
         # Our statements were deallocated (DEALLOCATE, DISCARD ALL), or prepared by another
         # copy of this module: learn which the session has.

@@ -692,7 +692,9 @@ class ChainWalker(ChainWalk[StepResult]):
         self._settle()
         if self._snapshot_cache is None:
             self._snapshot_cache = SnapshotCache()
-        return take_snapshot(self._connection, cache=self._snapshot_cache, lead=lead, lead_in_transaction=lead_in_transaction)
+        return take_snapshot(
+            self._connection, cache=self._snapshot_cache, lead=lead, lead_in_transaction=lead_in_transaction
+        )
 
     def _compare(self, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
         return compare_snapshots(expected, actual, strict_column_order=self.strict_column_order)

@@ -125,7 +125,9 @@ def seed_rows(
         for group in _independent_groups(order, catalog):
             last = group[-1] is order[-1]
             then = mark if last and not (triggered or any(table.triggered for table in group)) else []
-            batched = _seed_together(conn, catalog, group, seeded, rows_per_table, memo, then) if len(group) > 1 else None
+            batched = None
+            if len(group) > 1:
+                batched = _seed_together(conn, catalog, group, seeded, rows_per_table, memo, then)
             if batched is not None:
                 seeded.skipped.update(batched)
                 triggered = triggered or any(table.triggered for table in group if table.name in seeded.tables)

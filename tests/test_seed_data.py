@@ -371,11 +371,14 @@ def test_tables_independent_of_one_another_go_in_one_round_trip(
     conn.execute(
         "CREATE TABLE codes (id serial PRIMARY KEY, code text NOT NULL CHECK (code ~ '^[A-Z]{3}[0-9]$'));"
         "CREATE TABLE authors (id serial PRIMARY KEY, name text NOT NULL);"
-        "CREATE TABLE books (id serial PRIMARY KEY, author_id int NOT NULL REFERENCES authors, code_id int REFERENCES codes)"
+        "CREATE TABLE books (id serial PRIMARY KEY, author_id int NOT NULL REFERENCES authors,"
+        " code_id int REFERENCES codes)"
     )
     scripts: list[int] = []
     run_script = seed_data.run_script
-    monkeypatch.setattr(seed_data, "run_script", lambda c, statements: scripts.append(len(statements)) or run_script(c, statements))
+    monkeypatch.setattr(
+        seed_data, "run_script", lambda c, statements: scripts.append(len(statements)) or run_script(c, statements)
+    )
     memo: dict[Any, Any] = {}
     for seed in (1, 2):
         scripts.clear()

@@ -92,7 +92,9 @@ class SnapshotCache:
             )]  # fmt: skip
             if self._census is None:
                 first.append((queries.census, None))
-            [version_and_relation_rows, *census] = read_catalog(conn, first, lead=lead, lead_in_transaction=lead_in_transaction)
+            [version_and_relation_rows, *census] = read_catalog(
+                conn, first, lead=lead, lead_in_transaction=lead_in_transaction
+            )
             lead = None  # it ran
             if census:
                 [[(self._census,)]] = census
