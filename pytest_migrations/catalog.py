@@ -107,7 +107,7 @@ class CatalogQuery:
 
 def read_catalog(
     conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]],
-    *, begin: str | None = None,
+    *, begin: str | None = None, lead: str | None = None, lead_in_transaction: bool = False,
 ) -> list[list[tuple[Any, ...]]]:  # fmt: skip
     """The rows of each query, run with its arguments (``(value, ...)``) in one round trip.
 
@@ -119,13 +119,23 @@ def read_catalog(
 
     ``begin``, SQL that opens the caller's transaction on an autocommit ``conn``, runs first in
     the same round trip; the transaction stays open.
+
+    ``lead``, a script on an autocommit ``conn``, runs first in the same round trip: the queries
+    then see what it did. It ends outside any transaction (a section run in a transaction of its
+    own), or, with ``lead_in_transaction``, inside the one ``conn`` is in (a section under a
+    savepoint). When the round trip fails, its error is raised, ``conn`` left as the failure
+    left it, unless the lead is known to have committed: then the queries are read again.
     """
     if not conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         with conn.transaction():  # psycopg would leave the transaction it opens open
             return read_catalog(conn, queries)
     try:
-        return _read_catalog(conn, queries, begin)
+        return _read_catalog(conn, queries, begin, lead, lead_in_transaction)
     except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
+        # out of a lead's own transaction, it committed: the missing statement is ours, not the lead's
+        lead_committed = not lead_in_transaction and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if lead is not None and not lead_committed:
+            raise  # the lead may have failed: the caller knows what to undo
         # Our statements were deallocated (DEALLOCATE, DISCARD ALL), or prepared by another
         # copy of this module: learn which the session has.
         prepared = _prepared_statements(conn)
@@ -152,14 +162,19 @@ _END = sql.SQL("ROLLBACK TO SAVEPOINT pytest_migrations_catalog; RELEASE SAVEPOI
 
 def _read_catalog(
     conn: psycopg.Connection[Any], queries: Sequence[tuple[CatalogQuery, sql.Composable | None]],
-    begin: str | None = None,
+    begin: str | None = None, lead: str | None = None, lead_in_transaction: bool = False,
 ) -> list[list[tuple[Any, ...]]]:  # fmt: skip
     prepared = _prepared_statements(conn)
-    in_transaction = begin is not None or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+    if lead is not None:
+        in_transaction = lead_in_transaction
+    else:
+        in_transaction = begin is not None or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     # Outside a transaction, the script is one: the settings end with it.
     script = [_BEGIN, _SETTINGS] if in_transaction else [_SETTINGS]
     if begin is not None:
         script.insert(0, sql.SQL(begin))  # type: ignore[arg-type]
+    if lead is not None:
+        script.insert(0, sql.SQL(lead))  # type: ignore[arg-type]
     for query, arguments in queries:
         name = quote_identifier(query.name)
         if query.name not in prepared:
@@ -171,10 +186,10 @@ def _read_catalog(
     try:
         results = run_script(conn, script)
     except BaseException:
-        if in_transaction and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+        if in_transaction and lead is None and conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
             conn.execute(_END, prepare=False)
         raise
-    return results[1:]  # after the settings' row
+    return results[len(results) - len(queries):]  # after the settings' row (and what the lead returned)
 
 
 def run_script(conn: psycopg.Connection[Any], statements: Sequence[sql.Composable]) -> list[list[tuple[Any, ...]]]:

@@ -367,7 +367,7 @@ class ChainWalker(ChainWalk[StepResult]):
                 )
 
         try:
-            self._run(up_plan)
+            after = self._run_then_snapshot(up_plan)
         except ScriptError as error:
             self._break_at(migration)
             result.outcome = FAILED
@@ -375,7 +375,6 @@ class ChainWalker(ChainWalk[StepResult]):
             result.problems.append(Problem(f"UP of {migration.id} failed", (str(error),)))
             return result
         self._position = index
-        after = self._take_snapshot()
         self._snapshot = after
 
         if migration.repeatable:
@@ -550,8 +549,8 @@ class ChainWalker(ChainWalk[StepResult]):
                     result.warnings.append(f"data check: table {table} could not be seeded: {reason}")
             if not seeded.tables:
                 return _OverRows()
-            ran = self._up_and_down_together(up_plan, down_plan)
-            for label, plan in () if ran else (("UP", up_plan), ("DOWN", down_plan)):
+            restored = self._up_and_down_together_then_snapshot(up_plan, down_plan)
+            for label, plan in () if restored is not None else (("UP", up_plan), ("DOWN", down_plan)):
                 try:
                     self._run(plan, nested=True)
                 except ScriptError as error:
@@ -560,7 +559,8 @@ class ChainWalker(ChainWalk[StepResult]):
                         return _OverRows(f"{migration.id}: data check skipped: {reason}")
                     reason = f"{label} fails when the tables hold rows: {error}"
                     return _OverRows(f"{migration.id}: data check skipped: {reason}", fails_over_rows=label)
-            restored = self._take_snapshot()
+            if restored is None:
+                restored = self._take_snapshot()
             # UP again goes with the reads of the rows DOWN left, in their round trip
             up_again = [sql.SQL(_nested_script(up_plan.statements))] if up_plan.statements and not up_plan.refusal else []
             try:
@@ -592,21 +592,20 @@ class ChainWalker(ChainWalk[StepResult]):
                 # rolled back by the next script, in the same round trip (see _run)
                 self._rollback_pending = True
 
-    def _up_and_down_together(self, up_plan: ExecutionPlan, down_plan: ExecutionPlan) -> bool:
-        """UP then DOWN over the seeded rows, as one script in one round trip; whether both ran.
-        When either fails, the transaction goes back to the seeded rows, for the caller to run
-        them one by one, which tells which failed and where."""
+    def _up_and_down_together_then_snapshot(self, up_plan: ExecutionPlan, down_plan: ExecutionPlan) -> Any:
+        """UP then DOWN over the seeded rows, as one script, and the snapshot of the schema they
+        leave, in one round trip; None unless all went well. Then the transaction is back at the
+        seeded rows, for the caller to run them one by one, which tells which failed and where
+        (or, if the snapshot failed, does it all again)."""
         if up_plan.refusal or down_plan.refusal or not up_plan.statements or not down_plan.statements:
-            return False
+            return None
         conn = self._connection
-        statements = [*up_plan.statements, *down_plan.statements]
         try:
-            ran = _run_script(conn, statements, up_plan.section, nested=True)
-        except ScriptError:  # it did not parse: nothing of it ran
-            ran = False
-        if not ran:
+            lead = _nested_script([*up_plan.statements, *down_plan.statements])
+            return self._take_snapshot(lead=lead, lead_in_transaction=True)
+        except psycopg.Error:
             conn.execute(f"ROLLBACK TO SAVEPOINT {_SEEDED_SAVEPOINT}")
-        return ran
+        return None
 
     def _blame(
         self, migration: Migration, up_plan: ExecutionPlan, seeded: Any, losses: list[Any], result: StepResult
@@ -660,21 +659,42 @@ class ChainWalker(ChainWalk[StepResult]):
             return
         run_section(self._connection, plan, nested=nested, rollback_first=rollback_first)
 
+    def _run_then_snapshot(self, plan: ExecutionPlan | None) -> Any:
+        """Run the section of ``plan`` (as :meth:`_run`), then take the snapshot of what it made:
+        in one round trip, where the section runs as one script in a transaction of its own."""
+        if plan is None or plan.refusal is not None or not plan.statements or plan.mode != TOOL_TRANSACTION:
+            self._run(plan)
+            return self._take_snapshot()
+        conn = self._connection
+        rollback_first, self._rollback_pending = self._rollback_pending, False
+        try:
+            return self._take_snapshot(lead=_transaction_script(plan.statements, rollback_first=rollback_first))
+        except psycopg.Error:
+            # The script failed (in its transaction, or as a whole when it did not parse or its
+            # COMMIT failed): nothing of it stayed. Run alone, it says which statement and why.
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        self._run(plan)
+        return self._take_snapshot()
+
     def _settle(self) -> None:
         """Roll back the data check's transaction now, if the next script has not."""
         if self._rollback_pending:
             self._rollback_pending = False
             self._connection.execute("ROLLBACK")
 
-    def _take_snapshot(self) -> Any:
-        """The schema as the chain's connection sees it, read through the chain database's
-        SnapshotCache."""
+    def _take_snapshot(self, lead: str | None = None, lead_in_transaction: bool = False) -> Any:
+        """The schema as the chain's connection sees it (after ``lead``, a script run first in
+        the same round trip, see :func:`~pytest_migrations.snapshot.take_snapshot`), read
+        through the chain database's SnapshotCache."""
         from .snapshot import SnapshotCache, take_snapshot
 
         self._settle()
         if self._snapshot_cache is None:
             self._snapshot_cache = SnapshotCache()
-        return take_snapshot(self._connection, cache=self._snapshot_cache)
+        return take_snapshot(
+            self._connection, cache=self._snapshot_cache, lead=lead, lead_in_transaction=lead_in_transaction
+        )
 
     def _compare(self, expected: Any, actual: Any) -> tuple[list[str], list[str]]:
         return compare_snapshots(expected, actual, strict_column_order=self.strict_column_order)
@@ -773,7 +793,7 @@ def run_section(
                 conn.execute("ROLLBACK")
             raise
         if not nested:
-            conn.execute("COMMIT")
+            _commit(conn, section)
         return
     try:
         if plan.mode == ESCAPED:
@@ -786,7 +806,7 @@ def run_section(
                 for statement in statements:
                     _execute(conn, statement.text, section, statement.line)
             if conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
-                conn.execute("COMMIT")
+                _commit(conn, section)
         elif plan.mode == IMPLICIT_BLOCK:
             _run_one_query(conn, plan)
         elif section.parse_errors:
@@ -800,6 +820,14 @@ def run_section(
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             # The script failed (or stopped) inside a block of its own.
             conn.execute("ROLLBACK")
+
+
+def _commit(conn: psycopg.Connection[Any], section: Section) -> None:
+    """COMMIT the section's transaction; a deferred constraint its rows break fails it here."""
+    try:
+        conn.execute("COMMIT")
+    except psycopg.Error as error:
+        raise _script_error(error, "COMMIT", section, section.statements[-1].line) from None
 
 
 def _run_one_query(conn: psycopg.Connection[Any], plan: ExecutionPlan) -> None:
@@ -838,15 +866,15 @@ def _run_script(
     unless the script does not parse, which raises :class:`ScriptError` for its statement.
     ``rollback_first``: the script first rolls back the transaction ``conn`` is in."""
     if nested:
-        begin, end = f"SAVEPOINT {_SECTION_SAVEPOINT}", f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
+        begin = f"SAVEPOINT {_SECTION_SAVEPOINT}"
         undo = f"ROLLBACK TO SAVEPOINT {_SECTION_SAVEPOINT}; RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"
     else:
-        begin, end, undo = "ROLLBACK\n;\nBEGIN" if rollback_first else "BEGIN", "COMMIT", "ROLLBACK"
+        begin, undo = _transaction_begin(rollback_first), "ROLLBACK"
     separator = _SEPARATOR
-    parts = [begin, *(statement.text for statement in statements), end]
+    script = _nested_script(statements) if nested else _transaction_script(statements, rollback_first=rollback_first)
     try:
         # No parameters: the text goes to the server as written (no placeholder parsing).
-        conn.execute(separator.join(parts).encode("utf-8"), prepare=False)
+        conn.execute(script.encode("utf-8"), prepare=False)
     except psycopg.Error as error:
         if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
             try:
@@ -875,6 +903,16 @@ def _nested_script(statements: Sequence[Any]) -> str:
         [f"SAVEPOINT {_SECTION_SAVEPOINT}", *(statement.text for statement in statements),
          f"RELEASE SAVEPOINT {_SECTION_SAVEPOINT}"]
     )  # fmt: skip
+
+
+def _transaction_begin(rollback_first: bool) -> str:
+    return "ROLLBACK\n;\nBEGIN" if rollback_first else "BEGIN"
+
+
+def _transaction_script(statements: Sequence[Any], *, rollback_first: bool = False) -> str:
+    """``statements`` as :func:`_run_script` sends them in a transaction of their own (first
+    ending the one ``conn`` is in, with ``rollback_first``)."""
+    return _SEPARATOR.join([_transaction_begin(rollback_first), *(statement.text for statement in statements), "COMMIT"])
 
 
 def _execute(conn: psycopg.Connection[Any], text: str, section: Section, line: int) -> None:

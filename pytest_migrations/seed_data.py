@@ -122,15 +122,25 @@ def seed_rows(
     # a partition is filled through its parent
     order = [t for t in _parents_first(candidates) if not (t.is_partition and t.parent in catalog.tables)]
     with conn.transaction() if atomic else contextlib.nullcontext():
-        for position, table in enumerate(order):
-            last = position == len(order) - 1
-            then = mark if last and not (triggered or table.triggered) else []
-            reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo, then)
-            if reason:
-                seeded.skipped[table.name] = reason
-            else:
-                triggered = triggered or table.triggered
-                marked = bool(then)
+        for group in _independent_groups(order, catalog):
+            last = group[-1] is order[-1]
+            then = mark if last and not (triggered or any(table.triggered for table in group)) else []
+            batched = None
+            if len(group) > 1:
+                batched = _seed_together(conn, catalog, group, seeded, rows_per_table, memo, then)
+            if batched is not None:
+                seeded.skipped.update(batched)
+                triggered = triggered or any(table.triggered for table in group if table.name in seeded.tables)
+                marked = marked or bool(then)
+                continue
+            for table in group:
+                then = mark if table is order[-1] and not (triggered or table.triggered) else []
+                reason = _seed_table(conn, catalog, table, seeded, rows_per_table, memo, then)
+                if reason:
+                    seeded.skipped[table.name] = reason
+                else:
+                    triggered = triggered or table.triggered
+                    marked = bool(then)
         if triggered:
             _record_as_they_are(conn, seeded, mark)
             marked = bool(mark)
@@ -824,6 +834,73 @@ def _seed_table(
     return reason
 
 
+def _independent_groups(order: list[_Table], catalog: _Catalog) -> list[list[_Table]]:
+    """``order`` cut into runs of tables none of which takes values from another of its run
+    (through a foreign key, to the table or the partitioned parent it is filled through)."""
+    groups: list[list[_Table]] = []
+    members: set[int] = set()
+    for table in order:
+        sources = set()
+        for foreign_key in table.foreign_keys:
+            parent = catalog.tables.get(foreign_key.references or 0)
+            while parent is not None and parent.oid != table.oid:
+                sources.add(parent.oid)
+                parent = catalog.tables.get(parent.parent or 0) if parent.is_partition else None
+        if groups and not sources & members:
+            groups[-1].append(table)
+        else:
+            groups.append([table])
+            members = set()
+        members.add(table.oid)
+    return groups
+
+
+def _seed_together(
+    conn: psycopg.Connection[Any], catalog: _Catalog, tables: list[_Table], seeded: Seeded, count: int,
+    memo: dict[Any, Any] | None, then: list[sql.Composable],
+) -> dict[str, str] | None:
+    """Insert the rows of ``tables`` (independent of one another) in one round trip, each as
+    the first attempt :func:`_seed_table` would make; the tables skipped, with why. None when
+    an INSERT failed: then nothing of them stayed, for :func:`_seed_table` to seed them one by
+    one, which finds what fails and tries other values."""
+    skipped: dict[str, str] = {}
+    inserts: list[tuple[_Table, Any, int, dict[str, _Template], int, list[sql.Composable]]] = []
+    for table in tables:
+        key = _description(catalog, table)
+        if memo is not None and isinstance(memo.get(key), str):
+            skipped[table.name] = memo[key]
+            continue
+        remembered, start = memo.get(key, ({}, memo.get(table.name, 0))) if memo is not None else ({}, 0)
+        chosen = dict(remembered)
+        rows, own_values, first = _attempts(count)[start]
+        try:
+            values = _row_values(catalog, table, seeded, rows, own_values, table.unique_columns(), first, chosen)
+        except _Unfillable as error:
+            skipped[table.name] = str(error)
+            continue
+        inserts.append((table, key, start, chosen, rows, _insert_statements(conn, table, values, rows)))
+    if not inserts:
+        if then:
+            conn.execute(then[0], prepare=False)
+        return skipped
+    statements = [statement for *_, table_statements in inserts for statement in table_statements]
+    try:
+        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE, *then])
+    except psycopg.Error:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(_ROLLBACK, prepare=False)
+        return None
+    for table, key, attempt, chosen, rows, table_statements in inserts:
+        records = [row for records in results[: len(table_statements)] for row in _as_rows(table, records)]
+        results = results[len(table_statements):]
+        seeded.tables[table.name] = _seeded_table(table, records)
+        if memo is not None:
+            if chosen or attempt:
+                memo[key] = (chosen, attempt)
+            memo[table.name] = attempt
+    return skipped
+
+
 def _description(catalog: _Catalog, table: _Table) -> tuple[Any, ...]:
     """What the values that satisfy a table's CHECKs depend on."""
     types = [catalog.types.get(column.type_oid) for column in table.columns]
@@ -851,7 +928,7 @@ def _seed_table_with(
 ) -> tuple[str | None, int]:
     """Insert rows: (the reason it could not, or None; the attempt that worked)."""
     unique = table.unique_columns()
-    attempts = [(count, *attempt) for attempt in _ATTEMPTS] + [(1, _UNIQUE, 2001)]
+    attempts = _attempts(count)
     reason = "no attempt made"
     # ``chosen``: columns whose values were chosen to satisfy a CHECK (here or by an earlier seed
     # of the same table); ``repaired``: the CHECKs tried here, each at most once
@@ -881,13 +958,22 @@ def _seed_table_with(
                         break  # the columns' defaults may
                     return reason, attempt
                 continue
-            seeded.tables[table.name] = SeededTable(
-                table.name, table.schema, table.relname,
-                [column.name for column in table.columns], table.key(), inserted,
-                table.oid, {column.name: column.attnum for column in table.columns},
-            )  # fmt: skip
+            seeded.tables[table.name] = _seeded_table(table, inserted)
             return None, attempt
     return reason, len(attempts) - 1
+
+
+def _attempts(count: int) -> list[tuple[int, str, int]]:
+    """(rows, which defaults give way, first row number) of each attempt, in turn."""
+    return [(count, *attempt) for attempt in _ATTEMPTS] + [(1, _UNIQUE, 2001)]
+
+
+def _seeded_table(table: _Table, inserted: list[Row]) -> SeededTable:
+    return SeededTable(
+        table.name, table.schema, table.relname,
+        [column.name for column in table.columns], table.key(), inserted,
+        table.oid, {column.name: column.attnum for column in table.columns},
+    )  # fmt: skip
 
 
 class _Unfillable(Exception):
@@ -976,6 +1062,20 @@ def _insert(
     then: list[sql.Composable] | None = None,
 ) -> list[Row]:
     """Insert the rows in a savepoint of their own, in one round trip; the rows as inserted."""
+    statements = _insert_statements(conn, table, values, rows)
+    try:
+        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE, *(then or [])])
+    except psycopg.Error:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            conn.execute(_ROLLBACK, prepare=False)
+        raise
+    return [row for records in results for row in _as_rows(table, records)]
+
+
+def _insert_statements(
+    conn: psycopg.Connection[Any], table: _Table, values: list[dict[str, sql.Composable]], rows: int
+) -> list[sql.Composable]:
+    """The INSERTs of the rows, each returning what went in."""
     # written as text: composing psycopg's sql objects value by value costs more than the INSERT
     target = f"{quote_identifier(table.schema)}.{quote_identifier(table.relname)}"
     returning = ", ".join(f"{quote_identifier(column.name)}::text" for column in table.columns)
@@ -988,13 +1088,7 @@ def _insert(
         statements = [sql.SQL(f"INSERT INTO {target} ({columns}) VALUES {rows_text} RETURNING {returning}")]
     else:
         statements = [sql.SQL(f"INSERT INTO {target} DEFAULT VALUES RETURNING {returning}")] * rows
-    try:
-        results = run_script(conn, [_SAVEPOINT, *statements, _RELEASE, *(then or [])])
-    except psycopg.Error:
-        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            conn.execute(_ROLLBACK, prepare=False)
-        raise
-    return [row for records in results for row in _as_rows(table, records)]
+    return statements
 
 
 def _as_rows(table: _Table, records: list[tuple[Any, ...]]) -> list[Row]:

@@ -70,7 +70,8 @@ class SnapshotCache:
         self._extensions.clear()
 
     def take(
-        self, conn: psycopg.Connection[Any], queries: _Queries, exclusions: tuple[tuple[str, ...], tuple[str, ...]]
+        self, conn: psycopg.Connection[Any], queries: _Queries, exclusions: tuple[tuple[str, ...], tuple[str, ...]],
+        lead: str | None = None, lead_in_transaction: bool = False,
     ) -> Snapshot:
         scope = (conn.info.host, conn.info.port, conn.info.dbname, conn.info.server_version, exclusions)
         if scope != self._scope:
@@ -91,7 +92,10 @@ class SnapshotCache:
             )]  # fmt: skip
             if self._census is None:
                 first.append((queries.census, None))
-            [version_and_relation_rows, *census] = read_catalog(conn, first)
+            [version_and_relation_rows, *census] = read_catalog(
+                conn, first, lead=lead, lead_in_transaction=lead_in_transaction
+            )
+            lead = None  # it ran
             if census:
                 [[(self._census,)]] = census
             versions = {}

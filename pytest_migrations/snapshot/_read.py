@@ -24,6 +24,8 @@ def take_snapshot(
     exclude_schemas: Iterable[str] = (),
     exclude_tables: Iterable[str] = (),
     cache: SnapshotCache | None = None,
+    lead: str | None = None,
+    lead_in_transaction: bool = False,
 ) -> Snapshot:
     """Read the schema of the database behind ``conn``.
 
@@ -38,12 +40,16 @@ def take_snapshot(
     ``cache``, kept by the caller from one snapshot of a database to the next, makes the second
     round trip read again only the relations whose catalog rows changed (see
     :class:`SnapshotCache`); the result is the same.
+
+    ``lead``, a script that ends outside any transaction or, with ``lead_in_transaction``, in
+    the one ``conn`` is in (see :func:`read_catalog`), goes with the first round trip, before
+    it: the snapshot is of what it left. If the round trip fails, its error is raised.
     """
     queries = _queries(conn.info.server_version)
     exclusions = (tuple(exclude_schemas), tuple(name if "." in name else f"public.{name}" for name in exclude_tables))
     if cache is not None:
-        return cache.take(conn, queries, exclusions)
-    [[(census,)]] = read_catalog(conn, [(queries.census, None)])
+        return cache.take(conn, queries, exclusions, lead, lead_in_transaction)
+    [[(census,)]] = read_catalog(conn, [(queries.census, None)], lead=lead, lead_in_transaction=lead_in_transaction)
     parts = queries.present_parts(census)
     arguments = _arguments(exclusions, None)
     objects: dict[str, Any] = {}

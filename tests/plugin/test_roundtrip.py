@@ -105,6 +105,67 @@ def test_a_failing_up_skips_what_depends_on_it(pg_server: Server, tmp_path: Path
     assert results[3].skip_reason == "depends on 003_users_name which failed"
 
 
+def test_an_up_that_fails_where_its_snapshot_goes_with_it_is_reported_and_not_applied(
+    pg_server: Server, tmp_path: Path
+) -> None:
+    """UP goes to the server with the snapshot after it, in one round trip: when UP fails, the
+    statement that fails is named as when UP runs alone, and nothing of UP stays."""
+    chain = {
+        "001_users.sql": CHAIN["001_users.sql"],
+        "002_half.sql": """
+            -- UP
+            CREATE TABLE half (id int);
+            ALTER TABLE nobody ADD COLUMN name text;
+            -- DOWN
+            DROP TABLE half;
+        """,
+    }
+    migrations = discover(make_chain(tmp_path / "m", chain))
+    with ChainWalker(pg_server, migrations, check_data=True, jobs=1) as walker:
+        results = list(walker.walk())
+        assert [r.outcome for r in results] == ["passed", "failed"]
+        assert "002_half.sql:3" in results[1].report() and '"nobody" does not exist' in results[1].report()
+        tables = walker._connection.execute("SELECT count(*) FROM pg_class WHERE relname = 'half'").fetchone()
+    assert tables == (0,)
+
+
+def test_an_up_that_breaks_a_deferred_constraint_fails_at_its_commit(pg_server: Server, tmp_path: Path) -> None:
+    """Every statement runs; the COMMIT fails: a failed UP that names it, not a crash."""
+    chain = {
+        "001_users.sql": CHAIN["001_users.sql"],
+        "002_orders.sql": """
+            -- UP
+            CREATE TABLE orders (id int, user_id bigint REFERENCES users DEFERRABLE INITIALLY DEFERRED);
+            INSERT INTO orders VALUES (1, 42);
+            -- DOWN
+            DROP TABLE orders;
+        """,
+    }
+    results = round_trip(pg_server, discover(make_chain(tmp_path / "m", chain)), check_data=True)
+    assert [r.outcome for r in results] == ["passed", "failed"]
+    assert results[1].broke_chain and "violates foreign key constraint" in results[1].report()
+    assert results[1].report().endswith("in: COMMIT")
+
+
+def test_sections_that_drop_the_prepared_snapshot_statements_pass(pg_server: Server, tmp_path: Path) -> None:
+    """A section that deallocates every prepared statement, ours included, in the round trip that
+    then reads the snapshot with them: the snapshot is read again, UP is not run twice."""
+    chain = {
+        "001_users.sql": CHAIN["001_users.sql"],
+        "002_names.sql": """
+            -- UP
+            ALTER TABLE users ADD COLUMN name text;
+            DEALLOCATE ALL;
+            -- DOWN
+            ALTER TABLE users DROP COLUMN name;
+            DEALLOCATE ALL;
+        """,
+        "003_orders.sql": CHAIN["004_orders.sql"],
+    }
+    results = round_trip(pg_server, discover(make_chain(tmp_path / "m", chain)), check_data=True)
+    assert [(r.outcome, r.problems) for r in results] == [("passed", [])] * 3
+
+
 def test_setup_sql_failure_names_the_file_and_line(pg_server: Server, tmp_path: Path) -> None:
     migrations = discover(make_chain(tmp_path / "m", CHAIN))
     setup = tmp_path / "setup.sql"
@@ -166,10 +227,10 @@ class CheckedWalker(ChainWalker):
 
     checked = 0
 
-    def _take_snapshot(self):  # type: ignore[no-untyped-def]
+    def _take_snapshot(self, **lead):  # type: ignore[no-untyped-def]
         from pytest_migrations.snapshot import diff_snapshots, format_diff, take_snapshot
 
-        cached = super()._take_snapshot()
+        cached = super()._take_snapshot(**lead)  # a script sent with it is done: it is of after
         full = take_snapshot(self._connection)
         assert cached == full, format_diff(diff_snapshots(full, cached))
         CheckedWalker.checked += 1
