@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from fleet_helpers import applied, query, write_migrations
 from test_fleet_faults import in_background, restart, restartable_server  # noqa: F401  (a fixture)
-from test_fleet_resume import Killable, wait_for_runner_backends_to_end
+from test_fleet_resume import killable, wait_for_runner_backends_to_end  # noqa: F401  (a fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 MIGRATIONS = {
@@ -113,15 +113,6 @@ EVERY_KIND = {
 }
 # The last statements an uninterrupted run sends: the whole of 002's step and what follows it.
 STEP_POINTS = 26
-
-
-@pytest.fixture
-def killable(tmp_path):
-    server = Killable(tmp_path / "count")
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def test_kill_9_at_every_statement_of_a_migration_outside_a_transaction_then_up_again_finishes_it_once(
