@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import psycopg
-
-
-def query(dsn: str, text: str, *params: object) -> list[tuple]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        cursor = conn.execute(text, params or None)  # type: ignore[arg-type]
-        return cursor.fetchall() if cursor.description is not None else []
-
-
-def write_migrations(directory: Path, files: dict[str, str]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (directory / name).write_text(text, encoding="utf-8")
-    return directory
+from database_helpers import query, write_migrations  # noqa: F401  (re-exported for the tests)
 
 
 def applied(dsn: str, schema: str = "public") -> list[str]:

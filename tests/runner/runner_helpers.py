@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
+from database_helpers import query, write_migrations  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "migrations"
@@ -24,20 +24,6 @@ def spawn(*args: str | Path) -> subprocess.Popen:
         [sys.executable, "-m", "pytest_migrations.cli", *map(str, args)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
     )
-
-
-def write_migrations(directory: Path, files: dict[str, str]) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (directory / name).parent.mkdir(parents=True, exist_ok=True)
-        (directory / name).write_text(text, encoding="utf-8")
-    return directory
-
-
-def query(dsn: str, text: str, *params: object) -> list[tuple]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        cursor = conn.execute(text, params or None)  # type: ignore[arg-type]
-        return cursor.fetchall() if cursor.description is not None else []
 
 
 def tables(dsn: str) -> set[str]:
