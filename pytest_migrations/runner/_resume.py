@@ -22,6 +22,7 @@ from psycopg import sql
 
 from migration_lint.execution import FILE_BLOCK, STATEMENT_BY_STATEMENT, ExecutionPlan
 from migration_lint.parse import Statement
+from migration_lint.sqlnodes import strings, unwrap
 
 from ._errors import RunnerError, display_path
 from ._lock import POLL_INTERVAL, holder_of
@@ -153,7 +154,7 @@ def _took_effect(conn: psycopg.Connection, statement: Statement) -> tuple[bool |
 
 
 def _name_parts(obj: dict) -> tuple[str | None, str]:
-    parts = [item.get("String", {}).get("sval") for item in obj.get("List", {}).get("items", [])]
+    parts = strings(unwrap(obj)[1].get("items"))
     return (parts[-2] if len(parts) > 1 else None), parts[-1]
 
 
